@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'STORE_DECRYPT_FAILED'
   | 'STORE_KEY'
   | 'STORE_TOO_LARGE'
+  | 'STORE_CLOSED'
+  | 'STORE_KEYRING_EXISTS'
   // gateway
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'

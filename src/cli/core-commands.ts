@@ -1,0 +1,151 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { fail } from '../errors.js';
+import { Liuhen } from '../liuhen.js';
+import { KINDS, STAGES, type Kind, type Stage } from '../record/schema.js';
+import { serializeReceipt } from '../receipt/format.js';
+import { exitCodeOf } from '../verify/verify.js';
+import type { Verdict } from '../verify/types.js';
+import { printJson, printLine, progressBar, type GlobalOptions } from './output.js';
+import { verifyFileWithReceipt } from './verify-command.js';
+
+type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+
+/** init, record, seal, receipt, verify, audit — the commands that need no chain. */
+export function registerCoreCommands(program: Command, run: Run): void {
+  program
+    .command('init')
+    .description('create the data folder, its config and the device key')
+    .requiredOption('--agency <code>', 'agency code (1-31 ASCII characters; on chain as bytes32)')
+    .requiredOption('--device <id>', 'device id (body camera, terminal)')
+    .requiredOption('--officer <no>', 'enforcement certificate number of the officer')
+    .action((o: { agency: string; device: string; officer: string }) =>
+      run(async (g) => {
+        const config = Liuhen.init(g.data, o);
+        if (g.json) printJson({ data: g.data, agency: config.agency, device: config.device, officer: config.officer });
+        else printLine(`initialised ${g.data} for agency ${config.agency}, device ${config.device}`);
+      }),
+    );
+
+  program
+    .command('record')
+    .description('hash files and journal their records (a line per file, printed once durable)')
+    .argument('<files...>', 'files to record')
+    .option('--case <id>', 'case number')
+    .option('--stage <stage>', `stage: ${STAGES.join('|')}`)
+    .option('--kind <kind>', `kind: ${KINDS.join('|')} (default from the file type)`)
+    .option('--captured-at <time>', 'capture time, RFC 3339 (default now)')
+    .action((files: string[], o: { case?: string; stage?: string; kind?: string; capturedAt?: string }) =>
+      run(async (g) => {
+        if (o.stage !== undefined && !STAGES.includes(o.stage as Stage)) fail('INVALID_INPUT', `--stage must be one of ${STAGES.join(', ')}`);
+        if (o.kind !== undefined && !KINDS.includes(o.kind as Kind)) fail('INVALID_INPUT', `--kind must be one of ${KINDS.join(', ')}`);
+        const lh = await Liuhen.open(g.data);
+        try {
+          for (const file of files) {
+            const bar = progressBar(basename(file));
+            const r = await lh.recordFile(
+              file,
+              { case: o.case, stage: o.stage as Stage | undefined, kind: o.kind as Kind | undefined, capturedAt: o.capturedAt },
+              g.json ? undefined : (p) => bar.update(p.bytesDone, p.bytesTotal),
+            );
+            bar.done();
+            const sha256 = r.record.media!.sha256;
+            if (g.json) printJson({ id: r.record.id, leaf: r.leaf, seq: r.record.seq, sha256, size: r.size });
+            else printLine(`${r.record.id}  seq ${r.record.seq}  sha256 ${sha256}  ${file}`);
+          }
+        } finally {
+          await lh.close();
+        }
+      }),
+    );
+
+  program
+    .command('seal')
+    .description('seal pending records into RFC 6962 batches')
+    .action(() =>
+      run(async (g) => {
+        const lh = await Liuhen.open(g.data);
+        try {
+          const batches = await lh.seal();
+          for (const b of batches) {
+            if (g.json) printJson({ agency: b.agency, seq: b.seq, root: b.root, size: b.size });
+            else printLine(`sealed ${b.agency} batch ${b.seq}: ${b.size} record(s), root ${b.root}`);
+          }
+          if (batches.length === 0 && !g.json) printLine('nothing to seal');
+        } finally {
+          await lh.close();
+        }
+      }),
+    );
+
+  program
+    .command('receipt')
+    .description('write the receipt of a sealed record')
+    .argument('<id>', 'record id')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action((id: string, o: { output?: string }) =>
+      run(async (g) => {
+        const lh = await Liuhen.open(g.data);
+        try {
+          const text = serializeReceipt(await lh.receipt(id));
+          if (o.output) writeFileSync(o.output, text);
+          else process.stdout.write(text);
+        } finally {
+          await lh.close();
+        }
+      }),
+    );
+
+  program
+    .command('verify')
+    .description('verify a file against its receipt: exit 0 verified, 1 altered or forged, 2 bad usage, 3 incomplete')
+    .argument('<file>', 'the evidence file')
+    .requiredOption('--receipt <file>', 'the receipt (JSON)')
+    .option('--rpc <url>', 'JSON-RPC endpoint of the chain, to check the anchor and notaries')
+    .action((file: string, o: { receipt: string; rpc?: string }) =>
+      run(async (g) => {
+        if (!existsSync(file) || !statSync(file).isFile()) fail('FILE_UNREADABLE', `cannot read the file ${file}`);
+        let text: string;
+        try {
+          text = readFileSync(o.receipt, 'utf8');
+        } catch {
+          return fail('FILE_UNREADABLE', `cannot read the receipt ${o.receipt}`);
+        }
+        const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data });
+        if (g.json) printJson(verdict);
+        else printVerdict(verdict);
+        return exitCodeOf(verdict);
+      }),
+    );
+
+  program
+    .command('audit')
+    .description('completeness findings for a device (holes, breaks) or a case (stages)')
+    .option('--device <id>', 'device id')
+    .option('--case <id>', 'case number')
+    .action((o: { device?: string; case?: string }) =>
+      run(async (g) => {
+        if (!o.device === !o.case) fail('INVALID_INPUT', 'give exactly one of --device ID or --case ID');
+        const lh = await Liuhen.open(g.data);
+        try {
+          const audit = o.device ? await lh.auditDevice(o.device) : await lh.auditCase(o.case!);
+          if (g.json) printJson(o.device ? audit : { case: o.case, records: (audit as { records: unknown[] }).records.length, findings: audit.findings });
+          else {
+            printLine(`${o.device ? `device ${o.device}` : `case ${o.case}`}: ${audit.findings.length} finding(s)`);
+            for (const f of audit.findings) printLine(`  [${f.severity}] ${f.code}: ${f.message}`);
+          }
+          return audit.findings.some((f) => f.severity === 'high') ? 1 : 0;
+        } finally {
+          await lh.close();
+        }
+      }),
+    );
+}
+
+const MARK: Record<string, string> = { pass: '✓', fail: '✗', pending: '…', warn: '!', skipped: '-' };
+
+export function printVerdict(v: Verdict): void {
+  printLine(`verdict: ${v.status.toUpperCase()}`);
+  for (const c of v.checks) printLine(`  ${MARK[c.status]} ${c.name.padEnd(9)} ${c.code}: ${c.detail}`);
+}

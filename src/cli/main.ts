@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { DEFAULT_DATA_DIR } from '../config.js';
+import { registerCoreCommands } from './core-commands.js';
+import { reportError, type GlobalOptions } from './output.js';
+
+/** `liuhen` — every command takes --data DIR and --json. */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('liuhen')
+    .description('Liuhen (留痕): tamper-evident, notarized law-enforcement evidence')
+    .option('--data <dir>', 'data folder', process.env.LIUHEN_DATA ?? DEFAULT_DATA_DIR)
+    .option('--json', 'machine-readable output (JSON lines)')
+    .showHelpAfterError()
+    .exitOverride();
+  let exitCode = 0;
+  const run = async (action: (opts: GlobalOptions) => Promise<number | void>): Promise<void> => {
+    const g = program.opts<GlobalOptions>();
+    try {
+      exitCode = (await action(g)) ?? 0;
+    } catch (e) {
+      exitCode = reportError(e, g.json);
+    }
+  };
+  registerCoreCommands(program, run);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    return 2;
+  }
+  return exitCode;
+}

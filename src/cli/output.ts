@@ -1,0 +1,46 @@
+import { isLiuhenError, type ErrorCode } from '../errors.js';
+
+/** Output helpers shared by the commands: JSON lines on stdout, people's text on stdout, diagnostics on stderr. */
+export interface GlobalOptions {
+  data: string;
+  json?: boolean;
+}
+
+export const printJson = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
+export const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
+
+/** Exit status 2: the caller's input or setup is wrong; 1: the operation failed. */
+const USAGE_CODES = new Set<ErrorCode>(['INVALID_INPUT', 'INVALID_RECORD', 'INVALID_RECEIPT', 'RECEIPT_FORMAT_UNKNOWN', 'INVALID_HEX', 'FILE_UNREADABLE', 'CONFIG_MISSING', 'CONFIG_INVALID', 'DATA_DIR_EXISTS', 'KEY_MISSING', 'KEY_INVALID', 'JOURNAL_LOCKED', 'RECORD_NOT_FOUND', 'RECORD_NOT_SEALED', 'KEY_PASSPHRASE_WRONG']);
+
+export function reportError(e: unknown, json: boolean | undefined): number {
+  if (isLiuhenError(e)) {
+    if (json) process.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message } })}\n`);
+    else process.stderr.write(`liuhen: ${e.message} [${e.code}]\n`);
+    return USAGE_CODES.has(e.code) ? 2 : 1;
+  }
+  // Not ours: a bug. Say so without leaking internals beyond the message.
+  process.stderr.write(`liuhen: unexpected error: ${(e as Error)?.message ?? String(e)}\n`);
+  return 1;
+}
+
+/** A one-line progress bar on a terminal (stderr), nothing otherwise. */
+export function progressBar(label: string): { update: (done: number, total?: number) => void; done: () => void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return {
+    update(done, total) {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 100 && done !== total) return;
+      last = now;
+      const width = 30;
+      const frac = total ? Math.min(done / total, 1) : 0;
+      const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
+      const mib = (n: number) => (n / 1048576).toFixed(1);
+      process.stderr.write(`\r${label} ${bar} ${total ? `${(frac * 100).toFixed(0)}%` : ''} ${mib(done)}${total ? `/${mib(total)}` : ''} MiB`);
+    },
+    done() {
+      if (tty) process.stderr.write('\r\x1b[K');
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { fail } from './errors.js';
+import { describeIssues } from './record/parse.js';
+import { agencySchema, deviceSchema, officerSchema } from './record/schema.js';
+
+/**
+ * The data folder (default ./.liuhen):
+ *   config.json      this file's schema
+ *   keys/device.pem  the device's Ed25519 key (mode 0600)
+ *   journal/         LevelDB journal
+ *   store/           encrypted evidence (IPFS blocks) and its keyring
+ *   chain/           the embedded chain's state
+ *   notary/          a notary's keystore and log (when this folder is a notary's)
+ */
+export const DEFAULT_DATA_DIR = '.liuhen';
+
+export const chainConfigSchema = z.strictObject({
+  rpc: z.string().url().max(2048),
+  chainId: z.number().int().positive(),
+  registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+  /** Blocks on top of the anchor block before a batch counts as final. */
+  confirmations: z.number().int().min(0).max(1000).default(1),
+  /** Block at which the registry was deployed: where log scans start. */
+  deployBlock: z.number().int().min(0).optional(),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1),
+  agency: agencySchema,
+  device: deviceSchema,
+  officer: officerSchema,
+  chain: chainConfigSchema.optional(),
+  /** Real-time seal policy: seal after this many records or seconds after the first pending record. */
+  seal: z.strictObject({ maxRecords: z.number().int().min(1).max(1 << 20).default(1000), maxSeconds: z.number().min(0.1).max(86_400).default(2) }).default({ maxRecords: 1000, maxSeconds: 2 }),
+});
+
+export type LiuhenConfig = z.infer<typeof configSchema>;
+export type ChainConfig = z.infer<typeof chainConfigSchema>;
+
+export const paths = (dataDir: string) => {
+  const root = resolve(dataDir);
+  return {
+    root,
+    config: join(root, 'config.json'),
+    keys: join(root, 'keys'),
+    deviceKey: join(root, 'keys', 'device.pem'),
+    journal: join(root, 'journal'),
+    store: join(root, 'store'),
+    chain: join(root, 'chain'),
+    notary: join(root, 'notary'),
+  };
+};
+
+export function readConfig(dataDir: string): LiuhenConfig {
+  const p = paths(dataDir).config;
+  if (!existsSync(p)) fail('CONFIG_MISSING', `no Liuhen data folder at ${paths(dataDir).root}; run \`liuhen init --agency CODE --device ID --officer NO\` first (or pass --data DIR)`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (cause) {
+    return fail('CONFIG_INVALID', `${p} is not valid JSON`, { cause });
+  }
+  const r = configSchema.safeParse(raw);
+  if (!r.success) fail('CONFIG_INVALID', `${p}: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+/** Atomic replace (write, fsync by rename) so a crash never leaves half a config. */
+export function writeConfig(dataDir: string, config: LiuhenConfig): void {
+  const p = paths(dataDir);
+  mkdirSync(p.root, { recursive: true });
+  const tmp = `${p.config}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(configSchema.parse(config), null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, p.config);
+}
+
+export function writeSecretFile(path: string, content: string): void {
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+}

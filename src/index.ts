@@ -1,0 +1,23 @@
+/**
+ * Liuhen (留痕) SDK — the public API. Everything an enforcement app, a notary,
+ * a supervisor's tool or the gateway needs is exported from here; nothing else
+ * in `src/` is a public contract.
+ */
+export { LiuhenError, isLiuhenError } from './errors.js';
+export type { ErrorCode, LiuhenErrorOptions } from './errors.js';
+export { toHex, fromHex, isHash32, ZERO32 } from './util/hex.js';
+export type { Hex } from './util/hex.js';
+
+export * from './hash/index.js';
+export * from './merkle/index.js';
+export * from './record/index.js';
+export * from './journal/index.js';
+export * from './receipt/index.js';
+export * from './verify/index.js';
+export * from './completeness/index.js';
+
+export { Liuhen } from './liuhen.js';
+export type { InitParameters, RecordMeta } from './liuhen.js';
+export { readConfig, writeConfig, paths, configSchema, chainConfigSchema, DEFAULT_DATA_DIR } from './config.js';
+export type { LiuhenConfig, ChainConfig } from './config.js';
+export { lookupMediaType } from './util/media-type.js';

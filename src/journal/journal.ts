@@ -1,0 +1,401 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { Level } from 'level';
+import { monotonicFactory } from 'ulid';
+import { fail, isLiuhenError, LiuhenError } from '../errors.js';
+import { MerkleTree, MAX_TREE_SIZE } from '../merkle/tree.js';
+import { recordLeaf } from '../record/leaf.js';
+import { parseRecord } from '../record/parse.js';
+import { RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
+import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
+import { end, K } from './keys.js';
+import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
+
+/** Anything that can sign a record for its device (a DeviceKey, an HSM, …). */
+export interface RecordSigner {
+  sign(record: LiuhenRecord): LiuhenRecord;
+}
+
+type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+interface PendingAppend {
+  ops: Op[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export interface SealOptions {
+  /** Largest batch; more pending records are sealed into several batches. Default and maximum 2^20. */
+  maxBatchSize?: number;
+  /** Clock for `sealedAt` (tests). */
+  now?: () => Date;
+}
+
+/**
+ * The durable local journal (LevelDB). Guarantees:
+ * - an append resolves only after its record is on disk (one synced, atomic
+ *   write batch; concurrent appends are grouped into one synced write);
+ * - a device's `seq`/`prev` chain is assigned in memory in append order and
+ *   written in the same batch as the record, so the chain on disk never breaks;
+ * - sealing writes the batch, its leaves and the agency head in one atomic
+ *   synced batch, so a crash leaves either no batch or a whole one.
+ * If a write fails, the journal refuses further work (its in-memory chain
+ * heads may be ahead of the disk) until it is reopened.
+ */
+export class Journal {
+  private readonly db: Level<string, string>;
+  private readonly blobs;
+  private readonly deviceHeads = new Map<string, DeviceHead>();
+  private readonly agencyAcks = new Map<string, number>();
+  private readonly nextId = monotonicFactory();
+  private queue: PendingAppend[] = [];
+  private readonly inflightIds = new Set<string>();
+  private flushing = false;
+  private broken: unknown = undefined;
+  private closed = false;
+  private sealLock: Promise<unknown> = Promise.resolve();
+  private treeCache: { root: string; tree: MerkleTree } | undefined;
+
+  private constructor(readonly dir: string, db: Level<string, string>) {
+    this.db = db;
+    this.blobs = db.sublevel<string, Uint8Array>('blob', { valueEncoding: 'view' });
+  }
+
+  /** Opens (creating if needed) the journal in `dir`. A second process gets JOURNAL_LOCKED naming the folder. */
+  static async open(dir: string): Promise<Journal> {
+    mkdirSync(dir, { recursive: true });
+    const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+    try {
+      await db.open();
+    } catch (cause) {
+      const locked = (cause as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
+      if (locked) fail('JOURNAL_LOCKED', `the data folder ${dir} is in use by another Liuhen process; stop it or use another --data folder`, { cause, details: { dir } });
+      return fail('JOURNAL_IO', `cannot open the journal in ${dir}: ${(cause as Error).message}`, { cause, details: { dir } });
+    }
+    const j = new Journal(dir, db);
+    await j.recover();
+    return j;
+  }
+
+  private async recover(): Promise<void> {
+    for await (const [key, value] of this.db.iterator({ gte: 'd:', lt: end('d:') })) {
+      this.deviceHeads.set(key.slice(2), JSON.parse(value) as DeviceHead);
+    }
+    for await (const [key, value] of this.db.iterator({ gte: 'ag:', lt: end('ag:') })) {
+      this.agencyAcks.set(key.slice(3), Number(value));
+    }
+  }
+
+  // ── appending ────────────────────────────────────────────────────────────
+
+  /**
+   * Completes the draft into a record (id, seq, prev, salt), signs it, and makes
+   * it durable. Resolves after the synced write; the returned record is final.
+   */
+  async append(draft: RecordDraft, signer: RecordSigner): Promise<AppendResult> {
+    this.assertUsable();
+    if (draft.id !== undefined && (this.inflightIds.has(draft.id) || (await this.hasRecord(draft.id)))) {
+      fail('INVALID_RECORD', `a record with id ${draft.id} already exists`);
+    }
+    this.assertUsable();
+    // From here to the end of the in-memory update there is no await, so
+    // appends of one device cannot interleave: seq and prev are assigned in order.
+    const head = this.deviceHeads.get(draft.device);
+    const record = parseRecord(
+      signer.sign(
+        parseRecord({
+          ...draft,
+          v: RECORD_VERSION,
+          id: draft.id ?? this.nextId(),
+          seq: (head?.seq ?? 0) + 1,
+          prev: head?.leaf ?? ZERO32,
+          salt: toHex(randomBytes(16)),
+        }),
+      ),
+    );
+    const leaf = recordLeaf(record);
+    const ack = (this.agencyAcks.get(record.agency) ?? 0) + 1;
+    this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
+    this.agencyAcks.set(record.agency, ack);
+    this.inflightIds.add(record.id);
+    const stored: StoredRecord = { record, leaf, ack, journaledAt: Date.now() };
+    const entry: QueueEntry = { id: record.id, leaf, capturedAt: record.capturedAt };
+    const ops: Op[] = [
+      { type: 'put', key: K.record(record.id), value: JSON.stringify(stored) },
+      { type: 'put', key: K.queue(record.agency, ack), value: JSON.stringify(entry) },
+      { type: 'put', key: K.agencyAck(record.agency), value: String(ack) },
+      { type: 'put', key: K.device(record.device), value: JSON.stringify({ seq: record.seq, leaf, id: record.id }) },
+      { type: 'put', key: K.deviceIndex(record.device, record.seq), value: record.id },
+    ];
+    if (record.case) ops.push({ type: 'put', key: K.caseIndex(record.case, record.agency, ack), value: record.id });
+    try {
+      await this.commit(ops);
+    } finally {
+      this.inflightIds.delete(record.id);
+    }
+    return { record, leaf, ack };
+  }
+
+  /** Group commit: every append queued while a write is in flight goes into the next single synced batch. */
+  private commit(ops: Op[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      try {
+        await this.db.batch(group.flatMap((p) => p.ops), { sync: true });
+        for (const p of group) p.resolve();
+      } catch (cause) {
+        this.broken = cause;
+        const err = new LiuhenError('JOURNAL_IO', `the journal in ${this.dir} could not write; nothing in this group was acknowledged. Reopen the journal.`, { cause });
+        for (const p of [...group, ...this.queue]) p.reject(err);
+        this.queue = [];
+      }
+    }
+    this.flushing = false;
+  }
+
+  private assertUsable(): void {
+    if (this.closed) fail('JOURNAL_CLOSED', `the journal in ${this.dir} is closed`);
+    if (this.broken) fail('JOURNAL_IO', `the journal in ${this.dir} failed to write earlier; reopen it`);
+  }
+
+  // ── sealing ──────────────────────────────────────────────────────────────
+
+  /** Agencies with records not yet in a batch. */
+  async pendingAgencies(): Promise<string[]> {
+    const out: string[] = [];
+    for (const [agency, ack] of this.agencyAcks) {
+      const head = await this.agencyHead(agency);
+      if (ack > (head?.sealedThrough ?? 0)) out.push(agency);
+    }
+    return out.sort();
+  }
+
+  async pendingCount(agency: string): Promise<number> {
+    const head = await this.agencyHead(agency);
+    return (this.agencyAcks.get(agency) ?? 0) - (head?.sealedThrough ?? 0);
+  }
+
+  /** Capture time of the oldest unsealed record of an agency (for the real-time seal policy). */
+  async oldestPending(agency: string): Promise<QueueEntry | undefined> {
+    const head = await this.agencyHead(agency);
+    const from = (head?.sealedThrough ?? 0) + 1;
+    for await (const value of this.db.values({ gte: K.queue(agency, from), lt: end(K.queuePrefix(agency)), limit: 1 })) {
+      return JSON.parse(value) as QueueEntry;
+    }
+    return undefined;
+  }
+
+  /**
+   * Seals every pending record of `agency` (durable at the time of the call)
+   * into batches of at most `maxBatchSize`, each chained to the previous root.
+   * Returns the new batches, empty when nothing was pending.
+   */
+  seal(agency: string, options: SealOptions = {}): Promise<BatchInfo[]> {
+    const run = this.sealLock.then(() => this.sealNow(agency, options));
+    this.sealLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Seals all agencies with pending records. */
+  async sealAll(options: SealOptions = {}): Promise<BatchInfo[]> {
+    const out: BatchInfo[] = [];
+    for (const agency of await this.pendingAgencies()) out.push(...(await this.seal(agency, options)));
+    return out;
+  }
+
+  private async sealNow(agency: string, options: SealOptions): Promise<BatchInfo[]> {
+    this.assertUsable();
+    const max = Math.min(options.maxBatchSize ?? MAX_TREE_SIZE, MAX_TREE_SIZE);
+    if (!Number.isInteger(max) || max < 1) fail('INVALID_INPUT', `maxBatchSize must be a positive integer, got ${options.maxBatchSize}`);
+    const now = options.now ?? (() => new Date());
+    const out: BatchInfo[] = [];
+    for (;;) {
+      const head = await this.agencyHead(agency);
+      const from = (head?.sealedThrough ?? 0) + 1;
+      const leaves: Buffer[] = [];
+      let first = '';
+      let last = '';
+      for await (const value of this.db.values({ gte: K.queue(agency, from), lt: end(K.queuePrefix(agency)), limit: max })) {
+        const e = JSON.parse(value) as QueueEntry;
+        leaves.push(Buffer.from(fromHex(e.leaf, 32)));
+        if (!first || Date.parse(e.capturedAt) < Date.parse(first)) first = e.capturedAt;
+        if (!last || Date.parse(e.capturedAt) > Date.parse(last)) last = e.capturedAt;
+      }
+      if (leaves.length === 0) return out;
+      const packed = Buffer.concat(leaves);
+      const tree = MerkleTree.fromLeafHashes(packed);
+      const root = toHex(tree.root);
+      const batch: BatchInfo = {
+        agency,
+        seq: (head?.seq ?? 0) + 1,
+        root,
+        size: leaves.length,
+        prevRoot: head?.root ?? ZERO32,
+        firstAck: from,
+        firstCapturedAt: first,
+        lastCapturedAt: last,
+        sealedAt: now().toISOString(),
+      };
+      if (await this.db.get(K.batchByRoot(root))) {
+        // Only possible with identical leaves, which random salts rule out; never overwrite a batch.
+        fail('JOURNAL_CORRUPT', `batch root ${root} already exists`);
+      }
+      const newHead: AgencyHead = { seq: batch.seq, root, sealedThrough: from + leaves.length - 1 };
+      await this.db.batch(
+        [
+          { type: 'put', key: K.batch(agency, batch.seq), value: JSON.stringify(batch) },
+          { type: 'put', key: K.batchByRoot(root), value: `${agency}:${batch.seq}` },
+          { type: 'put', key: K.batchByAck(agency, newHead.sealedThrough), value: String(batch.seq) },
+          { type: 'put', key: K.agencyHead(agency), value: JSON.stringify(newHead) },
+          { type: 'put', sublevel: this.blobs as never, key: root, value: packed as never },
+        ],
+        { sync: true },
+      );
+      this.treeCache = { root, tree };
+      out.push(batch);
+    }
+  }
+
+  // ── reading ──────────────────────────────────────────────────────────────
+
+  async agencyHead(agency: string): Promise<AgencyHead | undefined> {
+    const v = await this.db.get(K.agencyHead(agency));
+    return v ? (JSON.parse(v) as AgencyHead) : undefined;
+  }
+
+  deviceHead(device: string): DeviceHead | undefined {
+    return this.deviceHeads.get(device);
+  }
+
+  async hasRecord(id: string): Promise<boolean> {
+    return (await this.db.get(K.record(id))) !== undefined;
+  }
+
+  async getRecord(id: string): Promise<StoredRecord | undefined> {
+    const v = await this.db.get(K.record(id));
+    return v ? (JSON.parse(v) as StoredRecord) : undefined;
+  }
+
+  async requireRecord(id: string): Promise<StoredRecord> {
+    return (await this.getRecord(id)) ?? fail('RECORD_NOT_FOUND', `no record with id ${id} in ${this.dir}`);
+  }
+
+  /** The batch holding a record and its index there, or undefined while it is pending. */
+  async locate(stored: StoredRecord): Promise<SealedRecordLocation | undefined> {
+    const agency = stored.record.agency;
+    for await (const seq of this.db.values({ gte: K.batchByAck(agency, stored.ack), lt: end(`bx:${agency}:`), limit: 1 })) {
+      const batch = await this.getBatch(agency, Number(seq));
+      if (batch && batch.firstAck <= stored.ack) return { batch, index: stored.ack - batch.firstAck };
+    }
+    return undefined;
+  }
+
+  async getBatch(agency: string, seq: number): Promise<BatchInfo | undefined> {
+    const v = await this.db.get(K.batch(agency, seq));
+    return v ? (JSON.parse(v) as BatchInfo) : undefined;
+  }
+
+  async getBatchByRoot(root: string): Promise<BatchInfo | undefined> {
+    const ref = await this.db.get(K.batchByRoot(root));
+    if (!ref) return undefined;
+    const i = ref.lastIndexOf(':');
+    return this.getBatch(ref.slice(0, i), Number(ref.slice(i + 1)));
+  }
+
+  /** Batches of an agency in seq order, optionally starting after `afterSeq`. */
+  async *batches(agency: string, options: { afterSeq?: number; limit?: number } = {}): AsyncGenerator<BatchInfo> {
+    const gt = K.batch(agency, options.afterSeq ?? 0);
+    for await (const v of this.db.values({ gt, lt: end(K.batchPrefix(agency)), limit: options.limit ?? -1 })) yield JSON.parse(v) as BatchInfo;
+  }
+
+  /** Every agency that has journaled a record. */
+  agencies(): string[] {
+    return [...this.agencyAcks.keys()].sort();
+  }
+
+  /** The Merkle tree of a sealed batch (the last one is cached: receipts of one batch come together). */
+  async tree(root: string): Promise<MerkleTree> {
+    if (this.treeCache?.root === root) return this.treeCache.tree;
+    const leaves = await this.blobs.get(root);
+    if (!leaves) fail('BATCH_NOT_FOUND', `no sealed batch with root ${root}`);
+    const tree = MerkleTree.fromLeafHashes(Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength));
+    if (toHex(tree.root) !== root) fail('JOURNAL_CORRUPT', `stored leaves of batch ${root} give root ${toHex(tree.root)}`);
+    this.treeCache = { root, tree };
+    return tree;
+  }
+
+  /** Records of a device in seq order (holes show as missing seqs). */
+  async *deviceRecords(device: string): AsyncGenerator<StoredRecord> {
+    const prefix = K.deviceIndexPrefix(device);
+    for await (const id of this.db.values({ gte: prefix, lt: end(prefix) })) {
+      const r = await this.getRecord(id);
+      if (r) yield r;
+    }
+  }
+
+  /** Records of a case, per agency in journal order. */
+  async *caseRecords(caseId: string): AsyncGenerator<StoredRecord> {
+    const prefix = K.caseIndexPrefix(caseId);
+    for await (const id of this.db.values({ gte: prefix, lt: end(prefix) })) {
+      const r = await this.getRecord(id);
+      if (r) yield r;
+    }
+  }
+
+  /** Devices known to the journal. */
+  devices(): string[] {
+    return [...this.deviceHeads.keys()].sort();
+  }
+
+  // ── anchor state (written by the chain module) ───────────────────────────
+
+  async getAnchorState<T>(root: string): Promise<T | undefined> {
+    const v = await this.db.get(K.anchor(root));
+    return v ? (JSON.parse(v) as T) : undefined;
+  }
+
+  /** Durable (synced) before it resolves: the anchorer relies on it before broadcasting. */
+  async putAnchorState<T>(root: string, state: T): Promise<void> {
+    this.assertUsable();
+    await this.db.put(K.anchor(root), JSON.stringify(state), { sync: true });
+  }
+
+  async *anchorStates<T>(): AsyncGenerator<[string, T]> {
+    for await (const [k, v] of this.db.iterator({ gte: 'x:', lt: end('x:') })) yield [k.slice(2), JSON.parse(v) as T];
+  }
+
+  // ── generic small key/value for higher layers (tokens, config) ───────────
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.db.get(`m:${key}`);
+  }
+
+  async putMeta(key: string, value: string): Promise<void> {
+    this.assertUsable();
+    await this.db.put(`m:${key}`, value, { sync: true });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Let in-flight appends finish: nothing acknowledged may be lost on close.
+    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    await this.sealLock;
+    this.closed = true;
+    await this.db.close();
+  }
+}
+
+export function isJournalLocked(e: unknown): boolean {
+  return isLiuhenError(e, 'JOURNAL_LOCKED');
+}
+
+export type { Hex };

@@ -1,0 +1,54 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { fail } from '../errors.js';
+import { fromHex, toHex, type Hex } from '../util/hex.js';
+import { signingBytes } from './leaf.js';
+import type { LiuhenRecord, RecordSignature } from './schema.js';
+
+/**
+ * The device key: Ed25519 (RFC 8032), fast to sign on a body camera, verifiable
+ * in any browser with @noble/curves. The public key travels in `sig.key`; who
+ * owns which key is a trust decision made by the verifier (a device registry).
+ */
+export class DeviceKey {
+  private constructor(private readonly privateKey: KeyObject, readonly publicKey: Hex) {}
+
+  static generate(): DeviceKey {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    return DeviceKey.fromPrivateKey(privateKey);
+  }
+
+  /** PKCS#8 PEM, as written by `toPem`. */
+  static fromPem(pem: string): DeviceKey {
+    try {
+      return DeviceKey.fromPrivateKey(createPrivateKey({ key: pem, format: 'pem' }));
+    } catch (cause) {
+      return fail('KEY_INVALID', 'the device key file is not a valid PKCS#8 PEM private key', { cause });
+    }
+  }
+
+  private static fromPrivateKey(privateKey: KeyObject): DeviceKey {
+    if (privateKey.asymmetricKeyType !== 'ed25519') fail('KEY_INVALID', 'the device key must be an Ed25519 key');
+    const der = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+    return new DeviceKey(privateKey, toHex(der.subarray(der.length - 32)));
+  }
+
+  toPem(): string {
+    return this.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  }
+
+  /** Returns the record with `sig` set over the record without `sig`. */
+  sign<R extends LiuhenRecord>(record: R): R {
+    const unsigned = { ...record, sig: undefined };
+    const value = sign(null, signingBytes(unsigned), this.privateKey);
+    return { ...record, sig: { alg: 'Ed25519', key: this.publicKey, value: toHex(value) } satisfies RecordSignature };
+  }
+}
+
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** True when `record.sig` is a valid Ed25519 signature by `record.sig.key` over the record without `sig`. */
+export function verifyRecordSignature(record: LiuhenRecord): boolean {
+  if (!record.sig) return false;
+  const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, fromHex(record.sig.key, 32, 'sig.key')]), format: 'der', type: 'spki' });
+  return verify(null, signingBytes(record), key, fromHex(record.sig.value, 64, 'sig.value'));
+}

@@ -1,0 +1,25 @@
+import type { z } from 'zod';
+import { LiuhenError, type ErrorCode } from '../errors.js';
+import { recordSchema, type LiuhenRecord } from './schema.js';
+
+/** Turns zod issues into one readable line per field: "media.sha256: must be 64 lowercase hex digits". */
+export function describeIssues(error: z.ZodError, prefix = ''): string {
+  return error.issues
+    .slice(0, 8)
+    .map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, code: ErrorCode, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw new LiuhenError(code, `invalid ${what}: ${describeIssues(r.error)}`, {
+      details: { issues: r.error.issues.slice(0, 8).map((i) => ({ path: i.path.map(String), message: i.message })) },
+    });
+  }
+  return r.data;
+}
+
+export function parseRecord(value: unknown): LiuhenRecord {
+  return parseWith(recordSchema, value, 'INVALID_RECORD', 'record');
+}

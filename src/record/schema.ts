@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/**
+ * The record: one leaf of a batch. Field names are short and stable because
+ * they are hashed (JCS, RFC 8785). Every object is strict (unknown keys are
+ * refused) and every string and number is bounded: records come from devices
+ * and, in receipts, from anyone.
+ */
+export const RECORD_VERSION = 1;
+
+export const STAGES = ['onsite', 'filing', 'investigation', 'review', 'decision', 'service', 'execution', 'closing'] as const;
+export const KINDS = ['video', 'photo', 'audio', 'document', 'form', 'event'] as const;
+export type Stage = (typeof STAGES)[number];
+export type Kind = (typeof KINDS)[number];
+
+const hash32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'must be 0x followed by 64 lowercase hex digits');
+/** ULID: 26 Crockford base32 characters, time-sortable. */
+export const recordIdSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID (26 Crockford base32 characters)');
+/** On chain an agency is bytes32 (encodeBytes32String): at most 31 bytes; we keep it ASCII. */
+export const agencySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/, 'must be 1-31 ASCII letters, digits, ".", "_" or "-"');
+export const deviceSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1-64 ASCII letters, digits, ".", "_", ":" or "-"');
+export const officerSchema = z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+export const caseSchema = z.string().regex(/^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff()（）〔〕[\]._:/-]{0,63}$/, 'must be 1-64 letters, digits or case-number punctuation');
+/** RFC 3339 date-time with an explicit offset. */
+export const rfc3339Schema = z
+  .string()
+  .max(40)
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/, 'must be an RFC 3339 date-time such as 2026-11-27T09:30:00+08:00')
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a valid date');
+
+export const mediaSchema = z.strictObject({
+  type: z.string().regex(/^[a-z0-9!#$&^_.+-]{1,63}\/[a-z0-9!#$&^_.+-]{1,63}$/, 'must be a lowercase MIME type such as video/mp4'),
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits, as sha256sum prints'),
+  cid: z.string().regex(/^b[a-z2-7]{20,120}$/, 'must be a CIDv1 in base32').optional(),
+});
+
+export const locationSchema = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  acc: z.number().min(0).max(1e6).optional(),
+});
+
+export const signatureSchema = z.strictObject({
+  alg: z.literal('Ed25519'),
+  key: z.string().regex(/^0x[0-9a-f]{64}$/, 'must be a 32-byte Ed25519 public key in 0x hex'),
+  value: z.string().regex(/^0x[0-9a-f]{128}$/, 'must be a 64-byte Ed25519 signature in 0x hex'),
+});
+
+/** Structured content (forms, device events): any JSON, bounded in depth and size by `checkBody`. */
+const bodySchema = z.record(z.string().max(64), z.json()).refine((b) => JSON.stringify(b).length <= 16_384, 'must be at most 16 KiB of JSON');
+
+export const recordSchema = z
+  .strictObject({
+    v: z.literal(RECORD_VERSION),
+    id: recordIdSchema,
+    agency: agencySchema,
+    device: deviceSchema,
+    officer: officerSchema,
+    case: caseSchema.optional(),
+    stage: z.enum(STAGES).optional(),
+    kind: z.enum(KINDS),
+    media: mediaSchema.optional(),
+    body: bodySchema.optional(),
+    capturedAt: rfc3339Schema,
+    location: locationSchema.optional(),
+    seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    prev: hash32,
+    salt: z.string().regex(/^0x([0-9a-f]{2}){16,32}$/, 'must be 16 to 32 random bytes in 0x hex'),
+    sig: signatureSchema.optional(),
+  })
+  .refine((r) => r.media !== undefined || r.body !== undefined, { message: 'a record needs media (a file) or body (structured content)', path: ['media'] })
+  .refine((r) => r.seq !== 1 || r.prev === `0x${'00'.repeat(32)}`, { message: 'the first record of a device has prev = 32 zero bytes', path: ['prev'] });
+
+export type LiuhenRecord = z.infer<typeof recordSchema>;
+export type RecordSignature = z.infer<typeof signatureSchema>;
+export type Media = z.infer<typeof mediaSchema>;
+export type Location = z.infer<typeof locationSchema>;
+
+/** What a caller provides; the journal adds id, v, seq, prev, salt and sig. */
+export type RecordDraft = Omit<LiuhenRecord, 'v' | 'id' | 'seq' | 'prev' | 'salt' | 'sig'> & { id?: string };

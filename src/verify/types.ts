@@ -1,0 +1,64 @@
+import type { Receipt } from '../receipt/format.js';
+
+/**
+ * - pass: checked and holds;
+ * - fail: checked and contradicts the receipt (altered or forged) → exit 1;
+ * - pending: cannot be decided yet (not anchored, not notarized, chain unreachable) → exit 3;
+ * - warn: holds, with a finding for a supervisor (e.g. anchored late);
+ * - skipped: not asked for (no file given, record withheld).
+ */
+export type CheckStatus = 'pass' | 'fail' | 'pending' | 'warn' | 'skipped';
+
+export const CHECK_NAMES = ['format', 'content', 'signature', 'leaf', 'inclusion', 'anchor', 'notary', 'policy'] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+export interface CheckOutcome {
+  status: CheckStatus;
+  /** Stable code, e.g. CONTENT_MISMATCH. */
+  code: string;
+  /** One line a person can read. */
+  detail: string;
+}
+
+export interface Check extends CheckOutcome {
+  name: CheckName;
+  /** True for pass, warn and skipped: nothing contradicts the receipt. */
+  ok: boolean;
+}
+
+export type VerdictStatus = 'verified' | 'failed' | 'incomplete';
+
+export interface Verdict {
+  format: 'liuhen-verdict/1';
+  status: VerdictStatus;
+  ok: boolean;
+  leaf: string | null;
+  root: string | null;
+  checks: Check[];
+}
+
+/** Chain-side checks, implemented by the chain module; the pipeline stays chain-agnostic. */
+export interface ChainVerifier {
+  checkAnchor(receipt: Receipt): Promise<CheckOutcome>;
+  checkNotary(receipt: Receipt): Promise<CheckOutcome>;
+}
+
+/** Where the file's content comes from: its SHA-256 (computed by the caller, e.g. in a browser) or a path. */
+export type ContentInput = { sha256: string } | { path: string } | { stream: AsyncIterable<Uint8Array> };
+
+export interface VerifyPolicy {
+  /** Capture → anchor delay above which the record is flagged as anchored late. Default 3600 s. */
+  maxAnchorDelaySeconds?: number;
+  /** Capture times further than this in the future of the anchor are a finding. Default 300 s. */
+  maxClockSkewSeconds?: number;
+}
+
+export interface VerifyParameters {
+  /** Receipt text, bytes or a parsed receipt. Untrusted. */
+  receipt: unknown;
+  content?: ContentInput;
+  chain?: ChainVerifier;
+  /** device → accepted Ed25519 public keys (0x hex). Without it any valid signature passes with a note. */
+  trustedDeviceKeys?: Record<string, string[]>;
+  policy?: VerifyPolicy;
+}

@@ -1,0 +1,65 @@
+import { isLiuhenError } from '../errors.js';
+import { parseReceipt, type Receipt } from '../receipt/format.js';
+import { checkContent, checkInclusion, checkLeaf, checkPolicy, checkSignature } from './checks.js';
+import type { Check, CheckName, CheckOutcome, Verdict, VerdictStatus, VerifyParameters } from './types.js';
+
+/**
+ * The verification pipeline: format → content → signature → leaf → inclusion
+ * → anchor → notary → policy. Every check runs (a verdict lists them all); the
+ * verdict fails if any check fails, is incomplete if any is pending, and is
+ * verified otherwise.
+ */
+export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> {
+  const checks: Check[] = [];
+  const add = (name: CheckName, o: CheckOutcome) => checks.push({ name, ...o, ok: o.status === 'pass' || o.status === 'warn' || o.status === 'skipped' });
+
+  let receipt: Receipt;
+  try {
+    receipt = parseReceipt(params.receipt);
+  } catch (e) {
+    add('format', { status: 'fail', code: isLiuhenError(e) ? e.code : 'INVALID_RECEIPT', detail: isLiuhenError(e) ? e.message : 'the receipt could not be read' });
+    return verdict(checks, null, null);
+  }
+  add('format', { status: 'pass', code: 'FORMAT_VALID', detail: `${receipt.format}, record ${receipt.record?.id ?? '(withheld)'}` });
+  add('content', await checkContent(receipt, params.content));
+  add('signature', checkSignature(receipt, params.trustedDeviceKeys));
+  const { outcome, leaf } = checkLeaf(receipt);
+  add('leaf', outcome);
+  add('inclusion', checkInclusion(receipt, leaf));
+  if (params.chain) {
+    add('anchor', await safely(() => params.chain!.checkAnchor(receipt)));
+    add('notary', await safely(() => params.chain!.checkNotary(receipt)));
+  } else {
+    add('anchor', receipt.anchor
+      ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `the receipt claims block ${receipt.anchor.blockNumber}; give --rpc to check it on chain` }
+      : { status: 'pending', code: 'ANCHOR_ABSENT', detail: 'the batch is not anchored yet' });
+    add('notary', receipt.attestations.length > 0
+      ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `${receipt.attestations.length} attestation(s); the notary roles are checked on chain` }
+      : { status: 'pending', code: 'NOTARY_ABSENT', detail: 'no notary has attested the batch yet' });
+  }
+  add('policy', checkPolicy(receipt, params.policy));
+  return verdict(checks, leaf, receipt.batch.root);
+}
+
+async function safely(run: () => Promise<CheckOutcome>): Promise<CheckOutcome> {
+  try {
+    return await run();
+  } catch (e) {
+    return { status: 'pending', code: isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE', detail: isLiuhenError(e) ? e.message : 'the chain could not be consulted' };
+  }
+}
+
+function verdict(checks: Check[], leaf: string | null, root: string | null): Verdict {
+  const status: VerdictStatus = checks.some((c) => c.status === 'fail') ? 'failed' : checks.some((c) => c.status === 'pending') ? 'incomplete' : 'verified';
+  return { format: 'liuhen-verdict/1', status, ok: status === 'verified', leaf, root, checks };
+}
+
+/** CLI exit status: 0 verified, 1 a check failed (altered or forged), 3 incomplete. (2 is bad usage, decided before verifying.) */
+export function exitCodeOf(v: Verdict): 0 | 1 | 3 {
+  return v.status === 'verified' ? 0 : v.status === 'failed' ? 1 : 3;
+}
+
+/** The first failing (or else pending) check: what a person should read first. */
+export function firstProblem(v: Verdict): Check | undefined {
+  return v.checks.find((c) => c.status === 'fail') ?? v.checks.find((c) => c.status === 'pending');
+}
