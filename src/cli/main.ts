@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from '../config.js';
+import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerGatewayCommands } from './gateway-commands.js';
+import { registerNotaryCommands } from './notary-commands.js';
 import { reportError, type GlobalOptions } from './output.js';
 
 /** `liuhen` — every command takes --data DIR and --json. */
@@ -21,6 +24,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   registerCoreCommands(program, run);
+  registerChainCommands(program, run);
+  registerNotaryCommands(program, run);
+  registerGatewayCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { GlobalOptions } from './output.js';
+
+type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+
+/** Registers the `liuhen` commands of the notary module. */
+export function registerNotaryCommands(_program: Command, _run: Run): void {}
