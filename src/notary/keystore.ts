@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Wallet, type HDNodeWallet } from 'ethers';
+import { encryptKeystoreJson, Wallet, type HDNodeWallet } from 'ethers';
 import { fail } from '../errors.js';
 
 /**
@@ -13,7 +13,7 @@ export async function createKeystore(path: string, passphrase: string, wallet: W
   if (existsSync(path)) fail('DATA_DIR_EXISTS', `a keystore already exists at ${path}`);
   checkPassphrase(passphrase);
   // scrypt N = 2^15: ~0.1 s to unlock here, still 2^15 × 1 KiB of memory per guess for an attacker.
-  const json = await wallet.encrypt(passphrase, { scrypt: { N: 1 << 15 } });
+  const json = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, passphrase, { scrypt: { N: 1 << 15 } });
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, json, { mode: 0o600, flag: 'wx' });
   return wallet.address;
