@@ -1,0 +1,75 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { jsonLines, liuhen } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const t = tempDir();
+afterAll(() => t.cleanup());
+const data = join(t.dir, 'data');
+const d = ['--data', data];
+
+describe('liuhen CLI without a chain', () => {
+  it('--help lists every command', () => {
+    const r = liuhen(['--help']);
+    expect(r.status).toBe(0);
+    for (const c of ['init', 'record', 'seal', 'receipt', 'verify', 'audit', 'chain', 'deploy', 'anchor', 'notary', 'start', 'gateway', 'demo']) {
+      expect(r.stdout, `command ${c} missing from --help`).toMatch(new RegExp(`\\n  ${c}\\b`));
+    }
+  });
+
+  it('init → record → seal → receipt → verify', () => {
+    expect(liuhen([...d, 'init', '--agency', 'JN-CG', '--device', 'cam-01', '--officer', '37010001']).status).toBe(0);
+    expect(liuhen([...d, 'init', '--agency', 'JN-CG', '--device', 'cam-01', '--officer', '37010001'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/already holds a Liuhen data folder/) });
+
+    const files = ['a.jpg', 'b.mp4', 'c.pdf'].map((n, i) => {
+      const p = join(t.dir, n);
+      writeFileSync(p, Buffer.alloc(1000 * (i + 1), i + 1));
+      return p;
+    });
+    const rec = liuhen([...d, '--json', 'record', ...files, '--case', 'JN-2026-7', '--stage', 'investigation']);
+    expect(rec.status, rec.stderr).toBe(0);
+    const lines = jsonLines(rec.stdout);
+    expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
+    expect(Object.keys(lines[0]).sort()).toEqual(['id', 'leaf', 'seq', 'sha256', 'size']);
+    expect(lines[1].size).toBe(2000);
+
+    const seal = liuhen([...d, '--json', 'seal']);
+    expect(jsonLines(seal.stdout)).toEqual([{ agency: 'JN-CG', seq: 1, root: expect.stringMatching(/^0x[0-9a-f]{64}$/), size: 3 }]);
+
+    const out = join(t.dir, 'r.json');
+    expect(liuhen([...d, 'receipt', lines[1].id, '-o', out]).status).toBe(0);
+    const receipt = JSON.parse(readFileSync(out, 'utf8'));
+    expect(receipt.leaf).toBe(lines[1].leaf);
+
+    // Offline: everything checks, the anchor is missing → 3 (incomplete).
+    const ok = liuhen([...d, '--json', 'verify', files[1]!, '--receipt', out]);
+    expect(ok.status).toBe(3);
+    expect(JSON.parse(ok.stdout).checks.find((c: any) => c.name === 'content').status).toBe('pass');
+
+    // One byte changed → 1.
+    const bytes = readFileSync(files[1]!);
+    bytes[0] ^= 0xff;
+    writeFileSync(files[1]!, bytes);
+    const bad = liuhen([...d, 'verify', files[1]!, '--receipt', out]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/✗ content +CONTENT_MISMATCH/);
+
+    // Bad usage and unreadable input → 2.
+    expect(liuhen([...d, 'verify', files[1]!, '--receipt', join(t.dir, 'nope.json')]).status).toBe(2);
+    expect(liuhen([...d, 'verify', join(t.dir, 'nope.bin'), '--receipt', out]).status).toBe(2);
+    writeFileSync(join(t.dir, 'garbage.json'), '{"format":"liuhen-receipt/1"}trailing');
+    expect(liuhen([...d, 'verify', files[0]!, '--receipt', join(t.dir, 'garbage.json')]).status).toBe(1);
+    expect(liuhen([...d, 'verify', files[0]!]).status).toBe(2);
+    expect(liuhen([...d, 'record', files[0]!, '--stage', 'trial']).status).toBe(2);
+    expect(liuhen([...d, 'receipt', '01JDQ7Z8X9Y0ABCDEFGHJKMNPQ'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/RECORD_NOT_FOUND/) });
+  });
+
+  it('audit reports findings; a data folder in use is named', () => {
+    const r = liuhen([...d, '--json', 'audit', '--case', 'JN-2026-7']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ case: 'JN-2026-7', records: 3, findings: [] });
+    expect(liuhen([...d, 'audit']).status).toBe(2);
+    expect(liuhen(['--data', join(t.dir, 'empty'), 'seal'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/liuhen init/) });
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { DeviceKey, verifyRecordSignature } from '../../src/record/device-key.js';
+import { recordLeaf, signingBytes, SIGNING_TAG } from '../../src/record/leaf.js';
+import { canonicalize } from '../../src/record/jcs.js';
+import { parseRecord } from '../../src/record/parse.js';
+import { hashLeaf } from '../../src/merkle/hasher.js';
+import { toHex, ZERO32 } from '../../src/util/hex.js';
+
+const base = {
+  v: 1, id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPQ', agency: 'JN-CG', device: 'cam-01', officer: '37010001', kind: 'photo',
+  media: { type: 'image/jpeg', size: 12, sha256: 'a'.repeat(64) }, capturedAt: '2026-11-27T09:30:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'11'.repeat(16)}`,
+} as const;
+
+describe('record schema', () => {
+  it('accepts a well-formed record', () => expect(parseRecord(base)).toEqual(base));
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['unknown key', { extra: 1 }, /Unrecognized key/],
+    ['agency longer than 31 bytes', { agency: 'A'.repeat(32) }, /agency: must be 1-31/],
+    ['uppercase hash', { media: { ...base.media, sha256: 'A'.repeat(64) } }, /media.sha256/],
+    ['short salt', { salt: '0x1122' }, /salt: must be 16 to 32/],
+    ['seq 0', { seq: 0 }, /seq/],
+    ['first record with a prev', { prev: `0x${'ab'.repeat(32)}` }, /prev: the first record/],
+    ['no media, no body', { media: undefined }, /needs media/],
+    ['bad stage', { stage: 'trial' }, /stage/],
+    ['time without offset', { capturedAt: '2026-11-27T09:30:00' }, /capturedAt/],
+    ['__proto__ key', JSON.parse('{"__proto__": {"x": 1}}'), /Unrecognized key/],
+  ];
+  for (const [name, patch, msg] of bad) {
+    it(`refuses ${name} with a field-level message`, () => {
+      expect(() => parseRecord({ ...base, ...patch })).toThrow(msg);
+      expect(() => parseRecord({ ...base, ...patch })).toThrow(expect.objectContaining({ code: 'INVALID_RECORD' }));
+    });
+  }
+});
+
+describe('leaf and device signature', () => {
+  const key = DeviceKey.generate();
+  const signed = key.sign(parseRecord(base));
+
+  it('leaf = SHA-256(0x00 ‖ JCS(record)) with the signature included', () => {
+    expect(recordLeaf(signed)).toBe(toHex(hashLeaf(new TextEncoder().encode(canonicalize(signed)))));
+    expect(recordLeaf(signed)).not.toBe(recordLeaf({ ...signed, sig: undefined }));
+  });
+
+  it('signs the domain tag and the record without sig', () => {
+    expect(new TextDecoder().decode(signingBytes(signed))).toBe(SIGNING_TAG + canonicalize({ ...signed, sig: undefined }));
+    expect(verifyRecordSignature(signed)).toBe(true);
+  });
+
+  it('any change to the signed record breaks the signature', () => {
+    expect(verifyRecordSignature({ ...signed, officer: '37010002' })).toBe(false);
+    expect(verifyRecordSignature({ ...signed, seq: 2 })).toBe(false);
+    expect(verifyRecordSignature({ ...signed, sig: { ...signed.sig!, key: DeviceKey.generate().publicKey } })).toBe(false);
+  });
+
+  it('a key survives PEM round trip', () => {
+    const again = DeviceKey.fromPem(key.toPem());
+    expect(again.publicKey).toBe(key.publicKey);
+    expect(() => DeviceKey.fromPem('not a key')).toThrow(expect.objectContaining({ code: 'KEY_INVALID' }));
+  });
+});
