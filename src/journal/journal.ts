@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
-import { monotonicFactory } from 'ulid';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { MerkleTree, MAX_TREE_SIZE } from '../merkle/tree.js';
 import { recordLeaf } from '../record/leaf.js';
-import { parseRecord } from '../record/parse.js';
-import { RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
+import { parseRecord, parseWith } from '../record/parse.js';
+import { RECORD_VERSION, signatureSchema, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
+import { monotonicUlid } from '../util/ulid.js';
 import { end, K } from './keys.js';
 import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
 
@@ -47,7 +47,7 @@ export class Journal {
   private readonly blobs;
   private readonly deviceHeads = new Map<string, DeviceHead>();
   private readonly agencyAcks = new Map<string, number>();
-  private readonly nextId = monotonicFactory();
+  private readonly nextId = monotonicUlid();
   private queue: PendingAppend[] = [];
   private readonly inflightIds = new Set<string>();
   private flushing = false;
@@ -101,18 +101,18 @@ export class Journal {
     // From here to the end of the in-memory update there is no await, so
     // appends of one device cannot interleave: seq and prev are assigned in order.
     const head = this.deviceHeads.get(draft.device);
-    const record = parseRecord(
-      signer.sign(
-        parseRecord({
-          ...draft,
-          v: RECORD_VERSION,
-          id: draft.id ?? this.nextId(),
-          seq: (head?.seq ?? 0) + 1,
-          prev: head?.leaf ?? ZERO32,
-          salt: toHex(randomBytes(16)),
-        }),
-      ),
-    );
+    const unsigned = parseRecord({
+      ...draft,
+      v: RECORD_VERSION,
+      id: draft.id ?? this.nextId(),
+      seq: (head?.seq ?? 0) + 1,
+      prev: head?.leaf ?? ZERO32,
+      salt: freshSalt(),
+    });
+    const signed = signer.sign(unsigned);
+    // The signer may only add `sig`; check that much without re-validating the whole record.
+    const sig = parseWith(signatureSchema, signed.sig, 'INVALID_RECORD', 'signature');
+    const record: LiuhenRecord = { ...unsigned, sig };
     const leaf = recordLeaf(record);
     const ack = (this.agencyAcks.get(record.agency) ?? 0) + 1;
     this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
@@ -150,7 +150,7 @@ export class Journal {
       const group = this.queue;
       this.queue = [];
       try {
-        await this.db.batch(group.flatMap((p) => p.ops), { sync: true });
+        await this.db.batch(coalesce(group), { sync: true });
         for (const p of group) p.resolve();
       } catch (cause) {
         this.broken = cause;
@@ -392,6 +392,33 @@ export class Journal {
     this.closed = true;
     await this.db.close();
   }
+}
+
+/**
+ * One write batch for a group of appends. Chain heads (`d:`, `ag:`) are
+ * rewritten by every append; within one atomic batch only the last value of
+ * a key matters, so later puts replace earlier ones (fewer ops per record).
+ */
+function coalesce(group: PendingAppend[]): Op[] {
+  const byKey = new Map<string, Op>();
+  for (const p of group) for (const op of p.ops) {
+    byKey.delete(op.key);
+    byKey.set(op.key, op);
+  }
+  return [...byKey.values()];
+}
+
+/** Salts come from one 64 KiB draw of the CSPRNG at a time: a syscall per record costs more than the rest of an append. */
+let saltPool = Buffer.alloc(0);
+let saltOffset = 0;
+function freshSalt(): Hex {
+  if (saltOffset + 16 > saltPool.length) {
+    saltPool = randomBytes(65_536);
+    saltOffset = 0;
+  }
+  const salt = toHex(saltPool.subarray(saltOffset, saltOffset + 16));
+  saltOffset += 16;
+  return salt;
 }
 
 export function isJournalLocked(e: unknown): boolean {

@@ -1,0 +1,102 @@
+/**
+ * Core SDK benchmarks (issue 2): SHA-256 streaming vs sha256sum on one ≥ 1 GiB
+ * file, RFC 6962 root + every proof for 1,000,000 leaves, durable journal appends.
+ * Run alone: `npx tsx scripts/bench/core.ts`; or all benches: `npm run bench`.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { hashFile } from '../../src/hash/stream.js';
+import { Journal } from '../../src/journal/journal.js';
+import { MerkleTree } from '../../src/merkle/tree.js';
+import { DeviceKey } from '../../src/record/device-key.js';
+import { tempDir } from '../../test/helpers/tmp.js';
+
+type Emit = (line: Record<string, unknown>) => void;
+const GiB = 1024 ** 3;
+const round = (x: number, d = 3) => Number(x.toFixed(d));
+
+/** A file of incompressible bytes (a file of zeros would flatter nothing here, but keep it honest). */
+export function makeFile(path: string, bytes: number): void {
+  const fd = openSync(path, 'w');
+  const chunk = randomBytes(16 * 1024 * 1024);
+  for (let done = 0; done < bytes; done += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - done));
+  closeSync(fd);
+}
+
+export async function benchHash(emit: Emit, sizeBytes = Number(process.env.LIUHEN_BENCH_BYTES ?? GiB)): Promise<void> {
+  const t = tempDir('liuhen-bench-');
+  try {
+    const file = process.env.LIUHEN_BENCH_FILE ?? join(t.dir, 'clip.bin');
+    if (!process.env.LIUHEN_BENCH_FILE) makeFile(file, sizeBytes);
+    // Warm the page cache so both readers see the same disk state.
+    execFileSync('sha256sum', [file]);
+    let t0 = performance.now();
+    const ref = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+    const sumSeconds = (performance.now() - t0) / 1000;
+    let peakRss = 0;
+    t0 = performance.now();
+    const ours = await hashFile(file, { onProgress: () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); } });
+    const oursSeconds = (performance.now() - t0) / 1000;
+    if (ours.sha256 !== ref) throw new Error('hash mismatch with sha256sum');
+    const MBps = (s: number) => round(ours.size / s / 1e6, 1);
+    emit({ bench: 'hash.sha256sum', bytes: ours.size, seconds: round(sumSeconds), MBps: MBps(sumSeconds) });
+    emit({ bench: 'hash.liuhen', bytes: ours.size, seconds: round(oursSeconds), MBps: MBps(oursSeconds), peakRssMiB: round(peakRss / 2 ** 20, 1), ratioVsSha256sum: round(sumSeconds / oursSeconds, 2), target: '>= 0.9' });
+  } finally {
+    t.cleanup();
+  }
+}
+
+export function benchMerkle(emit: Emit, n = 1_000_000): void {
+  const leaves = randomBytes(n * 32);
+  const rssBefore = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const tree = MerkleTree.fromLeafHashes(leaves);
+  const tRoot = performance.now();
+  let hashes = 0;
+  let peak = process.memoryUsage().rss;
+  for (let i = 0; i < n; i++) {
+    hashes += tree.inclusionProofPacked(i).length >> 5;
+    if ((i & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  const tEnd = performance.now();
+  emit({ bench: 'merkle.root_and_all_proofs', leaves: n, proofHashes: hashes, rootSeconds: round((tRoot - t0) / 1000), proofsSeconds: round((tEnd - tRoot) / 1000), seconds: round((tEnd - t0) / 1000), peakRssMiB: round(peak / 2 ** 20, 1), treeRssMiB: round((peak - rssBefore) / 2 ** 20, 1), target: '<= 3 s' });
+}
+
+export async function benchJournal(emit: Emit, records = 50_000, concurrency = 512): Promise<void> {
+  const t = tempDir('liuhen-bench-');
+  const j = await Journal.open(t.dir);
+  const keys = Array.from({ length: 16 }, () => DeviceKey.generate());
+  try {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < records) {
+          const i = next++;
+          await j.append({ agency: 'BENCH', device: `cam-${i % 16}`, officer: 'O-1', kind: 'video', media: { type: 'video/mp4', size: i, sha256: i.toString(16).padStart(64, '0') }, capturedAt: new Date().toISOString() }, keys[i % 16]!);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    emit({ bench: 'journal.durable_appends', records, concurrency, seconds: round(seconds), recordsPerSecond: Math.round(records / seconds), note: 'each acknowledged after a synced LevelDB batch (group commit)', target: '>= 10000/s' });
+    const s0 = performance.now();
+    const [batch] = await j.seal('BENCH');
+    emit({ bench: 'journal.seal', records: batch!.size, seconds: round((performance.now() - s0) / 1000) });
+  } finally {
+    await j.close();
+    t.cleanup();
+  }
+}
+
+export async function run(emit: Emit): Promise<void> {
+  await benchHash(emit);
+  benchMerkle(emit);
+  await benchJournal(emit);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  await run((l) => console.log(JSON.stringify(l)));
+}
