@@ -15,6 +15,7 @@
  *   bx:<agency>:<lastAck>      → seq                     batch holding an ack (seek ≥ ack)
  *   blob / <root>              → leaf hashes, 32 bytes each (binary sublevel)
  *   x:<root>                   → anchor state (chain module)
+ *   l:<leaf>                   → id                      record by leaf (public verification, QR links)
  */
 export const pad = (n: number): string => n.toString().padStart(16, '0');
 
@@ -34,6 +35,7 @@ export const K = {
   batchByRoot: (root: string) => `br:${root}`,
   batchByAck: (agency: string, lastAck: number) => `bx:${agency}:${pad(lastAck)}`,
   anchor: (root: string) => `x:${root}`,
+  leaf: (leaf: string) => `l:${leaf}`,
 } as const;
 
 /** Upper bound for a prefix range scan. */

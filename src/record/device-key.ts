@@ -37,9 +37,19 @@ export class DeviceKey {
   }
 
   /** Returns the record with `sig` set over the record without `sig`. */
-  sign<R extends LiuhenRecord>(record: R): R {
-    const unsigned = { ...record, sig: undefined };
-    const value = sign(null, signingBytes(unsigned), this.privateKey);
+  signSync<R extends LiuhenRecord>(record: R): R {
+    const value = sign(null, signingBytes({ ...record, sig: undefined }), this.privateKey);
+    return this.withSignature(record, value);
+  }
+
+  /** Same as `signSync`, computed on libuv's thread pool so signatures of several devices overlap. */
+  sign<R extends LiuhenRecord>(record: R): Promise<R> {
+    return new Promise((resolve, reject) => {
+      sign(null, signingBytes({ ...record, sig: undefined }), this.privateKey, (err, value) => (err ? reject(err) : resolve(this.withSignature(record, value))));
+    });
+  }
+
+  private withSignature<R extends LiuhenRecord>(record: R, value: Uint8Array): R {
     return { ...record, sig: { alg: 'Ed25519', key: this.publicKey, value: toHex(value) } satisfies RecordSignature };
   }
 }

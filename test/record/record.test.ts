@@ -35,7 +35,7 @@ describe('record schema', () => {
 
 describe('leaf and device signature', () => {
   const key = DeviceKey.generate();
-  const signed = key.sign(parseRecord(base));
+  const signed = key.signSync(parseRecord(base));
 
   it('leaf = SHA-256(0x00 ‖ JCS(record)) with the signature included', () => {
     expect(recordLeaf(signed)).toBe(toHex(hashLeaf(new TextEncoder().encode(canonicalize(signed)))));
@@ -57,5 +57,13 @@ describe('leaf and device signature', () => {
     const again = DeviceKey.fromPem(key.toPem());
     expect(again.publicKey).toBe(key.publicKey);
     expect(() => DeviceKey.fromPem('not a key')).toThrow(expect.objectContaining({ code: 'KEY_INVALID' }));
+  });
+});
+
+describe('async signing', () => {
+  it('signs on the thread pool with the same result as signSync (Ed25519 is deterministic)', async () => {
+    const key = DeviceKey.generate();
+    const r = parseRecord(base);
+    expect(await key.sign(r)).toEqual(key.signSync(r));
   });
 });
