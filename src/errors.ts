@@ -44,8 +44,15 @@ export type ErrorCode =
   | 'CHAIN_MISMATCH'
   | 'REGISTRY_MISSING'
   | 'ANCHOR_NOT_FOUND'
+  | 'CHAIN_PORT_IN_USE'
+  | 'CHAIN_START_FAILED'
+  | 'CHAIN_DIVERGED'
+  | 'CHAIN_TX_REJECTED'
+  | 'AGENCY_NOT_BOUND'
   | 'NOTARY_EQUIVOCATION'
   | 'NOTARY_POLICY'
+  | 'NOTARY_LOG_MISMATCH'
+  | 'NOTARY_UNFUNDED'
   // evidence store
   | 'STORE_NOT_FOUND'
   | 'STORE_UNAVAILABLE'
@@ -61,6 +68,9 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
+  | 'INVALID_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UPLOAD_INCOMPLETE'
   | 'INTERNAL';
 
 export interface LiuhenErrorOptions {

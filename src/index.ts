@@ -15,6 +15,9 @@ export * from './journal/index.js';
 export * from './receipt/index.js';
 export * from './verify/index.js';
 export * from './completeness/index.js';
+export * from './chain/index.js';
+export * from './store/index.js';
+export * from './notary/index.js';
 
 export { Liuhen } from './liuhen.js';
 export type { InitParameters, RecordMeta } from './liuhen.js';

@@ -12,6 +12,10 @@ import { rfc3339Schema, type Kind, type Location, type RecordDraft, type Stage }
 import { receiptFromJournal } from './receipt/build.js';
 import type { Receipt } from './receipt/format.js';
 import { lookupMediaType } from './util/media-type.js';
+import type { Signer } from 'ethers';
+import { createAnchorer, type Anchorer, type AnchorerParameters, type AnchorPendingOptions, type AnchorSummary } from './chain/anchorer.js';
+import { agencyKey, openKey } from './chain/keys.js';
+import { receiptWithChain } from './chain/receipts.js';
 
 export interface InitParameters {
   agency: string;
@@ -105,9 +109,38 @@ export class Liuhen {
     return this.journal.sealAll({ maxBatchSize: this.config.seal.maxRecords });
   }
 
-  /** The receipt of a sealed record, without chain data. */
+  /**
+   * The receipt of a sealed record. With a chain in the config, `anchor` and
+   * `attestations` are filled from it — only what the chain confirms now
+   * (CHAIN_UNREACHABLE when an anchored batch cannot be confirmed).
+   */
   receipt(id: string): Promise<Receipt> {
-    return receiptFromJournal(this.journal, id);
+    const chain = this.config.chain;
+    if (!chain?.registry) return receiptFromJournal(this.journal, id);
+    return receiptWithChain({ journal: this.journal, chain, id });
+  }
+
+  /**
+   * An anchorer for this folder's agency (see src/chain/anchorer.ts), signing
+   * with the agency keystore `<data>/keys/agency.json` (passphrase from
+   * LIUHEN_AGENCY_PASSPHRASE; on a dev chain the file `liuhen deploy` wrote).
+   * Run it in-process with `run(signal)` next to `recordFile`/`append`.
+   */
+  async anchorer(options: Omit<AnchorerParameters, 'journal' | 'config' | 'signer'> & { signer?: Signer } = {}): Promise<Anchorer> {
+    const chain = this.config.chain;
+    if (!chain?.registry) fail('REGISTRY_MISSING', 'no chain in the config; run `liuhen deploy` first');
+    const signer = options.signer ?? (await openKey(agencyKey(this.dataDir), chain.chainId));
+    return createAnchorer({ ...options, journal: this.journal, config: this.config, signer });
+  }
+
+  /** Anchors every sealed batch of the agency and waits until each is mined. */
+  async anchor(options: AnchorPendingOptions & Pick<AnchorerParameters, 'onEvent'> = {}): Promise<AnchorSummary> {
+    const anchorer = await this.anchorer({ onEvent: options.onEvent });
+    try {
+      return await anchorer.anchorPending(options);
+    } finally {
+      anchorer.close();
+    }
   }
 
   auditDevice(device: string, policy?: AuditPolicy, anchorTime?: AnchorTimeLookup): Promise<DeviceAudit> {

@@ -1,7 +1,162 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { GlobalOptions } from './output.js';
+import { startAnvil, EMBEDDED_CHAIN_ID } from '../chain/anvil.js';
+import type { AnchorEvent } from '../chain/anchorer.js';
+import { deploy, type DeployStep } from '../chain/deploy.js';
+import { redactUrl } from '../chain/rpc.js';
+import { paths } from '../config.js';
+import { fail } from '../errors.js';
+import { Liuhen } from '../liuhen.js';
+import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
 
-/** Registers the `liuhen` commands of the chain module. */
-export function registerChainCommands(_program: Command, _run: Run): void {}
+const int = (name: string, v: string | undefined, min: number, max: number): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) fail('INVALID_INPUT', `${name} must be an integer from ${min} to ${max}, got ${v}`);
+  return n;
+};
+
+/** Resolves on the first SIGINT or SIGTERM (and stops listening). */
+function untilSignal(): { promise: Promise<NodeJS.Signals>; dispose: () => void } {
+  let dispose = () => {};
+  const promise = new Promise<NodeJS.Signals>((resolve) => {
+    const on = (s: NodeJS.Signals) => resolve(s);
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+    dispose = () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  });
+  return { promise, dispose };
+}
+
+/** `liuhen chain`, `liuhen deploy`, `liuhen anchor [--watch]`. */
+export function registerChainCommands(program: Command, run: Run): void {
+  program
+    .command('chain')
+    .description(`run the embedded chain (Anvil, chain id ${EMBEDDED_CHAIN_ID}) in the foreground, its state in <data>/chain/state.json; stops cleanly on SIGINT/SIGTERM`)
+    .option('--port <port>', 'JSON-RPC port on 127.0.0.1 (0: any free port)', '8545')
+    .option('--block-time <seconds>', 'seconds between blocks (default: a block per transaction, instantly)')
+    .action((o: { port: string; blockTime?: string }) =>
+      run(async (g) => {
+        const port = int('--port', o.port, 0, 65535)!;
+        const blockTime = int('--block-time', o.blockTime, 1, 3600);
+        const stop = untilSignal();
+        try {
+          const chain = await startAnvil({ statePath: join(paths(g.data).chain, 'state.json'), port, ...(blockTime !== undefined && { blockTime }) });
+          if (g.json) printJson({ rpc: chain.rpc, chainId: chain.chainId, pid: chain.pid });
+          else printLine(`chain ${chain.chainId} listening on ${chain.rpc} (state ${join(paths(g.data).chain, 'state.json')}); Ctrl-C to stop`);
+          const reason = await Promise.race([stop.promise, chain.exited.then((c) => ({ exited: c }))]);
+          if (typeof reason === 'object') fail('CHAIN_START_FAILED', `the embedded chain exited unexpectedly (${reason.exited})`);
+          await chain.stop();
+          if (!g.json) printLine('chain stopped; state saved');
+        } finally {
+          stop.dispose();
+        }
+      }),
+    );
+
+  program
+    .command('deploy')
+    .description('deploy the EvidenceRegistry (or reuse the configured one), create and bind the agency anchoring key, grant the notary key, write `chain` into the config')
+    .option('--rpc <url>', 'JSON-RPC endpoint (default: the config, else http://127.0.0.1:8545)')
+    .option('--confirmations <n>', 'blocks on top of the anchor block before an anchor is final (default: 0 on a dev chain, 1 elsewhere)')
+    .option('--no-notary', "don't create or grant this folder's notary key")
+    .action((o: { rpc?: string; confirmations?: string; notary: boolean }) =>
+      run(async (g) => {
+        const confirmations = int('--confirmations', o.confirmations, 0, 1000);
+        const onStep = (s: DeployStep) => (g.json ? printJson(s) : printLine(describeStep(s)));
+        const r = await deploy({ dataDir: g.data, rpc: o.rpc, confirmations, notary: o.notary, onStep });
+        if (g.json) printJson({ chain: { ...r.chain, rpc: redactUrl(r.chain.rpc) }, agency: r.agency, agencyAddress: r.agencyAddress, notaryAddress: r.notaryAddress ?? null });
+        else printLine(`ready: agency ${r.agency} anchors from ${r.agencyAddress} on chain ${r.chain.chainId}, registry ${r.chain.registry}`);
+      }),
+    );
+
+  program
+    .command('anchor')
+    .description('anchor every sealed batch of the agency on chain (one transaction per batch); --watch seals by the real-time policy and anchors continuously until SIGINT/SIGTERM')
+    .option('--watch', 'keep sealing (config seal.maxRecords / seal.maxSeconds) and anchoring')
+    .option('--timeout <seconds>', 'without --watch: give up after this long (chain down, transactions not mined)', '300')
+    .action((o: { watch?: boolean; timeout: string }) =>
+      run(async (g) => {
+        const timeout = int('--timeout', o.timeout, 1, 7 * 86_400)!;
+        const lh = await Liuhen.open(g.data);
+        try {
+          const onEvent = (e: AnchorEvent) => {
+            if (g.json) printJson(e);
+            else {
+              const line = describeEvent(e);
+              if (line) (e.type === 'chain-down' || e.type === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
+            }
+          };
+          if (!o.watch) {
+            const r = await lh.anchor({ timeoutMs: timeout * 1000, onEvent });
+            if (g.json) printJson({ type: 'done', ...r });
+            else printLine(`${r.newlyAnchored} batch(es) newly anchored; ${r.anchored} anchored, ${r.final} final (head block ${r.head})`);
+            return;
+          }
+          const anchorer = await lh.anchorer({ onEvent });
+          const stop = untilSignal();
+          const ac = new AbortController();
+          void stop.promise.then(() => ac.abort());
+          if (!g.json) printLine(`watching agency ${lh.config.agency}: seal after ${lh.config.seal.maxRecords} records or ${lh.config.seal.maxSeconds} s, anchor each batch; Ctrl-C to stop`);
+          try {
+            await anchorer.run(ac.signal);
+          } finally {
+            stop.dispose();
+            anchorer.close();
+          }
+          if (!g.json) printLine('stopped');
+        } finally {
+          await lh.close();
+        }
+      }),
+    );
+}
+
+function describeStep(s: DeployStep): string {
+  switch (s.step) {
+    case 'registry-reused':
+      return `registry ${s.registry} already deployed: reused`;
+    case 'registry-deployed':
+      return `registry deployed at ${s.registry} (block ${s.block})`;
+    case 'key-created':
+      return `${s.role} key ${s.address} created in ${s.path}`;
+    case 'funded':
+      return `funded ${s.address} with ${s.ether} ether (dev chain)`;
+    case 'needs-funds':
+      return `the ${s.role} key ${s.address} needs ether for gas on this chain: fund it`;
+    case 'agency-bound':
+      return `bound ${s.address} to agency ${s.agency}`;
+    case 'notary-granted':
+      return `granted NOTARY_ROLE to ${s.address}`;
+  }
+}
+
+function describeEvent(e: AnchorEvent): string | undefined {
+  switch (e.type) {
+    case 'sealed':
+      return `sealed ${e.agency} batch ${e.seq}: ${e.size} record(s), root ${e.root}`;
+    case 'signed':
+      return undefined;
+    case 'submitted':
+      return `batch ${e.seq} ${e.rebroadcast ? 'resent' : 'sent'}: tx ${e.txHash}`;
+    case 'anchored':
+      return `anchored batch ${e.seq} (${e.size} record(s)) in block ${e.blockNumber}, tx ${e.txHash}`;
+    case 'final':
+      return `batch ${e.seq} final (${e.confirmations} block(s) on top)`;
+    case 'reorged':
+      return `batch ${e.seq} left the chain (${e.detail}); anchoring it again`;
+    case 'resign':
+      return `batch ${e.seq}: ${e.reason}; signing a new transaction`;
+    case 'chain-down':
+      return `liuhen: chain at ${e.rpc} unreachable (attempt ${e.attempt}: ${e.message}); retrying in ${(e.retryInMs / 1000).toFixed(1)} s — records are still journaled`;
+    case 'chain-up':
+      return `connected to chain ${e.chainId} at ${e.rpc} (head block ${e.head})`;
+    case 'error':
+      return `liuhen: ${e.message} [${e.code}]; retrying in ${(e.retryInMs / 1000).toFixed(1)} s`;
+  }
+}

@@ -102,8 +102,10 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .description('verify a file against its receipt: exit 0 verified, 1 altered or forged, 2 bad usage, 3 incomplete')
     .argument('<file>', 'the evidence file')
     .requiredOption('--receipt <file>', 'the receipt (JSON)')
-    .option('--rpc <url>', 'JSON-RPC endpoint of the chain, to check the anchor and notaries')
-    .action((file: string, o: { receipt: string; rpc?: string }) =>
+    .option('--rpc <url>', 'JSON-RPC endpoint of the chain, to check the anchor and notaries (default: the data folder\'s chain)')
+    .option('--registry <address>', 'the EvidenceRegistry address you trust (default: the data folder\'s registry)')
+    .option('--min-confirmations <n>', 'confirmations the anchor block needs', '1')
+    .action((file: string, o: { receipt: string; rpc?: string; registry?: string; minConfirmations: string }) =>
       run(async (g) => {
         if (!existsSync(file) || !statSync(file).isFile()) fail('FILE_UNREADABLE', `cannot read the file ${file}`);
         let text: string;
@@ -112,7 +114,10 @@ export function registerCoreCommands(program: Command, run: Run): void {
         } catch {
           return fail('FILE_UNREADABLE', `cannot read the receipt ${o.receipt}`);
         }
-        const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data });
+        const minConfirmations = Number(o.minConfirmations);
+        if (!Number.isInteger(minConfirmations) || minConfirmations < 0) fail('INVALID_INPUT', `--min-confirmations must be a non-negative integer, got ${o.minConfirmations}`);
+        if (o.registry !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.registry)) fail('INVALID_INPUT', `--registry must be a 20-byte address in 0x hex`);
+        const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data, registry: o.registry, minConfirmations });
         if (g.json) printJson(verdict);
         else printVerdict(verdict);
         return exitCodeOf(verdict);

@@ -1,7 +1,45 @@
 import type { Command } from 'commander';
-import type { GlobalOptions } from './output.js';
+import { fail } from '../errors.js';
+import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
 
-/** Registers the `liuhen` commands of the gateway module. */
-export function registerGatewayCommands(_program: Command, _run: Run): void {}
+/** Registers `liuhen gateway`: the HTTP API and the web pages over an existing data folder. */
+export function registerGatewayCommands(program: Command, run: Run): void {
+  program
+    .command('gateway')
+    .description('serve the gateway (HTTP API and web pages) over this data folder; Ctrl-C stops it')
+    .option('--port <port>', 'TCP port', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action((o: { port: string; host: string }) =>
+      run(async (g) => {
+        const port = Number(o.port);
+        if (!/^[0-9]{1,5}$/.test(o.port) || port > 65535) fail('INVALID_INPUT', `--port must be 0-65535, got ${o.port}`);
+        // The gateway (Express) is loaded only by this command.
+        const gw = await import('../../gateway/index.js');
+        const opened = await gw.openGateway({ dataDir: g.data });
+        let running: Awaited<ReturnType<typeof gw.listen>> | undefined;
+        try {
+          const app = gw.createApp({ liuhen: opened.liuhen, tokens: opened.tokens, store: opened.store, chain: opened.chain });
+          running = await gw.listen(app, { port, host: o.host });
+        } catch (e) {
+          await opened.close();
+          throw e;
+        }
+        if (g.json) printJson({ url: running.url, ...(opened.bootstrapToken ? { adminToken: opened.bootstrapToken } : {}), notes: opened.notes });
+        else {
+          printLine(`gateway on ${running.url}`);
+          for (const n of opened.notes) printLine(`note: ${n}`);
+          if (opened.bootstrapToken) printLine(`admin token (shown once, keep it safe): ${opened.bootstrapToken}`);
+        }
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await running.close();
+        await opened.close();
+        return 0;
+      }),
+    );
+}

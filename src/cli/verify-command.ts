@@ -1,18 +1,53 @@
+import { existsSync } from 'node:fs';
+import { createChainVerifier } from '../chain/verifier.js';
+import { paths, readConfig } from '../config.js';
+import { parseReceipt } from '../receipt/format.js';
 import { verifyReceipt } from '../verify/verify.js';
 import type { ChainVerifier, Verdict } from '../verify/types.js';
 
 export interface VerifyFileParameters {
   file: string;
   receiptText: string;
-  /** JSON-RPC endpoint; without it the anchor and notary checks stay pending. */
+  /** JSON-RPC endpoint; default the data folder's `chain.rpc`. Without either, the anchor and notary checks stay pending. */
   rpc?: string;
   dataDir: string;
+  /** Trusted registry address; default the data folder's `chain.registry` (when the receipt names that chain). */
+  registry?: string;
+  /** Confirmations the anchor needs. @default 1 */
+  minConfirmations?: number;
 }
 
-/** Resolves the chain verifier for `--rpc` (filled in by the chain module). */
-export type ChainVerifierFactory = (rpc: string) => Promise<ChainVerifier>;
+/** Resolves the chain verifier for an RPC endpoint (tests inject one). */
+export type ChainVerifierFactory = (rpc: string) => Promise<ChainVerifier & { close?: () => void }>;
 
+/**
+ * `liuhen verify FILE --receipt R [--rpc URL] [--registry ADDR]`: the whole
+ * pipeline, with the chain checks when an endpoint is known. The registry is
+ * pinned to `--registry`, else to the data folder's registry when the receipt
+ * names the folder's chain; otherwise the anchor check warns that it was not.
+ */
 export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactory?: ChainVerifierFactory): Promise<Verdict> {
-  const chain = p.rpc && chainFactory ? await chainFactory(p.rpc) : undefined;
-  return verifyReceipt({ receipt: p.receiptText, content: { path: p.file }, chain });
+  const config = existsSync(paths(p.dataDir).config) ? readConfig(p.dataDir) : undefined;
+  const rpc = p.rpc ?? config?.chain?.rpc;
+  let chain: (ChainVerifier & { close?: () => void }) | undefined;
+  if (rpc) {
+    if (chainFactory) chain = await chainFactory(rpc);
+    else {
+      const trusted = p.registry ? [p.registry] : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? [config.chain.registry] : undefined;
+      chain = createChainVerifier({ rpc, trustedRegistries: trusted, minConfirmations: p.minConfirmations });
+    }
+  }
+  try {
+    return await verifyReceipt({ receipt: p.receiptText, content: { path: p.file }, chain });
+  } finally {
+    chain?.close?.();
+  }
+}
+
+function receiptChainId(text: string): number | undefined {
+  try {
+    return parseReceipt(text).anchor?.chainId;
+  } catch {
+    return undefined; // the pipeline reports the format error
+  }
 }

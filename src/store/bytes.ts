@@ -5,7 +5,7 @@
  * fixed-size chunks.
  */
 import type { Readable } from 'node:stream';
-import { fail } from '../errors.js';
+import { fail, isLiuhenError } from '../errors.js';
 
 /** What `put` accepts: a Node stream or any async (or sync) iterable of bytes. */
 export type ByteSource = Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -27,19 +27,38 @@ export async function* byteChunks(source: ByteSource | Uint8Array): AsyncGenerat
     yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
     return;
   }
-  if (source === null || typeof source !== 'object' || typeof source === 'string') {
+  if (source === null || typeof source !== 'object') {
     fail('INVALID_INPUT', 'source must be a Readable or an (async) iterable of Uint8Array');
   }
   let it: AsyncIterable<unknown> | Iterable<unknown>;
   if (isAsyncIterable(source)) it = source;
   else if (isIterable(source)) it = source;
   else fail('INVALID_INPUT', 'source must be a Readable or an (async) iterable of Uint8Array');
-  for await (const chunk of it) {
-    if (!(chunk instanceof Uint8Array)) {
-      fail('INVALID_INPUT', 'source yielded a chunk that is not a Uint8Array (a Readable must not use an encoding)');
+  const iterator = (isAsyncIterable(it) ? it[Symbol.asyncIterator]() : it[Symbol.iterator]()) as AsyncIterator<unknown> | Iterator<unknown>;
+  let finished = false;
+  try {
+    for (;;) {
+      let r: IteratorResult<unknown>;
+      try {
+        r = await iterator.next();
+      } catch (cause) {
+        finished = true; // a failed iterator is done
+        if (isLiuhenError(cause)) throw cause;
+        fail('FILE_UNREADABLE', 'reading the evidence source failed', { cause });
+      }
+      if (r.done === true) {
+        finished = true;
+        return;
+      }
+      const chunk = r.value;
+      if (!(chunk instanceof Uint8Array)) {
+        fail('INVALID_INPUT', 'source yielded a chunk that is not a Uint8Array (a Readable must not use an encoding)');
+      }
+      if (chunk.byteLength > 0) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
-    if (chunk.byteLength === 0) continue;
-    yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  } finally {
+    // The consumer stopped early or a chunk was rejected: release the source (closes a file stream).
+    if (!finished) await iterator.return?.();
   }
 }
 

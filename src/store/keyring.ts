@@ -213,7 +213,7 @@ class FileKeyring implements Keyring {
       keys: this.keys.map((k) => ({ agency: k.agency, keyId: k.keyId, kek: k.kek.toString('base64'), createdAt: k.createdAt })),
     });
     const head = {
-      format: KEYRING_FORMAT,
+      format: KEYRING_FORMAT as typeof KEYRING_FORMAT,
       kdf: { name: 'scrypt' as const, N: this.kdf.N, r: this.kdf.r, p: this.kdf.p, salt: this.kdf.salt.toString('base64') },
       cipher: { name: 'aes-256-gcm' as const, iv: randomBytes(12).toString('base64') },
     };

@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Express, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import { JournalAuditTrail } from './audit/trail.js';
+import { parseGatewayConfig } from './config.js';
+import type { Context } from './context.js';
+import { stderrLogger, type GatewayDeps } from './deps.js';
+import { errorMiddleware, httpError, notFound } from './http/errors.js';
+import { mount, type RouteSpec } from './http/route.js';
+import { buildOpenApi } from './openapi.js';
+import { createPagesRouter } from './pages/router.js';
+import { auditRoutes } from './routes/audit/router.js';
+import { batchRoutes } from './routes/batches/router.js';
+import { caseRoutes } from './routes/cases/router.js';
+import { deviceRoutes } from './routes/devices/router.js';
+import { healthRoutes } from './routes/health/router.js';
+import { notaryRoutes } from './routes/notary/router.js';
+import { recordRoutes } from './routes/records/router.js';
+import { tokenRoutes } from './routes/tokens/router.js';
+import { verifyRoutes } from './routes/verify/router.js';
+
+/**
+ * Builds the gateway: an Express app over the SDK. Opens nothing and
+ * listens nowhere (see `listen` in server.ts); throws CONFIG_INVALID when
+ * `deps.config` is invalid.
+ */
+export function createApp(deps: GatewayDeps): Express {
+  const config = parseGatewayConfig(deps.config ?? {});
+  const clock = deps.clock ?? (() => new Date());
+  const logger = deps.logger ?? stderrLogger;
+  const audit =
+    deps.audit ??
+    new JournalAuditTrail(deps.liuhen, { agency: config.audit.agency ?? deps.liuhen.config.agency, device: config.audit.device, officer: config.audit.officer, clock, logger });
+
+  const limiter = (limit: number, what: string, extra: Partial<Parameters<typeof rateLimit>[0]> = {}): RequestHandler =>
+    rateLimit({
+      windowMs: config.rateLimit.windowMs,
+      limit,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      handler: (req, res, next) => {
+        const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+        res.set('Retry-After', String(reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : Math.ceil(config.rateLimit.windowMs / 1000)));
+        next(httpError('RATE_LIMITED', `too many ${what} from this address; try again later`));
+      },
+      ...extra,
+    });
+
+  const ctx: Context = {
+    liuhen: deps.liuhen,
+    journal: deps.liuhen.journal,
+    dataDir: deps.liuhen.dataDir,
+    store: deps.store,
+    chain: deps.chain,
+    tokens: deps.tokens,
+    audit,
+    config,
+    policy: { ...config.policy },
+    clock,
+    logger,
+    // Counts only refused authorisations; past the limit the address is refused everything until the window ends.
+    authFailureLimiter: limiter(config.rateLimit.authFailures, 'failed authorisations', {
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
+    }),
+    verifyLimiter: limiter(config.rateLimit.verify, 'verifications'),
+  };
+
+  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes];
+  let openapi: unknown;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.use(limiter(config.rateLimit.requests, 'requests'));
+
+  const api = Router({ caseSensitive: true, strict: false });
+  for (const r of routes) mount(api, r, ctx);
+  api.get('/openapi.json', (_req, res) => {
+    openapi ??= buildOpenApi(routes, { version: packageVersion() });
+    res.json(openapi);
+  });
+  app.use(api);
+  app.use('/v1', notFound);
+  if (deps.pages !== undefined) app.use(deps.pages);
+  else app.use(createPagesRouter());
+  app.use(notFound);
+  app.use(errorMiddleware(logger, ctx.dataDir));
+  return app;
+}
+
+let version: string | undefined;
+function packageVersion(): string {
+  if (version) return version;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) {
+      try {
+        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'liuhen' && pkg.version) return (version = pkg.version);
+      } catch {
+        // keep looking
+      }
+    }
+    dir = dirname(dir);
+  }
+  return (version = '0.0.0');
+}

@@ -1,0 +1,87 @@
+import {
+  connectChain,
+  createChainVerifier,
+  chainDataFor,
+  RegistryClient,
+  type AnchorState,
+  type BatchInfo,
+  type ChainConfig,
+  type Connection,
+  type Journal,
+} from '../src/index.js';
+import type { AnchorPhase, BatchChainStatus, GatewayChain } from './deps.js';
+
+export interface GatewayChainParameters {
+  journal: Journal;
+  /** The data folder's chain section (rpc, chainId, registry, confirmations). */
+  chain: ChainConfig;
+  /** Per-request timeout. @default 5000 */
+  timeoutMs?: number;
+  /** How long a batch's status is reused (a page shows many records of one batch). @default 2000 ms */
+  cacheMs?: number;
+}
+
+export interface ClosableGatewayChain extends GatewayChain {
+  close(): void;
+}
+
+/**
+ * The gateway's view of the chain, over the SDK's chain module: the
+ * anchorer's state in the journal says how far a batch got; the anchor and
+ * attestations are what the chain confirms now (`chainDataFor`); notarized
+ * is the registry's `isNotarized(root)`.
+ */
+export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayChain {
+  const registryAddress = p.chain.registry;
+  const timeoutMs = p.timeoutMs ?? 5000;
+  // Connected lazily and again after a failure: the gateway starts (degraded) while the chain is down.
+  let conn: Promise<Connection> | undefined;
+  const connection = (): Promise<Connection> => {
+    conn ??= connectChain({ rpc: p.chain.rpc, expectedChainId: p.chain.chainId, timeoutMs }).catch((e: unknown) => {
+      conn = undefined;
+      throw e;
+    });
+    return conn;
+  };
+  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: [registryAddress] } : {}), minConfirmations: Math.max(1, p.chain.confirmations) });
+  const cacheMs = p.cacheMs ?? 2000;
+  const cache = new Map<string, { at: number; value: Promise<BatchChainStatus> }>();
+
+  const phaseOf = (state: AnchorState | undefined): AnchorPhase => {
+    if (!state || state.chainId !== p.chain.chainId || !registryAddress || state.registry.toLowerCase() !== registryAddress.toLowerCase()) return 'sealed';
+    return state.status === 'pending' ? 'sealed' : state.status;
+  };
+
+  const load = async (batch: BatchInfo): Promise<BatchChainStatus> => {
+    const state = await p.journal.getAnchorState<AnchorState>(batch.root);
+    const phase = phaseOf(state);
+    if (!registryAddress || (phase !== 'anchored' && phase !== 'final')) return { phase, anchor: null, attestations: [], notarized: false };
+    const { provider } = await connection();
+    const registry = new RegistryClient(registryAddress, provider);
+    const data = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });
+    const notarized = data.anchor ? await registry.isNotarized(batch.root) : false;
+    // The journal may say anchored while the chain no longer has it (reorg not yet handled): report what the chain says.
+    return { phase: data.anchor ? phase : 'submitted', anchor: data.anchor, attestations: data.attestations, notarized };
+  };
+
+  return {
+    verifier,
+    batchStatus(batch) {
+      const now = Date.now();
+      const hit = cache.get(batch.root);
+      if (hit && now - hit.at < cacheMs) return hit.value;
+      const value = load(batch);
+      cache.set(batch.root, { at: now, value });
+      value.catch(() => cache.delete(batch.root));
+      if (cache.size > 10_000) for (const [k, v] of cache) if (now - v.at >= cacheMs) cache.delete(k);
+      return value;
+    },
+    async ping() {
+      await (await connection()).provider.getBlockNumber();
+    },
+    close() {
+      verifier.close();
+      void conn?.then((c) => c.provider.destroy(), () => undefined);
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { agencySchema, deviceSchema, describeIssues, LiuhenError, officerSchema } from '../src/index.js';
+
+const GiB = 1024 ** 3;
+const KiB = 1024;
+const bytes = (max: number) => z.number().int().min(1).max(max);
+
+/**
+ * The gateway's settings, parsed once by zod when the app is built. Every
+ * field has a default, so `{}` is a valid configuration.
+ */
+export const gatewayConfigSchema = z.strictObject({
+  limits: z
+    .strictObject({
+      /** Largest evidence file accepted by `POST /v1/records`. @default 4 GiB */
+      uploadBytes: bytes(2 ** 45).default(4 * GiB),
+      /** Largest file hashed by `POST /v1/verify` (the file is hashed and dropped, never stored). @default 1 GiB */
+      verifyFileBytes: bytes(2 ** 45).default(1 * GiB),
+      /** Largest JSON body. Receipts fit (≤ 256 KiB plus the envelope). @default 272 KiB */
+      jsonBytes: bytes(16 * 1024 * KiB).default(272 * KiB),
+      /** Largest non-file multipart field (`meta`, `receipt`, `sha256`). @default 272 KiB */
+      fieldBytes: bytes(16 * 1024 * KiB).default(272 * KiB),
+      /** Most multipart parts (fields + files). @default 4 */
+      parts: z.number().int().min(2).max(64).default(4),
+    })
+    .prefault({}),
+  rateLimit: z
+    .strictObject({
+      windowMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+      /** Requests per window and client address, all routes. */
+      requests: z.number().int().min(1).max(10_000_000).default(1200),
+      /** Public verification (`/v1/verify*`) per window and address. */
+      verify: z.number().int().min(1).max(10_000_000).default(120),
+      /** Failed authorisations (401/403) per window and address; beyond it every request of that address is refused until the window ends. */
+      authFailures: z.number().int().min(1).max(10_000_000).default(30),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      /** A pending (unsealed) record older than this makes `/healthz` degraded. @default 300 s */
+      maxPendingSeconds: z.number().min(1).max(30 * 86_400).default(300),
+      /** Time allowed to each health probe (chain, store). @default 2000 ms */
+      probeTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      /** Agency under which audit entries are journaled. @default the data folder's agency */
+      agency: agencySchema.optional(),
+      /** Device chain of the audit entries (reserved: agencies cannot record for it). */
+      device: deviceSchema.default('gateway-audit'),
+      /** `officer` field of audit records. */
+      officer: officerSchema.default('gateway'),
+    })
+    .prefault({}),
+  /** Batches per agency scanned (newest first) for `GET /v1/notary/pending`. */
+  notaryScanBatches: z.number().int().min(1).max(100_000).default(256),
+  /** Completeness policy for case and device audits (seconds). */
+  policy: z
+    .strictObject({
+      maxSealDelaySeconds: z.number().min(0).optional(),
+      maxAnchorDelaySeconds: z.number().min(0).optional(),
+      maxClockSkewSeconds: z.number().min(0).optional(),
+    })
+    .prefault({}),
+  /** Express `trust proxy`: false (default) when clients connect directly; a hop count behind a reverse proxy. */
+  trustProxy: z.union([z.boolean(), z.number().int().min(0).max(16)]).default(false),
+});
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+
+/** Parses the settings; an invalid one is a CONFIG_INVALID naming the field. */
+export function parseGatewayConfig(input: unknown = {}): GatewayConfig {
+  const r = gatewayConfigSchema.safeParse(input ?? {});
+  if (!r.success) throw new LiuhenError('CONFIG_INVALID', `invalid gateway configuration: ${describeIssues(r.error)}`);
+  return r.data;
+}

@@ -1,0 +1,73 @@
+import type { BatchInfo, ChainVerifier, EvidenceStore, Liuhen, ReceiptAnchor, ReceiptAttestation } from '../src/index.js';
+import type { GatewayConfigInput } from './config.js';
+import type { AuditTrail } from './audit/trail.js';
+import type { TokenStore } from './auth/tokens.js';
+
+/**
+ * What the gateway is built from. Everything is injected: the gateway opens
+ * nothing itself, so `liuhen gateway`, `liuhen start` and the tests each wire
+ * the same `createApp` to their own journal, store and chain.
+ */
+export interface GatewayDeps {
+  /** The SDK facade over the data folder: the journal, and the station key that signs uploaded records and audit entries. */
+  liuhen: Liuhen;
+  /** Tokens (hashes only), from `openTokenStore(<data>/gateway)`. */
+  tokens: TokenStore;
+  /** The encrypted evidence store. Without it uploads and content downloads answer 503 STORE_UNAVAILABLE. */
+  store?: EvidenceStore;
+  /** The chain as the gateway needs it. Without it anchor and notary states read "unknown" and verdicts stay incomplete. */
+  chain?: GatewayChain;
+  /** Limits, rate limits, health thresholds; parsed once by zod (`gatewayConfigSchema`). */
+  config?: GatewayConfigInput;
+  /** Where audit entries go; default: journaled through `liuhen` (kind `event`, device `gateway-audit`). */
+  audit?: AuditTrail;
+  /** Wall clock (tests). Default `() => new Date()`. */
+  clock?: () => Date;
+  /** Default: warnings and errors as JSON lines on stderr. */
+  logger?: Logger;
+  /** The web pages router (`createPagesRouter()`); mounted after the API when given. */
+  pages?: import('express').Router;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Where a batch is on its way to the chain (the anchorer's states; `unknown` when no chain is configured). */
+export type AnchorPhase = 'unknown' | 'sealed' | 'signed' | 'submitted' | 'anchored' | 'final';
+
+/** What the chain knows of one batch root. */
+export interface BatchChainStatus {
+  phase: AnchorPhase;
+  /** The anchor as a receipt carries it, once the batch is in a block. */
+  anchor: ReceiptAnchor | null;
+  /** Notary co-signatures known for the root. */
+  attestations: ReceiptAttestation[];
+  /** Distinct co-signers ≥ the registry's threshold. */
+  notarized: boolean;
+}
+
+/**
+ * The chain as the gateway sees it: an adapter over the chain module
+ * (anchorer state in the journal, registry reads, the receipt verifier).
+ * Every method may throw `CHAIN_UNREACHABLE`; the gateway then reports the
+ * state as unknown (reads) or the check as pending (verdicts).
+ */
+export interface GatewayChain {
+  /** The anchor and notary checks of `verifyReceipt`. */
+  verifier: ChainVerifier;
+  /** Anchor and notary state of a sealed batch. */
+  batchStatus(batch: BatchInfo): Promise<BatchChainStatus>;
+  /** Resolves when the chain answers; throws (any error) when it does not. Used by `/healthz`. */
+  ping(): Promise<void>;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export const stderrLogger: Logger = {
+  info() {},
+  warn: (message, fields) => void process.stderr.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), message, ...fields })}\n`),
+  error: (message, fields) => void process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...fields })}\n`),
+};

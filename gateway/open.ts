@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Liuhen, openEvidenceStore, openKeyring, paths, type EvidenceStore } from '../src/index.js';
+import { TokenStore } from './auth/tokens.js';
+import { createGatewayChain, type ClosableGatewayChain } from './chain.js';
+import type { Logger } from './deps.js';
+
+/** The gateway's own state inside a data folder: `<data>/gateway` (tokens.json). */
+export const gatewayDir = (dataDir: string): string => join(paths(dataDir).root, 'gateway');
+
+/** Environment variable with the passphrase of the evidence store's keyring (`<data>/store/keyring.json`). */
+export const KEYRING_PASSPHRASE_ENV = 'LIUHEN_KEYRING_PASSPHRASE';
+
+export interface OpenGatewayParameters {
+  dataDir: string;
+  /** Keyring passphrase; default from LIUHEN_KEYRING_PASSPHRASE. Without it (or without a keyring) the gateway runs without a store. */
+  keyringPassphrase?: string;
+  /** Use the data folder's chain configuration when it names a registry. @default true */
+  chain?: boolean;
+  logger?: Logger;
+}
+
+export interface OpenedGateway {
+  liuhen: Liuhen;
+  tokens: TokenStore;
+  store: EvidenceStore | undefined;
+  chain: ClosableGatewayChain | undefined;
+  /** The admin token created on first start (print once), else undefined. */
+  bootstrapToken: string | undefined;
+  /** Why a part is missing, for the operator. */
+  notes: string[];
+  close(): Promise<void>;
+}
+
+/** Opens what `createApp` needs from a data folder (for `liuhen gateway`; `liuhen start` wires its own). */
+export async function openGateway(p: OpenGatewayParameters): Promise<OpenedGateway> {
+  const liuhen = await Liuhen.open(p.dataDir);
+  const notes: string[] = [];
+  let store: EvidenceStore | undefined;
+  let chain: ClosableGatewayChain | undefined;
+  try {
+    const tokens = await TokenStore.open(gatewayDir(p.dataDir));
+    const bootstrapToken = await tokens.bootstrap();
+    const keyringPath = join(paths(p.dataDir).store, 'keyring.json');
+    const passphrase = p.keyringPassphrase ?? process.env[KEYRING_PASSPHRASE_ENV];
+    if (!existsSync(keyringPath)) notes.push(`no evidence keyring at ${keyringPath}: uploads and content downloads are disabled`);
+    else if (!passphrase) notes.push(`set ${KEYRING_PASSPHRASE_ENV} to open the evidence keyring: uploads and content downloads are disabled`);
+    else store = await openEvidenceStore({ kind: 'local', dir: paths(p.dataDir).store }, await openKeyring(keyringPath, passphrase));
+    const cc = liuhen.config.chain;
+    if (p.chain !== false && cc?.registry) chain = createGatewayChain({ journal: liuhen.journal, chain: cc });
+    else notes.push('no chain registry configured (liuhen deploy): anchor and notary states read "unknown"');
+    return {
+      liuhen,
+      tokens,
+      store,
+      chain,
+      bootstrapToken,
+      notes,
+      async close() {
+        chain?.close();
+        await store?.close();
+        await liuhen.close();
+      },
+    };
+  } catch (e) {
+    chain?.close();
+    await store?.close();
+    await liuhen.close();
+    throw e;
+  }
+}

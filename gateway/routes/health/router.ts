@@ -1,0 +1,92 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { isLiuhenError } from '../../../src/index.js';
+import type { Context } from '../../context.js';
+import { defineRoute, type HandlerContext, type RouteSpec } from '../../http/route.js';
+
+/** CIDv1 (raw) of the empty file: a cheap, always-valid probe of the store. */
+const PROBE_CID = 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku';
+
+export const healthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    reasons: z.array(z.string()),
+    checks: z.object({
+      journal: z.enum(['ok', 'down']),
+      store: z.enum(['ok', 'down', 'not configured']),
+      chain: z.enum(['ok', 'unreachable', 'not configured']),
+      backlog: z.object({ pendingRecords: z.number(), oldestPendingSeconds: z.number().nullable() }),
+    }),
+  })
+  .meta({ id: 'Health' });
+
+async function within<T>(ms: number, run: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([run(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /healthz`: always 200 while the process serves; `status` says whether something needs attention. */
+async function health(ctx: HandlerContext<unknown, unknown, unknown>, _req: Request, res: Response): Promise<void> {
+  const app: Context = ctx.app;
+  const t = app.config.health.probeTimeoutMs;
+  const reasons: string[] = [];
+  let journal: 'ok' | 'down' = 'ok';
+  let pendingRecords = 0;
+  let oldest: number | null = null;
+  try {
+    await within(t, async () => {
+      const now = app.clock().getTime();
+      for (const agency of await app.journal.pendingAgencies()) {
+        pendingRecords += await app.journal.pendingCount(agency);
+        const first = await app.journal.oldestPending(agency);
+        if (first) {
+          const age = Math.max(0, Math.floor((now - Date.parse(first.capturedAt)) / 1000));
+          oldest = Math.max(oldest ?? 0, age);
+        }
+      }
+    });
+  } catch (e) {
+    journal = 'down';
+    reasons.push(`journal: ${isLiuhenError(e) ? e.code : 'unavailable'}`);
+  }
+  if (oldest !== null && oldest > app.config.health.maxPendingSeconds) reasons.push(`backlog: a record has waited ${oldest} s to be sealed (threshold ${app.config.health.maxPendingSeconds} s)`);
+
+  let store: 'ok' | 'down' | 'not configured' = 'not configured';
+  if (app.store) {
+    try {
+      await within(t, () => app.store!.has(PROBE_CID));
+      store = 'ok';
+    } catch (e) {
+      store = 'down';
+      reasons.push(`store: ${isLiuhenError(e) ? e.code : 'unavailable'}`);
+    }
+  }
+  let chain: 'ok' | 'unreachable' | 'not configured' = 'not configured';
+  if (app.chain) {
+    try {
+      await within(t, () => app.chain!.ping());
+      chain = 'ok';
+    } catch (e) {
+      chain = 'unreachable';
+      reasons.push(`chain: ${isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE'}`);
+    }
+  }
+  res.set('Cache-Control', 'no-store');
+  res.json({ status: reasons.length === 0 ? 'ok' : 'degraded', reasons, checks: { journal, store, chain, backlog: { pendingRecords, oldestPendingSeconds: oldest } } });
+}
+
+export const healthRoutes: RouteSpec[] = [
+  defineRoute({
+    method: 'get',
+    path: '/healthz',
+    tag: 'health',
+    summary: 'ok, or degraded with the reasons (chain unreachable, sealing backlog too old, store down)',
+    access: 'public',
+    responses: { 200: { description: 'health', schema: healthSchema } },
+    handler: health,
+  }),
+];

@@ -1,0 +1,108 @@
+import type { Readable } from 'node:stream';
+import type { Request, Response } from 'express';
+import { parseReceipt, verifyReceipt, type Check, type Receipt, type Verdict } from '../../../src/index.js';
+import { receiptWithChain, type Context } from '../../context.js';
+import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
+import { httpError } from '../../http/errors.js';
+import { readMultipart } from '../../http/multipart.js';
+import { parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
+import { sha256Schema } from './schema.js';
+
+function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
+  return verifyReceipt({ receipt, ...(content ? { content } : {}), ...(app.chain ? { chain: app.chain.verifier } : {}), policy: { ...(app.policy.maxAnchorDelaySeconds !== undefined ? { maxAnchorDelaySeconds: app.policy.maxAnchorDelaySeconds } : {}), ...(app.policy.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: app.policy.maxClockSkewSeconds } : {}) } });
+}
+
+/**
+ * `POST /v1/verify`: the verdict `liuhen verify` gives. A receipt that is
+ * not a receipt (wrong format, absurd proof, junk) is a 400 with the
+ * receipt's code; a well-formed receipt that does not hold is a 200 verdict
+ * with status "failed" naming the check.
+ */
+export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>, spec: RouteSpec, req: Request, res: Response): Promise<void> {
+  const app = ctx.app;
+  const type = mediaTypeOf(req);
+  if (type === 'application/json') {
+    const raw = await readJson(req, app.config.limits.jsonBytes);
+    const receipt = parseReceipt(raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { receipt?: unknown }).receipt : undefined);
+    const body = parseBody(spec, raw) as { sha256?: string };
+    res.json(await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined));
+    return;
+  }
+  if (type !== 'multipart/form-data') throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({receipt, sha256?}) or multipart/form-data (receipt, then file or sha256)');
+  const limits = app.config.limits;
+  const form = await readMultipart<Verdict>(req, {
+    fields: ['receipt', 'sha256'],
+    textFiles: ['receipt'],
+    file: 'file',
+    beforeFile: ['receipt'],
+    limits: { fieldBytes: limits.fieldBytes, fileBytes: limits.verifyFileBytes, parts: limits.parts },
+    onFile: async (stream: Readable, _part, fields) => {
+      if (fields.sha256 !== undefined) throw httpError('INVALID_INPUT', 'send either the file or its sha256, not both');
+      const receipt = parseReceipt(parseJsonText(fields.receipt!, 'the receipt'));
+      let streamError: unknown;
+      stream.once('error', (e) => (streamError = e));
+      const verdict = await verify(app, receipt, { stream });
+      // The content check reads nothing when the receipt has no file to compare: drain what is left.
+      if (!stream.readableEnded && !stream.destroyed) for await (const _ of stream) void _;
+      if (streamError) throw streamError;
+      return verdict;
+    },
+  });
+  if (form.file) {
+    if (form.fields.sha256 !== undefined) throw httpError('INVALID_INPUT', 'send either the file or its sha256, not both');
+    res.json(form.file);
+    return;
+  }
+  if (form.fields.receipt === undefined) throw httpError('INVALID_INPUT', 'the form has no "receipt"');
+  const receipt = parseReceipt(parseJsonText(form.fields.receipt, 'the receipt'));
+  let sha256: string | undefined;
+  if (form.fields.sha256 !== undefined) {
+    const r = sha256Schema.safeParse(form.fields.sha256);
+    if (!r.success) throw httpError('INVALID_INPUT', "sha256 must be the file's SHA-256: 64 hex digits");
+    sha256 = r.data;
+  }
+  res.json(await verify(app, receipt, sha256 ? { sha256 } : undefined));
+}
+
+/** Check details that may name a device or a key are replaced for the public. */
+function publicCheck(c: Check): Check {
+  if (c.name === 'signature') return { ...c, detail: c.status === 'pass' ? "the device's signature over the record is valid" : c.status === 'fail' ? 'the device signature does not match the record' : c.detail };
+  if (c.name === 'format') return { ...c, detail: c.status === 'pass' ? 'a well-formed liuhen-receipt/1' : c.detail };
+  if (c.name === 'content') return { ...c, detail: 'the file is not compared here: drop it on the Verify page to check it in your browser' };
+  return c;
+}
+
+/** `GET /v1/verify/:leaf`: the QR target. Verifies the journal's full receipt, discloses only agency, kind and times. */
+export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, _req: Request, res: Response): Promise<void> {
+  const app = ctx.app;
+  const id = await app.journal.recordIdByLeaf(ctx.params.leaf);
+  const stored = id ? await app.journal.getRecord(id) : undefined;
+  if (!stored) throw httpError('NOT_FOUND', 'no record with this leaf is known here');
+  const base = {
+    leaf: stored.leaf,
+    agency: stored.record.agency,
+    kind: stored.record.kind,
+    capturedAt: stored.record.capturedAt,
+    recordedAt: new Date(stored.journaledAt).toISOString(),
+  };
+  const loc = await app.journal.locate(stored);
+  res.set('Cache-Control', 'no-store');
+  if (!loc) {
+    res.json({ ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] });
+    return;
+  }
+  const { receipt, status } = await receiptWithChain(app, stored.record.id);
+  const verdict = await verify(app, receipt, undefined);
+  const integrity = verdict.checks.filter((c) => c.name === 'signature' || c.name === 'leaf' || c.name === 'inclusion');
+  res.json({
+    ...base,
+    sealed: true,
+    batch: { agency: receipt.batch.agency, seq: receipt.batch.seq, root: receipt.batch.root, size: receipt.batch.size },
+    anchor: receipt.anchor,
+    notaries: receipt.attestations.map((a) => ({ notary: a.notary, attestedAt: a.attestedAt })),
+    notarized: status.notarized,
+    unaltered: integrity.every((c) => c.status === 'pass'),
+    status: verdict.status,
+    checks: verdict.checks.map(publicCheck),
+  });
+}

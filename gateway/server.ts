@@ -1,0 +1,53 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
+
+export interface ListenParameters {
+  /** @default 8080 */
+  port?: number;
+  /** @default '127.0.0.1' (loopback: put a TLS proxy in front to serve others) */
+  host?: string;
+  /** Time to receive a whole request (large uploads). @default 2 h */
+  requestTimeoutMs?: number;
+  /** A connection silent this long is closed (a stalled upload journals nothing). @default 120 s */
+  idleTimeoutMs?: number;
+}
+
+export interface RunningGateway {
+  server: Server;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  /** Stops accepting, lets requests in flight finish (at most `graceMs`), then closes every connection. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Serves `app` over HTTP. Resolves once listening. */
+export function listen(app: Express, p: ListenParameters = {}): Promise<RunningGateway> {
+  const host = p.host ?? '127.0.0.1';
+  const server = createServer({ requestTimeout: p.requestTimeoutMs ?? 2 * 3600_000, headersTimeout: 60_000 }, app);
+  server.setTimeout(p.idleTimeoutMs ?? 120_000, (socket) => socket.destroy());
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(p.port ?? 8080, host, () => {
+      server.off('error', reject);
+      const port = (server.address() as AddressInfo).port;
+      const shown = host.includes(':') ? `[${host}]` : host;
+      resolve({
+        server,
+        port,
+        url: `http://${shown}:${port}`,
+        close: (graceMs = 5000) =>
+          new Promise<void>((done) => {
+            const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+            timer.unref();
+            server.close(() => {
+              clearTimeout(timer);
+              done();
+            });
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,299 @@
+import { Contract, decodeBytes32String, getAddress, id, Interface, type ContractRunner, type Log, type Provider } from 'ethers';
+import { isLiuhenError, LiuhenError } from '../errors.js';
+import { ZERO32 } from '../util/hex.js';
+import { agencyToBytes32 } from './attestation.js';
+import { evidenceRegistryArtifact } from './registry-artifact.js';
+import { isNetworkError } from './rpc.js';
+
+/** The registry's ABI as an ethers Interface (events, errors, functions). */
+export const registryInterface = new Interface(evidenceRegistryArtifact.abi as never);
+
+export const AGENCY_ROLE = id('AGENCY_ROLE');
+export const NOTARY_ROLE = id('NOTARY_ROLE');
+export const DEFAULT_ADMIN_ROLE = ZERO32;
+
+const BATCH_ANCHORED = registryInterface.getEvent('BatchAnchored')!.topicHash;
+const BATCH_COSIGNED = registryInterface.getEvent('BatchCosigned')!.topicHash;
+
+/** `IEvidenceRegistry.Batch`, with numbers as JS numbers and the agency decoded. */
+export interface OnChainBatch {
+  /** False for a root that was never anchored (every other field is then zero). */
+  exists: boolean;
+  /** Agency code as text ('' when the root is unknown). */
+  agency: string;
+  agencyBytes32: string;
+  prevRoot: string;
+  seq: number;
+  size: number;
+  firstCapturedAt: number;
+  lastCapturedAt: number;
+  /** Block timestamp and number of the anchoring transaction. */
+  anchoredAt: number;
+  blockNumber: number;
+  cosignerCount: number;
+  notarizedAt: number;
+}
+
+/** One `BatchAnchored` log: where a root was anchored. */
+export interface AnchorLog {
+  root: string;
+  agency: string;
+  seq: number;
+  size: number;
+  prevRoot: string;
+  firstCapturedAt: number;
+  lastCapturedAt: number;
+  txHash: string;
+  blockNumber: number;
+  blockHash: string;
+}
+
+/** One `BatchCosigned` log: a notary's co-signature as recorded on chain. */
+export interface CosignLog {
+  root: string;
+  notary: string;
+  attestedAt: number;
+  /** 65-byte signature, lowercase hex. */
+  signature: string;
+  txHash: string;
+  blockNumber: number;
+}
+
+/**
+ * A small typed client of `EvidenceRegistry` (ABI from the committed artifact).
+ * Reads are views or log queries; reverts come back as CHAIN_REVERTED errors
+ * naming the Solidity error and its arguments (`decodeRegistryError`).
+ */
+export class RegistryClient {
+  readonly contract: Contract;
+
+  constructor(
+    readonly address: string,
+    readonly runner: ContractRunner,
+  ) {
+    this.address = getAddress(address);
+    this.contract = new Contract(this.address, registryInterface, runner);
+  }
+
+  /** The same registry with another runner (e.g. a signer). */
+  connect(runner: ContractRunner): RegistryClient {
+    return new RegistryClient(this.address, runner);
+  }
+
+  private get provider(): Provider {
+    const p = this.runner.provider ?? (this.runner as Provider);
+    return p;
+  }
+
+  private async call<T>(name: string, args: unknown[]): Promise<T> {
+    try {
+      return (await this.contract.getFunction(name).staticCall(...args)) as T;
+    } catch (e) {
+      throw decodeRegistryError(e, name);
+    }
+  }
+
+  /** True when the address holds contract code answering `NOTARY_ROLE()` like a registry. */
+  async isDeployed(): Promise<boolean> {
+    const code = await this.provider.getCode(this.address);
+    if (code === '0x') return false;
+    try {
+      return (await this.call<string>('NOTARY_ROLE', [])) === NOTARY_ROLE;
+    } catch (e) {
+      if (isNetworkError(e)) throw e;
+      return false;
+    }
+  }
+
+  async batch(root: string): Promise<OnChainBatch> {
+    const b = await this.call<{
+      agency: string;
+      prevRoot: string;
+      seq: bigint;
+      size: bigint;
+      firstCapturedAt: bigint;
+      lastCapturedAt: bigint;
+      anchoredAt: bigint;
+      blockNumber: bigint;
+      cosignerCount: bigint;
+      notarizedAt: bigint;
+    }>('batch', [root]);
+    let agency = '';
+    try {
+      agency = decodeBytes32String(b.agency);
+    } catch {
+      agency = b.agency; // not a valid bytes32 string: show it raw
+    }
+    return {
+      exists: b.seq !== 0n,
+      agency: b.seq === 0n ? '' : agency,
+      agencyBytes32: b.agency,
+      prevRoot: b.prevRoot,
+      seq: Number(b.seq),
+      size: Number(b.size),
+      firstCapturedAt: Number(b.firstCapturedAt),
+      lastCapturedAt: Number(b.lastCapturedAt),
+      anchoredAt: Number(b.anchoredAt),
+      blockNumber: Number(b.blockNumber),
+      cosignerCount: Number(b.cosignerCount),
+      notarizedAt: Number(b.notarizedAt),
+    };
+  }
+
+  /** The agency's last batch on chain: seq 0 and the zero root before its first. */
+  async latest(agency: string): Promise<{ seq: number; root: string }> {
+    const [seq, root] = await this.call<[bigint, string]>('latest', [agencyToBytes32(agency)]);
+    return { seq: Number(seq), root };
+  }
+
+  /** The agency an address is bound to, or undefined. */
+  async agencyOf(account: string): Promise<string | undefined> {
+    const b = await this.call<string>('agencyOf', [account]);
+    return b === ZERO32 ? undefined : decodeBytes32String(b);
+  }
+
+  hasRole(role: string, account: string): Promise<boolean> {
+    return this.call<boolean>('hasRole', [role, account]);
+  }
+
+  async notaryThreshold(): Promise<number> {
+    return Number(await this.call<bigint>('notaryThreshold', []));
+  }
+
+  async notaryCount(): Promise<number> {
+    return Number(await this.call<bigint>('notaryCount', []));
+  }
+
+  isNotarized(root: string): Promise<boolean> {
+    return this.call<boolean>('isNotarized', [root]);
+  }
+
+  /** `attestedAt` recorded for `notary` on `root`; 0 when it did not co-sign. */
+  async attestedAt(root: string, notary: string): Promise<number> {
+    return Number(await this.call<bigint>('attestedAt', [root, notary]));
+  }
+
+  async cosigners(root: string): Promise<string[]> {
+    return [...(await this.call<string[]>('cosigners', [root]))];
+  }
+
+  verifyInclusion(root: string, leaf: string, index: number, size: number, proof: string[]): Promise<boolean> {
+    return this.call<boolean>('verifyInclusion', [root, leaf, index, size, proof]);
+  }
+
+  /** Calldata of `anchor(root, size, prevRoot, firstCapturedAt, lastCapturedAt)`. */
+  encodeAnchor(p: { root: string; size: number; prevRoot: string; firstCapturedAt: number; lastCapturedAt: number }): string {
+    return registryInterface.encodeFunctionData('anchor', [p.root, p.size, p.prevRoot, p.firstCapturedAt, p.lastCapturedAt]);
+  }
+
+  /** The canonical `BatchAnchored` log of `root` (a node only returns logs of its canonical chain), if any. */
+  async findAnchorLog(root: string, fromBlock = 0): Promise<AnchorLog | undefined> {
+    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_ANCHORED, null, null, root], fromBlock, toBlock: 'latest' });
+    const live = logs.filter((l) => !l.removed);
+    return live.length > 0 ? parseAnchorLog(live[live.length - 1]!) : undefined;
+  }
+
+  /** Every `BatchAnchored` log of an agency in [fromBlock, toBlock], in chain order. */
+  async anchorLogs(agency: string, fromBlock: number, toBlock: number | 'latest' = 'latest'): Promise<AnchorLog[]> {
+    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_ANCHORED, agencyToBytes32(agency)], fromBlock, toBlock });
+    return logs.filter((l) => !l.removed).map(parseAnchorLog);
+  }
+
+  /** The `BatchCosigned` logs of `root`, in chain order. */
+  async cosignLogs(root: string, fromBlock = 0): Promise<CosignLog[]> {
+    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_COSIGNED, root], fromBlock, toBlock: 'latest' });
+    return logs.filter((l) => !l.removed).map(parseCosignLog);
+  }
+}
+
+/** Parses a `BatchAnchored` log (of this registry's ABI). */
+export function parseAnchorLog(log: Log): AnchorLog {
+  const ev = registryInterface.parseLog({ topics: [...log.topics], data: log.data });
+  if (!ev || ev.name !== 'BatchAnchored') throw new Error('not a BatchAnchored log');
+  return {
+    root: ev.args.root as string,
+    agency: decodeBytes32String(ev.args.agency as string),
+    seq: Number(ev.args.seq),
+    size: Number(ev.args.size),
+    prevRoot: ev.args.prevRoot as string,
+    firstCapturedAt: Number(ev.args.firstCapturedAt),
+    lastCapturedAt: Number(ev.args.lastCapturedAt),
+    txHash: log.transactionHash,
+    blockNumber: log.blockNumber,
+    blockHash: log.blockHash,
+  };
+}
+
+export function parseCosignLog(log: Log): CosignLog {
+  const ev = registryInterface.parseLog({ topics: [...log.topics], data: log.data });
+  if (!ev || ev.name !== 'BatchCosigned') throw new Error('not a BatchCosigned log');
+  return {
+    root: ev.args.root as string,
+    notary: getAddress(ev.args.notary as string),
+    attestedAt: Number(ev.args.attestedAt),
+    signature: (ev.args.signature as string).toLowerCase(),
+    txHash: log.transactionHash,
+    blockNumber: log.blockNumber,
+  };
+}
+
+/** The first 4 bytes of revert data, when `e` carries any. */
+function revertData(e: unknown): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 6; depth++) {
+    const c = cur as { data?: unknown; error?: unknown; info?: { error?: unknown }; cause?: unknown };
+    if (typeof c.data === 'string' && /^0x[0-9a-fA-F]{8}/.test(c.data)) return c.data;
+    if (c.data && typeof c.data === 'object' && typeof (c.data as { data?: unknown }).data === 'string') return (c.data as { data: string }).data;
+    cur = c.error ?? c.info?.error ?? c.cause;
+  }
+  return undefined;
+}
+
+/**
+ * Turns a failed call or transaction into a coded error: a revert with one of
+ * the registry's custom errors becomes CHAIN_REVERTED naming it and its
+ * arguments (`EvidenceRegistryUnexpectedPrevRoot(agency=…, expected=…, given=…)`);
+ * network failures pass through (the caller maps them to CHAIN_UNREACHABLE).
+ */
+export function decodeRegistryError(e: unknown, what: string): unknown {
+  if (isLiuhenError(e) || isNetworkError(e)) return e;
+  const ethersRevert = (e as { revert?: { name: string; args: readonly unknown[] } }).revert;
+  let name: string | undefined;
+  let args: Record<string, string> = {};
+  if (ethersRevert) {
+    name = ethersRevert.name;
+    const frag = registryInterface.getError(name);
+    args = Object.fromEntries((frag?.inputs ?? []).map((inp, i) => [inp.name || `arg${i}`, show(ethersRevert.args[i])]));
+  } else {
+    const data = revertData(e);
+    if (data) {
+      try {
+        const parsed = registryInterface.parseError(data);
+        if (parsed) {
+          name = parsed.name;
+          args = Object.fromEntries(parsed.fragment.inputs.map((inp, i) => [inp.name || `arg${i}`, show(parsed.args[i])]));
+        }
+      } catch {
+        /* not one of ours */
+      }
+    }
+  }
+  const code = (e as { code?: string }).code;
+  if (!name && code !== 'CALL_EXCEPTION') return e;
+  const shown = name ? `${name}(${Object.entries(args).map(([k, v]) => `${k}=${v}`).join(', ')})` : 'an unknown reason';
+  return new LiuhenError('CHAIN_REVERTED', `the registry reverted ${what} with ${shown}`, { cause: e, details: { error: name ?? null, args } });
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string' && /^0x[0-9a-f]{64}$/i.test(v)) {
+    // bytes32 agency codes read better as text
+    try {
+      const s = decodeBytes32String(v);
+      if (/^[\x20-\x7e]+$/.test(s)) return `${v.slice(0, 10)}…("${s}")`;
+    } catch {
+      /* a hash, not text */
+    }
+    return v;
+  }
+  return String(v);
+}

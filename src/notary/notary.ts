@@ -1,0 +1,627 @@
+import { getAddress, isError, Signature, Transaction, type Provider, type Signer, type TransactionRequest, type TypedDataField } from 'ethers';
+import { attestationDigest, attestationDomain, attestationMessage, ATTESTATION_TYPES, recoverAttestationSigner, type BatchAttestationValue } from '../chain/attestation.js';
+import { fail, isLiuhenError, LiuhenError } from '../errors.js';
+import { equivocationError, logDomain, NotaryLog, type NotaryDecision } from './log.js';
+import { listPending } from './pending.js';
+import { checkBatchPolicy, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
+import { agencyCodeOf, chainError, decodeRevert, isUnreachable, isZero32, reconcile, RegistryReader, requireAddress, type AnchoredEvent } from './registry.js';
+import { batchRef, type BatchOutcome, type NotaryBatchRef, type NotaryErrorInfo, type NotaryEvent, type NotaryPendingBatch } from './types.js';
+
+export interface CreateNotaryParameters {
+  /** The notary's key: an ethers `Wallet` (from {@link openKeystore}) or any `Signer` that signs typed data and transactions. */
+  wallet: Signer;
+  /** Read access to the chain; the notary's transactions are broadcast through it too. */
+  provider: Provider;
+  /** Address of the `EvidenceRegistry`. */
+  registry: string;
+  /** Folder of the notary's LevelDB log (one notary key per log). */
+  logDir: string;
+  /** Expected chain id; CHAIN_MISMATCH when the provider serves another chain. */
+  chainId?: number;
+  /** Checks before signing; see {@link NotaryPolicy}. */
+  policy?: Partial<NotaryPolicy>;
+  /** Send `cosign` from the notary's own account (it pays gas). With false, only sign and log, for a relayer. @default true */
+  submit?: boolean;
+  /** Where scans start when the log has no cursor yet (the registry's deployment block). @default 0 */
+  deployBlock?: number;
+  /** Rescan from this block on the first pass, whatever the cursor says. Decisions already in the log are reused. */
+  fromBlock?: number;
+  /** On the first pass, evaluate refused batches again under the current policy (equivocation is never rechecked). @default false */
+  recheckRefused?: boolean;
+  /** Milliseconds between polls when following the chain or waiting for a receipt. @default 1000 */
+  pollIntervalMs?: number;
+  /** How long to wait for a cosign transaction to be mined before reporting it as pending. @default 60_000 */
+  receiptTimeoutMs?: number;
+  /** Blocks per `eth_getLogs` request (halved automatically when the endpoint refuses the range). @default 5000 */
+  logPageSize?: number;
+  /** Called for every outcome and notice, as it happens. */
+  onEvent?: (event: NotaryEvent) => void;
+  /** Clock in unix seconds. @default wall clock */
+  now?: () => number;
+}
+
+export interface RunOnceOptions {
+  /**
+   * While batches wait for confirmations or a transaction for its receipt,
+   * keep polling up to this long; give up early when the chain makes no new
+   * block for 5 s (an automining dev chain without traffic never will). @default 0
+   */
+  waitMs?: number;
+}
+
+/** A running notary: see {@link createNotary}. */
+export interface Notary {
+  readonly address: string;
+  readonly chainId: number;
+  readonly registry: string;
+  readonly policy: Readonly<NotaryPolicy>;
+  /** Works through everything anchored so far; one outcome per batch, in chain order. */
+  runOnce(options?: RunOnceOptions): Promise<BatchOutcome[]>;
+  /** Keeps following the chain until `signal` aborts; resolves then. Errors are reported through `onEvent` and retried with backoff. */
+  follow(signal: AbortSignal): Promise<void>;
+  /** Anchored batches this notary has not co-signed on chain. */
+  pending(): Promise<NotaryPendingBatch[]>;
+  /** Every decision in the log for this registry, oldest anchor first. */
+  decisions(): Promise<NotaryDecision[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a notary: it follows `BatchAnchored` on the registry, checks each
+ * batch (anchored as logged, enough confirmations, `seq`/`prevRoot`
+ * continuity, size, capture times), signs the EIP-712 `BatchAttestation` and
+ * sends `cosign`. Every decision is written to its log before it acts, and it
+ * never signs two roots for one (agency, seq).
+ *
+ * @example
+ * const notary = await createNotary({ wallet, provider, registry, logDir, policy: { maxAge: 3600 } });
+ * for (const o of await notary.runOnce()) console.log(o.status, o.batch.seq);
+ * await notary.close();
+ */
+export async function createNotary(p: CreateNotaryParameters): Promise<Notary> {
+  requireAddress(p.registry, 'the registry');
+  const address = getAddress(await p.wallet.getAddress());
+  let chainId: number;
+  let code: string;
+  try {
+    chainId = Number((await p.provider.getNetwork()).chainId);
+    code = await p.provider.getCode(p.registry);
+  } catch (e) {
+    throw chainError(e, 'connecting to the chain');
+  }
+  if (p.chainId !== undefined && p.chainId !== chainId) fail('CHAIN_MISMATCH', `the RPC endpoint serves chain ${chainId}, the configuration says ${p.chainId}`, { details: { expected: p.chainId, actual: chainId } });
+  if (code === '0x') fail('REGISTRY_MISSING', `no contract at ${p.registry} on chain ${chainId}; run \`liuhen deploy\` or fix chain.registry in config.json`);
+  const policy = resolvePolicy(p.policy);
+  const log = await NotaryLog.open(p.logDir, address);
+  return new NotaryService(p, address, chainId, getAddress(p.registry), policy, log);
+}
+
+const STALL_MS = 5_000;
+const MAX_BACKOFF_MS = 60_000;
+
+class NotaryService implements Notary {
+  private readonly client: RegistryReader;
+  private readonly d: string;
+  private readonly now: () => number;
+  private readonly pollMs: number;
+  private readonly receiptTimeoutMs: number;
+  private readonly submit: boolean;
+  private readonly deployBlock: number;
+  private fromBlock: number | undefined;
+  private recheckPending: boolean;
+  private exclusiveChain: Promise<unknown> = Promise.resolve();
+  private readonly failures = new Map<string, { count: number; nextAt: number }>();
+  private lastHead = -1;
+  private txPending = false;
+  private closed = false;
+  /** While following: stop waiting for receipts when it aborts (the transaction is in the log). */
+  private stopSignal: AbortSignal | undefined;
+
+  constructor(
+    private readonly p: CreateNotaryParameters,
+    readonly address: string,
+    readonly chainId: number,
+    readonly registry: string,
+    readonly policy: Readonly<NotaryPolicy>,
+    private readonly log: NotaryLog,
+  ) {
+    this.client = new RegistryReader(p.provider, registry, p.logPageSize ?? 5_000);
+    this.d = logDomain(chainId, registry);
+    this.now = p.now ?? (() => Math.floor(Date.now() / 1000));
+    this.pollMs = p.pollIntervalMs ?? 1_000;
+    this.receiptTimeoutMs = p.receiptTimeoutMs ?? 60_000;
+    this.submit = p.submit ?? true;
+    this.deployBlock = p.deployBlock ?? 0;
+    this.fromBlock = p.fromBlock;
+    this.recheckPending = p.recheckRefused ?? false;
+  }
+
+  // ── public ─────────────────────────────────────────────────────────────────
+
+  runOnce(options: RunOnceOptions = {}): Promise<BatchOutcome[]> {
+    return this.exclusive(async () => {
+      const results = new Map<string, BatchOutcome>();
+      const keep = (list: BatchOutcome[]): void => list.forEach((o) => results.set(o.batch.root, o));
+      keep(await this.pass({ backlog: true, honourBackoff: false }));
+      const deadline = Date.now() + (options.waitMs ?? 0);
+      let head = this.lastHead;
+      let headSince = Date.now();
+      while (Date.now() < deadline && [...results.values()].some(awaitsChain)) {
+        await sleep(Math.min(this.pollMs, 500));
+        const now = await this.blockNumber();
+        if (now !== head) {
+          head = now;
+          headSince = Date.now();
+          keep(await this.pass({ backlog: false, honourBackoff: false }));
+        } else if (Date.now() - headSince > STALL_MS && !this.txPending) {
+          break;
+        }
+      }
+      return [...results.values()];
+    });
+  }
+
+  async follow(signal: AbortSignal): Promise<void> {
+    this.stopSignal = signal;
+    let first = true;
+    let delay = this.pollMs;
+    while (!signal.aborted && !this.closed) {
+      try {
+        await this.exclusive(async () => {
+          const head = await this.blockNumber();
+          if (!first && head === this.lastHead && !this.txPending && !this.retryDue()) return;
+          await this.pass({ backlog: first, honourBackoff: true, signal });
+        });
+        first = false;
+        delay = this.pollMs;
+      } catch (e) {
+        if (signal.aborted || this.closed) break;
+        this.p.onEvent?.({ status: 'error', error: errorInfo(e) });
+        delay = Math.min(delay * 2, 30_000);
+      }
+      await sleep(delay, signal);
+    }
+  }
+
+  async pending(): Promise<NotaryPendingBatch[]> {
+    return listPending({ provider: this.p.provider, registry: this.registry, notary: this.address, chainId: this.chainId, fromBlock: this.deployBlock, log: this.log });
+  }
+
+  decisions(): Promise<NotaryDecision[]> {
+    return this.log.decisions(this.d);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.exclusiveChain.catch(() => undefined);
+    await this.log.close();
+  }
+
+  // ── one pass ───────────────────────────────────────────────────────────────
+
+  /**
+   * 1. the outbox: attestations in the log not yet seen on chain (a crash, a
+   *    failed send) are sent, with the signature from the log;
+   * 2. refusals are rechecked when the operator asked to;
+   * 3. new `BatchAnchored` events since the cursor are decided in chain order;
+   * 4. earlier refusals are reported again (on the first pass).
+   */
+  private async pass(o: { backlog: boolean; honourBackoff: boolean; signal?: AbortSignal }): Promise<BatchOutcome[]> {
+    const out: BatchOutcome[] = [];
+    const seen = new Set<string>();
+    const emit = (x: BatchOutcome | undefined, root: string): void => {
+      seen.add(root);
+      if (x === undefined) return;
+      out.push(x);
+      if (x.status === 'failed') this.noteFailure(root);
+      else this.failures.delete(root);
+      this.p.onEvent?.(x);
+    };
+    const head = await this.blockNumber();
+    this.lastHead = head;
+    this.txPending = false;
+
+    for (const dec of await this.log.outbox(this.d)) {
+      if (o.signal?.aborted) return out;
+      const root = dec.batch.root;
+      if (o.honourBackoff && !this.isDue(root)) {
+        seen.add(root);
+        continue;
+      }
+      emit(await this.finish(dec, { resumed: true, report: o.backlog }), root);
+    }
+
+    if (this.recheckPending) {
+      this.recheckPending = false;
+      for (const dec of await this.log.refusals(this.d)) {
+        if (dec.refusal?.reason === 'EQUIVOCATION') continue;
+        emit(await this.recheck(dec), dec.batch.root);
+      }
+    }
+
+    const safe = head - this.policy.confirmations;
+    const start = await this.scanStart();
+    if (start <= head) {
+      for await (const page of this.client.anchoredEvents(start, head)) {
+        for (const ev of page.events) {
+          if (o.signal?.aborted) return out;
+          if (seen.has(ev.root)) continue;
+          if (ev.blockNumber > safe) {
+            const missing = ev.blockNumber + this.policy.confirmations - head;
+            emit({ status: 'waiting', batch: eventRef(ev), reason: 'CONFIRMATIONS', detail: `${missing} more confirmation(s) needed (policy: ${this.policy.confirmations})` }, ev.root);
+            continue;
+          }
+          emit(await this.handle(ev), ev.root);
+        }
+        const done = Math.min(page.to, safe);
+        if (done >= start) await this.saveCursor(done);
+      }
+    }
+
+    if (o.backlog) {
+      for (const dec of await this.log.refusals(this.d)) if (!seen.has(dec.batch.root)) emit(refusedOutcome(dec, 'earlier'), dec.batch.root);
+    }
+    return out;
+  }
+
+  private async scanStart(): Promise<number> {
+    if (this.fromBlock !== undefined) {
+      const from = this.fromBlock;
+      this.fromBlock = undefined;
+      return from;
+    }
+    const cursor = await this.log.cursor(this.d);
+    if (cursor === undefined) return this.deployBlock;
+    const block = await this.getBlock(cursor.block);
+    if (block !== null && block.hash?.toLowerCase() === cursor.hash.toLowerCase()) return cursor.block + 1;
+    // The block we stopped at is gone: a reorganisation or a reset dev chain. Everything is rescanned;
+    // decisions in the log stand, and the equivocation guard sees any different root for a signed (agency, seq).
+    await this.log.clearCursor(this.d);
+    this.p.onEvent?.({ status: 'rewound', fromBlock: this.deployBlock, detail: `block ${cursor.block} ${block === null ? 'no longer exists' : 'has changed'} (reorganisation or chain reset); rescanning from block ${this.deployBlock}` });
+    return this.deployBlock;
+  }
+
+  private async saveCursor(block: number): Promise<void> {
+    const b = await this.getBlock(block);
+    if (b?.hash) await this.log.setCursor(this.d, { block, hash: b.hash });
+  }
+
+  // ── deciding one batch ─────────────────────────────────────────────────────
+
+  private async handle(ev: AnchoredEvent): Promise<BatchOutcome | undefined> {
+    const existing = await this.log.decision(this.d, ev.root);
+    if (existing !== undefined) return this.revisit(existing);
+    const r = reconcile(ev, await this.client.batch(ev.root));
+    if ('mismatch' in r) return { status: 'waiting', batch: eventRef(ev), reason: 'NOT_ANCHORED', detail: r.mismatch };
+    return this.evaluate(r.batch);
+  }
+
+  private revisit(dec: NotaryDecision): Promise<BatchOutcome | undefined> | BatchOutcome {
+    switch (dec.status) {
+      case 'cosigned':
+        return { status: 'skipped', batch: batchRef(dec.batch), reason: 'ALREADY_COSIGNED', detail: `co-signed earlier${dec.cosigned?.txHash ? ` (tx ${dec.cosigned.txHash})` : ''}` };
+      case 'signed':
+      case 'submitted':
+        return this.finish(dec, { resumed: true, report: true });
+      case 'refused':
+        return refusedOutcome(dec, 'earlier');
+    }
+  }
+
+  private async recheck(dec: NotaryDecision): Promise<BatchOutcome | undefined> {
+    const stored = await this.client.batch(dec.batch.root);
+    if (stored === undefined) return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: 'refused earlier; the registry no longer holds this root' };
+    const ev: AnchoredEvent = {
+      agency: dec.batch.agency,
+      seq: BigInt(dec.batch.seq),
+      root: dec.batch.root,
+      size: BigInt(dec.batch.size),
+      prevRoot: dec.batch.prevRoot,
+      firstCapturedAt: BigInt(dec.batch.firstCapturedAt),
+      lastCapturedAt: BigInt(dec.batch.lastCapturedAt),
+      blockNumber: dec.batch.blockNumber,
+      blockHash: '',
+      logIndex: 0,
+      txHash: dec.batch.txHash ?? '',
+    };
+    const r = reconcile(ev, stored);
+    if ('mismatch' in r) return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: r.mismatch };
+    return this.evaluate({ ...r.batch, ...(dec.batch.txHash ? { txHash: dec.batch.txHash } : {}) });
+  }
+
+  private async evaluate(batch: AnchoredBatch): Promise<BatchOutcome | undefined> {
+    const onChain = await this.client.attestedAt(batch.root, this.address);
+    if (onChain !== 0) {
+      const stamp = new Date().toISOString();
+      await this.log.recordCosigned(this.d, { chainId: this.chainId, registry: this.registry, batch, status: 'cosigned', cosigned: { attestedAt: onChain }, decidedAt: stamp, updatedAt: stamp });
+      return { status: 'skipped', batch: batchRef(batch), reason: 'ALREADY_COSIGNED', detail: `the registry already holds this notary's co-signature (attestedAt ${onChain})` };
+    }
+    // Equivocation first: of all reasons it is the one an operator must hear.
+    const refusal = (await this.checkEquivocation(batch)) ?? checkBatchPolicy(batch, this.policy, this.now()) ?? (await this.checkContinuity(batch));
+    if (refusal !== undefined) return this.refuse(batch, refusal);
+    return this.sign(batch);
+  }
+
+  private async refuse(batch: AnchoredBatch, refusal: NotaryRefusal): Promise<BatchOutcome> {
+    const stamp = new Date().toISOString();
+    const code = refusal.reason === 'EQUIVOCATION' ? 'NOTARY_EQUIVOCATION' : 'NOTARY_POLICY';
+    const dec: NotaryDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'refused', refusal: { ...refusal, code }, decidedAt: stamp, updatedAt: stamp };
+    await this.log.recordRefused(this.d, dec);
+    return refusedOutcome(dec, 'now');
+  }
+
+  private async checkEquivocation(batch: AnchoredBatch): Promise<NotaryRefusal | undefined> {
+    const slot = await this.log.slot(this.d, batch.agency, batch.seq);
+    if (slot === undefined || slot.root.toLowerCase() === batch.root) return undefined;
+    const e = equivocationError(batch, slot.root);
+    return { reason: 'EQUIVOCATION', message: e.message, details: e.details ?? {} };
+  }
+
+  /** `seq` = previous + 1 and `prevRoot` = the previous batch's root, by this notary's own attestations and by the chain. */
+  private async checkContinuity(batch: AnchoredBatch): Promise<NotaryRefusal | undefined> {
+    const details = { agency: batch.agencyCode ?? batch.agency, seq: batch.seq, prevRoot: batch.prevRoot };
+    if (batch.seq === 1) {
+      return isZero32(batch.prevRoot) ? undefined : { reason: 'SEQ_GAP', message: `batch 1 must have a zero prevRoot, has ${batch.prevRoot}`, details };
+    }
+    if (batch.seq < 1 || !Number.isSafeInteger(batch.seq)) return { reason: 'SEQ_GAP', message: `batch seq ${batch.seq} is out of range`, details };
+    if (isZero32(batch.prevRoot)) return { reason: 'SEQ_GAP', message: `batch ${batch.seq} has a zero prevRoot, as if it were the agency's first`, details };
+    const mine = await this.log.slot(this.d, batch.agency, batch.seq - 1);
+    if (mine !== undefined && mine.root.toLowerCase() !== batch.prevRoot) {
+      return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not root ${mine.root}, which this notary attested as batch ${batch.seq - 1} of agency ${details.agency}`, details: { ...details, attestedPrevRoot: mine.root } };
+    }
+    const prev = await this.client.batch(batch.prevRoot);
+    if (prev === undefined) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not anchored in the registry`, details };
+    if (prev.agency.toLowerCase() !== batch.agency) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is a batch of agency ${agencyCodeOf(prev.agency) ?? prev.agency}, not of ${details.agency}`, details };
+    if (prev.seq !== BigInt(batch.seq - 1)) return { reason: 'SEQ_GAP', message: `prevRoot ${batch.prevRoot} is batch ${prev.seq}, not ${batch.seq - 1}`, details: { ...details, prevSeq: Number(prev.seq) } };
+    return undefined;
+  }
+
+  private async sign(batch: AnchoredBatch): Promise<BatchOutcome | undefined> {
+    const attestedAt = Math.max(this.now(), batch.anchoredAt);
+    const value: BatchAttestationValue = { root: batch.root, agency: batch.agencyCode!, seq: batch.seq, size: batch.size, prevRoot: batch.prevRoot, attestedAt };
+    const digest = attestationDigest(this.chainId, this.registry, value);
+    // The registry computes the digest from its own storage; if the two differ, a signature would be useless.
+    const theirs = await this.client.attestationDigest(batch.root, attestedAt);
+    if (theirs.toLowerCase() !== digest.toLowerCase()) {
+      fail('CHAIN_MISMATCH', `the registry ${this.registry} computes attestation digest ${theirs} for batch ${batch.seq} of ${value.agency}, the SDK ${digest}: not a registry this SDK version can attest for`, { details: { ours: digest, theirs } });
+    }
+    const types = ATTESTATION_TYPES as unknown as Record<string, TypedDataField[]>;
+    const signature = Signature.from(await this.p.wallet.signTypedData(attestationDomain(this.chainId, this.registry), types, attestationMessage(value))).serialized;
+    const signer = recoverAttestationSigner(this.chainId, this.registry, value, signature);
+    if (signer !== this.address) fail('KEY_INVALID', `the notary signer produced a signature of ${signer}, not of ${this.address}`);
+    const stamp = new Date().toISOString();
+    const dec: NotaryDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: { attestedAt, signature, digest }, decidedAt: stamp, updatedAt: stamp };
+    try {
+      await this.log.recordSigned(this.d, dec);
+    } catch (e) {
+      if (!isLiuhenError(e, 'NOTARY_EQUIVOCATION')) throw e;
+      return this.refuse(batch, { reason: 'EQUIVOCATION', message: e.message, details: e.details ?? {} });
+    }
+    return this.finish(dec, { resumed: false, report: true });
+  }
+
+  // ── sending cosign ─────────────────────────────────────────────────────────
+
+  /** Brings a signed decision to the chain (or reports it, in relayer mode). */
+  private async finish(dec: NotaryDecision, o: { resumed: boolean; report: boolean }): Promise<BatchOutcome | undefined> {
+    const at = dec.attestation!;
+    const onChain = await this.client.attestedAt(dec.batch.root, this.address);
+    if (onChain !== 0) return this.markCosigned(dec, onChain, o.resumed, dec.tx?.hash);
+    if (!this.submit) return o.report ? signedOutcome(dec, false, o.resumed) : undefined;
+    if ((await this.client.batch(dec.batch.root)) === undefined) {
+      return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `signed (attestedAt ${at.attestedAt}); the registry does not hold this root now` };
+    }
+    try {
+      if (dec.tx !== undefined) {
+        const resumed = await this.resumeTx(dec, o.resumed);
+        if (resumed !== undefined) return resumed;
+      }
+      return await this.sendTx(dec, o.resumed);
+    } catch (e) {
+      // The chain itself is gone: let the pass fail (follow retries with backoff). Anything else concerns this batch only.
+      if (isLiuhenError(e, 'CHAIN_UNREACHABLE') && isUnreachable(e.cause)) throw e;
+      return { status: 'failed', batch: batchRef(dec.batch), error: errorInfo(e) };
+    }
+  }
+
+  /** A transaction in the log: wait for it, rebroadcast it, or (its nonce taken by another) let a new one be sent. */
+  private async resumeTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
+    const tx = dec.tx!;
+    const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
+    if (receipt !== null) return undefined; // mined but our co-signature is not on chain: reverted, or reorganised away
+    const mined = await this.rpc(() => this.p.provider.getTransactionCount(this.address, 'latest'), 'reading the notary nonce');
+    if (mined > tx.nonce) return undefined;
+    await this.broadcast(tx.raw);
+    return this.awaitReceipt(dec, resumed);
+  }
+
+  private async sendTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
+    const at = dec.attestation!;
+    const data = this.client.cosignData(dec.batch.root, at.attestedAt, at.signature);
+    let gas: bigint;
+    try {
+      gas = await this.p.provider.estimateGas({ from: this.address, to: this.registry, data });
+    } catch (e) {
+      throw this.sendError(e, dec);
+    }
+    const nonce = await this.rpc(() => this.p.provider.getTransactionCount(this.address, 'pending'), 'reading the notary nonce');
+    const fee = await this.rpc(() => this.p.provider.getFeeData(), 'reading gas prices');
+    const request: TransactionRequest = {
+      chainId: this.chainId,
+      nonce,
+      to: this.registry,
+      from: this.address,
+      data,
+      gasLimit: gas + gas / 5n + 10_000n,
+      ...(fee.maxFeePerGas !== null ? { type: 2, maxFeePerGas: fee.maxFeePerGas, maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n } : { type: 0, gasPrice: fee.gasPrice ?? 0n }),
+    };
+    const raw = await this.p.wallet.signTransaction(request);
+    const hash = Transaction.from(raw).hash!;
+    const next: NotaryDecision = { ...dec, status: 'submitted', tx: { hash, nonce, raw, signedAt: new Date().toISOString() }, updatedAt: new Date().toISOString() };
+    await this.log.recordSubmitted(this.d, next);
+    try {
+      await this.broadcast(raw);
+    } catch (e) {
+      throw this.sendError(e, dec);
+    }
+    return this.awaitReceipt(next, resumed);
+  }
+
+  private async broadcast(raw: string): Promise<void> {
+    try {
+      await this.p.provider.broadcastTransaction(raw);
+    } catch (e) {
+      // Already in the pool or already mined (a rebroadcast after a crash): the receipt tells.
+      if (isError(e, 'NONCE_EXPIRED') || /already known|known transaction|already imported|nonce too low/i.test(messageOf(e))) return;
+      throw e;
+    }
+  }
+
+  private async awaitReceipt(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome> {
+    const tx = dec.tx!;
+    const deadline = Date.now() + this.receiptTimeoutMs;
+    for (;;) {
+      const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
+      if (receipt !== null) {
+        const onChain = receipt.status === 1 ? await this.client.attestedAt(dec.batch.root, this.address) : 0;
+        if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
+        fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
+      }
+      if (Date.now() >= deadline || this.stopSignal?.aborted) {
+        this.txPending = true;
+        return { status: 'waiting', batch: batchRef(dec.batch), reason: 'TX_PENDING', detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run` };
+      }
+      await sleep(Math.min(this.pollMs, 250));
+    }
+  }
+
+  private async markCosigned(dec: NotaryDecision, attestedAt: number, resumed: boolean, txHash?: string, blockNumber?: number): Promise<BatchOutcome> {
+    const next: NotaryDecision = {
+      ...dec,
+      status: 'cosigned',
+      cosigned: { attestedAt, ...(txHash === undefined ? {} : { txHash }), ...(blockNumber === undefined ? {} : { blockNumber }) },
+      updatedAt: new Date().toISOString(),
+    };
+    await this.log.recordCosigned(this.d, next);
+    return signedOutcome(next, true, resumed);
+  }
+
+  /** What went wrong sending cosign, with what to do about it. */
+  private sendError(e: unknown, dec: NotaryDecision): LiuhenError {
+    const what = `batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency}`;
+    if (isError(e, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(messageOf(e))) {
+      return new LiuhenError('NOTARY_UNFUNDED', `the notary account ${this.address} cannot pay the gas of cosign for ${what}; fund it (on a dev chain: send it ETH from a dev account), or run with --no-submit and hand the signatures to a relayer. The attestation stays in the log.`, { cause: e, details: { notary: this.address } });
+    }
+    const revert = decodeRevert(e);
+    if (revert?.startsWith('EvidenceRegistryNotNotary')) {
+      return new LiuhenError('CHAIN_REVERTED', `cosign for ${what} reverted: ${this.address} does not hold NOTARY_ROLE; the registry admin must grant it (the attestation stays in the log and is sent once the role is granted)`, { cause: e, details: { revert } });
+    }
+    return chainError(e, `sending cosign for ${what}`);
+  }
+
+  // ── plumbing ───────────────────────────────────────────────────────────────
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new LiuhenError('JOURNAL_CLOSED', 'the notary is closed'));
+    const run = this.exclusiveChain.then(fn);
+    this.exclusiveChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private blockNumber(): Promise<number> {
+    return this.rpc(() => this.p.provider.getBlockNumber(), 'reading the block number');
+  }
+
+  private getBlock(n: number): ReturnType<Provider['getBlock']> {
+    return this.rpc(() => this.p.provider.getBlock(n), `reading block ${n}`);
+  }
+
+  private async rpc<T>(fn: () => Promise<T>, doing: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw chainError(e, doing);
+    }
+  }
+
+  private noteFailure(root: string): void {
+    const prev = this.failures.get(root);
+    const count = (prev?.count ?? 0) + 1;
+    this.failures.set(root, { count, nextAt: Date.now() + Math.min(1000 * 2 ** count, MAX_BACKOFF_MS) });
+  }
+
+  private isDue(root: string): boolean {
+    const f = this.failures.get(root);
+    return f === undefined || f.nextAt <= Date.now();
+  }
+
+  private retryDue(): boolean {
+    for (const f of this.failures.values()) if (f.nextAt <= Date.now()) return true;
+    return false;
+  }
+}
+
+function awaitsChain(o: BatchOutcome): boolean {
+  return o.status === 'waiting' && (o.reason === 'CONFIRMATIONS' || o.reason === 'TX_PENDING');
+}
+
+function signedOutcome(dec: NotaryDecision, submitted: boolean, resumed: boolean): BatchOutcome {
+  const at = dec.attestation;
+  const txHash = dec.cosigned?.txHash ?? dec.tx?.hash;
+  return {
+    status: 'signed',
+    batch: batchRef(dec.batch),
+    attestedAt: at?.attestedAt ?? dec.cosigned?.attestedAt ?? 0,
+    signature: at?.signature ?? '',
+    submitted,
+    resumed,
+    ...(submitted && txHash !== undefined ? { cosignTx: txHash } : {}),
+  };
+}
+
+function refusedOutcome(dec: NotaryDecision, recorded: 'now' | 'earlier'): BatchOutcome {
+  const r = dec.refusal!;
+  return { status: 'refused', batch: batchRef(dec.batch), reason: r.reason, error: { code: r.code, message: r.message, details: r.details }, recorded };
+}
+
+function eventRef(ev: AnchoredEvent): NotaryBatchRef {
+  return {
+    agency: agencyCodeOf(ev.agency) ?? ev.agency,
+    agencyBytes32: ev.agency,
+    seq: Number(ev.seq),
+    root: ev.root,
+    size: Number(ev.size),
+    prevRoot: ev.prevRoot,
+    blockNumber: ev.blockNumber,
+    txHash: ev.txHash,
+  };
+}
+
+export function errorInfo(e: unknown): NotaryErrorInfo {
+  if (e instanceof LiuhenError) return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+  return { code: 'INTERNAL', message: messageOf(e) };
+}
+
+function messageOf(e: unknown): string {
+  const parts: string[] = [];
+  let cursor: unknown = e;
+  for (let i = 0; i < 4 && typeof cursor === 'object' && cursor !== null; i++) {
+    const m = (cursor as { shortMessage?: unknown; message?: unknown }).shortMessage ?? (cursor as { message?: unknown }).message;
+    if (typeof m === 'string') parts.push(m);
+    cursor = (cursor as { error?: unknown; info?: { error?: unknown } }).error ?? (cursor as { info?: { error?: unknown } }).info?.error;
+  }
+  return parts.join(': ') || String(e);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,167 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { FetchRequest, getAddress, JsonRpcProvider, Network } from 'ethers';
+import { chainConfigSchema, paths } from '../config.js';
+import { fail } from '../errors.js';
+import { describeIssues } from '../record/parse.js';
+import { keystoreAddress, openKeystore } from './keystore.js';
+import { NotaryLog } from './log.js';
+import { createNotary, type CreateNotaryParameters, type Notary } from './notary.js';
+import { resolveNotaryPassphrase } from './passphrase.js';
+import { listPending } from './pending.js';
+import { notaryPaths } from './paths.js';
+import { chainError, requireAddress } from './registry.js';
+import type { NotaryPendingBatch } from './types.js';
+
+export interface NotaryChainParameters {
+  dataDir: string;
+  /** JSON-RPC endpoint; overrides `chain.rpc` of config.json. */
+  rpc?: string;
+  /** Registry address; overrides `chain.registry` of config.json. */
+  registry?: string;
+}
+
+export interface NotaryChain {
+  provider: JsonRpcProvider;
+  chainId: number;
+  registry: string;
+  confirmations: number | undefined;
+  deployBlock: number | undefined;
+}
+
+/**
+ * The chain a notary follows: `chain` of `<data>/config.json` (only that
+ * section is read, so a notary's folder needs no agency settings), with
+ * `--rpc`/`--registry` overrides. Checks that the endpoint answers and
+ * serves the configured chain id. The endpoint URL never reaches a message.
+ */
+export async function connectNotaryChain(p: NotaryChainParameters): Promise<NotaryChain> {
+  const file = paths(p.dataDir).config;
+  let chain: { rpc?: string; chainId?: number; registry?: string; confirmations?: number; deployBlock?: number } = {};
+  if (existsSync(file)) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (cause) {
+      return fail('CONFIG_INVALID', `${file} is not valid JSON`, { cause });
+    }
+    const section = (raw as { chain?: unknown } | null)?.chain;
+    if (section !== undefined) {
+      const r = chainConfigSchema.safeParse(section);
+      if (!r.success) fail('CONFIG_INVALID', `${file}: chain: ${describeIssues(r.error)}`);
+      chain = r.data;
+    }
+  }
+  const rpc = p.rpc ?? chain.rpc;
+  if (rpc === undefined) fail('CONFIG_MISSING', `no chain configured in ${file}; run \`liuhen deploy\`, or pass --rpc URL and --registry ADDRESS`);
+  const registry = p.registry ?? chain.registry;
+  if (registry === undefined) fail('REGISTRY_MISSING', `no registry address in ${file}; run \`liuhen deploy\`, or pass --registry ADDRESS`);
+  requireAddress(registry, '--registry');
+  let url: URL;
+  try {
+    url = new URL(rpc);
+  } catch {
+    return fail('INVALID_INPUT', 'the RPC endpoint is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('INVALID_INPUT', 'the RPC endpoint must be an http(s) URL');
+  const request = (): FetchRequest => {
+    const r = new FetchRequest(rpc);
+    r.timeout = 15_000;
+    return r;
+  };
+  const probe = new JsonRpcProvider(request(), Network.from(chain.chainId ?? 1), { staticNetwork: true, batchMaxCount: 1 });
+  let chainId: number;
+  try {
+    chainId = Number(BigInt((await probe.send('eth_chainId', [])) as string));
+  } catch (e) {
+    throw chainError(e, `asking ${url.protocol}//${url.host} for its chain id`);
+  } finally {
+    probe.destroy();
+  }
+  if (chain.chainId !== undefined && chain.chainId !== chainId) {
+    fail('CHAIN_MISMATCH', `the RPC endpoint serves chain ${chainId}, config.json says ${chain.chainId}; fix chain.chainId or --rpc`, { details: { expected: chain.chainId, actual: chainId } });
+  }
+  const network = Network.from(chainId);
+  const provider = new JsonRpcProvider(request(), network, { staticNetwork: network, cacheTimeout: -1, pollingInterval: 1_000, batchMaxCount: 1 });
+  return { provider, chainId, registry, confirmations: chain.confirmations, deployBlock: chain.deployBlock };
+}
+
+export interface OpenNotaryParameters extends NotaryChainParameters, Omit<CreateNotaryParameters, 'wallet' | 'provider' | 'registry' | 'logDir' | 'chainId'> {
+  /** @default <data>/notary/keystore.json */
+  keystore?: string;
+  /** The keystore passphrase; when absent, see {@link resolveNotaryPassphrase}. */
+  passphrase?: string;
+  /** Ask on the terminal when no passphrase is found elsewhere. @default process.stdin.isTTY */
+  prompt?: boolean;
+}
+
+/**
+ * Opens the notary of a data folder: its chain (config.json), its key
+ * (`notary/keystore.json`, unlocked with the passphrase from the argument,
+ * `LIUHEN_NOTARY_PASSPHRASE`, the dev passphrase file on a dev chain, or a
+ * prompt) and its log (`notary/log`). `policy.confirmations` defaults to
+ * `chain.confirmations`, the scan start to `chain.deployBlock`.
+ *
+ * @example
+ * const notary = await openNotary({ dataDir: '.liuhen', onEvent: console.log });
+ * const stop = new AbortController();
+ * await notary.follow(stop.signal);
+ */
+export async function openNotary(p: OpenNotaryParameters): Promise<Notary> {
+  const np = notaryPaths(p.dataDir);
+  const keystore = p.keystore ?? np.keystore;
+  requireKeystore(keystore); // KEY_MISSING before touching the network
+  const chain = await connectNotaryChain(p);
+  try {
+    const passphrase = p.passphrase ?? (await resolveNotaryPassphrase({ dataDir: p.dataDir, chainId: chain.chainId, prompt: p.prompt }));
+    const wallet = await openKeystore(keystore, passphrase);
+    const notary = await createNotary({
+      ...p,
+      wallet,
+      provider: chain.provider,
+      registry: chain.registry,
+      logDir: np.log,
+      chainId: chain.chainId,
+      deployBlock: p.deployBlock ?? chain.deployBlock,
+      policy: { confirmations: chain.confirmations, ...definedOnly(p.policy ?? {}) },
+    });
+    const close = notary.close.bind(notary);
+    return Object.assign(notary, {
+      close: async () => {
+        await close();
+        chain.provider.destroy();
+      },
+    });
+  } catch (e) {
+    chain.provider.destroy();
+    throw e;
+  }
+}
+
+/**
+ * `liuhen notary pending` without unlocking the key: the notary's address is
+ * read from its keystore; the log is consulted when no running notary holds it.
+ */
+export async function pendingForDataDir(p: NotaryChainParameters & { keystore?: string; fromBlock?: number }): Promise<{ notary: string; pending: NotaryPendingBatch[] }> {
+  const np = notaryPaths(p.dataDir);
+  const notary = requireKeystore(p.keystore ?? np.keystore);
+  const chain = await connectNotaryChain(p);
+  let log: NotaryLog | undefined;
+  try {
+    if (existsSync(np.log)) log = await NotaryLog.open(np.log, notary).catch(() => undefined);
+    const pending = await listPending({ provider: chain.provider, registry: chain.registry, notary, chainId: chain.chainId, fromBlock: p.fromBlock ?? chain.deployBlock ?? 0, log });
+    return { notary, pending };
+  } finally {
+    await log?.close();
+    chain.provider.destroy();
+  }
+}
+
+/** The keystore's address; KEY_MISSING saying how to create one. */
+export function requireKeystore(path: string): string {
+  if (!existsSync(path)) fail('KEY_MISSING', `no notary keystore at ${path}; create one with \`liuhen notary init\` (or pass --keystore FILE)`);
+  return getAddress(keystoreAddress(path));
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,213 @@
+/**
+ * The default backend: encrypted objects in the data folder, one CARv1 file
+ * per object (`<dir>/objects/<xy>/<cid>.car`, see pack.ts). Objects are
+ * imported with Kubo-compatible UnixFS settings (unixfs.ts), so a CID here is
+ * the CID Kubo gives the same bytes, and read back with
+ * ipfs-unixfs-exporter, in bounded windows.
+ */
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CarWriter } from '@ipld/car/writer';
+import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter';
+import type { CID } from 'multiformats/cid';
+import { fail, isLiuhenError } from '../errors.js';
+import type { ObjectBackend } from './backend.js';
+import { readCar } from './car.js';
+import { objectPath, PackReader, PackWriter } from './pack.js';
+import { importOne } from './unixfs.js';
+import { DAG_PB_CODE } from './validate.js';
+
+export interface LocalBackendOptions {
+  /** fdatasync each object file and fsync its folder before `add`/`importCar` resolve. @default true */
+  durable?: boolean;
+  /** Bytes read ahead by `cat` (two windows at most are in memory). @default 4 MiB */
+  readWindow?: number;
+}
+
+const DEFAULT_READ_WINDOW = 4 * 1024 * 1024;
+
+export class LocalBackend implements ObjectBackend {
+  readonly kind = 'local' as const;
+  private readonly objects: string;
+  private readonly incoming: string;
+
+  private constructor(
+    readonly dir: string,
+    private readonly durable: boolean,
+    private readonly window: number,
+  ) {
+    this.objects = join(dir, 'objects');
+    this.incoming = join(dir, 'incoming');
+  }
+
+  /** Open the store under `dir` (folders are created on first write). */
+  static async open(dir: string, options: LocalBackendOptions = {}): Promise<LocalBackend> {
+    if (typeof dir !== 'string' || dir.length === 0) fail('INVALID_INPUT', 'the local store needs a data folder');
+    const window = options.readWindow ?? DEFAULT_READ_WINDOW;
+    if (!Number.isInteger(window) || window < 262_144) fail('INVALID_INPUT', 'readWindow must be at least 262144 bytes');
+    const st = await stat(dir).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory()) fail('STORE_UNAVAILABLE', `${dir} is not a folder`, { details: { dir } });
+    return new LocalBackend(dir, options.durable ?? true, window);
+  }
+
+  private writer(): Promise<PackWriter> {
+    return PackWriter.create(this.objects, this.incoming, { durable: this.durable });
+  }
+
+  async add(content: AsyncIterable<Uint8Array>): Promise<CID> {
+    const pack = await this.writer();
+    let cid: CID;
+    try {
+      ({ cid } = await importOne(content, pack));
+    } catch (e) {
+      await pack.abort();
+      throw e;
+    }
+    await pack.finish(cid);
+    return cid;
+  }
+
+  async has(cid: CID): Promise<boolean> {
+    const st = await stat(objectPath(this.objects, cid).file).catch(() => undefined);
+    return st?.isFile() === true;
+  }
+
+  private reader(cid: CID): Promise<PackReader> {
+    return PackReader.open(objectPath(this.objects, cid).file, cid);
+  }
+
+  private static async entry(cid: CID, blocks: PackReader): Promise<UnixFSEntry> {
+    try {
+      return await exporter(cid, { get: (c: CID) => one(blocks.get(c)) });
+    } catch (cause) {
+      if (isLiuhenError(cause)) throw cause;
+      fail('STORE_INTEGRITY', `evidence object ${cid.toString()} is not a readable UnixFS file`, { details: { cid: cid.toString() }, cause });
+    }
+  }
+
+  /**
+   * The exporter pushes blocks into an unbounded queue as fast as the disk
+   * allows; a slow reader (an HTTP client) would make it buffer the whole
+   * file. So the file is read in windows of `readWindow` bytes, the next one
+   * prefetched while the current one is consumed: at most two in memory.
+   */
+  async *cat(cid: CID): AsyncGenerator<Uint8Array, void, undefined> {
+    const blocks = await this.reader(cid);
+    try {
+      const entry = await LocalBackend.entry(cid, blocks);
+      if (entry.type !== 'file' && entry.type !== 'raw') {
+        fail('STORE_INTEGRITY', `${cid.toString()} is a ${entry.type}, not a file`, { details: { cid: cid.toString() } });
+      }
+      const total = Number(entry.size);
+      const readWindow = async (offset: number): Promise<Uint8Array[]> => {
+        const parts: Uint8Array[] = [];
+        try {
+          for await (const c of entry.content({ offset, length: Math.min(this.window, total - offset) })) parts.push(c);
+        } catch (cause) {
+          if (isLiuhenError(cause)) throw cause;
+          fail('STORE_INTEGRITY', `evidence object ${cid.toString()} cannot be read`, { details: { cid: cid.toString(), offset }, cause });
+        }
+        return parts;
+      };
+      let offset = 0;
+      let next: Promise<Uint8Array[]> | undefined = total > 0 ? readWindow(0) : undefined;
+      while (next !== undefined) {
+        const parts: Uint8Array[] = await next;
+        offset += this.window;
+        next = offset < total ? readWindow(offset) : undefined;
+        next?.catch(() => undefined); // surfaced when awaited; no unhandled rejection if the reader stops early
+        for (const p of parts) yield p;
+      }
+    } finally {
+      await blocks.close();
+    }
+  }
+
+  /** Every block of the DAG under `cid`, depth first, root first (the order of `ipfs dag export`). */
+  private static async *walk(cid: CID, blocks: PackReader): AsyncGenerator<{ cid: CID; bytes: Uint8Array }, void, undefined> {
+    yield { cid, bytes: await blocks.get(cid) };
+    if (cid.code !== DAG_PB_CODE) return;
+    const entry = await LocalBackend.entry(cid, blocks);
+    if (entry.type !== 'file') fail('STORE_INTEGRITY', `${cid.toString()} is not a UnixFS file node`, { details: { cid: cid.toString() } });
+    for (const link of entry.node.Links) yield* LocalBackend.walk(link.Hash, blocks);
+  }
+
+  async exportCar(cids: readonly CID[], sink: Writable): Promise<void> {
+    const { writer, out } = CarWriter.create([...cids]);
+    const abort = new AbortController();
+    const pump = pipeline(Readable.from(out), sink, { signal: abort.signal });
+    const feed = (async () => {
+      const seen = new Set<string>();
+      for (const root of cids) {
+        if (seen.has(root.toString())) continue;
+        seen.add(root.toString());
+        const blocks = await this.reader(root);
+        try {
+          for await (const block of LocalBackend.walk(root, blocks)) await writer.put(block);
+        } finally {
+          await blocks.close();
+        }
+      }
+      await writer.close();
+    })();
+    try {
+      await Promise.all([feed, pump]);
+    } catch (e) {
+      abort.abort(); // never leave a truncated CAR looking complete
+      await Promise.allSettled([feed, pump]);
+      throw e;
+    }
+  }
+
+  /**
+   * Import a CARv1: its verified blocks are spooled to a temporary file, then
+   * each root's complete DAG is copied into that root's own object file.
+   */
+  async importCar(source: AsyncIterable<Uint8Array>): Promise<CID[]> {
+    const { roots, blocks } = await readCar(source);
+    const spool = await PackWriter.create(this.objects, this.incoming, { durable: false });
+    try {
+      for await (const block of blocks) await spool.put(block.cid, block.bytes);
+    } catch (e) {
+      await spool.abort();
+      throw e;
+    }
+    const spoolFile = await spool.seal();
+    try {
+      const all = await PackReader.open(spoolFile, undefined);
+      try {
+        for (const root of roots) {
+          if (!all.has(root)) fail('STORE_INTEGRITY', `the CAR does not hold its root ${root.toString()}`, { details: { cid: root.toString() } });
+          const pack = await this.writer();
+          try {
+            for await (const block of LocalBackend.walk(root, all)) await pack.put(block.cid, block.bytes);
+          } catch (e) {
+            await pack.abort();
+            if (isLiuhenError(e, 'STORE_INTEGRITY') && e.details?.missing === true) {
+              fail('STORE_INTEGRITY', `the CAR is incomplete: root ${root.toString()} lacks block ${String(e.details.block)}`, {
+                details: { cid: root.toString(), block: e.details.block },
+              });
+            }
+            throw e;
+          }
+          await pack.finish(root);
+        }
+      } finally {
+        await all.close();
+      }
+    } finally {
+      await rm(spoolFile, { force: true });
+    }
+    return roots;
+  }
+
+  async close(): Promise<void> {
+    // nothing held open between calls
+  }
+}
+
+async function* one(p: Promise<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  yield await p;
+}
