@@ -431,7 +431,11 @@ class NotaryService implements Notary {
     if (receipt !== null) return undefined; // mined but our co-signature is not on chain: reverted, or reorganised away
     const mined = await this.rpc(() => this.p.provider.getTransactionCount(this.address, 'latest'), 'reading the notary nonce');
     if (mined > tx.nonce) return undefined;
-    await this.broadcast(tx.raw);
+    try {
+      await this.broadcast(tx.raw);
+    } catch (e) {
+      throw this.sendError(e, dec);
+    }
     return this.awaitReceipt(dec, resumed);
   }
 

@@ -352,10 +352,12 @@ describe('notary', () => {
     await expect(following).resolves.toBeUndefined();
   });
 
-  it('a log belongs to one notary key', async () => {
+  it('a log belongs to one notary key and one process', async () => {
     const chain = await setupChain({ notaries: 2 });
     const logDir = dirs.make();
-    await closeNotary(await notaryFor(chain, chain.notaries[0]!, logDir));
+    const first = await notaryFor(chain, chain.notaries[0]!, logDir);
+    await expect(makeNotary(chain, chain.notaries[0]!, logDir)).rejects.toSatisfy((e) => isLiuhenError(e, 'JOURNAL_LOCKED'));
+    await closeNotary(first);
     await expect(makeNotary(chain, chain.notaries[1]!, logDir)).rejects.toSatisfy((e) => isLiuhenError(e, 'NOTARY_LOG_MISMATCH'));
   });
 
