@@ -3,7 +3,8 @@
  * rate limits, the pages router) over the SDK on the fixture's data folder,
  * with a token store holding one supervisor token, and no chain (anchor and
  * notary states read "unknown", verdicts stay incomplete at best). An outer
- * app logs the size of every request body the gateway receives.
+ * app logs how many bytes the server read for every request (headers and
+ * body, counted on the socket so that the body stream is left untouched).
  */
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { Liuhen } from '../../src/index.js';
 export interface ReceivedRequest {
   method: string;
   path: string;
+  /** Bytes read from the socket while the request was served: its headers and body. */
   bytes: number;
 }
 
@@ -35,9 +37,9 @@ export async function startTestServer(dataDir: string, tokensDir = join(dataDir,
   const outer = express();
   outer.disable('x-powered-by');
   outer.use((req, res, next) => {
-    let bytes = 0;
-    req.on('data', (c: Buffer) => (bytes += c.length));
-    res.on('finish', () => received.push({ method: req.method, path: req.path, bytes }));
+    const start = req.socket.bytesRead;
+    const path = req.path;
+    res.on('finish', () => received.push({ method: req.method, path, bytes: req.socket.bytesRead - start }));
     next();
   });
   outer.use(gateway);

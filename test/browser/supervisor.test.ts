@@ -12,7 +12,7 @@ import { CASE_ID, DEVICE_ID, buildFixture } from './fixture.js';
 import { startTestServer, type TestServer } from './server.js';
 
 describe.skipIf(!hasChromium)(suiteTitle('Case and device pages'), () => {
-  const tmp = tempDir('liuhen-pages-');
+  let tmp: ReturnType<typeof tempDir> | undefined;
   let server: TestServer;
   let browser: Browser;
   let page: Page;
@@ -20,10 +20,12 @@ describe.skipIf(!hasChromium)(suiteTitle('Case and device pages'), () => {
   const text = (selector: string) => page.locator(selector).first().textContent();
 
   beforeAll(async () => {
+    tmp = tempDir('liuhen-pages-');
     const fx = await buildFixture(tmp.dir);
     server = await startTestServer(fx.dataDir);
     browser = await launchBrowser();
     page = await browser.context.newPage();
+    page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
@@ -32,7 +34,7 @@ describe.skipIf(!hasChromium)(suiteTitle('Case and device pages'), () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    tmp.cleanup();
+    tmp?.cleanup();
   });
 
   it('the case page asks for a token, refuses a wrong one, then shows the timeline with the missing review', async () => {

@@ -37,7 +37,7 @@ function analyse(d) {
   for (const f of holes) for (let s = f.missing.from; s <= f.missing.to && s - f.missing.from < MAX_CELLS * 4; s++) missing.add(s);
   const broken = new Set(breaks.map((b) => b.seq).filter((s) => s !== undefined));
   const stateOf = (s) => (missing.has(s) ? 'hole' : broken.has(s) ? 'break' : 'ok');
-  return { entries, holes, breaks, others, lastSeq, count, stateOf };
+  return { entries, holes, breaks, others, lastSeq, count, stateOf, more: Boolean(d.next) };
 }
 
 function render() {
@@ -132,7 +132,7 @@ function table(a) {
     { class: 'card', id: 'records', 'aria-labelledby': 'records-heading' },
     h('h2', { id: 'records-heading' }, t('device.table')),
     h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('device.col.seq')), h('th', { scope: 'col' }, t('device.col.time')), h('th', { scope: 'col' }, t('device.col.kind')), h('th', { scope: 'col' }, t('device.col.status')))), h('tbody', {}, rows))),
-    a.entries.length > MAX_ROWS ? h('p', { class: 'hint' }, t('device.table.truncated', { n: MAX_ROWS })) : null,
+    a.entries.length > MAX_ROWS || a.more ? h('p', { class: 'hint' }, t('device.table.truncated', { n: Math.min(a.entries.length, MAX_ROWS) })) : null,
   );
 }
 

@@ -18,11 +18,8 @@ export default {
 
   'common.loading': 'Loading…',
   'common.yes': 'yes',
-  'common.no': 'no',
-  'common.none': 'none',
   'common.unknown': 'unknown',
   'common.detail': 'Technical detail',
-  'common.copy': 'Copy',
 
   'verify.heading': 'Verify evidence',
   'verify.intro': 'Choose an evidence file and its receipt (JSON). The file is hashed (SHA-256) in this browser and never uploaded; only the receipt and the file’s hash are sent to the server.',
@@ -57,7 +54,6 @@ export default {
   'verify.local.noMedia': 'The receipt’s record has no file (it is structured content); there is no file to compare.',
   'verify.local.withheld': 'The receipt discloses only the record’s hash; the file cannot be compared here.',
   'verify.local.noFile': 'No evidence file chosen: only the receipt itself is checked.',
-  'verify.error.server': 'The server could not verify: {message}',
   'verify.error.hash': 'The file could not be read: {message}',
 
   'verdict.heading': 'Verdict',
@@ -191,8 +187,6 @@ export default {
   'case.stage.count': '{n} records',
   'case.stage.empty': 'no record',
   'case.stage.missing': 'missing',
-  'case.stage.flagged': 'flagged',
-  'case.stage.ok': 'recorded',
   'case.stage.unstaged': 'No stage',
 
   'stage.onsite': 'On-site',
@@ -233,7 +227,6 @@ export default {
   'record.notarized': 'Notarized ({n} notary offices)',
   'record.notaryPending': 'Not notarized yet',
   'record.receipt': 'View receipt',
-  'record.flagged': 'Flagged',
 
   'severity.high': 'high',
   'severity.medium': 'medium',

@@ -18,11 +18,8 @@ export default {
 
   'common.loading': '加载中…',
   'common.yes': '是',
-  'common.no': '否',
-  'common.none': '无',
   'common.unknown': '未知',
   'common.detail': '技术细节',
-  'common.copy': '复制',
 
   // ── 核验页 ──
   'verify.heading': '核验证据',
@@ -58,7 +55,6 @@ export default {
   'verify.local.noMedia': '回执中的记录没有附带文件(是结构化内容),无需比对文件。',
   'verify.local.withheld': '回执只公开了记录哈希,无法在本机比对文件。',
   'verify.local.noFile': '未选择证据文件:只核验回执本身。',
-  'verify.error.server': '服务器无法核验:{message}',
   'verify.error.hash': '无法读取文件:{message}',
 
   // ── 结论 ──
@@ -198,8 +194,6 @@ export default {
   'case.stage.count': '{n} 条记录',
   'case.stage.empty': '无记录',
   'case.stage.missing': '缺失',
-  'case.stage.flagged': '有问题',
-  'case.stage.ok': '已记录',
   'case.stage.unstaged': '未标注阶段',
 
   'stage.onsite': '现场',
@@ -240,7 +234,6 @@ export default {
   'record.notarized': '已公证({n} 家公证处)',
   'record.notaryPending': '待公证',
   'record.receipt': '查看回执',
-  'record.flagged': '有问题',
 
   'severity.high': '严重',
   'severity.medium': '一般',
