@@ -4,6 +4,7 @@ import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { MerkleTree, MAX_TREE_SIZE } from '../merkle/tree.js';
 import { recordLeaf } from '../record/leaf.js';
+import { verifyRecordSignature } from '../record/device-key.js';
 import { parseRecord, parseWith } from '../record/parse.js';
 import { RECORD_VERSION, signatureSchema, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
@@ -130,17 +131,61 @@ export class Journal {
       release();
       if (this.deviceTails.get(draft.device) === tail) this.deviceTails.delete(draft.device);
     }
-    // No await from here to commit(): acks are assigned in queue order.
+    return this.persist(record, leaf);
+  }
+
+  /**
+   * Journals a record that its device already completed and signed (a body
+   * camera running the SDK, uploading later or out of order). The record is
+   * kept exactly as signed — its leaf is the device's. A seq beyond the
+   * device's head is accepted (the gap is a completeness finding, never a
+   * reason to drop evidence); a late record may fill an empty slot below the
+   * head; a slot already taken by another record is refused (a fork), and the
+   * very same record again is a no-op (an idempotent re-upload).
+   */
+  async ingest(input: unknown): Promise<AppendResult & { duplicate: boolean }> {
+    this.assertUsable();
+    const record = parseRecord(input);
+    if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
+    if (!verifyRecordSignature(record)) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
+    const leaf = recordLeaf(record);
+    const previous = this.deviceTails.get(record.device);
+    let release!: () => void;
+    const tail = new Promise<void>((r) => (release = r));
+    this.deviceTails.set(record.device, tail);
+    try {
+      if (previous) await previous;
+      const existing = await this.getRecord(record.id);
+      if (existing) {
+        if (existing.leaf === leaf) return { record: existing.record, leaf, ack: existing.ack, duplicate: true };
+        fail('INVALID_RECORD', `a different record with id ${record.id} already exists`);
+      }
+      if (this.inflightIds.has(record.id)) fail('INVALID_RECORD', `record ${record.id} is being journaled already`);
+      const taken = await this.db.get(K.deviceIndex(record.device, record.seq));
+      if (taken) fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} (${taken}); a second one would fork its chain`);
+      this.assertUsable();
+      const head = this.deviceHeads.get(record.device);
+      if (!head || record.seq > head.seq) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
+    } finally {
+      release();
+      if (this.deviceTails.get(record.device) === tail) this.deviceTails.delete(record.device);
+    }
+    return { ...(await this.persist(record, leaf)), duplicate: false };
+  }
+
+  /** Assigns the agency ack and commits. No await before commit(): acks follow queue order. */
+  private async persist(record: LiuhenRecord, leaf: Hex): Promise<AppendResult> {
     const ack = (this.agencyAcks.get(record.agency) ?? 0) + 1;
     this.agencyAcks.set(record.agency, ack);
     this.inflightIds.add(record.id);
+    const head = this.deviceHeads.get(record.device)!;
     const stored: StoredRecord = { record, leaf, ack, journaledAt: Date.now() };
     const entry: QueueEntry = { id: record.id, leaf, capturedAt: record.capturedAt };
     const ops: Op[] = [
       { type: 'put', key: K.record(record.id), value: JSON.stringify(stored) },
       { type: 'put', key: K.queue(record.agency, ack), value: JSON.stringify(entry) },
       { type: 'put', key: K.agencyAck(record.agency), value: String(ack) },
-      { type: 'put', key: K.device(record.device), value: JSON.stringify({ seq: record.seq, leaf, id: record.id }) },
+      { type: 'put', key: K.device(record.device), value: JSON.stringify(head) },
       { type: 'put', key: K.deviceIndex(record.device, record.seq), value: record.id },
       { type: 'put', key: K.leaf(leaf), value: record.id },
     ];

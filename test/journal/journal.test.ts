@@ -115,3 +115,44 @@ describe('Journal', () => {
     j = await Journal.open(dir);
   });
 });
+
+describe('Journal.ingest: records signed on the device, uploaded later', () => {
+  it('keeps the device chain as signed, reports holes, fills them late, refuses forks', async () => {
+    const camera = tempDir();
+    const station = tempDir();
+    const onCamera = await Journal.open(camera.dir);
+    const atStation = await Journal.open(station.dir);
+    try {
+      const made = [];
+      for (let i = 0; i < 5; i++) made.push((await onCamera.append(draft('bwc-9'), key)).record);
+      // Clip 3 is not uploaded (deleted on the camera, or withheld).
+      for (const r of [made[0], made[1], made[3], made[4]]) expect((await atStation.ingest(r)).duplicate).toBe(false);
+      const { auditDevice } = await import('../../src/completeness/audit.js');
+      expect((await auditDevice(atStation, 'bwc-9')).findings.map((f) => [f.code, f.missing])).toEqual([['DEVICE_SEQ_HOLE', { from: 3, to: 3 }]]);
+      expect(atStation.deviceHead('bwc-9')?.seq).toBe(5);
+      // It turns up late: the hole closes, the chain is whole.
+      await atStation.ingest(made[2]);
+      expect((await auditDevice(atStation, 'bwc-9')).findings).toEqual([]);
+      // The same record again is a no-op; another record for a taken seq is a fork and refused.
+      expect((await atStation.ingest(made[2])).duplicate).toBe(true);
+      const elsewhere = tempDir();
+      const j2 = await Journal.open(elsewhere.dir);
+      const other = (await j2.append(draft('bwc-9'), key)).record;
+      await j2.close();
+      elsewhere.cleanup();
+      await expect(atStation.ingest(other)).rejects.toThrow(/already has another record with seq 1/);
+      // Altered after signing: refused.
+      await expect(atStation.ingest({ ...made[4], officer: 'X-1' })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+      await expect(atStation.ingest({ ...made[4], sig: undefined })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+      // Sealed receipts carry the device's own leaves.
+      const [batch] = await atStation.seal('AG-1');
+      expect(batch!.size).toBe(5);
+      expect((await atStation.getRecord(made[2]!.id))!.leaf).toBe(recordLeaf(made[2]!));
+    } finally {
+      await onCamera.close();
+      await atStation.close();
+      camera.cleanup();
+      station.cleanup();
+    }
+  });
+});
