@@ -1,4 +1,4 @@
-import { getAddress, Transaction, type JsonRpcProvider, type Signer, type TransactionRequest } from 'ethers';
+import { getAddress, Transaction, type FeeData, type JsonRpcProvider, type Signer, type TransactionRequest } from 'ethers';
 import type { LiuhenConfig } from '../config.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import type { Journal } from '../journal/journal.js';
@@ -94,6 +94,12 @@ export function createAnchorer(p: AnchorerParameters): Anchorer {
 const DEFAULT_GAS_LIMIT = 300_000n;
 const LOG_CHUNK = 10_000;
 
+/** The next free nonce of the anchoring key during one pass, and the pass's fee data (fetched once). */
+interface PassNonce {
+  next: number;
+  fees?: FeeData;
+}
+
 interface PassResult {
   inFlight: number;
   pendingLeft: number;
@@ -181,7 +187,13 @@ class ChainAnchorer implements Anchorer {
     const sealEvery = Math.max(20, Math.min(100, this.seal.maxSeconds * 100));
     const sealing = (async () => {
       while (!signal.aborted) {
-        await this.sealDue();
+        try {
+          await this.sealDue();
+        } catch (e) {
+          // The journal refused (closed, or a failed write): say so and keep trying; anchoring goes on.
+          this.emit({ type: 'error', code: isLiuhenError(e) ? e.code : 'INTERNAL', message: describe(e), retryInMs: this.backoff.maxMs });
+          await sleep(this.backoff.maxMs, signal).catch(() => undefined);
+        }
         await sleep(sealEvery, signal).catch(() => undefined);
       }
     })();
@@ -292,7 +304,7 @@ class ChainAnchorer implements Anchorer {
       }
 
       const minedNonce = await provider.getTransactionCount(me, 'latest');
-      const nonce = { next: Math.max(minedNonce, await provider.getTransactionCount(me, 'pending')) };
+      const nonce: PassNonce = { next: Math.max(minedNonce, await provider.getTransactionCount(me, 'pending')) };
       let inFlight = 0;
       let pendingLeft = 0;
       let blocked = false;
@@ -392,13 +404,14 @@ class ChainAnchorer implements Anchorer {
     if (ts === undefined) fail('CHAIN_UNREACHABLE', `block ${log.blockHash} vanished while reading it`);
     const anchor: AnchorLocation = { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash, timestamp: ts };
     const { note: _n, ...rest } = s ?? { ...this.base(b), status: 'pending' as const, updatedAt: '' };
-    const next = await this.write({ ...rest, ...this.base(b), status: 'anchored', anchor, anchoredAt: new Date().toISOString() });
+    const now = new Date().toISOString();
+    // With confirmations 0 an anchor is final once mined: one write for both steps.
+    const final = this.chain.confirmations === 0;
+    const next = await this.write({ ...rest, ...this.base(b), status: final ? 'final' : 'anchored', anchor, anchoredAt: now, ...(final && { finalAt: now }) });
     this.newlyAnchored++;
     this.emit({ type: 'anchored', seq: b.seq, root: b.root, size: b.size, firstAck: b.firstAck, ...anchor });
-    if (this.chain.confirmations > 0) return next;
-    const final = await this.write({ ...next, status: 'final', finalAt: new Date().toISOString() });
-    this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: anchor.blockNumber, confirmations: 0 });
-    return final;
+    if (final) this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: anchor.blockNumber, confirmations: 0 });
+    return next;
   }
 
   /** signed/submitted → anchored, or resent (same bytes), or pending (the transaction can no longer be mined). */
@@ -408,7 +421,7 @@ class ChainAnchorer implements Anchorer {
     registry: RegistryClient,
     provider: JsonRpcProvider,
     minedNonce: number,
-    nonce: { next: number },
+    nonce: PassNonce,
   ): Promise<AnchorState> {
     const tx = s.tx!;
     const onChain = await registry.batch(b.root);
@@ -446,7 +459,7 @@ class ChainAnchorer implements Anchorer {
     provider: JsonRpcProvider,
     me: string,
     inFlight: number,
-    nonce: { next: number },
+    nonce: PassNonce,
   ): Promise<AnchorState> {
     const onChain = await registry.batch(b.root);
     if (onChain.exists) {
@@ -474,7 +487,7 @@ class ChainAnchorer implements Anchorer {
         throw decodeRegistryError(e, `anchor of batch #${b.seq}`);
       }
     }
-    const fees = await provider.getFeeData();
+    const fees = (nonce.fees ??= await provider.getFeeData());
     const request: TransactionRequest = {
       to: registry.address,
       data,

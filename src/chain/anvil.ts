@@ -118,6 +118,11 @@ export async function startAnvil(p: StartAnvilParameters = {}): Promise<Embedded
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
   const rpc = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // If this process exits without stop() (an uncaught error, process.exit), Anvil must not
+  // outlive it: SIGINT lets it dump its state and exit on its own.
+  const onExit = () => child.kill('SIGINT');
+  process.once('exit', onExit);
+  void exited.then(() => process.off('exit', onExit));
   try {
     await Promise.race([
       waitForRpc(rpc, p.startTimeoutMs ?? 20_000),

@@ -43,6 +43,7 @@ export async function chainDataFor(p: ChainDataParameters): Promise<ChainData> {
   if (!sameDeployment(state, p.chain.chainId, registryAddress) || !isAnchored(state)) return none;
   return onChain(p.chain.rpc, async () => {
     const registry = new RegistryClient(registryAddress, p.provider);
+    if (!(await registry.isDeployed())) return none; // a reset chain: nothing to confirm
     const b = p.batch;
     const stored = await registry.batch(b.root);
     if (!stored.exists || stored.agency !== b.agency || stored.seq !== b.seq || stored.size !== b.size || stored.prevRoot !== b.prevRoot) return none;

@@ -89,6 +89,10 @@ export class RegistryClient {
     try {
       return (await this.contract.getFunction(name).staticCall(...args)) as T;
     } catch (e) {
+      if ((e as { code?: string }).code === 'BAD_DATA') {
+        // An empty answer: no contract (or not this one) at the address.
+        throw new LiuhenError('REGISTRY_MISSING', `${this.address} answered ${name}() with no data: there is no EvidenceRegistry at that address on this chain`, { cause: e, details: { registry: this.address } });
+      }
       throw decodeRegistryError(e, name);
     }
   }

@@ -139,7 +139,8 @@ export async function connect(p: ConnectParameters): Promise<Connection> {
     fail('CHAIN_MISMATCH', `the node at ${label} serves chain ${chainId}, expected ${p.expectedChainId}`, { details: { rpc: label, chainId, expected: p.expectedChainId } });
   }
   // cacheTimeout -1: no 250 ms result cache — nonces and heads must be fresh.
-  const provider = new JsonRpcProvider(rpcRequest(p.rpc, p.timeoutMs), Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
+  // batchStallTime 0: the anchorer's calls are sequential; waiting 10 ms to batch each one only adds latency.
+  const provider = new JsonRpcProvider(rpcRequest(p.rpc, p.timeoutMs), Network.from(chainId), { staticNetwork: true, cacheTimeout: -1, batchStallTime: 0 });
   return { provider, chainId, label };
 }
 

@@ -60,6 +60,8 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
     conn ??= p.provider
       ? p.provider.getNetwork().then((n) => ({ provider: p.provider!, chainId: Number(n.chainId), label: 'the given provider' }))
       : connect({ rpc: p.rpc!, timeoutMs: p.timeoutMs });
+    // A failed connection is not remembered: a long-lived verifier (the gateway) tries again next time.
+    conn.catch(() => (conn = undefined));
     return conn;
   };
 
@@ -69,7 +71,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       return await run();
     } catch (e) {
       if (isNetworkError(e)) return out('pending', 'CHAIN_UNREACHABLE', isLiuhenError(e) ? e.message : `the chain at ${p.rpc ? redactUrl(p.rpc) : 'the provider'} cannot be reached`);
-      if (isLiuhenError(e, 'CHAIN_REVERTED')) return out('fail', `${what === 'anchor' ? 'ANCHOR' : 'NOTARY'}_REGISTRY_INVALID`, `the receipt's registry does not answer like an EvidenceRegistry: ${e.message}`);
+      if (isLiuhenError(e, 'CHAIN_REVERTED') || isLiuhenError(e, 'REGISTRY_MISSING')) return out('fail', `${what === 'anchor' ? 'ANCHOR' : 'NOTARY'}_REGISTRY_INVALID`, `the receipt's registry does not answer like an EvidenceRegistry: ${e.message}`);
       return out('pending', 'CHAIN_ERROR', `the node could not answer: ${((e as Error)?.message ?? String(e)).slice(0, 160)}`);
     }
   };

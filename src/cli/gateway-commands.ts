@@ -20,7 +20,7 @@ export function registerGatewayCommands(program: Command, run: Run): void {
         const opened = await gw.openGateway({ dataDir: g.data });
         let running: Awaited<ReturnType<typeof gw.listen>> | undefined;
         try {
-          const app = gw.createApp({ liuhen: opened.liuhen, tokens: opened.tokens, store: opened.store, chain: opened.chain });
+          const app = gw.createApp({ liuhen: opened.liuhen, tokens: opened.tokens, store: opened.store, chain: opened.chain, config: opened.config });
           running = await gw.listen(app, { port, host: o.host });
         } catch (e) {
           await opened.close();

@@ -330,6 +330,9 @@ export class Journal {
       );
       this.treeCache = { root, tree };
       out.push(batch);
+      // A partial batch took everything durable at the time of the call; records
+      // arriving meanwhile wait for the next seal instead of making tiny batches.
+      if (leaves.length < max) return out;
     }
   }
 

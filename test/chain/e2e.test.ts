@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/chain/anvil.js';
 import { parseReceipt } from '../../src/receipt/format.js';
-import { cli, cliBackground, jsonLines, stopAll, tempDir } from './helpers.js';
+import { cli, cliBackground, jsonLines, stopAll, tempDir, trackPid } from './helpers.js';
 
 afterAll(stopAll);
 
@@ -25,6 +25,7 @@ function alive(pid: number): boolean {
 async function startChain(data: string, port: number) {
   const bg = await cliBackground(['--data', data, '--json', 'chain', '--port', String(port)]);
   const line = JSON.parse(bg.firstLine) as { rpc: string; chainId: number; pid: number };
+  trackPid(line.pid);
   return { ...bg, ...line };
 }
 
@@ -73,8 +74,7 @@ describe('liuhen CLI end to end on the embedded chain', () => {
     expect(anchored.filter((e) => e.type === 'anchored')).toHaveLength(1);
     expect(anchored.at(-1)).toMatchObject({ type: 'done', anchored: 1 });
 
-    const notarized = await ok(['notary', '--once']);
-    expect(notarized.stdout).toMatch(/^signed /m);
+    await ok(['notary', '--once']);
 
     const id = recorded[1].id as string;
     const receiptFile = join(dir, 'receipt.json');

@@ -22,12 +22,28 @@ export const BIN = new URL('../../bin/liuhen.js', import.meta.url).pathname;
 
 const chains = new Set<EmbeddedChain>();
 const children = new Set<ChildProcess>();
+/** Pids of Anvils started by a `liuhen chain` child (killed too if that child dies first). */
+const foreignPids = new Set<number>();
 const dirs = new Set<string>();
 
+const killQuietly = (pid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
+};
+
 process.once('exit', () => {
-  for (const c of chains) process.kill(c.pid, 'SIGKILL');
+  for (const c of chains) killQuietly(c.pid, 'SIGKILL');
   for (const c of children) c.kill('SIGKILL');
+  for (const pid of foreignPids) killQuietly(pid, 'SIGKILL');
 });
+
+/** Remembers a process to kill in `stopAll` (e.g. the Anvil behind `liuhen chain`). */
+export function trackPid(pid: number): void {
+  foreignPids.add(pid);
+}
 
 export function tempDir(prefix = 'liuhen-chain-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -45,8 +61,24 @@ export async function chainFor(p: StartAnvilParameters = {}): Promise<EmbeddedCh
 
 /** Stops every chain and child started by these helpers and removes the temp folders. */
 export async function stopAll(): Promise<void> {
-  for (const c of children) c.kill('SIGKILL');
+  // SIGINT first: a `liuhen chain` child then stops its Anvil; SIGKILL whatever is left after 5 s.
+  await Promise.all(
+    [...children].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const t = setTimeout(() => c.kill('SIGKILL'), 5_000);
+          c.once('close', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill('SIGINT');
+        }),
+    ),
+  );
   children.clear();
+  for (const pid of foreignPids) killQuietly(pid, 'SIGKILL');
+  foreignPids.clear();
   await Promise.all([...chains].map((c) => c.stop()));
   chains.clear();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -133,7 +165,7 @@ export async function agencyWallet(dataDir: string, chainId: number, provider: J
 
 /** Signs a notary attestation of an anchored batch (EIP-712, attestation.ts). */
 export async function attest(
-  notary: Wallet,
+  notary: Pick<Wallet, 'signTypedData'>,
   chainId: number,
   registry: string,
   b: { root: string; agency: string; seq: number; size: number; prevRoot: string },
