@@ -31,12 +31,22 @@ export const configSchema = z.strictObject({
   agency: agencySchema,
   device: deviceSchema,
   officer: officerSchema,
+  /**
+   * Further agencies this station journals and anchors for (a gateway serving
+   * several agencies); each gets its own anchoring key bound on chain.
+   */
+  agencies: z.array(agencySchema).max(64).optional(),
   chain: chainConfigSchema.optional(),
   /** Real-time seal policy: seal after this many records or seconds after the first pending record. */
   seal: z.strictObject({ maxRecords: z.number().int().min(1).max(1 << 20).default(1000), maxSeconds: z.number().min(0.1).max(86_400).default(2) }).default({ maxRecords: 1000, maxSeconds: 2 }),
 });
 
 export type LiuhenConfig = z.infer<typeof configSchema>;
+
+/** Every agency the folder anchors for: its own first, then `agencies`. */
+export function anchoringAgencies(config: Pick<LiuhenConfig, 'agency' | 'agencies'>): string[] {
+  return [...new Set([config.agency, ...(config.agencies ?? [])])];
+}
 export type ChainConfig = z.infer<typeof chainConfigSchema>;
 
 export const paths = (dataDir: string) => {

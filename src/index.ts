@@ -21,6 +21,6 @@ export * from './notary/index.js';
 
 export { Liuhen } from './liuhen.js';
 export type { InitParameters, RecordMeta } from './liuhen.js';
-export { readConfig, writeConfig, paths, configSchema, chainConfigSchema, DEFAULT_DATA_DIR } from './config.js';
+export { readConfig, writeConfig, paths, configSchema, chainConfigSchema, anchoringAgencies, DEFAULT_DATA_DIR } from './config.js';
 export type { LiuhenConfig, ChainConfig } from './config.js';
 export { lookupMediaType } from './util/media-type.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fail } from './errors.js';
 import { auditCase, auditDevice, type AnchorTimeLookup, type CaseAudit, type DeviceAudit } from './completeness/audit.js';
 import type { AuditPolicy } from './completeness/findings.js';
-import { configSchema, paths, readConfig, writeConfig, writeSecretFile, type LiuhenConfig } from './config.js';
+import { anchoringAgencies, configSchema, paths, readConfig, writeConfig, writeSecretFile, type LiuhenConfig } from './config.js';
 import { hashFile, type HashProgress } from './hash/stream.js';
 import { Journal } from './journal/journal.js';
 import type { AppendResult, BatchInfo } from './journal/types.js';
@@ -126,11 +126,13 @@ export class Liuhen {
    * LIUHEN_AGENCY_PASSPHRASE; on a dev chain the file `liuhen deploy` wrote).
    * Run it in-process with `run(signal)` next to `recordFile`/`append`.
    */
-  async anchorer(options: Omit<AnchorerParameters, 'journal' | 'config' | 'signer'> & { signer?: Signer } = {}): Promise<Anchorer> {
+  async anchorer(options: Omit<AnchorerParameters, 'journal' | 'config' | 'signer'> & { signer?: Signer; agency?: string } = {}): Promise<Anchorer> {
     const chain = this.config.chain;
     if (!chain?.registry) fail('REGISTRY_MISSING', 'no chain in the config; run `liuhen deploy` first');
-    const signer = options.signer ?? (await openKey(agencyKey(this.dataDir), chain.chainId));
-    return createAnchorer({ ...options, journal: this.journal, config: this.config, signer });
+    const agency = options.agency ?? this.config.agency;
+    if (!anchoringAgencies(this.config).includes(agency)) fail('AGENCY_NOT_BOUND', `this data folder does not anchor for agency ${agency}; add it to "agencies" in the config and run \`liuhen deploy\``);
+    const signer = options.signer ?? (await openKey(agencyKey(this.dataDir, agency), chain.chainId));
+    return createAnchorer({ ...options, journal: this.journal, config: { ...this.config, agency }, signer });
   }
 
   /** Anchors every sealed batch of the agency and waits until each is mined. */

@@ -1,5 +1,5 @@
 import { ContractFactory, HDNodeWallet, Mnemonic, parseEther, type JsonRpcProvider, type Signer } from 'ethers';
-import { readConfig, writeConfig, type ChainConfig } from '../config.js';
+import { anchoringAgencies, readConfig, writeConfig, type ChainConfig } from '../config.js';
 import { fail } from '../errors.js';
 import { openKeystore } from '../notary/keystore.js';
 import { agencyToBytes32 } from './attestation.js';
@@ -110,8 +110,13 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
       }
       const admin = registry.connect(deployer);
 
-      const agency = await ensureKeystore(agencyKey(p.dataDir), chainId);
-      if (agency.created) step({ step: 'key-created', role: 'agency', address: agency.address, path: agencyKey(p.dataDir).keystore });
+      const agencies: Array<{ code: string; address: string }> = [];
+      for (const code of anchoringAgencies(config)) {
+        const key = agencyKey(p.dataDir, code);
+        const k = await ensureKeystore(key, chainId);
+        if (k.created) step({ step: 'key-created', role: 'agency', address: k.address, path: key.keystore });
+        agencies.push({ code, address: k.address });
+      }
       let notaryAddress: string | undefined;
       if (p.notary !== false) {
         const n = await ensureKeystore(notaryKey(p.dataDir), chainId);
@@ -119,7 +124,8 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
         if (n.created) step({ step: 'key-created', role: 'notary', address: n.address, path: notaryKey(p.dataDir).keystore });
       }
 
-      for (const [role, address] of [['agency', agency.address], ['notary', notaryAddress]] as const) {
+      const funded: Array<['agency' | 'notary', string | undefined]> = [...agencies.map((a) => ['agency', a.address] as ['agency', string]), ['notary', notaryAddress]];
+      for (const [role, address] of funded) {
         if (!address) continue;
         const balance = await provider.getBalance(address);
         if (balance >= parseEther('1')) continue;
@@ -132,13 +138,16 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
         }
       }
 
-      const bound = await registry.agencyOf(agency.address);
-      if (bound === undefined) {
-        await send(admin, 'bindAgency', [agency.address, agencyToBytes32(config.agency)]);
-        step({ step: 'agency-bound', address: agency.address, agency: config.agency });
-      } else if (bound !== config.agency) {
-        fail('AGENCY_NOT_BOUND', `the anchoring key ${agency.address} is bound to agency "${bound}" on this registry, not "${config.agency}"; unbind it (admin) or use another data folder`);
+      for (const a of agencies) {
+        const bound: string | undefined = await registry.agencyOf(a.address);
+        if (bound === undefined) {
+          await send(admin, 'bindAgency', [a.address, agencyToBytes32(a.code)]);
+          step({ step: 'agency-bound', address: a.address, agency: a.code });
+        } else if (bound !== a.code) {
+          fail('AGENCY_NOT_BOUND', `the anchoring key ${a.address} is bound to agency "${bound}" on this registry, not "${a.code}"; unbind it (admin) or use another data folder`);
+        }
       }
+      const agency = agencies[0]!;
       if (notaryAddress && !(await registry.hasRole(NOTARY_ROLE, notaryAddress))) {
         await send(admin, 'grantRole', [NOTARY_ROLE, notaryAddress]);
         step({ step: 'notary-granted', address: notaryAddress });

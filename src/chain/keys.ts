@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Wallet } from 'ethers';
-import { paths, writeSecretFile } from '../config.js';
+import { paths, readConfig, writeSecretFile } from '../config.js';
 import { fail } from '../errors.js';
 import { createKeystore, keystoreAddress, openKeystore } from '../notary/keystore.js';
 import { isDevChain } from './anvil.js';
@@ -32,10 +32,15 @@ export const NOTARY_PASSPHRASE_ENV = 'LIUHEN_NOTARY_PASSPHRASE';
 export const DEPLOYER_KEYSTORE_ENV = 'LIUHEN_DEPLOYER_KEYSTORE';
 export const DEPLOYER_PASSPHRASE_ENV = 'LIUHEN_DEPLOYER_PASSPHRASE';
 
-/** The agency's anchoring key: `<data>/keys/agency.json`. */
-export function agencyKey(dataDir: string): KeyLocation {
+/**
+ * An agency's anchoring key: `<data>/keys/agency.json` for the folder's own
+ * agency, `<data>/keys/agency-<code>.json` for each further agency it serves.
+ */
+export function agencyKey(dataDir: string, agency?: string): KeyLocation {
   const dir = paths(dataDir).keys;
-  return { keystore: join(dir, 'agency.json'), devPassphrase: join(dir, 'agency.dev-passphrase'), env: AGENCY_PASSPHRASE_ENV, role: 'agency anchoring key' };
+  const own = agency === undefined || agency === readConfig(dataDir).agency;
+  const base = own ? 'agency' : `agency-${agency}`;
+  return { keystore: join(dir, `${base}.json`), devPassphrase: join(dir, `${base}.dev-passphrase`), env: AGENCY_PASSPHRASE_ENV, role: `anchoring key of agency ${agency ?? readConfig(dataDir).agency}` };
 }
 
 /** The notary's EIP-712 key: `<data>/notary/keystore.json` (shared with `liuhen notary`). */
