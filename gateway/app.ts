@@ -91,7 +91,20 @@ export function createApp(deps: GatewayDeps): Express {
   else app.use(createPagesRouter());
   app.use(notFound);
   app.use(errorMiddleware(logger, ctx.dataDir));
+  (app.locals as Record<symbol, unknown>)[DRAIN] = () => audit.flush();
   return app;
+}
+
+const DRAIN = Symbol.for('liuhen.gateway.drain');
+
+/**
+ * Resolves once every audit entry of requests already answered is durable.
+ * `listen(...).close()` calls it; call it yourself before closing the
+ * journal if you serve the app another way.
+ */
+export function drainApp(app: Express): Promise<void> {
+  const drain = (app.locals as Record<symbol, unknown>)[DRAIN] as (() => Promise<void>) | undefined;
+  return drain ? drain() : Promise.resolve();
 }
 
 let version: string | undefined;

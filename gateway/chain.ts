@@ -21,6 +21,8 @@ export interface GatewayChainParameters {
   cacheMs?: number;
 }
 
+const MAX_SETTLED = 100_000;
+
 export interface ClosableGatewayChain extends GatewayChain {
   close(): void;
 }
@@ -46,6 +48,8 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
   const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: [registryAddress] } : {}), minConfirmations: Math.max(1, p.chain.confirmations) });
   const cacheMs = p.cacheMs ?? 2000;
   const cache = new Map<string, { at: number; value: Promise<BatchChainStatus> }>();
+  /** Final and notarized batches: reused while the anchorer's state still says final at the same block. */
+  const settled = new Map<string, { value: Promise<BatchChainStatus> }>();
 
   const phaseOf = (state: AnchorState | undefined): AnchorPhase => {
     if (!state || state.chainId !== p.chain.chainId || !registryAddress || state.registry.toLowerCase() !== registryAddress.toLowerCase()) return 'sealed';
@@ -66,13 +70,29 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
 
   return {
     verifier,
-    batchStatus(batch) {
+    async batchStatus(batch) {
       const now = Date.now();
+      const kept = settled.get(batch.root);
+      if (kept) {
+        // Still final at the same block in the anchorer's state (a reorg or a chain reset would have changed it)?
+        const [state, old] = await Promise.all([p.journal.getAnchorState<AnchorState>(batch.root), kept.value]);
+        if (phaseOf(state) === 'final' && state?.anchor?.blockHash === old.anchor?.blockHash) return old;
+        settled.delete(batch.root);
+      }
       const hit = cache.get(batch.root);
       if (hit && now - hit.at < cacheMs) return hit.value;
       const value = load(batch);
       cache.set(batch.root, { at: now, value });
-      value.catch(() => cache.delete(batch.root));
+      value.then(
+        (s) => {
+          // Final and notarized does not change any more: keep it (bounded), so scans of old batches cost no RPC.
+          if (s.phase === 'final' && s.notarized) {
+            settled.set(batch.root, { value });
+            if (settled.size > MAX_SETTLED) settled.delete(settled.keys().next().value!);
+          }
+        },
+        () => cache.delete(batch.root),
+      );
       if (cache.size > 10_000) for (const [k, v] of cache) if (now - v.at >= cacheMs) cache.delete(k);
       return value;
     },

@@ -7,7 +7,7 @@
  * const app = createApp({ liuhen, tokens, store, chain });
  * const running = await listen(app, { port: 8080 });
  */
-export { createApp } from './app.js';
+export { createApp, drainApp } from './app.js';
 export { listen } from './server.js';
 export type { ListenParameters, RunningGateway } from './server.js';
 export { gatewayConfigSchema, parseGatewayConfig } from './config.js';
@@ -20,5 +20,5 @@ export { JournalAuditTrail } from './audit/trail.js';
 export type { AuditTrail, AuditEntry, AuditPage } from './audit/trail.js';
 export { createGatewayChain } from './chain.js';
 export type { GatewayChainParameters, ClosableGatewayChain } from './chain.js';
-export { openGateway, gatewayDir } from './open.js';
+export { openGateway, gatewayDir, readGatewayConfig, KEYRING_PASSPHRASE_ENV } from './open.js';
 export type { OpenGatewayParameters, OpenedGateway } from './open.js';

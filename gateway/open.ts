@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Liuhen, openEvidenceStore, openKeyring, paths, type EvidenceStore } from '../src/index.js';
+import { Liuhen, LiuhenError, openEvidenceStore, openKeyring, paths, type EvidenceStore } from '../src/index.js';
 import { TokenStore } from './auth/tokens.js';
 import { createGatewayChain, type ClosableGatewayChain } from './chain.js';
+import { parseGatewayConfig, type GatewayConfig } from './config.js';
 import type { Logger } from './deps.js';
 
 /** The gateway's own state inside a data folder: `<data>/gateway` (tokens.json). */
@@ -21,6 +22,8 @@ export interface OpenGatewayParameters {
 }
 
 export interface OpenedGateway {
+  /** `<data>/gateway/config.json` when present (parsed and checked), else the defaults. */
+  config: GatewayConfig;
   liuhen: Liuhen;
   tokens: TokenStore;
   store: EvidenceStore | undefined;
@@ -34,6 +37,7 @@ export interface OpenedGateway {
 
 /** Opens what `createApp` needs from a data folder (for `liuhen gateway`; `liuhen start` wires its own). */
 export async function openGateway(p: OpenGatewayParameters): Promise<OpenedGateway> {
+  const config = readGatewayConfig(p.dataDir);
   const liuhen = await Liuhen.open(p.dataDir);
   const notes: string[] = [];
   let store: EvidenceStore | undefined;
@@ -50,6 +54,7 @@ export async function openGateway(p: OpenGatewayParameters): Promise<OpenedGatew
     if (p.chain !== false && cc?.registry) chain = createGatewayChain({ journal: liuhen.journal, chain: cc });
     else notes.push('no chain registry configured (liuhen deploy): anchor and notary states read "unknown"');
     return {
+      config,
       liuhen,
       tokens,
       store,
@@ -67,5 +72,22 @@ export async function openGateway(p: OpenGatewayParameters): Promise<OpenedGatew
     await store?.close();
     await liuhen.close();
     throw e;
+  }
+}
+
+/** Reads `<data>/gateway/config.json` (optional); CONFIG_INVALID names the file and the field. */
+export function readGatewayConfig(dataDir: string): GatewayConfig {
+  const path = join(gatewayDir(dataDir), 'config.json');
+  if (!existsSync(path)) return parseGatewayConfig({});
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new LiuhenError('CONFIG_INVALID', `${path} is not valid JSON`, { cause });
+  }
+  try {
+    return parseGatewayConfig(raw);
+  } catch (e) {
+    throw new LiuhenError('CONFIG_INVALID', `${path}: ${(e as Error).message}`);
   }
 }

@@ -29,7 +29,8 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
     for (const [name, def] of Object.entries(defs)) components[names.get(name) ?? name] = fix(def) as Json;
     const id = z.globalRegistry.get(schema)?.id;
     if (typeof id === 'string') {
-      components[id] = fix(js) as Json;
+      // zod may already have put the named root into $defs (the root is then only a $ref to it).
+      if (!(id in defs)) components[id] = fix(js) as Json;
       return { $ref: `#/components/schemas/${id}` };
     }
     return fix(js) as Json;

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
+import { drainApp } from './app.js';
 
 export interface ListenParameters {
   /** @default 8080 */
@@ -18,7 +19,11 @@ export interface RunningGateway {
   /** e.g. http://127.0.0.1:8080 */
   url: string;
   port: number;
-  /** Stops accepting, lets requests in flight finish (at most `graceMs`), then closes every connection. */
+  /**
+   * Stops accepting, lets requests in flight finish (at most `graceMs`), closes
+   * every connection, then waits until their audit entries are durable. Close
+   * the Liuhen facade after this resolves.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -37,8 +42,8 @@ export function listen(app: Express, p: ListenParameters = {}): Promise<RunningG
         server,
         port,
         url: `http://${shown}:${port}`,
-        close: (graceMs = 5000) =>
-          new Promise<void>((done) => {
+        close: async (graceMs = 5000) => {
+          await new Promise<void>((done) => {
             const timer = setTimeout(() => server.closeAllConnections(), graceMs);
             timer.unref();
             server.close(() => {
@@ -46,7 +51,9 @@ export function listen(app: Express, p: ListenParameters = {}): Promise<RunningG
               done();
             });
             server.closeIdleConnections();
-          }),
+          });
+          await drainApp(app);
+        },
       });
     });
   });

@@ -107,7 +107,12 @@ export class TokenStore {
   async create(p: CreateTokenParameters): Promise<{ token: string; info: TokenInfo }> {
     if (p.role === 'agency' && !p.agency) throw new LiuhenError('INVALID_INPUT', 'an agency token needs its agency');
     if (p.role !== 'agency' && p.agency !== undefined) throw new LiuhenError('INVALID_INPUT', `a ${p.role} token is not bound to an agency; leave agency out`);
-    if (this.byId.size >= MAX_TOKENS) throw new LiuhenError('INVALID_INPUT', `the gateway keeps at most ${MAX_TOKENS} tokens`);
+    if (this.byId.size >= MAX_TOKENS) {
+      // Make room by forgetting the oldest revoked tokens (they authenticate nothing; the audit trail keeps their ids).
+      const revoked = [...this.byId.values()].filter((t) => t.revokedAt).sort((a, b) => a.revokedAt!.localeCompare(b.revokedAt!));
+      if (revoked.length === 0) throw new LiuhenError('INVALID_INPUT', `the gateway keeps at most ${MAX_TOKENS} active tokens; revoke some first`);
+      for (const t of revoked.slice(0, Math.max(1, revoked.length - MAX_TOKENS / 2))) this.byId.delete(t.id);
+    }
     let id: string;
     do id = randomBytes(8).toString('hex');
     while (this.byId.has(id));

@@ -56,12 +56,14 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
     let failed = false;
     let fileWork: Promise<T> | undefined;
     const textWork: Promise<void>[] = [];
+    const pendingText = new Set<string>();
     let activeFile: Readable | undefined;
 
     const fail = (e: unknown) => {
       if (failed) return;
       failed = true;
-      const err = isLiuhenError(e) ? e : new LiuhenError('INVALID_INPUT', 'the multipart body is malformed');
+      // Parser trouble arrives here already coded (see the 'error' handler); anything else is ours: INTERNAL.
+      const err = isLiuhenError(e) ? e : new LiuhenError('INTERNAL', 'internal error', { cause: e });
       activeFile?.destroy(err);
       req.unpipe(bb);
       req.resume(); // discard the rest; the error response closes the connection
@@ -83,8 +85,11 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
     });
 
     bb.on('file', (name, stream, info) => {
+      // Errors reach the consumer through its iterator; this listener keeps a late destroy() from becoming an uncaught 'error'.
+      stream.on('error', () => undefined);
       if (failed) return void stream.resume();
       if (o.textFiles?.includes(name)) {
+        pendingText.add(name);
         textWork.push(readText(stream, o.limits.fieldBytes, name).then((text) => void setField(name, text), fail));
         return undefined;
       }
@@ -96,19 +101,27 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
         stream.resume();
         return fail(new LiuhenError('INVALID_INPUT', 'send exactly one file'));
       }
-      const missing = (o.beforeFile ?? []).filter((f) => !(f in fields));
+      // Order is checked now, as the parts arrive (a small file would let later parts be parsed before we look again).
+      const missing = (o.beforeFile ?? []).filter((f) => !(f in fields) && !pendingText.has(f));
       if (missing.length > 0) {
         stream.resume();
         return fail(new LiuhenError('INVALID_INPUT', `form field ${missing.map((m) => `"${m}"`).join(', ')} must come before the file part`));
       }
       activeFile = stream;
       stream.once('limit', () => stream.destroy(new LiuhenError('PAYLOAD_TOO_LARGE', `the file is larger than the ${o.limits.fileBytes} bytes allowed here`, { details: { limit: o.limits.fileBytes } })));
-      fileWork = o.onFile(stream, { filename: info.filename, mimeType: info.mimeType }, { ...fields }).then((r) => {
+      // Text parts sent as files before this one are still being read; the file waits for them (busboy holds it back meanwhile).
+      const before = { ...fields };
+      const ready = Promise.all(textWork).then(() => {
+        for (const f of pendingText) if (f in fields) before[f] = fields[f]!;
+        if ((o.beforeFile ?? []).some((f) => !(f in before))) throw new LiuhenError('INVALID_INPUT', 'a form field that must come before the file part is missing');
+      });
+      fileWork = ready.then(() => o.onFile!(stream, { filename: info.filename, mimeType: info.mimeType }, before)).then((r) => {
         if ((stream as Readable & { truncated?: boolean }).truncated) throw new LiuhenError('PAYLOAD_TOO_LARGE', `the file is larger than the ${o.limits.fileBytes} bytes allowed here`);
         activeFile = undefined;
         return r;
       });
-      fileWork.catch(fail);
+      // The store reports a broken source as FILE_UNREADABLE: here that is the client's upload breaking off.
+      fileWork.catch((e: unknown) => fail(isLiuhenError(e, 'FILE_UNREADABLE') ? new LiuhenError('UPLOAD_INCOMPLETE', 'the upload ended before it was complete; nothing was recorded') : e));
       return undefined;
     });
 
@@ -136,13 +149,15 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
 async function readText(stream: Readable, limit: number, name: string): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of stream) {
-    size += (c as Buffer).byteLength;
-    if (size > limit) {
-      stream.resume();
-      throw new LiuhenError('PAYLOAD_TOO_LARGE', `form part "${name}" is larger than ${limit} bytes`, { details: { limit } });
+  try {
+    for await (const c of stream) {
+      size += (c as Buffer).byteLength;
+      if (size > limit) throw new LiuhenError('PAYLOAD_TOO_LARGE', `form part "${name}" is larger than ${limit} bytes`, { details: { limit } });
+      chunks.push(c as Buffer);
     }
-    chunks.push(c as Buffer);
+  } catch (e) {
+    if (isLiuhenError(e)) throw e;
+    throw new LiuhenError('UPLOAD_INCOMPLETE', `form part "${name}" ended before it was complete`);
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));

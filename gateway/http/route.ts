@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import type { z } from 'zod';
 import { describeIssues, isLiuhenError, LiuhenError, type ErrorCode } from '../../src/index.js';
 import type { AuditEntry } from '../audit/trail.js';
-import type { Principal, Role } from '../auth/tokens.js';
+import type { AuthResult, Principal, Role } from '../auth/tokens.js';
 import type { Context } from '../context.js';
 import { readJson } from './body.js';
 
@@ -139,12 +139,8 @@ function issuesError(code: ErrorCode, what: string, error: z.ZodError): LiuhenEr
 function authorize(access: readonly Role[], app: Context): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization;
-    let presented: string | undefined;
-    if (typeof header === 'string') {
-      const m = /^Bearer ([\x21-\x7e]{1,200})$/.exec(header);
-      presented = m ? m[1] : '\u0000';
-    }
-    const r = app.tokens.authenticate(presented);
+    const bearer = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,200})$/.exec(header) : null;
+    const r: AuthResult = header === undefined ? { ok: false, reason: 'missing' } : bearer ? app.tokens.authenticate(bearer[1]) : { ok: false, reason: 'malformed' };
     if (!r.ok) {
       locals(res).authFailure = r.reason;
       if (r.tokenId) locals(res).failedTokenId = r.tokenId;
@@ -174,7 +170,8 @@ function watchForAudit(req: Request, res: Response, spec: RouteSpec, app: Contex
   const write = () => {
     if (done) return;
     done = true;
-    const status = res.statusCode;
+    // Closed before a response started: the client went away (nginx's 499).
+    const status = !res.writableFinished && !res.headersSent ? 499 : res.statusCode;
     const l = locals(res);
     if (!spec.audit && status !== 401 && status !== 403) return;
     const p = l.principal;

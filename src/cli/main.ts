@@ -5,6 +5,7 @@ import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { reportError, type GlobalOptions } from './output.js';
+import { registerStartCommands } from './start-commands.js';
 
 /** `liuhen` — every command takes --data DIR and --json. */
 export async function main(argv: string[]): Promise<number> {
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerChainCommands(program, run);
   registerNotaryCommands(program, run);
   registerGatewayCommands(program, run);
+  registerStartCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { aesGcmKeyWrapper, Liuhen, openEvidenceStore, staticKeyResolver, type EvidenceStore } from '../../src/index.js';
-import { createApp, createDevTokens, listen, silentLogger, TokenStore, type GatewayChain, type GatewayConfigInput, type RunningGateway } from '../../gateway/index.js';
+import { createApp, createDevTokens, drainApp, listen, silentLogger, TokenStore, type AuditPage, type GatewayChain, type GatewayConfigInput, type RunningGateway } from '../../gateway/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** The agencies of the test world: the gateway's own (A) and another one (B). */
@@ -18,6 +18,8 @@ export interface Harness {
   /** admin, supervisor, notary, agency (AG-A), otherAgency (AG-B). */
   t: { admin: string; supervisor: string; notary: string; agency: string; otherAgency: string };
   running: RunningGateway;
+  /** Resolves once the audit entries of answered requests are journaled. */
+  drain(): Promise<void>;
   /** fetch against the gateway with an optional bearer token. */
   call(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
   /** Records of every device but the audit trail's: what a refused request must leave unchanged. */
@@ -27,7 +29,12 @@ export interface Harness {
 
 export interface HarnessOptions {
   config?: GatewayConfigInput;
-  chain?: GatewayChain;
+  /** A chain port, or a factory given the opened facade (e.g. the real adapter over the folder's chain config). */
+  chain?: GatewayChain | ((liuhen: Liuhen) => GatewayChain);
+  /** Runs after `Liuhen.init` and before `Liuhen.open` (e.g. `deploy`). */
+  prepare?: (dir: string) => Promise<void>;
+  /** The gateway's clock (the journal keeps its own). */
+  clock?: () => Date;
   /** Builds the app without a store (uploads → 503). */
   noStore?: boolean;
 }
@@ -36,14 +43,16 @@ export interface HarnessOptions {
 export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
   const { dir, cleanup } = tempDir('liuhen-gw-');
   Liuhen.init(dir, { agency: AGENCY, device: 'station-1', officer: 'GW-0001' });
+  await o.prepare?.(dir);
   const liuhen = await Liuhen.open(dir);
+  const chain = typeof o.chain === 'function' ? o.chain(liuhen) : o.chain;
   const keys = staticKeyResolver([AGENCY, OTHER].map((agency) => aesGcmKeyWrapper({ keyId: `kek-${agency}`, agency, kek: randomBytes(32) })));
   const store = await openEvidenceStore({ kind: 'local', dir: join(dir, 'store'), durable: false }, keys);
   const tokens = await TokenStore.open(join(dir, 'gateway'));
   const dev = await createDevTokens(tokens, AGENCY);
   const other = (await tokens.create({ role: 'agency', agency: OTHER, label: 'other agency', createdBy: 'test' })).token;
   const config: GatewayConfigInput = { rateLimit: { requests: 100_000, verify: 100_000, authFailures: 100_000 }, ...o.config };
-  const app = createApp({ liuhen, tokens, ...(o.noStore ? {} : { store }), ...(o.chain ? { chain: o.chain } : {}), config, logger: silentLogger });
+  const app = createApp({ liuhen, tokens, ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: silentLogger });
   const running = await listen(app, { port: 0 });
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {
     const { token, headers, ...rest } = init;
@@ -57,6 +66,7 @@ export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
     tokens,
     t: { ...dev, otherAgency: other },
     running,
+    drain: () => drainApp(app),
     call,
     async recordCount() {
       let n = 0;
@@ -81,3 +91,26 @@ export function uploadForm(meta: Record<string, unknown>, file: Uint8Array | Blo
 }
 
 export const meta = (over: Record<string, unknown> = {}) => ({ device: 'cam-1', officer: 'OF-1001', kind: 'video', capturedAt: new Date().toISOString(), ...over });
+
+/** Every audit entry so far, oldest first (read through the API, which flushes pending entries first). */
+export async function auditEntries(h: Harness): Promise<AuditPage['entries']> {
+  const out: AuditPage['entries'] = [];
+  let after = 0;
+  for (;;) {
+    const r = await h.call(`/v1/audit?after=${after}&limit=500`, { token: h.t.admin });
+    if (r.status !== 200) throw new Error(`GET /v1/audit: ${r.status} ${await r.text()}`);
+    const page = (await r.json()) as AuditPage;
+    out.push(...page.entries);
+    if (!page.next || !('after' in page.next)) return out;
+    after = page.next.after;
+  }
+}
+
+/** Uploads a small file as agency AG-A and returns the 201 body. */
+export async function upload(h: Harness, bytes: Uint8Array, over: Record<string, unknown> = {}, token = h.t.agency): Promise<{ id: string; leaf: string; seq: number; sha256: string; cid: string; size: number }> {
+  const r = await h.call('/v1/records', { method: 'POST', token, body: uploadForm(meta(over), bytes) });
+  if (r.status !== 201) throw new Error(`upload: ${r.status} ${await r.text()}`);
+  return (await r.json()) as { id: string; leaf: string; seq: number; sha256: string; cid: string; size: number };
+}
+
+export const json = (value: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });

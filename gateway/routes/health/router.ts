@@ -42,9 +42,11 @@ async function health(ctx: HandlerContext<unknown, unknown, unknown>, _req: Requ
       const now = app.clock().getTime();
       for (const agency of await app.journal.pendingAgencies()) {
         pendingRecords += await app.journal.pendingCount(agency);
+        // The first pending record in journal order has waited longest since it was journaled (capture times can be old for good reasons).
         const first = await app.journal.oldestPending(agency);
-        if (first) {
-          const age = Math.max(0, Math.floor((now - Date.parse(first.capturedAt)) / 1000));
+        const stored = first ? await app.journal.getRecord(first.id) : undefined;
+        if (stored) {
+          const age = Math.max(0, Math.floor((now - stored.journaledAt) / 1000));
           oldest = Math.max(oldest ?? 0, age);
         }
       }
@@ -53,7 +55,7 @@ async function health(ctx: HandlerContext<unknown, unknown, unknown>, _req: Requ
     journal = 'down';
     reasons.push(`journal: ${isLiuhenError(e) ? e.code : 'unavailable'}`);
   }
-  if (oldest !== null && oldest > app.config.health.maxPendingSeconds) reasons.push(`backlog: a record has waited ${oldest} s to be sealed (threshold ${app.config.health.maxPendingSeconds} s)`);
+  if (oldest !== null && oldest > app.config.health.maxPendingSeconds) reasons.push(`backlog: a record journaled ${oldest} s ago is not sealed yet (threshold ${app.config.health.maxPendingSeconds} s)`);
 
   let store: 'ok' | 'down' | 'not configured' = 'not configured';
   if (app.store) {

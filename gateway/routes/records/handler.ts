@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { once } from 'node:events';
 import type { Request, Response } from 'express';
 import { monotonicFactory } from 'ulid';
 import { lookupMediaType, mediaSchema, type LiuhenRecord, type PutResult, type StoredRecord } from '../../../src/index.js';
@@ -96,14 +95,16 @@ export async function createRecord(ctx: HandlerContext<unknown, unknown, unknown
   res.status(201).json({ id, leaf: r.leaf, seq: r.record.seq, sha256: put.sha256, cid: put.cid, size: put.size });
 }
 
-function readable(principal: Principal, stored: StoredRecord): void {
+/** Supervisors read any record; an agency its own — but not the gateway's audit entries (they name supervisors' tokens and addresses). */
+function readable(app: Context, principal: Principal, stored: StoredRecord): void {
   assertAgencyScope(principal, stored.record.agency);
+  if (principal.role === 'agency' && stored.record.device === app.config.audit.device) throw httpError('FORBIDDEN', "the gateway's audit entries are for supervisors and admins");
 }
 
 /** `GET /v1/records/:id` */
 export async function getRecord(ctx: HandlerContext<{ id: string }, unknown, unknown>, _req: Request, res: Response): Promise<void> {
   const stored = await loadRecord(ctx.app, ctx.params.id);
-  readable(ctx.principal, stored);
+  readable(ctx.app, ctx.principal, stored);
   const loc = await ctx.app.journal.locate(stored);
   const chain = loc ? await chainStatus(ctx.app, loc.batch) : null;
   res.json({
@@ -118,7 +119,7 @@ export async function getRecord(ctx: HandlerContext<{ id: string }, unknown, unk
 /** `GET /v1/records/:id/receipt` */
 export async function getReceipt(ctx: HandlerContext<{ id: string }, unknown, unknown>, _req: Request, res: Response): Promise<void> {
   const stored = await loadRecord(ctx.app, ctx.params.id);
-  readable(ctx.principal, stored);
+  readable(ctx.app, ctx.principal, stored);
   if (!(await ctx.app.journal.locate(stored))) throw httpError('RECORD_NOT_SEALED', `record ${ctx.params.id} is not sealed into a batch yet; try again in a few seconds`);
   const { receipt } = await receiptWithChain(ctx.app, ctx.params.id);
   res.json(receipt);
@@ -131,12 +132,25 @@ export async function getReceipt(ctx: HandlerContext<{ id: string }, unknown, un
  * JSON error, an error after it cuts the connection, so a client never gets
  * a complete-looking altered file.
  */
-export async function getContent(ctx: HandlerContext<{ id: string }, unknown, unknown>, _req: Request, res: Response): Promise<void> {
+export async function getContent(ctx: HandlerContext<{ id: string }, unknown, unknown>, req: Request, res: Response): Promise<void> {
   const stored = await loadRecord(ctx.app, ctx.params.id);
   const media = stored.record.media;
   if (!media) throw httpError('NOT_FOUND', `record ${stored.record.id} is structured content; it has no file`);
   if (!media.cid) throw httpError('NOT_FOUND', `record ${stored.record.id} has no stored file (it was recorded by hash only)`);
   const store = requireStore(ctx.app);
+  const headers = {
+    'Content-Type': media.type,
+    'Content-Length': String(media.size),
+    'Content-Disposition': `attachment; filename="${stored.record.id}"`,
+    'Content-Security-Policy': "default-src 'none'; sandbox",
+    'Cache-Control': 'no-store',
+    'X-Liuhen-Sha256': media.sha256,
+  };
+  if (req.method === 'HEAD') {
+    // Nothing is decrypted for a HEAD; the bytes are checked when they are read.
+    res.status(200).set(headers).end();
+    return;
+  }
   const it = store.get(media.cid, { recordId: stored.record.id, expectedSha256: media.sha256 })[Symbol.asyncIterator]();
   let closed = false;
   res.once('close', () => {
@@ -144,22 +158,14 @@ export async function getContent(ctx: HandlerContext<{ id: string }, unknown, un
   });
   try {
     let next = await it.next();
-    res.status(200);
-    res.set({
-      'Content-Type': media.type,
-      'Content-Length': String(media.size),
-      'Content-Disposition': `attachment; filename="${stored.record.id}"`,
-      'Content-Security-Policy': "default-src 'none'; sandbox",
-      'Cache-Control': 'no-store',
-      'X-Liuhen-Sha256': media.sha256,
-    });
+    res.status(200).set(headers);
     res.flushHeaders();
     let sent = 0;
     while (!next.done) {
       if (closed) break;
       sent += next.value.byteLength;
       if (sent > media.size) throw httpError('STORE_INTEGRITY', 'the stored evidence is longer than its record says');
-      if (!res.write(next.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(next.value)) await drainedOrClosed(res);
       next = await it.next();
     }
     if (closed) return;
@@ -168,4 +174,17 @@ export async function getContent(ctx: HandlerContext<{ id: string }, unknown, un
   } finally {
     if (closed) await it.return?.(undefined).catch(() => undefined);
   }
+}
+
+/** Waits for the response to take more data, or to close; leaves no listener behind. */
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -26,7 +26,7 @@ export type UploadMeta = z.infer<typeof uploadMetaSchema>;
 export const uploadFormSchema = z
   .strictObject({
     meta: z.string().describe('JSON text of UploadMeta; must come before `file`'),
-    file: z.string().describe('the evidence file (binary), streamed'),
+    file: z.string().meta({ format: 'binary' }).describe('the evidence file, streamed'),
   })
   .meta({ id: 'UploadForm' });
 

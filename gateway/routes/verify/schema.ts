@@ -13,7 +13,7 @@ export const verifyFormSchema = z
   .strictObject({
     receipt: z.string().describe('receipt JSON text (a field or a file part); must come before `file`'),
     sha256: z.string().optional().describe('SHA-256 of the file, instead of the file'),
-    file: z.string().optional().describe('the file (binary): hashed on the way through, never stored'),
+    file: z.string().meta({ format: 'binary' }).optional().describe('the file: hashed on the way through, never stored'),
   })
   .meta({ id: 'VerifyForm' });
 
