@@ -24,3 +24,4 @@ export type { InitParameters, RecordMeta } from './liuhen.js';
 export { readConfig, writeConfig, paths, configSchema, chainConfigSchema, anchoringAgencies, DEFAULT_DATA_DIR } from './config.js';
 export type { LiuhenConfig, ChainConfig } from './config.js';
 export { lookupMediaType } from './util/media-type.js';
+export { monotonicUlid } from './util/ulid.js';

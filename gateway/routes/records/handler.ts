@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
-import { monotonicFactory } from 'ulid';
-import { lookupMediaType, mediaSchema, type LiuhenRecord, type PutResult, type StoredRecord } from '../../../src/index.js';
+import { lookupMediaType, mediaSchema, monotonicUlid, type LiuhenRecord, type PutResult, type StoredRecord } from '../../../src/index.js';
 import type { Principal } from '../../auth/tokens.js';
 import { chainStatus, receiptWithChain, requireStore, type Context } from '../../context.js';
 import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
@@ -10,7 +9,7 @@ import { readMultipart } from '../../http/multipart.js';
 import { assertAgencyScope, parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
 import { uploadMetaSchema, type UploadMeta } from './schema.js';
 
-const nextId = monotonicFactory();
+const nextId = monotonicUlid();
 
 /** A record by id, or NOT_FOUND (never the journal's message: it names a folder). */
 export async function loadRecord(app: Context, id: string): Promise<StoredRecord> {
@@ -93,6 +92,22 @@ export async function createRecord(ctx: HandlerContext<unknown, unknown, unknown
   const r = await app.liuhen.append({ ...draftBase(agency, meta), kind: meta.kind, id, media: { type: upload.file.type, size: put.size, sha256: put.sha256, cid: put.cid } });
   ctx.auditIds.created = id;
   res.status(201).json({ id, leaf: r.leaf, seq: r.record.seq, sha256: put.sha256, cid: put.cid, size: put.size });
+}
+
+/**
+ * `POST /v1/records/signed`: a record its device already completed and signed
+ * (seq, prev, salt, sig), journaled verbatim — so a clip deleted on the camera
+ * shows as a hole in the device's chain. The same record twice is a no-op.
+ */
+export async function createSignedRecord(ctx: HandlerContext<unknown, unknown, { record: LiuhenRecord }>, _req: Request, res: Response): Promise<void> {
+  const app = ctx.app;
+  const agency = ctx.principal.agency!;
+  const { record } = ctx.body;
+  if (record.agency !== agency) throw httpError('FORBIDDEN', `this token records for agency ${agency}, not ${record.agency}`);
+  await checkDevice(app, agency, record.device);
+  const r = await app.journal.ingest(record);
+  ctx.auditIds.created = r.record.id;
+  res.status(r.duplicate ? 200 : 201).json({ id: r.record.id, leaf: r.leaf, seq: r.record.seq, duplicate: r.duplicate });
 }
 
 /** Supervisors read any record; an agency its own — but not the gateway's audit entries (they name supervisors' tokens and addresses). */

@@ -2,8 +2,8 @@ import { receiptSchema } from '../../../src/index.js';
 import { errorResponses } from '../../http/docs.js';
 import { recordIdParams } from '../../http/ids.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
-import { createRecord, getContent, getReceipt, getRecord } from './handler.js';
-import { bodyRecordSchema, createdSchema, recordViewSchema, uploadFormSchema } from './schema.js';
+import { createRecord, createSignedRecord, getContent, getReceipt, getRecord } from './handler.js';
+import { bodyRecordSchema, createdSchema, recordViewSchema, signedRecordSchema, uploadFormSchema } from './schema.js';
 
 const create: RouteSpec = defineRoute({
   method: 'post',
@@ -20,8 +20,23 @@ const create: RouteSpec = defineRoute({
   handler: (ctx, req, res) => createRecord(ctx, create, req, res),
 });
 
+const createSigned: RouteSpec = defineRoute({
+  method: 'post',
+  path: '/v1/records/signed',
+  tag: 'records',
+  summary: 'Journal a record signed on its device (seq, prev, salt, sig as the device made them)',
+  description:
+    'For devices that run the SDK: the record is verified (schema, Ed25519 signature) and journaled verbatim, so its leaf is the device\'s own. A record beyond the device\'s last seq leaves a hole that the continuity check reports; a late record may fill an empty slot; another record for a taken seq is refused (a fork); the same record again answers 200 with duplicate: true.',
+  access: ['agency'],
+  audit: true,
+  body: signedRecordSchema,
+  responses: { 201: { description: 'journaled (durable)', schema: createdSchema }, 200: { description: 'already journaled', schema: createdSchema }, ...errorResponses(400, 401, 403, 413, 415) },
+  handler: createSignedRecord,
+});
+
 export const recordRoutes: RouteSpec[] = [
   create,
+  createSigned,
   defineRoute({
     method: 'get',
     path: '/v1/records/:id',

@@ -38,6 +38,9 @@ export const bodyRecordSchema = z
   })
   .meta({ id: 'BodyRecord' });
 
+/** A record completed and signed on its device (a camera running the SDK), uploaded as is. */
+export const signedRecordSchema = z.strictObject({ record: recordSchema }).meta({ id: 'SignedRecord' });
+
 export const createdSchema = z
   .object({
     id: z.string(),
@@ -46,6 +49,7 @@ export const createdSchema = z
     sha256: z.string().optional(),
     cid: z.string().optional(),
     size: z.number().int().optional(),
+    duplicate: z.boolean().optional(),
   })
   .meta({ id: 'RecordCreated' });
 
