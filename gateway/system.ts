@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   anchoringAgencies,
@@ -167,6 +167,7 @@ async function devKeyring(dataDir: string, agencies: string[]): Promise<Keyring>
   const passFile = join(dir.store, 'keyring.dev-passphrase');
   let passphrase = process.env[KEYRING_PASSPHRASE_ENV];
   if (!passphrase) {
+    mkdirSync(dir.store, { recursive: true, mode: 0o700 });
     if (!existsSync(passFile)) writeFileSync(passFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
     passphrase = readFileSync(passFile, 'utf8').trim();
   }

@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { DeviceKey, Journal, LiuhenError, type ErrorCode, type LiuhenRecord } from '../src/index.js';
+import { runFile } from './system.js';
+
+const fail = (code: ErrorCode, message: string): never => {
+  throw new LiuhenError(code, message);
+};
+
+/**
+ * `liuhen demo` / `npm run demo`: fills a running system with a realistic
+ * sample over the HTTP API, as enforcement apps would — two agencies, several
+ * devices, cases going through their stages with photos, short generated
+ * videos and forms — including a case with a missing legal review, a body
+ * camera with a deleted clip, and a record anchored late.
+ */
+export interface DemoParameters {
+  dataDir: string;
+  /** Gateway URL; default from the running system's run file. */
+  url?: string;
+  onProgress?: (line: string) => void;
+  /** How long to wait for anchoring and notarization. @default 90 s */
+  waitMs?: number;
+}
+
+export interface DemoSummary {
+  url: string;
+  records: number;
+  cases: string[];
+  devices: string[];
+  pages: string[];
+  notarized: boolean;
+}
+
+interface RunInfo {
+  url: string;
+  tokens: { admin: string; supervisor: string; agency: string; notary: string };
+  agencyTokens: Record<string, string>;
+}
+
+export const DEMO = {
+  cgj: 'JN-CGJ',
+  scj: 'JN-SCJGJ',
+  completeCase: '济城管罚〔2026〕101号',
+  missingReviewCase: '济市监罚〔2026〕42号',
+  deletedClipDevice: 'BWC-0202',
+} as const;
+
+export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
+  const say = p.onProgress ?? (() => {});
+  const run = readRun(p.dataDir);
+  const url = (p.url ?? run.url).replace(/\/$/, '');
+  const [cgj, scj] = Object.keys(run.agencyTokens);
+  if (!cgj || !scj) fail('CONFIG_INVALID', 'the running system serves one agency; the demo needs two (start from a fresh data folder)');
+  const api = client(url);
+  const ids: string[] = [];
+  const now = Date.now();
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+
+  // ── Case 1 (城管): the full process, every stage in order ────────────────
+  say(`case ${DEMO.completeCase} (${cgj}): the full process`);
+  const t1 = run.agencyTokens[cgj]!;
+  const c1 = { case: DEMO.completeCase };
+  ids.push(await api.form(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'event', capturedAt: at(50) }, { event: 'recording-start', note: '现场执法开始' }));
+  ids.push(await api.file(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'video', capturedAt: at(49), type: 'video/x-yuv4mpeg' }, 'onsite.y4m', y4m(7)));
+  ids.push(await api.file(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'photo', capturedAt: at(48), type: 'image/png' }, 'stall.png', png(1)));
+  ids.push(await api.form(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'event', capturedAt: at(47) }, { event: 'recording-stop' }));
+  for (const [stage, title, minutes] of [
+    ['filing', '立案审批表', 45],
+    ['investigation', '询问笔录', 40],
+    ['review', '法制审核意见书', 30],
+    ['decision', '行政处罚决定书', 25],
+    ['service', '送达回证', 20],
+    ['execution', '罚没款缴纳凭证', 15],
+    ['closing', '结案报告', 10],
+  ] as const) {
+    ids.push(await api.form(t1, { device: 'TERM-0101', officer: '37010001', ...c1, stage, kind: 'form', capturedAt: at(minutes) }, { title, decisionNo: DEMO.completeCase }));
+  }
+
+  // ── Case 2 (市场监管): decided without a legal review ────────────────────
+  say(`case ${DEMO.missingReviewCase} (${scj}): a decision without the legal review`);
+  const t2 = run.agencyTokens[scj]!;
+  const c2 = { case: DEMO.missingReviewCase };
+  ids.push(await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'filing', kind: 'form', capturedAt: at(44) }, { title: '立案审批表' }));
+  ids.push(await api.file(t2, { device: 'BWC-0201', officer: '37020007', ...c2, stage: 'investigation', kind: 'photo', capturedAt: at(42), type: 'image/png' }, 'label.png', png(2)));
+  ids.push(await api.file(t2, { device: 'BWC-0201', officer: '37020007', ...c2, stage: 'investigation', kind: 'video', capturedAt: at(41), type: 'video/x-yuv4mpeg' }, 'shelf.y4m', y4m(5)));
+  ids.push(await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'decision', kind: 'form', capturedAt: at(28) }, { title: '行政处罚决定书' }));
+  ids.push(await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'service', kind: 'form', capturedAt: at(22) }, { title: '送达回证' }));
+
+  // ── A body camera with a deleted clip: it signs on the device, one clip never arrives ──
+  say(`device ${DEMO.deletedClipDevice} (${scj}): a clip deleted on the camera`);
+  const camera = mkdtempSync(join(tmpdir(), 'liuhen-camera-'));
+  try {
+    const made = await recordOnCamera(camera, scj, DEMO.deletedClipDevice, at);
+    for (const [i, r] of made.entries()) {
+      if (i === 2) continue; // clip 2 (seq 3) was deleted on the camera
+      ids.push(await api.signed(t2, r));
+    }
+  } finally {
+    rmSync(camera, { recursive: true, force: true });
+  }
+
+  // ── A record synchronised three hours after capture: anchored late ─────
+  say('a photo captured three hours ago, uploaded only now: anchored late');
+  ids.push(await api.file(t2, { device: 'BWC-0203', officer: '37020011', case: DEMO.missingReviewCase, stage: 'onsite', kind: 'photo', capturedAt: at(180), type: 'image/png' }, 'late.png', png(3)));
+
+  // ── Wait for the real-time loop: sealed, anchored, notarized ────────────
+  say(`${ids.length} records journaled; waiting for anchoring and notarization…`);
+  const notarized = await waitNotarized(api, run.tokens.supervisor, ids, p.waitMs ?? 90_000);
+  say(notarized ? 'every record is anchored and notarized' : 'not every record is notarized yet (is the notary running?)');
+
+  const firstLeaf = await api.leafOf(run.tokens.supervisor, ids[1]!);
+  const pages = [
+    `${url}/cases/${encodeURIComponent(DEMO.completeCase)}`,
+    `${url}/cases/${encodeURIComponent(DEMO.missingReviewCase)}`,
+    `${url}/devices/${DEMO.deletedClipDevice}`,
+    `${url}/records/${ids[1]}`,
+    `${url}/v/${firstLeaf}`,
+  ];
+  say('open (supervisor token from `npm start`):');
+  for (const page of pages) say(`  ${page}`);
+  return { url, records: ids.length, cases: [DEMO.completeCase, DEMO.missingReviewCase], devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice], pages, notarized };
+}
+
+function readRun(dataDir: string): RunInfo {
+  const path = runFile(dataDir);
+  if (!existsSync(path)) fail('CONFIG_MISSING', `no running Liuhen system for ${dataDir}: start it first with \`npm start\` (or \`liuhen start --data ${dataDir}\`)`);
+  return JSON.parse(readFileSync(path, 'utf8')) as RunInfo;
+}
+
+/** A body camera running the SDK: start, three clips, stop — each signed on the device. */
+async function recordOnCamera(dir: string, agency: string, device: string, at: (m: number) => string): Promise<LiuhenRecord[]> {
+  const journal = await Journal.open(dir);
+  const key = DeviceKey.generate();
+  const made: LiuhenRecord[] = [];
+  const base = { agency, device, officer: '37020009' };
+  try {
+    made.push((await journal.append({ ...base, kind: 'event', body: { event: 'recording-start' }, capturedAt: at(39) }, key)).record);
+    for (const [i, minutes] of [38, 37, 36].entries()) {
+      const clip = y4m(3 + i);
+      made.push((await journal.append({ ...base, kind: 'video', media: { type: 'video/x-yuv4mpeg', size: clip.length, sha256: createHash('sha256').update(clip).digest('hex') }, capturedAt: at(minutes) }, key)).record);
+    }
+    made.push((await journal.append({ ...base, kind: 'event', body: { event: 'recording-stop' }, capturedAt: at(35) }, key)).record);
+    return made;
+  } finally {
+    await journal.close();
+  }
+}
+
+function client(url: string) {
+  const request = async (path: string, token: string, init: RequestInit = {}): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } });
+    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) {
+      const err = (body.error ?? {}) as { code?: string; message?: string };
+      fail('INVALID_INPUT', `${init.method ?? 'GET'} ${path} answered ${res.status}: ${err.code ?? ''} ${err.message ?? ''}`);
+    }
+    return body;
+  };
+  return {
+    async form(token: string, meta: Record<string, unknown>, body: Record<string, unknown>): Promise<string> {
+      const r = await request('/v1/records', token, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ meta, body }) });
+      return r.id as string;
+    },
+    async file(token: string, meta: Record<string, unknown>, name: string, bytes: Buffer): Promise<string> {
+      const form = new FormData();
+      form.append('meta', JSON.stringify(meta));
+      form.append('file', new Blob([new Uint8Array(bytes)], { type: String(meta.type ?? 'application/octet-stream') }), name);
+      const r = await request('/v1/records', token, { method: 'POST', body: form });
+      return r.id as string;
+    },
+    async signed(token: string, record: LiuhenRecord): Promise<string> {
+      const r = await request('/v1/records/signed', token, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record }) });
+      return r.id as string;
+    },
+    async status(token: string, id: string): Promise<{ notarized: boolean; leaf: string }> {
+      const r = await request(`/v1/records/${id}`, token);
+      return { notarized: Boolean((r.chain as { notarized?: boolean } | null)?.notarized), leaf: r.leaf as string };
+    },
+    async leafOf(token: string, id: string): Promise<string> {
+      return (await this.status(token, id)).leaf;
+    },
+  };
+}
+
+async function waitNotarized(api: ReturnType<typeof client>, token: string, ids: string[], waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  let pending = [...ids];
+  while (pending.length > 0 && Date.now() < deadline) {
+    const still: string[] = [];
+    for (const id of pending) if (!(await api.status(token, id)).notarized) still.push(id);
+    pending = still;
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000));
+  }
+  return pending.length === 0;
+}
+
+/** A small real PNG (RGB, 96×64): a gradient tinted by `seed`. */
+export function png(seed: number, w = 96, h = 64): Buffer {
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    raw[y * (w * 3 + 1)] = 0; // filter: none
+    for (let x = 0; x < w; x++) {
+      const o = y * (w * 3 + 1) + 1 + x * 3;
+      raw[o] = (x * 255) / w;
+      raw[o + 1] = (y * 255) / h;
+      raw[o + 2] = (seed * 70) & 255;
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A short real video in YUV4MPEG2 (160×120, 4:2:0, 10 fps): a bar moving across. */
+export function y4m(seconds: number, w = 160, h = 120, fps = 10): Buffer {
+  const frames: Buffer[] = [Buffer.from(`YUV4MPEG2 W${w} H${h} F${fps}:1 Ip A1:1 C420jpeg\n`, 'ascii')];
+  for (let f = 0; f < seconds * fps; f++) {
+    const y = Buffer.alloc(w * h, 40);
+    const bar = (f * 4) % w;
+    for (let row = 0; row < h; row++) y.fill(220, row * w + bar, row * w + Math.min(bar + 12, w));
+    frames.push(Buffer.from('FRAME\n', 'ascii'), y, Buffer.alloc((w / 2) * (h / 2), 128), Buffer.alloc((w / 2) * (h / 2), 128));
+  }
+  return Buffer.concat(frames);
+}
