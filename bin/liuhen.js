@@ -3,13 +3,13 @@
 // sources through tsx (a clone: no build step needed).
 import { existsSync } from 'node:fs';
 
-const built = new URL('../dist/src/cli/main.js', import.meta.url);
+const built = new URL('../dist/cli/main.js', import.meta.url);
 let main;
 if (existsSync(built)) {
   ({ main } = await import(built.href));
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import(new URL('../src/cli/main.ts', import.meta.url).href));
+  ({ main } = await import(new URL('../cli/main.ts', import.meta.url).href));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -7,6 +7,9 @@
 import type { Readable } from 'node:stream';
 import { fail, isLiuhenError } from '../errors.js';
 
+/** A Uint8Array source is handed on in views of this size (no copy), for progress and pacing. */
+const BYTES_SLICE = 1024 * 1024;
+
 /** What `put` accepts: a Node stream or any async (or sync) iterable of bytes. */
 export type ByteSource = Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
@@ -20,11 +23,12 @@ function isAsyncIterable(v: object): v is AsyncIterable<unknown> {
 /**
  * Normalise a caller's source to an async iterable of Buffers (no copy).
  * Rejects strings and non-byte chunks with `INVALID_INPUT`; a single
- * Uint8Array is treated as one chunk.
+ * Uint8Array is handed on in 1 MiB views.
  */
 export async function* byteChunks(source: ByteSource | Uint8Array): AsyncGenerator<Buffer, void, undefined> {
   if (source instanceof Uint8Array) {
-    yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    const all = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    for (let i = 0; i < all.length; i += BYTES_SLICE) yield all.subarray(i, Math.min(all.length, i + BYTES_SLICE));
     return;
   }
   if (source === null || typeof source !== 'object') {

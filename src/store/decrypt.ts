@@ -20,7 +20,7 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import { fail, isLiuhenError } from '../errors.js';
 import { ByteReader } from './bytes.js';
 import { MAX_SEGMENTS, readHeader, segmentAad, segmentNonce, TAG_BYTES, wrapAad } from './format.js';
-import type { KeyResolver } from './keys.js';
+import type { KeyResolver, KeyWrapper } from './keys.js';
 import { checkRecordId, normaliseSha256 } from './validate.js';
 
 export interface DecryptOptions {
@@ -52,7 +52,13 @@ async function* generate(
   let dataKey: Buffer | undefined;
   try {
     const { header, bytes } = await readHeader(reader);
-    const wrapper = await keys.byId(header.keyId);
+    let wrapper: KeyWrapper;
+    try {
+      wrapper = await keys.byId(header.keyId);
+    } catch (cause) {
+      if (isLiuhenError(cause)) throw cause;
+      fail('STORE_KEY', `key ${header.keyId} named in the object is not available`, { details: { keyId: header.keyId }, cause });
+    }
     if (wrapper.agency !== header.agency) {
       fail('STORE_KEY', `key ${header.keyId} belongs to agency ${wrapper.agency}, the object names ${header.agency}`, {
         details: { keyId: header.keyId },

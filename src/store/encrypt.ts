@@ -5,7 +5,7 @@
  * the source (backpressure end to end).
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { fail } from '../errors.js';
+import { fail, isLiuhenError } from '../errors.js';
 import { byteChunks, ChunkWriter, type ByteSource } from './bytes.js';
 import {
   DATA_KEY_BYTES,
@@ -24,7 +24,7 @@ import {
 } from './format.js';
 import type { KeyWrapper } from './keys.js';
 import { CHUNK_SIZE } from './unixfs.js';
-import { checkRecordId } from './validate.js';
+import { checkAgency, checkKeyId, checkRecordId } from './validate.js';
 
 export interface EncryptOptions {
   /** Record the evidence belongs to; bound into every segment. */
@@ -75,6 +75,9 @@ export function encryptEvidence(source: ByteSource | Uint8Array, options: Encryp
   if (!Number.isInteger(chunkSize) || chunkSize < 1) fail('INVALID_INPUT', 'chunkSize must be a positive integer');
   const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER;
   const wrapper = options.wrapper;
+  if (wrapper === null || typeof wrapper !== 'object' || typeof wrapper.wrap !== 'function') fail('INVALID_INPUT', 'encryptEvidence needs a key wrapper');
+  checkAgency(wrapper.agency);
+  checkKeyId(wrapper.keyId);
   let summary: EncryptSummary | undefined;
 
   async function* generate(): AsyncGenerator<Uint8Array, void, undefined> {
@@ -82,7 +85,13 @@ export function encryptEvidence(source: ByteSource | Uint8Array, options: Encryp
     try {
       const noncePrefix = randomBytes(NONCE_PREFIX_BYTES);
       const fields = { version: FORMAT_VERSION, suite: SUITE_AES256GCM_STREAM, segmentSize, noncePrefix, agency: wrapper.agency, keyId: wrapper.keyId };
-      const wrappedKey = await wrapper.wrap(dataKey, wrapAad(recordId, fields));
+      let wrappedKey: Uint8Array;
+      try {
+        wrappedKey = await wrapper.wrap(dataKey, wrapAad(recordId, fields));
+      } catch (cause) {
+        if (isLiuhenError(cause)) throw cause;
+        fail('STORE_KEY', `key ${wrapper.keyId} could not wrap the data key`, { details: { keyId: wrapper.keyId }, cause });
+      }
       const header = encodeHeader({ ...fields, wrappedKey });
       const aad = segmentAad(recordId, header);
       const out = new ChunkWriter(chunkSize);
@@ -115,19 +124,18 @@ export function encryptEvidence(source: ByteSource | Uint8Array, options: Encryp
           if (pendingLen === segmentSize) {
             seal(pending, false);
             pendingLen = 0;
-          }
-          if (pendingLen === 0 && chunk.byteLength - off > segmentSize) {
+          } else if (pendingLen === 0 && chunk.byteLength - off > segmentSize) {
             // A whole segment with more bytes after it: seal it in place, no copy.
             seal(chunk.subarray(off, off + segmentSize), false);
             off += segmentSize;
-            continue;
+          } else {
+            const k = Math.min(segmentSize - pendingLen, chunk.byteLength - off);
+            chunk.copy(pending, pendingLen, off, off + k);
+            pendingLen += k;
+            off += k;
           }
-          const k = Math.min(segmentSize - pendingLen, chunk.byteLength - off);
-          chunk.copy(pending, pendingLen, off, off + k);
-          pendingLen += k;
-          off += k;
+          for (const c of out.drain()) yield c; // hand over each full chunk at once: a huge input chunk is never doubled
         }
-        for (const c of out.drain()) yield c;
         options.onProgress?.(size);
       }
       seal(pending.subarray(0, pendingLen), true);

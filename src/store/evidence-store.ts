@@ -10,7 +10,6 @@ import { byteChunks, type ByteSource } from './bytes.js';
 import { decryptEvidence } from './decrypt.js';
 import { checkSegmentSize, encryptEvidence } from './encrypt.js';
 import { staticKeyResolver, type KeyResolver, type KeyWrapper } from './keys.js';
-import { KuboBackend } from './kubo.js';
 import { LocalBackend } from './local.js';
 import { checkAgency, checkRecordId, normaliseSha256, parseCid } from './validate.js';
 
@@ -118,7 +117,13 @@ class Store implements EvidenceStore {
     if (options.maxBytes !== undefined && (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0)) {
       fail('INVALID_INPUT', 'maxBytes must be a non-negative integer');
     }
-    const wrapper = await this.keys.forAgency(agency);
+    let wrapper: KeyWrapper;
+    try {
+      wrapper = await this.keys.forAgency(agency);
+    } catch (cause) {
+      if (isLiuhenError(cause)) throw cause;
+      fail('STORE_KEY', `no usable key-encryption key for agency ${agency}`, { details: { agency }, cause });
+    }
     if (wrapper.agency !== agency) fail('STORE_KEY', `the key for agency ${agency} belongs to ${wrapper.agency}`, { details: { agency } });
     const encrypted = encryptEvidence(source, {
       recordId,
@@ -138,29 +143,26 @@ class Store implements EvidenceStore {
     return { cid: cid.toString(), sha256: s.sha256, size: s.size, storedSize: s.storedSize, keyId: s.keyId };
   }
 
-  get(cid: string, options: GetOptions): AsyncIterable<Uint8Array> {
+  private open(cid: string, options: GetOptions, onVerified?: (r: VerifyResult) => void): AsyncGenerator<Uint8Array, void, undefined> {
     this.live();
     const root = parseCid(cid);
     const recordId = checkRecordId(options?.recordId);
     const expectedSha256 = options.expectedSha256 === undefined ? undefined : normaliseSha256(options.expectedSha256);
-    return decryptEvidence(this.backend.cat(root), { recordId, keys: this.keys, ...(expectedSha256 ? { expectedSha256 } : {}) });
-  }
-
-  async verify(cid: string, options: GetOptions): Promise<VerifyResult> {
-    this.live();
-    const root = parseCid(cid);
-    const recordId = checkRecordId(options?.recordId);
-    const expectedSha256 = options.expectedSha256 === undefined ? undefined : normaliseSha256(options.expectedSha256);
-    let result: VerifyResult | undefined;
-    const stream = decryptEvidence(this.backend.cat(root), {
+    return decryptEvidence(this.backend.cat(root), {
       recordId,
       keys: this.keys,
       ...(expectedSha256 ? { expectedSha256 } : {}),
-      onVerified: (r) => {
-        result = r;
-      },
+      ...(onVerified ? { onVerified } : {}),
     });
-    for await (const chunk of stream) void chunk;
+  }
+
+  get(cid: string, options: GetOptions): AsyncIterable<Uint8Array> {
+    return this.open(cid, options);
+  }
+
+  async verify(cid: string, options: GetOptions): Promise<VerifyResult> {
+    let result: VerifyResult | undefined;
+    for await (const chunk of this.open(cid, options, (r) => (result = r))) void chunk;
     if (result === undefined) fail('STORE_INTEGRITY', 'the evidence object ended before it was verified');
     return result;
   }
@@ -211,13 +213,16 @@ export async function openEvidenceStore(config: StoreConfig, keys: KeyResolver |
     case 'local':
       backend = await LocalBackend.open(c.dir, c.durable === undefined ? {} : { durable: c.durable });
       break;
-    case 'kubo':
+    case 'kubo': {
+      // Loaded on demand: the HTTP client stack is ~40 MB a local store never needs.
+      const { KuboBackend } = await import('./kubo.js');
       backend = await KuboBackend.open({
         url: c.url,
         ...(c.headers ? { headers: c.headers } : {}),
         ...(c.locateTimeoutMs ? { locateTimeoutMs: c.locateTimeoutMs } : {}),
       });
       break;
+    }
     default: {
       const never: never = c;
       fail('CONFIG_INVALID', `unknown store kind ${String((never as { kind: unknown }).kind)}`);

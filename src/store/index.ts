@@ -17,14 +17,20 @@ export { encryptEvidence } from './encrypt.js';
 export type { EncryptedEvidence, EncryptOptions, EncryptSummary } from './encrypt.js';
 export { decryptEvidence } from './decrypt.js';
 export type { DecryptOptions } from './decrypt.js';
-export { DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, MAGIC, parseHeader, TAG_BYTES } from './format.js';
-export type { ObjectHeader } from './format.js';
+export {
+  DEFAULT_SEGMENT_SIZE as EVIDENCE_DEFAULT_SEGMENT_SIZE,
+  FORMAT_VERSION as EVIDENCE_FORMAT_VERSION,
+  MAGIC as EVIDENCE_MAGIC,
+  parseHeader as parseEvidenceHeader,
+  TAG_BYTES as EVIDENCE_TAG_BYTES,
+} from './format.js';
+export type { ObjectHeader as EvidenceObjectHeader } from './format.js';
 
-export { cidOf, kuboImporterOptions, CHUNK_SIZE, MAX_CHILDREN_PER_NODE } from './unixfs.js';
+export { cidOf, kuboImporterOptions, CHUNK_SIZE as UNIXFS_CHUNK_SIZE, MAX_CHILDREN_PER_NODE as UNIXFS_MAX_LINKS } from './unixfs.js';
 export { LocalBackend } from './local.js';
 export type { LocalBackendOptions } from './local.js';
-export { KuboBackend } from './kubo.js';
-export type { KuboBackendOptions } from './kubo.js';
+export type { KuboBackend, KuboBackendOptions } from './kubo.js';
+export { openKuboBackend } from './open-kubo.js';
 export type { BackendKind, ObjectBackend } from './backend.js';
 export type { ByteSource } from './bytes.js';
-export { parseCid } from './validate.js';
+export { parseCid as parseEvidenceCid } from './validate.js';

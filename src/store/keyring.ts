@@ -15,7 +15,7 @@
  * older objects. The passphrase is never stored, logged or put in an error.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb } from 'node:crypto';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { fail, isLiuhenError } from '../errors.js';
@@ -129,8 +129,12 @@ function fileAad(f: Pick<KeyringFile, 'format' | 'kdf' | 'cipher'>): Buffer {
   return Buffer.from(`${f.format}|scrypt|${N}|${r}|${p}|${salt}|${f.cipher.name}|${f.cipher.iv}`, 'utf8');
 }
 
-/** Write `data` to `path` atomically and durably (temp file, fsync, rename, fsync dir), mode 0600. */
-async function writeFileDurable(path: string, data: string): Promise<void> {
+/**
+ * Write `data` to `path` atomically and durably (temp file, fsync, rename,
+ * fsync dir), mode 0600. `exclusive`: link instead of rename, so an existing
+ * file is never replaced (two concurrent creates cannot both win).
+ */
+async function writeFileDurable(path: string, data: string, exclusive = false): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);
   try {
@@ -140,9 +144,17 @@ async function writeFileDurable(path: string, data: string): Promise<void> {
     await fh.close();
   }
   try {
-    await rename(tmp, path);
+    if (exclusive) {
+      await link(tmp, path);
+      await rm(tmp, { force: true });
+    } else {
+      await rename(tmp, path);
+    }
   } catch (e) {
     await rm(tmp, { force: true });
+    if (exclusive && (e as NodeJS.ErrnoException).code === 'EEXIST') {
+      fail('STORE_KEYRING_EXISTS', `a keyring already exists at ${path}; open it with openKeyring`, { details: { path } });
+    }
     throw e;
   }
   const dir = await open(dirname(path), 'r');
@@ -208,7 +220,7 @@ class FileKeyring implements Keyring {
     return entry.wrapper;
   }
 
-  async save(): Promise<void> {
+  async save(exclusive = false): Promise<void> {
     const content = JSON.stringify({
       keys: this.keys.map((k) => ({ agency: k.agency, keyId: k.keyId, kek: k.kek.toString('base64'), createdAt: k.createdAt })),
     });
@@ -222,7 +234,7 @@ class FileKeyring implements Keyring {
     const plain = Buffer.from(content, 'utf8');
     const data = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
     plain.fill(0);
-    await writeFileDurable(this.path, `${JSON.stringify({ ...head, data: data.toString('base64') }, null, 2)}\n`);
+    await writeFileDurable(this.path, `${JSON.stringify({ ...head, data: data.toString('base64') }, null, 2)}\n`, exclusive);
   }
 
   close(): void {
@@ -254,9 +266,10 @@ export async function createKeyring(path: string, passphrase: string | Uint8Arra
   pass.fill(0);
   const ring = new FileKeyring(path, { ...params, salt }, fileKey, [...new Set(agencies)].map(newEntry));
   try {
-    await ring.save();
+    await ring.save(true);
   } catch (cause) {
     ring.close();
+    if (isLiuhenError(cause)) throw cause;
     fail('KEY_INVALID', `cannot write the keyring at ${path}`, { details: { path }, cause });
   }
   return ring;

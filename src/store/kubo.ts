@@ -59,9 +59,26 @@ export class KuboBackend implements ObjectBackend {
       fail('CONFIG_INVALID', 'the Kubo RPC url is not a valid URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('CONFIG_INVALID', 'the Kubo RPC url must be http(s)');
-    const headers = options.headers ?? {};
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
     for (const [k, v] of Object.entries(headers)) {
       if (typeof v !== 'string' || !/^[A-Za-z0-9-]+$/.test(k)) fail('CONFIG_INVALID', 'Kubo RPC headers must be a map of header names to strings');
+    }
+    // fetch refuses URLs with credentials: move `user:pass@` into a Basic header (an explicit one wins).
+    if (url.username !== '' || url.password !== '') {
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+        let user: string;
+        let pass: string;
+        try {
+          user = decodeURIComponent(url.username);
+          pass = decodeURIComponent(url.password);
+        } catch {
+          fail('CONFIG_INVALID', 'the credentials in the Kubo RPC url are not valid percent-encoding');
+        }
+        const basic = Buffer.from(`${user}:${pass}`, 'utf8').toString('base64');
+        headers.authorization = `Basic ${basic}`;
+      }
+      url.username = '';
+      url.password = '';
     }
     const where = redactUrl(url);
     const locateTimeoutMs = options.locateTimeoutMs ?? 30_000;
@@ -97,7 +114,8 @@ export class KuboBackend implements ObjectBackend {
     if (err instanceof Error && err.name === 'HTTPError') {
       fail('STORE_UNAVAILABLE', `the Kubo RPC at ${this.where} failed to ${action}: ${err.message.slice(0, 200)}`, { details: { ...details, status } });
     }
-    fail('STORE_UNAVAILABLE', `cannot reach the Kubo RPC at ${this.where} (${err?.cause?.code ?? err?.message ?? 'error'}); is the daemon running?`, { details });
+    // Only the error code: a client message may quote the request URL.
+    fail('STORE_UNAVAILABLE', `cannot reach the Kubo RPC at ${this.where} (${err?.cause?.code ?? err?.name ?? 'error'}); is the daemon running?`, { details });
   }
 
   async add(content: AsyncIterable<Uint8Array>): Promise<CID> {

@@ -5,9 +5,9 @@
  *
  * Why not one file per 256 KiB block (blockstore-fs / Kubo's flatfs): a 1 GiB
  * clip is 4096 block files. Creating a file costs ~1 ms of kernel time on
- * the machines we run on (measured: docs/store.md), so the store ran at a
- * third of `sha256sum`'s speed whatever we did; an archive of years of body
- * camera video would also hold billions of inodes. A CAR per object is one
+ * the machines we run on (measured: docs/store.md), so the store stayed
+ * below half of `sha256sum`'s speed whatever we did; an archive of years of
+ * body-camera video would also hold billions of inodes. A CAR per object is one
  * sequential write, is fsync'ed once, and is itself the transport format:
  * `ipfs dag import <cid>.car` puts the evidence into any IPFS node.
  *
@@ -87,7 +87,7 @@ async function writeAll(fh: FileHandle, bufs: Uint8Array[], position: number): P
 export interface PackWriterOptions {
   /** fdatasync the file and fsync its folder before `finish` resolves. @default true */
   durable?: boolean;
-  /** Bytes queued before `put` waits for the disk. @default 8 MiB */
+  /** Bytes not yet on disk before `put` waits. @default 2 MiB */
   highWater?: number;
 }
 
@@ -101,6 +101,7 @@ export class PackWriter {
   private unwritten = 0;
   private position: number;
   private writing: Promise<void> | undefined;
+  private current: Promise<void> | undefined;
   private error: unknown;
   private done = false;
 
@@ -130,7 +131,7 @@ export class PackWriter {
     return new PackWriter(fh, tmp, objectsDir, options.durable ?? true, options.highWater ?? 2 * 1024 * 1024, header.length);
   }
 
-  /** Queue one block; resolves once the queue is under the high-water mark. */
+  /** Queue one block; resolves once the bytes not yet on disk are under the high-water mark. */
   async put(cid: CID, bytes: Uint8Array): Promise<CID> {
     if (this.error !== undefined) throw this.error;
     if (this.done) throw new Error('PackWriter is finished');
@@ -143,11 +144,13 @@ export class PackWriter {
     this.queuedBytes += n;
     this.unwritten += n;
     this.writing ??= this.drainLoop();
-    while (this.unwritten > this.highWater && this.writing !== undefined) await this.writing;
+    // Wait for the write in progress only, so encryption and disk writes overlap.
+    while (this.unwritten > this.highWater && this.current !== undefined) await this.current;
     if (this.error !== undefined) throw this.error;
     return cid;
   }
 
+  /** Writes queued batches one after the other (one writev each) until the queue is empty. */
   private async drainLoop(): Promise<void> {
     try {
       while (this.queue.length > 0 && this.error === undefined) {
@@ -155,13 +158,20 @@ export class PackWriter {
         const n = this.queuedBytes;
         this.queue = [];
         this.queuedBytes = 0;
-        await writeAll(this.fh, bufs, this.position);
+        const at = this.position;
         this.position += n;
-        this.unwritten -= n;
+        this.current = writeAll(this.fh, bufs, at).then(
+          () => {
+            this.unwritten -= n;
+          },
+          (e: unknown) => {
+            this.error ??= e;
+          },
+        );
+        await this.current;
       }
-    } catch (e) {
-      this.error ??= e;
     } finally {
+      this.current = undefined;
       this.writing = undefined;
     }
   }

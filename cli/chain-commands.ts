@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startAnvil, EMBEDDED_CHAIN_ID } from '../chain/anvil.js';
-import type { AnchorEvent } from '../chain/anchorer.js';
-import { deploy, type DeployStep } from '../chain/deploy.js';
-import { redactUrl } from '../chain/rpc.js';
-import { paths } from '../config.js';
-import { fail } from '../errors.js';
-import { Liuhen } from '../liuhen.js';
+import { startAnvil, EMBEDDED_CHAIN_ID } from '../src/chain/anvil.js';
+import type { AnchorEvent } from '../src/chain/anchorer.js';
+import { deploy, type DeployStep } from '../src/chain/deploy.js';
+import { redactUrl } from '../src/chain/rpc.js';
+import { paths } from '../src/config.js';
+import { fail } from '../src/errors.js';
+import { Liuhen } from '../src/liuhen.js';
 import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;

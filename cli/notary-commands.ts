@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
-import { NotaryLog } from '../notary/log.js';
-import { openNotary, pendingForDataDir, requireKeystore } from '../notary/open.js';
-import { createNotaryKey, promptHidden } from '../notary/passphrase.js';
-import { notaryPaths, NOTARY_PASSPHRASE_ENV } from '../notary/paths.js';
-import type { NotaryPolicy } from '../notary/policy.js';
-import type { BatchOutcome, NotaryEvent, NotaryPendingBatch } from '../notary/types.js';
+import { fail } from '../src/errors.js';
+import { NotaryLog } from '../src/notary/log.js';
+import { openNotary, pendingForDataDir, requireKeystore } from '../src/notary/open.js';
+import { createNotaryKey, promptHidden } from '../src/notary/passphrase.js';
+import { notaryPaths, NOTARY_PASSPHRASE_ENV } from '../src/notary/paths.js';
+import type { NotaryPolicy } from '../src/notary/policy.js';
+import type { BatchOutcome, NotaryEvent, NotaryPendingBatch } from '../src/notary/types.js';
 import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
+import { fail } from '../src/errors.js';
 import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
@@ -16,7 +16,7 @@ export function registerStartCommands(program: Command, run: Run): void {
       run(async (g) => {
         const port = parsePort(o.port, '--port');
         const chainPort = o.chainPort === undefined ? undefined : parsePort(o.chainPort, '--chain-port');
-        const { startSystem } = await import('../../gateway/system.js');
+        const { startSystem } = await import('../gateway/system.js');
         const sys = await startSystem({ dataDir: g.data, port, host: o.host, chainPort, onProgress: g.json ? () => {} : (l) => printLine(l) });
         if (g.json) printJson({ url: sys.url, rpc: sys.rpc, registry: sys.registry, tokens: sys.tokens });
         else {
@@ -46,7 +46,7 @@ export function registerStartCommands(program: Command, run: Run): void {
     .option('--url <url>', 'gateway URL (default: the running system of --data)')
     .action((o: { url?: string }) =>
       run(async (g) => {
-        const { runDemo } = await import('../../gateway/demo.js');
+        const { runDemo } = await import('../gateway/demo.js');
         const summary = await runDemo({ dataDir: g.data, url: o.url, onProgress: g.json ? () => {} : (l) => printLine(l) });
         if (g.json) printJson(summary);
         return 0;

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
-import { Liuhen } from '../liuhen.js';
-import { KINDS, STAGES, type Kind, type Stage } from '../record/schema.js';
-import { serializeReceipt } from '../receipt/format.js';
-import { exitCodeOf } from '../verify/verify.js';
-import type { Verdict } from '../verify/types.js';
+import { fail } from '../src/errors.js';
+import { Liuhen } from '../src/liuhen.js';
+import { KINDS, STAGES, type Kind, type Stage } from '../src/record/schema.js';
+import { serializeReceipt } from '../src/receipt/format.js';
+import { exitCodeOf } from '../src/verify/verify.js';
+import type { Verdict } from '../src/verify/types.js';
 import { printJson, printLine, progressBar, type GlobalOptions } from './output.js';
 import { verifyFileWithReceipt } from './verify-command.js';
 

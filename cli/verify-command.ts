@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { createChainVerifier } from '../chain/verifier.js';
-import { paths, readConfig } from '../config.js';
-import { parseReceipt } from '../receipt/format.js';
-import { verifyReceipt } from '../verify/verify.js';
-import type { ChainVerifier, Verdict } from '../verify/types.js';
+import { createChainVerifier } from '../src/chain/verifier.js';
+import { paths, readConfig } from '../src/config.js';
+import { parseReceipt } from '../src/receipt/format.js';
+import { verifyReceipt } from '../src/verify/verify.js';
+import type { ChainVerifier, Verdict } from '../src/verify/types.js';
 
 export interface VerifyFileParameters {
   file: string;

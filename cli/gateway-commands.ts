@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
+import { fail } from '../src/errors.js';
 import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
@@ -16,7 +16,7 @@ export function registerGatewayCommands(program: Command, run: Run): void {
         const port = Number(o.port);
         if (!/^[0-9]{1,5}$/.test(o.port) || port > 65535) fail('INVALID_INPUT', `--port must be 0-65535, got ${o.port}`);
         // The gateway (Express) is loaded only by this command.
-        const gw = await import('../../gateway/index.js');
+        const gw = await import('../gateway/index.js');
         const opened = await gw.openGateway({ dataDir: g.data });
         let running: Awaited<ReturnType<typeof gw.listen>> | undefined;
         try {
