@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
+import { BIN, jsonLines, liuhen } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** `npm start` as a user runs it: a child process over a clean data folder, stopped with Ctrl-C (SIGINT). */
@@ -97,5 +97,28 @@ describe('npm start (liuhen start) from a clean folder', () => {
     expect(again.anchor.blockHash).toBe(receipt.anchor.blockHash);
     expect(await verify(second.info.url, receipt)).toBe('verified');
     expect(await stop(second)).toBe(0);
+  });
+
+  it('npm run demo fills it with two agencies, a missing review, a deleted clip and a late record', async () => {
+    const data = `${t.dir}/demo`;
+    const sys = await start(data);
+    running.push(sys);
+    const demo = liuhen(['--data', data, '--json', 'demo']);
+    expect(demo.status, demo.stderr).toBe(0);
+    const summary = jsonLines(demo.stdout)[0];
+    expect(summary).toMatchObject({ records: expect.any(Number), notarized: true });
+    const sup = api(sys.info.url, sys.info.tokens.supervisor);
+    const get = async (path: string) => (await sup(path)).json();
+    const [complete, missingReview] = summary.cases.map((c: string) => `/v1/cases/${encodeURIComponent(c)}`);
+    expect((await get(complete)).findings).toEqual([]);
+    const flawed = (await get(missingReview)).findings.map((f: { code: string }) => f.code);
+    expect(flawed).toContain('CASE_DECISION_WITHOUT_REVIEW');
+    expect(flawed).toContain('RECORD_SEALED_LATE');
+    const device = await get('/v1/devices/BWC-0202/continuity');
+    expect(device.findings).toEqual([expect.objectContaining({ code: 'DEVICE_SEQ_HOLE', missing: { from: 3, to: 3 } })]);
+    const agencies = new Set<string>();
+    for (const r of (await get(complete)).records.concat((await get(missingReview)).records)) agencies.add(r.agency ?? r.record?.agency);
+    expect(summary.pages.length).toBeGreaterThan(3);
+    expect(await stop(sys)).toBe(0);
   });
 });
