@@ -26,8 +26,9 @@ import {
 import { createApp } from './app.js';
 import { createDevTokens, TokenStore, type DevTokens } from './auth/tokens.js';
 import { createGatewayChain, type ClosableGatewayChain } from './chain.js';
+import type { GatewayConfigInput } from './config.js';
 import { stderrLogger, type Logger } from './deps.js';
-import { gatewayDir, KEYRING_PASSPHRASE_ENV } from './open.js';
+import { gatewayDir, KEYRING_PASSPHRASE_ENV, readGatewayConfig } from './open.js';
 import { createPagesRouter } from './pages/router.js';
 import { listen, type RunningGateway } from './server.js';
 
@@ -48,6 +49,8 @@ export interface StartSystemParameters {
   /** Agencies of a fresh folder: the first is the folder's own. @default ['JN-CGJ', 'JN-SCJGJ'] */
   agencies?: string[];
   logger?: Logger;
+  /** Gateway settings (limits, rate limits); default: `<data>/gateway/config.json` when present. */
+  gatewayConfig?: GatewayConfigInput;
   /** Progress lines for a person (stderr by default). */
   onProgress?: (line: string) => void;
 }
@@ -134,7 +137,7 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     }
     const gatewayChain: ClosableGatewayChain = createGatewayChain({ journal: liuhen.journal, chain: readConfig(p.dataDir).chain! });
     cleanups.push(() => gatewayChain.close());
-    const app = createApp({ liuhen, tokens, store, chain: gatewayChain, pages: createPagesRouter(), logger });
+    const app = createApp({ liuhen, tokens, store, chain: gatewayChain, pages: createPagesRouter(), logger, config: p.gatewayConfig ?? readGatewayConfig(p.dataDir) });
     const running: RunningGateway = await listen(app, { port: p.port ?? 8080, ...(p.host ? { host: p.host } : {}) });
     cleanups.push(() => running.close());
 

@@ -29,6 +29,7 @@ describe('HTTP hygiene', () => {
       [
         'GET /healthz',
         'POST /v1/records',
+        'POST /v1/records/signed',
         'GET /v1/records/{id}',
         'GET /v1/records/{id}/receipt',
         'GET /v1/records/{id}/content',

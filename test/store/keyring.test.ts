@@ -89,9 +89,8 @@ describe('keyring', () => {
     const file = JSON.parse(await readFile(path, 'utf8'));
     file.kdf.N = 2 ** 30; // a memory bomb
     await writeFile(path, JSON.stringify(file));
-    const t = performance.now();
-    await expect(openKeyring(path, PASS)).rejects.toSatisfy((e) => isLiuhenError(e, 'KEY_INVALID'));
-    expect(performance.now() - t).toBeLessThan(1000);
+    // Refused by the parameter check itself (its message names N), not by scrypt running out of memory.
+    await expect(openKeyring(path, PASS)).rejects.toSatisfy((e) => isLiuhenError(e, 'KEY_INVALID') && /\bN\b/.test((e as Error).message));
   });
 
   it('a damaged or altered file fails with a coded error', async () => {

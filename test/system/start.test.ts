@@ -74,9 +74,8 @@ describe('npm start (liuhen start) from a clean folder', () => {
 
     // Sealed, anchored and co-signed by the background notary within seconds.
     const sup = api(url, tokens.supervisor);
-    const t0 = Date.now();
+    // `until` gives up after 30 s: "within seconds" is a deadline here, not a measured speed (see npm run bench).
     await until('notarization', async () => ((await (await sup(`/v1/records/${id}`)).json()).chain?.notarized ? true : undefined));
-    expect(Date.now() - t0).toBeLessThan(30_000);
     const receipt = await (await sup(`/v1/records/${id}/receipt`)).json();
     expect(receipt.anchor).toMatchObject({ chainId: 27752 });
     expect(receipt.attestations).toHaveLength(1);
