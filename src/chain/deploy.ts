@@ -1,10 +1,10 @@
 import { ContractFactory, HDNodeWallet, Mnemonic, parseEther, type JsonRpcProvider, type Signer } from 'ethers';
 import { anchoringAgencies, readConfig, writeConfig, type ChainConfig } from '../config.js';
 import { fail } from '../errors.js';
-import { openKeystore } from '../notary/keystore.js';
 import { agencyToBytes32 } from './attestation.js';
 import { isDevChain } from './anvil.js';
 import { agencyKey, DEPLOYER_KEYSTORE_ENV, DEPLOYER_PASSPHRASE_ENV, ensureKeystore, notaryKey } from './keys.js';
+import { openKeystore } from './keystore.js';
 import { decodeRegistryError, NOTARY_ROLE, RegistryClient } from './registry.js';
 import { evidenceRegistryArtifact } from './registry-artifact.js';
 import { connect, onChain } from './rpc.js';

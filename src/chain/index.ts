@@ -1,7 +1,7 @@
 export { startAnvil, anvilBinaryPath, freePort, EMBEDDED_CHAIN_ID } from './anvil.js';
 export type { StartAnvilParameters, EmbeddedChain } from './anvil.js';
 export { RegistryClient, registryInterface, decodeRegistryError, parseAnchorLog, parseCosignLog, AGENCY_ROLE, NOTARY_ROLE, DEFAULT_ADMIN_ROLE } from './registry.js';
-export type { OnChainBatch, AnchorLog, CosignLog } from './registry.js';
+export type { OnChainBatch, AnchorLog, CosignLog, RegistryClientOptions } from './registry.js';
 export { connect as connectChain, redactUrl, isNetworkError } from './rpc.js';
 export type { ConnectParameters, Connection } from './rpc.js';
 export { deploy, deployRegistry, devAccount, DEV_MNEMONIC, DEFAULT_RPC } from './deploy.js';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Wallet } from 'ethers';
 import { paths, readConfig, writeSecretFile } from '../config.js';
 import { fail } from '../errors.js';
-import { createKeystore, keystoreAddress, openKeystore } from '../notary/keystore.js';
 import { isDevChain } from './anvil.js';
+import { createKeystore, keystoreAddress, openKeystore } from './keystore.js';
 
 /**
  * Where the chain-world keys of a data folder live, and how their passphrases

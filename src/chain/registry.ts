@@ -1,4 +1,4 @@
-import { Contract, decodeBytes32String, getAddress, id, Interface, type ContractRunner, type Log, type Provider } from 'ethers';
+import { Contract, decodeBytes32String, getAddress, id, Interface, zeroPadValue, type ContractRunner, type Log, type Provider } from 'ethers';
 import { isLiuhenError, LiuhenError } from '../errors.js';
 import { ZERO32 } from '../util/hex.js';
 import { agencyToBytes32 } from './attestation.js';
@@ -37,7 +37,9 @@ export interface OnChainBatch {
 /** One `BatchAnchored` log: where a root was anchored. */
 export interface AnchorLog {
   root: string;
+  /** Agency code as text (the bytes32 itself when it is not a valid string). */
   agency: string;
+  agencyBytes32: string;
   seq: number;
   size: number;
   prevRoot: string;
@@ -59,6 +61,11 @@ export interface CosignLog {
   blockNumber: number;
 }
 
+export interface RegistryClientOptions {
+  /** Blocks per `eth_getLogs` request of the paged scans; halved while the endpoint refuses a range. @default 5000 */
+  logPageSize?: number;
+}
+
 /**
  * A small typed client of `EvidenceRegistry` (ABI from the committed artifact).
  * Reads are views or log queries; reverts come back as CHAIN_REVERTED errors
@@ -66,18 +73,21 @@ export interface CosignLog {
  */
 export class RegistryClient {
   readonly contract: Contract;
+  private logPageSize: number;
 
   constructor(
     readonly address: string,
     readonly runner: ContractRunner,
+    options: RegistryClientOptions = {},
   ) {
     this.address = getAddress(address);
     this.contract = new Contract(this.address, registryInterface, runner);
+    this.logPageSize = options.logPageSize ?? 5_000;
   }
 
   /** The same registry with another runner (e.g. a signer). */
   connect(runner: ContractRunner): RegistryClient {
-    return new RegistryClient(this.address, runner);
+    return new RegistryClient(this.address, runner, { logPageSize: this.logPageSize });
   }
 
   private get provider(): Provider {
@@ -122,15 +132,9 @@ export class RegistryClient {
       cosignerCount: bigint;
       notarizedAt: bigint;
     }>('batch', [root]);
-    let agency = '';
-    try {
-      agency = decodeBytes32String(b.agency);
-    } catch {
-      agency = b.agency; // not a valid bytes32 string: show it raw
-    }
     return {
       exists: b.seq !== 0n,
-      agency: b.seq === 0n ? '' : agency,
+      agency: b.seq === 0n ? '' : agencyText(b.agency),
       agencyBytes32: b.agency,
       prevRoot: b.prevRoot,
       seq: Number(b.seq),
@@ -185,9 +189,19 @@ export class RegistryClient {
     return this.call<boolean>('verifyInclusion', [root, leaf, index, size, proof]);
   }
 
+  /** The EIP-712 digest the registry computes from its own storage for an attestation of `root` at `attestedAt`. */
+  attestationDigest(root: string, attestedAt: number): Promise<string> {
+    return this.call<string>('attestationDigest', [root, attestedAt]);
+  }
+
   /** Calldata of `anchor(root, size, prevRoot, firstCapturedAt, lastCapturedAt)`. */
   encodeAnchor(p: { root: string; size: number; prevRoot: string; firstCapturedAt: number; lastCapturedAt: number }): string {
     return registryInterface.encodeFunctionData('anchor', [p.root, p.size, p.prevRoot, p.firstCapturedAt, p.lastCapturedAt]);
+  }
+
+  /** Calldata of `cosign(root, [{attestedAt, signature}, …])`. */
+  encodeCosign(root: string, attestations: ReadonlyArray<{ attestedAt: number; signature: string }>): string {
+    return registryInterface.encodeFunctionData('cosign', [root, attestations.map((a) => [a.attestedAt, a.signature])]);
   }
 
   /** The canonical `BatchAnchored` log of `root` (a node only returns logs of its canonical chain), if any. */
@@ -208,15 +222,87 @@ export class RegistryClient {
     const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_COSIGNED, root], fromBlock, toBlock: 'latest' });
     return logs.filter((l) => !l.removed).map(parseCosignLog);
   }
+
+  /**
+   * The `BatchAnchored` logs of every agency in [fromBlock, toBlock], page by
+   * page (see `logPages`): each page's logs in chain order, with the page's
+   * last block. A log that is not a well-formed `BatchAnchored` is skipped.
+   */
+  async *anchorLogPages(fromBlock: number, toBlock: number): AsyncGenerator<{ logs: AnchorLog[]; toBlock: number }> {
+    for await (const page of this.logPages([BATCH_ANCHORED], fromBlock, toBlock)) {
+      yield { logs: page.logs.map(decodeAnchorLog).filter((l): l is AnchorLog => l !== undefined), toBlock: page.toBlock };
+    }
+  }
+
+  /** Roots `notary` co-signed in [fromBlock, toBlock] (from its `BatchCosigned` logs, paged), lowercase. */
+  async cosignedRoots(notary: string, fromBlock: number, toBlock: number): Promise<Set<string>> {
+    const roots = new Set<string>();
+    for await (const page of this.logPages([BATCH_COSIGNED, null, zeroPadValue(notary, 32)], fromBlock, toBlock)) {
+      for (const log of page.logs) if (log.topics.length === 3) roots.add(log.topics[1]!.toLowerCase());
+    }
+    return roots;
+  }
+
+  /**
+   * This registry's logs with `topics` in [fromBlock, toBlock], `logPageSize`
+   * blocks per request. The endpoint may cap the block range of
+   * `eth_getLogs`: a refused range is halved, down to a single block, and the
+   * smaller size is kept. Whatever the endpoint answers is hostile input:
+   * removed logs, logs of another address or with another first topic are
+   * dropped.
+   */
+  private async *logPages(topics: Array<string | null>, fromBlock: number, toBlock: number): AsyncGenerator<{ logs: Log[]; toBlock: number }> {
+    let start = fromBlock;
+    while (start <= toBlock) {
+      const stop = Math.min(toBlock, start + this.logPageSize - 1);
+      let logs: readonly Log[];
+      try {
+        logs = await this.provider.getLogs({ address: this.address, topics, fromBlock: start, toBlock: stop });
+      } catch (e) {
+        // Range limits differ per endpoint ("block range too large", "more than 10000 results"), and some
+        // refuse with an HTTP error status (SERVER_ERROR): halve and retry. A node that cannot be reached is no range problem.
+        if (stop > start && (!isNetworkError(e) || (e as { code?: unknown }).code === 'SERVER_ERROR')) {
+          this.logPageSize = Math.max(1, Math.floor((stop - start + 1) / 2));
+          continue;
+        }
+        throw e;
+      }
+      const ours = logs.filter((l) => !l.removed && l.address.toLowerCase() === this.address.toLowerCase() && l.topics[0] === topics[0]);
+      yield { logs: ours.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index), toBlock: stop };
+      start = stop + 1;
+    }
+  }
+}
+
+/** The agency code of a bytes32, or the bytes32 itself when it is not a valid string. */
+function agencyText(bytes32: string): string {
+  try {
+    return decodeBytes32String(bytes32);
+  } catch {
+    return bytes32; // not a valid bytes32 string: show it raw
+  }
 }
 
 /** Parses a `BatchAnchored` log (of this registry's ABI). */
 export function parseAnchorLog(log: Log): AnchorLog {
-  const ev = registryInterface.parseLog({ topics: [...log.topics], data: log.data });
-  if (!ev || ev.name !== 'BatchAnchored') throw new Error('not a BatchAnchored log');
+  const parsed = decodeAnchorLog(log);
+  if (!parsed) throw new Error('not a BatchAnchored log');
+  return parsed;
+}
+
+/** A `BatchAnchored` log decoded, or undefined when it is not a well-formed one (hostile input never throws here). */
+function decodeAnchorLog(log: Log): AnchorLog | undefined {
+  let ev;
+  try {
+    ev = registryInterface.parseLog({ topics: [...log.topics], data: log.data });
+  } catch {
+    return undefined;
+  }
+  if (!ev || ev.name !== 'BatchAnchored') return undefined;
   return {
     root: ev.args.root as string,
-    agency: decodeBytes32String(ev.args.agency as string),
+    agency: agencyText(ev.args.agency as string),
+    agencyBytes32: ev.args.agency as string,
     seq: Number(ev.args.seq),
     size: Number(ev.args.size),
     prevRoot: ev.args.prevRoot as string,
@@ -252,14 +338,8 @@ function revertData(e: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * Turns a failed call or transaction into a coded error: a revert with one of
- * the registry's custom errors becomes CHAIN_REVERTED naming it and its
- * arguments (`EvidenceRegistryUnexpectedPrevRoot(agency=…, expected=…, given=…)`);
- * network failures pass through (the caller maps them to CHAIN_UNREACHABLE).
- */
-export function decodeRegistryError(e: unknown, what: string): unknown {
-  if (isLiuhenError(e) || isNetworkError(e)) return e;
+/** The registry's custom error (or ethers' decoded `Error(string)`/`Panic`) that `e` carries, with its arguments as text. */
+export function registryRevert(e: unknown): { name: string; args: Record<string, string>; shown: string } | undefined {
   const ethersRevert = (e as { revert?: { name: string; args: readonly unknown[] } }).revert;
   let name: string | undefined;
   let args: Record<string, string> = {};
@@ -281,10 +361,38 @@ export function decodeRegistryError(e: unknown, what: string): unknown {
       }
     }
   }
+  if (!name) return undefined;
+  return { name, args, shown: `${name}(${Object.entries(args).map(([k, v]) => `${k}=${v}`).join(', ')})` };
+}
+
+/**
+ * Turns a failed call or transaction into a coded error: a revert with one of
+ * the registry's custom errors becomes CHAIN_REVERTED naming it and its
+ * arguments (`EvidenceRegistryUnexpectedPrevRoot(agency=…, expected=…, given=…)`);
+ * network failures pass through (the caller maps them to CHAIN_UNREACHABLE).
+ */
+export function decodeRegistryError(e: unknown, what: string): unknown {
+  if (isLiuhenError(e) || isNetworkError(e)) return e;
+  const revert = registryRevert(e);
   const code = (e as { code?: string }).code;
-  if (!name && code !== 'CALL_EXCEPTION') return e;
-  const shown = name ? `${name}(${Object.entries(args).map(([k, v]) => `${k}=${v}`).join(', ')})` : 'an unknown reason';
-  return new LiuhenError('CHAIN_REVERTED', `the registry reverted ${what} with ${shown}`, { cause: e, details: { error: name ?? null, args } });
+  if (!revert && code !== 'CALL_EXCEPTION') return e;
+  return new LiuhenError('CHAIN_REVERTED', `the registry reverted ${what} with ${revert?.shown ?? 'an unknown reason'}`, { cause: e, details: { error: revert?.name ?? null, args: revert?.args ?? {} } });
+}
+
+/**
+ * Always a coded error for a failed chain request, for callers that hold a
+ * bare `Provider` (the notary): it names no endpoint, since a URL may carry
+ * credentials. Network failures become CHAIN_UNREACHABLE, a registry revert
+ * CHAIN_REVERTED (`<doing> reverted: Name(…)`), and any other error the node
+ * answered with CHAIN_UNREACHABLE too; coded errors pass through.
+ */
+export function chainError(e: unknown, doing: string): LiuhenError {
+  if (isLiuhenError(e)) return e;
+  if (isNetworkError(e)) return new LiuhenError('CHAIN_UNREACHABLE', `the chain cannot be reached while ${doing}; is the node running?`, { cause: e });
+  const revert = registryRevert(e);
+  if (revert) return new LiuhenError('CHAIN_REVERTED', `${doing} reverted: ${revert.shown}`, { cause: e, details: { error: revert.name, args: revert.args } });
+  const short = (e as { shortMessage?: string })?.shortMessage ?? (e as Error)?.message ?? String(e);
+  return new LiuhenError('CHAIN_UNREACHABLE', `the chain answered with an error while ${doing}: ${short.slice(0, 200)}`, { cause: e });
 }
 
 function show(v: unknown): string {

@@ -18,12 +18,8 @@ export const DEFAULT_RPC_TIMEOUT_MS = 10_000;
  * @example redactUrl('https://user:pw@node.example/v3/0123456789abcdef0123?key=x') // 'https://***@node.example/v3/***?key=***'
  */
 export function redactUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return '(invalid URL)';
-  }
+  const u = parseUrl(url);
+  if (!u) return '(invalid URL)';
   const auth = u.username || u.password ? '***@' : '';
   const path = u.pathname
     .split('/')
@@ -35,12 +31,7 @@ export function redactUrl(url: string): string {
 
 /** A FetchRequest for `url`, with userinfo moved into an Authorization header (fetch refuses URLs with credentials). */
 export function rpcRequest(url: string, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): FetchRequest {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return fail('INVALID_INPUT', `not a URL: ${redactUrl(url)}`);
-  }
+  const u = parseUrl(url) ?? fail('INVALID_INPUT', `not a URL: ${redactUrl(url)}`);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') fail('INVALID_INPUT', `the JSON-RPC endpoint must be http(s), got ${u.protocol}`);
   const user = decodeURIComponent(u.username);
   const pass = decodeURIComponent(u.password);
@@ -54,6 +45,14 @@ export function rpcRequest(url: string, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Fet
   }
   req.timeout = timeoutMs;
   return req;
+}
+
+function parseUrl(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
 }
 
 const NETWORK_CODES = new Set([

@@ -12,5 +12,5 @@ export type { NotaryPolicy, RefusalReason, NotaryRefusal, AnchoredBatch } from '
 export { createNotaryKey, resolveNotaryPassphrase } from './passphrase.js';
 export type { CreateNotaryKeyParameters, CreateNotaryKeyReturnType, ResolvePassphraseParameters } from './passphrase.js';
 export { notaryPaths } from './paths.js';
-export { createKeystore, openKeystore, keystoreAddress, passphraseFromEnv } from './keystore.js';
+export { createKeystore, openKeystore, keystoreAddress, passphraseFromEnv } from '../chain/keystore.js';
 export type { BatchOutcome, NotaryBatchRef, NotaryEvent, NotaryPendingBatch, NotaryErrorInfo } from './types.js';

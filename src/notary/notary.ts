@@ -1,11 +1,13 @@
 import { getAddress, isError, Signature, Transaction, type Provider, type Signer, type TransactionRequest, type TypedDataField } from 'ethers';
 import { attestationDigest, attestationDomain, attestationMessage, ATTESTATION_TYPES, recoverAttestationSigner, type BatchAttestationValue } from '../chain/attestation.js';
+import { chainError, registryRevert, RegistryClient, type AnchorLog, type OnChainBatch } from '../chain/registry.js';
+import { isNetworkError } from '../chain/rpc.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { equivocationError, logDomain, NotaryLog, type NotaryDecision } from './log.js';
 import { listPending } from './pending.js';
 import { checkBatchPolicy, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
-import { agencyCodeOf, chainError, decodeRevert, isUnreachable, isZero32, reconcile, RegistryReader, requireAddress, type AnchoredEvent } from './registry.js';
-import { batchRef, type BatchOutcome, type NotaryBatchRef, type NotaryErrorInfo, type NotaryEvent, type NotaryPendingBatch } from './types.js';
+import { agencyCodeOf, anchorLogPages, isZero32, reconcile, requireAddress, type AnchoredEventFacts } from './registry.js';
+import { batchRef, eventRef, type BatchOutcome, type NotaryErrorInfo, type NotaryEvent, type NotaryPendingBatch } from './types.js';
 
 export interface CreateNotaryParameters {
   /** The notary's key: an ethers `Wallet` (from {@link openKeystore}) or any `Signer` that signs typed data and transactions. */
@@ -100,7 +102,7 @@ const STALL_MS = 5_000;
 const MAX_BACKOFF_MS = 60_000;
 
 class NotaryService implements Notary {
-  private readonly client: RegistryReader;
+  private readonly client: RegistryClient;
   private readonly d: string;
   private readonly now: () => number;
   private readonly pollMs: number;
@@ -125,7 +127,7 @@ class NotaryService implements Notary {
     readonly policy: Readonly<NotaryPolicy>,
     private readonly log: NotaryLog,
   ) {
-    this.client = new RegistryReader(p.provider, registry, p.logPageSize ?? 5_000);
+    this.client = new RegistryClient(registry, p.provider, { logPageSize: p.logPageSize });
     this.d = logDomain(chainId, registry);
     this.now = p.now ?? (() => Math.floor(Date.now() / 1000));
     this.pollMs = p.pollIntervalMs ?? 1_000;
@@ -242,8 +244,8 @@ class NotaryService implements Notary {
     const safe = head - this.policy.confirmations;
     const start = await this.scanStart();
     if (start <= head) {
-      for await (const page of this.client.anchoredEvents(start, head)) {
-        for (const ev of page.events) {
+      for await (const page of anchorLogPages(this.client, start, head)) {
+        for (const ev of page.logs) {
           if (o.signal?.aborted) return out;
           if (seen.has(ev.root)) continue;
           if (ev.blockNumber > safe) {
@@ -253,7 +255,7 @@ class NotaryService implements Notary {
           }
           emit(await this.handle(ev), ev.root);
         }
-        const done = Math.min(page.to, safe);
+        const done = Math.min(page.toBlock, safe);
         if (done >= start) await this.saveCursor(done);
       }
     }
@@ -288,10 +290,10 @@ class NotaryService implements Notary {
 
   // ── deciding one batch ─────────────────────────────────────────────────────
 
-  private async handle(ev: AnchoredEvent): Promise<BatchOutcome | undefined> {
+  private async handle(ev: AnchorLog): Promise<BatchOutcome | undefined> {
     const existing = await this.log.decision(this.d, ev.root);
     if (existing !== undefined) return this.revisit(existing);
-    const r = reconcile(ev, await this.client.batch(ev.root));
+    const r = reconcile(ev, await this.stored(ev.root));
     if ('mismatch' in r) return { status: 'waiting', batch: eventRef(ev), reason: 'NOT_ANCHORED', detail: r.mismatch };
     return this.evaluate(r.batch);
   }
@@ -309,19 +311,17 @@ class NotaryService implements Notary {
   }
 
   private async recheck(dec: NotaryDecision): Promise<BatchOutcome | undefined> {
-    const stored = await this.client.batch(dec.batch.root);
+    const stored = await this.stored(dec.batch.root);
     if (stored === undefined) return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: 'refused earlier; the registry no longer holds this root' };
-    const ev: AnchoredEvent = {
-      agency: dec.batch.agency,
-      seq: BigInt(dec.batch.seq),
+    const ev: AnchoredEventFacts = {
+      agencyBytes32: dec.batch.agency,
+      seq: dec.batch.seq,
       root: dec.batch.root,
-      size: BigInt(dec.batch.size),
+      size: dec.batch.size,
       prevRoot: dec.batch.prevRoot,
-      firstCapturedAt: BigInt(dec.batch.firstCapturedAt),
-      lastCapturedAt: BigInt(dec.batch.lastCapturedAt),
+      firstCapturedAt: dec.batch.firstCapturedAt,
+      lastCapturedAt: dec.batch.lastCapturedAt,
       blockNumber: dec.batch.blockNumber,
-      blockHash: '',
-      logIndex: 0,
       txHash: dec.batch.txHash ?? '',
     };
     const r = reconcile(ev, stored);
@@ -330,7 +330,7 @@ class NotaryService implements Notary {
   }
 
   private async evaluate(batch: AnchoredBatch): Promise<BatchOutcome | undefined> {
-    const onChain = await this.client.attestedAt(batch.root, this.address);
+    const onChain = await this.attestedAt(batch.root);
     if (onChain !== 0) {
       const stamp = new Date().toISOString();
       await this.log.recordCosigned(this.d, { chainId: this.chainId, registry: this.registry, batch, status: 'cosigned', cosigned: { attestedAt: onChain }, decidedAt: stamp, updatedAt: stamp });
@@ -369,10 +369,10 @@ class NotaryService implements Notary {
     if (mine !== undefined && mine.root.toLowerCase() !== batch.prevRoot) {
       return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not root ${mine.root}, which this notary attested as batch ${batch.seq - 1} of agency ${details.agency}`, details: { ...details, attestedPrevRoot: mine.root } };
     }
-    const prev = await this.client.batch(batch.prevRoot);
+    const prev = await this.stored(batch.prevRoot);
     if (prev === undefined) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not anchored in the registry`, details };
-    if (prev.agency.toLowerCase() !== batch.agency) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is a batch of agency ${agencyCodeOf(prev.agency) ?? prev.agency}, not of ${details.agency}`, details };
-    if (prev.seq !== BigInt(batch.seq - 1)) return { reason: 'SEQ_GAP', message: `prevRoot ${batch.prevRoot} is batch ${prev.seq}, not ${batch.seq - 1}`, details: { ...details, prevSeq: Number(prev.seq) } };
+    if (prev.agencyBytes32.toLowerCase() !== batch.agency) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is a batch of agency ${agencyCodeOf(prev.agencyBytes32) ?? prev.agencyBytes32}, not of ${details.agency}`, details };
+    if (prev.seq !== batch.seq - 1) return { reason: 'SEQ_GAP', message: `prevRoot ${batch.prevRoot} is batch ${prev.seq}, not ${batch.seq - 1}`, details: { ...details, prevSeq: prev.seq } };
     return undefined;
   }
 
@@ -381,7 +381,7 @@ class NotaryService implements Notary {
     const value: BatchAttestationValue = { root: batch.root, agency: batch.agencyCode!, seq: batch.seq, size: batch.size, prevRoot: batch.prevRoot, attestedAt };
     const digest = attestationDigest(this.chainId, this.registry, value);
     // The registry computes the digest from its own storage; if the two differ, a signature would be useless.
-    const theirs = await this.client.attestationDigest(batch.root, attestedAt);
+    const theirs = await this.rpc(() => this.client.attestationDigest(batch.root, attestedAt), `calling attestationDigest on the registry ${this.registry}`);
     if (theirs.toLowerCase() !== digest.toLowerCase()) {
       fail('CHAIN_MISMATCH', `the registry ${this.registry} computes attestation digest ${theirs} for batch ${batch.seq} of ${value.agency}, the SDK ${digest}: not a registry this SDK version can attest for`, { details: { ours: digest, theirs } });
     }
@@ -405,10 +405,10 @@ class NotaryService implements Notary {
   /** Brings a signed decision to the chain (or reports it, in relayer mode). */
   private async finish(dec: NotaryDecision, o: { resumed: boolean; report: boolean }): Promise<BatchOutcome | undefined> {
     const at = dec.attestation!;
-    const onChain = await this.client.attestedAt(dec.batch.root, this.address);
+    const onChain = await this.attestedAt(dec.batch.root);
     if (onChain !== 0) return this.markCosigned(dec, onChain, o.resumed, dec.tx?.hash);
     if (!this.submit) return o.report ? signedOutcome(dec, false, o.resumed) : undefined;
-    if ((await this.client.batch(dec.batch.root)) === undefined) {
+    if ((await this.stored(dec.batch.root)) === undefined) {
       return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `signed (attestedAt ${at.attestedAt}); the registry does not hold this root now` };
     }
     try {
@@ -419,7 +419,7 @@ class NotaryService implements Notary {
       return await this.sendTx(dec, o.resumed);
     } catch (e) {
       // The chain itself is gone: let the pass fail (follow retries with backoff). Anything else concerns this batch only.
-      if (isLiuhenError(e, 'CHAIN_UNREACHABLE') && isUnreachable(e.cause)) throw e;
+      if (isLiuhenError(e, 'CHAIN_UNREACHABLE') && isNetworkError(e.cause)) throw e;
       return { status: 'failed', batch: batchRef(dec.batch), error: errorInfo(e) };
     }
   }
@@ -441,7 +441,7 @@ class NotaryService implements Notary {
 
   private async sendTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
     const at = dec.attestation!;
-    const data = this.client.cosignData(dec.batch.root, at.attestedAt, at.signature);
+    const data = this.client.encodeCosign(dec.batch.root, [at]);
     let gas: bigint;
     try {
       gas = await this.p.provider.estimateGas({ from: this.address, to: this.registry, data });
@@ -487,7 +487,7 @@ class NotaryService implements Notary {
     for (;;) {
       const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
       if (receipt !== null) {
-        const onChain = receipt.status === 1 ? await this.client.attestedAt(dec.batch.root, this.address) : 0;
+        const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.root) : 0;
         if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
         fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
       }
@@ -516,9 +516,9 @@ class NotaryService implements Notary {
     if (isError(e, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(messageOf(e))) {
       return new LiuhenError('NOTARY_UNFUNDED', `the notary account ${this.address} cannot pay the gas of cosign for ${what}; fund it (on a dev chain: send it ETH from a dev account), or run with --no-submit and hand the signatures to a relayer. The attestation stays in the log.`, { cause: e, details: { notary: this.address } });
     }
-    const revert = decodeRevert(e);
-    if (revert?.startsWith('EvidenceRegistryNotNotary')) {
-      return new LiuhenError('CHAIN_REVERTED', `cosign for ${what} reverted: ${this.address} does not hold NOTARY_ROLE; the registry admin must grant it (the attestation stays in the log and is sent once the role is granted)`, { cause: e, details: { revert } });
+    const revert = registryRevert(e);
+    if (revert?.name === 'EvidenceRegistryNotNotary') {
+      return new LiuhenError('CHAIN_REVERTED', `cosign for ${what} reverted: ${this.address} does not hold NOTARY_ROLE; the registry admin must grant it (the attestation stays in the log and is sent once the role is granted)`, { cause: e, details: { error: revert.name, args: revert.args } });
     }
     return chainError(e, `sending cosign for ${what}`);
   }
@@ -538,6 +538,16 @@ class NotaryService implements Notary {
 
   private getBlock(n: number): ReturnType<Provider['getBlock']> {
     return this.rpc(() => this.p.provider.getBlock(n), `reading block ${n}`);
+  }
+
+  /** The registry's batch of `root`; undefined when it was never anchored. */
+  private async stored(root: string): Promise<OnChainBatch | undefined> {
+    const b = await this.rpc(() => this.client.batch(root), `calling batch on the registry ${this.registry}`);
+    return b.exists ? b : undefined;
+  }
+
+  private attestedAt(root: string): Promise<number> {
+    return this.rpc(() => this.client.attestedAt(root, this.address), `calling attestedAt on the registry ${this.registry}`);
   }
 
   private async rpc<T>(fn: () => Promise<T>, doing: string): Promise<T> {
@@ -586,19 +596,6 @@ function signedOutcome(dec: NotaryDecision, submitted: boolean, resumed: boolean
 function refusedOutcome(dec: NotaryDecision, recorded: 'now' | 'earlier'): BatchOutcome {
   const r = dec.refusal!;
   return { status: 'refused', batch: batchRef(dec.batch), reason: r.reason, error: { code: r.code, message: r.message, details: r.details }, recorded };
-}
-
-function eventRef(ev: AnchoredEvent): NotaryBatchRef {
-  return {
-    agency: agencyCodeOf(ev.agency) ?? ev.agency,
-    agencyBytes32: ev.agency,
-    seq: Number(ev.seq),
-    root: ev.root,
-    size: Number(ev.size),
-    prevRoot: ev.prevRoot,
-    blockNumber: ev.blockNumber,
-    txHash: ev.txHash,
-  };
 }
 
 export function errorInfo(e: unknown): NotaryErrorInfo {

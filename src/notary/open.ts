@@ -1,15 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { FetchRequest, getAddress, JsonRpcProvider, Network } from 'ethers';
+import { getAddress, type JsonRpcProvider } from 'ethers';
+import { keystoreAddress, openKeystore } from '../chain/keystore.js';
+import { chainError } from '../chain/registry.js';
+import { connect } from '../chain/rpc.js';
 import { chainConfigSchema, paths } from '../config.js';
 import { fail } from '../errors.js';
 import { describeIssues } from '../record/parse.js';
-import { keystoreAddress, openKeystore } from './keystore.js';
 import { NotaryLog } from './log.js';
 import { createNotary, type CreateNotaryParameters, type Notary } from './notary.js';
 import { resolveNotaryPassphrase } from './passphrase.js';
 import { listPending } from './pending.js';
 import { notaryPaths } from './paths.js';
-import { chainError, requireAddress } from './registry.js';
+import { definedOnly } from './policy.js';
+import { requireAddress } from './registry.js';
 import type { NotaryPendingBatch } from './types.js';
 
 export interface NotaryChainParameters {
@@ -32,7 +35,8 @@ export interface NotaryChain {
  * The chain a notary follows: `chain` of `<data>/config.json` (only that
  * section is read, so a notary's folder needs no agency settings), with
  * `--rpc`/`--registry` overrides. Checks that the endpoint answers and
- * serves the configured chain id. The endpoint URL never reaches a message.
+ * serves the configured chain id. The endpoint URL reaches messages only
+ * redacted (`redactUrl`: it may carry credentials).
  */
 export async function connectNotaryChain(p: NotaryChainParameters): Promise<NotaryChain> {
   const file = paths(p.dataDir).config;
@@ -56,32 +60,17 @@ export async function connectNotaryChain(p: NotaryChainParameters): Promise<Nota
   const registry = p.registry ?? chain.registry;
   if (registry === undefined) fail('REGISTRY_MISSING', `no registry address in ${file}; run \`liuhen deploy\`, or pass --registry ADDRESS`);
   requireAddress(registry, '--registry');
-  let url: URL;
+  let connection;
   try {
-    url = new URL(rpc);
-  } catch {
-    return fail('INVALID_INPUT', 'the RPC endpoint is not a URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('INVALID_INPUT', 'the RPC endpoint must be an http(s) URL');
-  const request = (): FetchRequest => {
-    const r = new FetchRequest(rpc);
-    r.timeout = 15_000;
-    return r;
-  };
-  const probe = new JsonRpcProvider(request(), Network.from(chain.chainId ?? 1), { staticNetwork: true, batchMaxCount: 1 });
-  let chainId: number;
-  try {
-    chainId = Number(BigInt((await probe.send('eth_chainId', [])) as string));
+    connection = await connect({ rpc, timeoutMs: 15_000 });
   } catch (e) {
-    throw chainError(e, `asking ${url.protocol}//${url.host} for its chain id`);
-  } finally {
-    probe.destroy();
+    throw chainError(e, 'asking the RPC endpoint for its chain id');
   }
+  const { provider, chainId } = connection;
   if (chain.chainId !== undefined && chain.chainId !== chainId) {
+    provider.destroy();
     fail('CHAIN_MISMATCH', `the RPC endpoint serves chain ${chainId}, config.json says ${chain.chainId}; fix chain.chainId or --rpc`, { details: { expected: chain.chainId, actual: chainId } });
   }
-  const network = Network.from(chainId);
-  const provider = new JsonRpcProvider(request(), network, { staticNetwork: network, cacheTimeout: -1, pollingInterval: 1_000, batchMaxCount: 1 });
   return { provider, chainId, registry, confirmations: chain.confirmations, deployBlock: chain.deployBlock };
 }
 
@@ -160,8 +149,4 @@ export async function pendingForDataDir(p: NotaryChainParameters & { keystore?: 
 export function requireKeystore(path: string): string {
   if (!existsSync(path)) fail('KEY_MISSING', `no notary keystore at ${path}; create one with \`liuhen notary init\` (or pass --keystore FILE)`);
   return getAddress(keystoreAddress(path));
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

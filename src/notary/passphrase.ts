@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { fail } from '../errors.js';
+import { isDevChain } from '../chain/anvil.js';
+import { NOTARY_PASSPHRASE_ENV } from '../chain/keys.js';
+import { createKeystore } from '../chain/keystore.js';
 import { writeSecretFile } from '../config.js';
-import { createKeystore } from './keystore.js';
-import { isDevChain, notaryPaths, NOTARY_PASSPHRASE_ENV } from './paths.js';
+import { fail } from '../errors.js';
+import { notaryPaths } from './paths.js';
 
 export interface ResolvePassphraseParameters {
   /** Data folder (for the dev passphrase file). */

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { isDevChain } from '../chain/anvil.js';
-import { notaryKey, NOTARY_PASSPHRASE_ENV } from '../chain/keys.js';
+import { notaryKey } from '../chain/keys.js';
 import { paths } from '../config.js';
 
 /**
@@ -16,5 +15,5 @@ export function notaryPaths(dataDir: string): { root: string; keystore: string; 
   return { root, keystore: key.keystore, devPassphrase: key.devPassphrase, log: join(root, 'log') };
 }
 
-/** Only on a dev chain (27752, 31337) may the dev passphrase file unlock the notary key. */
-export { isDevChain, NOTARY_PASSPHRASE_ENV };
+/** The passphrase variable of the notary key (defined with the key locations in src/chain/keys.ts). */
+export { NOTARY_PASSPHRASE_ENV } from '../chain/keys.js';

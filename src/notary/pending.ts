@@ -1,8 +1,8 @@
 import type { Provider } from 'ethers';
-import { chainError, RegistryReader } from './registry.js';
+import { chainError, RegistryClient } from '../chain/registry.js';
 import { logDomain, type NotaryLog } from './log.js';
-import { batchRef, type NotaryPendingBatch } from './types.js';
-import { agencyCodeOf } from './registry.js';
+import { anchorLogPages } from './registry.js';
+import { batchRef, eventRef, type NotaryPendingBatch } from './types.js';
 
 export interface ListPendingParameters {
   provider: Provider;
@@ -24,7 +24,6 @@ export interface ListPendingParameters {
  * `BatchCosigned` events. Reads the chain only (and the log when given).
  */
 export async function listPending(p: ListPendingParameters): Promise<NotaryPendingBatch[]> {
-  const client = new RegistryReader(p.provider, p.registry, p.logPageSize ?? 5_000);
   let head: number;
   try {
     head = await p.provider.getBlockNumber();
@@ -33,24 +32,21 @@ export async function listPending(p: ListPendingParameters): Promise<NotaryPendi
   }
   const from = p.fromBlock ?? 0;
   if (from > head) return [];
-  const cosigned = await client.cosignedRoots(p.notary, from, head);
+  let client: RegistryClient;
+  let cosigned: Set<string>;
+  try {
+    client = new RegistryClient(p.registry, p.provider, { logPageSize: p.logPageSize });
+    cosigned = await client.cosignedRoots(p.notary, from, head);
+  } catch (e) {
+    throw chainError(e, `reading registry logs of blocks ${from}..${head}`);
+  }
   const d = logDomain(p.chainId, p.registry);
   const out: NotaryPendingBatch[] = [];
-  for await (const page of client.anchoredEvents(from, head)) {
-    for (const ev of page.events) {
+  for await (const page of anchorLogPages(client, from, head)) {
+    for (const ev of page.logs) {
       if (cosigned.has(ev.root)) continue;
       const dec = await p.log?.decision(d, ev.root);
-      const ref = {
-        agency: agencyCodeOf(ev.agency) ?? ev.agency,
-        agencyBytes32: ev.agency,
-        seq: Number(ev.seq),
-        root: ev.root,
-        size: Number(ev.size),
-        prevRoot: ev.prevRoot,
-        blockNumber: ev.blockNumber,
-        txHash: ev.txHash,
-      };
-      const pending: NotaryPendingBatch = { batch: dec ? { ...batchRef(dec.batch), txHash: ev.txHash } : ref, confirmations: head - ev.blockNumber, state: 'new' };
+      const pending: NotaryPendingBatch = { batch: dec ? { ...batchRef(dec.batch), txHash: ev.txHash } : eventRef(ev), confirmations: head - ev.blockNumber, state: 'new' };
       if (dec?.status === 'refused' && dec.refusal) {
         pending.state = 'refused';
         pending.refusal = { reason: dec.refusal.reason, message: dec.refusal.message };

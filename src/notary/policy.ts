@@ -115,6 +115,7 @@ function iso(seconds: number): string {
   return Number.isNaN(d.getTime()) ? `${seconds}` : d.toISOString().replace('.000Z', 'Z');
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
+/** `o` without its undefined properties (so that they do not override defaults when spread). */
+export function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,5 +1,7 @@
+import type { AnchorLog } from '../chain/registry.js';
 import type { ErrorCode } from '../errors.js';
 import type { AnchoredBatch, RefusalReason } from './policy.js';
+import { agencyCodeOf } from './registry.js';
 
 /** A batch as a notary reports it. `agency` is the code when readable, else its bytes32. */
 export interface NotaryBatchRef {
@@ -62,5 +64,19 @@ export function batchRef(b: AnchoredBatch): NotaryBatchRef {
     prevRoot: b.prevRoot,
     blockNumber: b.blockNumber,
     ...(b.txHash === undefined ? {} : { txHash: b.txHash }),
+  };
+}
+
+/** A `BatchAnchored` event as a notary reports it, before `batch(root)` has confirmed it. */
+export function eventRef(ev: AnchorLog): NotaryBatchRef {
+  return {
+    agency: agencyCodeOf(ev.agencyBytes32) ?? ev.agencyBytes32,
+    agencyBytes32: ev.agencyBytes32,
+    seq: ev.seq,
+    root: ev.root,
+    size: ev.size,
+    prevRoot: ev.prevRoot,
+    blockNumber: ev.blockNumber,
+    txHash: ev.txHash,
   };
 }
