@@ -339,12 +339,13 @@ describe('notary', () => {
     const following = notary.follow(stop.signal);
     try {
       const r = await anchor(chain, chain.agencyA);
-      const t0 = Date.now();
-      while (!(await chain.registry.isNotarized(r))) {
-        if (Date.now() - t0 > 5_000) throw new Error('not co-signed within 5 s');
+      // A deadline, not a speed assertion (follow latency is measured by the benches).
+      const deadline = Date.now() + 30_000;
+      const signed = () => events.some((e) => e.status === 'signed' && e.batch.root === r);
+      while (!(await chain.registry.isNotarized(r)) || !signed()) {
+        if (Date.now() > deadline) throw new Error('not co-signed while following');
         await new Promise((res) => setTimeout(res, 50));
       }
-      expect(Date.now() - t0).toBeLessThan(5_000);
       expect(events).toContainEqual(expect.objectContaining({ status: 'signed', batch: expect.objectContaining({ root: r }) }));
     } finally {
       stop.abort();
