@@ -1,4 +1,4 @@
-import { encodeBytes32String, Signature, TypedDataEncoder, verifyTypedData, type TypedDataDomain } from 'ethers';
+import { encodeBytes32String, recoverAddress, Signature, TypedDataEncoder, type TypedDataDomain } from 'ethers';
 
 /**
  * The notary's EIP-712 attestation of a batch — the one definition shared by
@@ -48,8 +48,20 @@ export function recoverAttestationSigner(chainId: number | bigint, registry: str
   const sig = Signature.from(signature);
   // EIP-2: s must be in the lower half of the curve order (OpenZeppelin ECDSA rejects the rest).
   if (BigInt(sig.s) > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n) throw new Error('malleable signature (high s)');
-  return verifyTypedData(attestationDomain(chainId, registry), ATTESTATION_TYPES as never, attestationMessage(v), signature);
+  const digest = attestationDigest(chainId, registry, v);
+  // Recovery is pure and costs ~1 ms of JS elliptic-curve math: a verifier that
+  // sees the same attestation again (a gateway, the QR page) reuses the result.
+  const key = `${digest}:${signature}`;
+  const cached = recovered.get(key);
+  if (cached) return cached;
+  const signer = recoverAddress(digest, sig);
+  if (recovered.size >= RECOVERED_MAX) recovered.delete(recovered.keys().next().value!);
+  recovered.set(key, signer);
+  return signer;
 }
+
+const RECOVERED_MAX = 4096;
+const recovered = new Map<string, string>();
 
 export function agencyToBytes32(agency: string): string {
   return encodeBytes32String(agency);
