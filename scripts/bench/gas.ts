@@ -31,22 +31,14 @@ import {
   type ContractRunner,
   type ContractTransactionResponse,
 } from 'ethers';
+import { ATTESTATION_TYPES } from '../../src/chain/attestation.js';
 import { evidenceRegistryArtifact } from '../../src/chain/registry-artifact.js';
 
 export type Emit = (line: Record<string, unknown>) => void;
 
 const ZERO32 = `0x${'00'.repeat(32)}`;
 const NOTARY_ROLE = id('NOTARY_ROLE');
-const TYPES = {
-  BatchAttestation: [
-    { name: 'root', type: 'bytes32' },
-    { name: 'agency', type: 'bytes32' },
-    { name: 'seq', type: 'uint64' },
-    { name: 'size', type: 'uint64' },
-    { name: 'prevRoot', type: 'bytes32' },
-    { name: 'attestedAt', type: 'uint64' },
-  ],
-};
+const TYPES = ATTESTATION_TYPES as unknown as Record<string, Array<{ name: string; type: string }>>;
 
 /** hardhat-ethers signers are typed against ethers' CommonJS build; this script imports the ESM build (same objects). */
 const runner = (signer: unknown): ContractRunner => signer as ContractRunner;

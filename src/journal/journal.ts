@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
@@ -9,6 +8,7 @@ import { parseRecord, parseWith } from '../record/parse.js';
 import { RECORD_VERSION, signatureSchema, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
 import { monotonicUlid } from '../util/ulid.js';
+import { pooledRandomBytes } from '../util/random-pool.js';
 import { end, K } from './keys.js';
 import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
 
@@ -484,17 +484,9 @@ function coalesce(group: PendingAppend[]): Op[] {
   return [...byKey.values()];
 }
 
-/** Salts come from one 64 KiB draw of the CSPRNG at a time: a syscall per record costs more than the rest of an append. */
-let saltPool = Buffer.alloc(0);
-let saltOffset = 0;
+/** A fresh 16-byte salt (DESIGN: ≥ 16 random bytes per record). */
 function freshSalt(): Hex {
-  if (saltOffset + 16 > saltPool.length) {
-    saltPool = randomBytes(65_536);
-    saltOffset = 0;
-  }
-  const salt = toHex(saltPool.subarray(saltOffset, saltOffset + 16));
-  saltOffset += 16;
-  return salt;
+  return toHex(pooledRandomBytes(16));
 }
 
 export function isJournalLocked(e: unknown): boolean {

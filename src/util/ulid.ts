@@ -1,24 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * Monotonic ULIDs (48-bit ms time + 80 random bits, Crockford base32): ids sort
  * by creation time, and within one millisecond the random part is incremented,
- * so ids made by one process are strictly increasing. Randomness is drawn from
- * the CSPRNG 64 KiB at a time (a draw per id costs more than the rest of an append).
+ * so ids made by one process are strictly increasing.
  */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-let pool = Buffer.alloc(0);
-let offset = 0;
-function random10(): Buffer {
-  if (offset + 10 > pool.length) {
-    pool = randomBytes(65_536);
-    offset = 0;
-  }
-  const out = pool.subarray(offset, offset + 10);
-  offset += 10;
-  return out;
-}
 
 export function monotonicUlid(): () => string {
   let lastTime = -1;
@@ -37,7 +24,7 @@ export function monotonicUlid(): () => string {
       }
     } else {
       lastTime = now;
-      last = Buffer.from(random10());
+      last = Buffer.from(pooledRandomBytes(10));
     }
     return encodeTime(lastTime) + encodeRandom(last);
   };
