@@ -140,7 +140,9 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const confirmations = head - a.blockNumber + 1;
         if (confirmations < minConfirmations) return out('pending', 'ANCHOR_UNCONFIRMED', `${confirmations} confirmation(s) of block ${a.blockNumber}; policy asks for ${minConfirmations}`);
         const where = `batch ${b.agency}#${b.seq} anchored in block ${a.blockNumber} at ${new Date(a.timestamp * 1000).toISOString()} (${confirmations} confirmation(s))`;
-        if (!trusted) return out('warn', 'ANCHOR_REGISTRY_NOT_PINNED', `${where}; registry ${registry.address} was not checked against a trusted address (give --registry or a data folder with a chain)`);
+        // Anyone can deploy a registry and make themselves its notary: an anchor in a
+        // registry nobody vouched for proves nothing, so it cannot verify.
+        if (!trusted) return out('pending', 'ANCHOR_REGISTRY_NOT_PINNED', `${where}, but registry ${registry.address} is not pinned: give --registry with the consortium's published registry address (or verify from a data folder configured for this chain)`);
         return out('pass', 'ANCHOR_VALID', where);
       }),
 
@@ -187,6 +189,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
           if (recorded !== 0) onChain++;
           else offChain++;
         }
+        if (!trusted) return out('pending', 'NOTARY_REGISTRY_NOT_PINNED', `notary roles are those of registry ${registry.address}, which is not pinned: give --registry with the consortium's published registry address`);
         if (onChain >= threshold) {
           const note = revoked ? ` (${revoked} since revoked; counted as recorded)` : '';
           return out('pass', 'NOTARY_VALID', `${onChain} notary co-signature(s) on chain, threshold ${threshold}${note}`);

@@ -121,10 +121,12 @@ describe('chain verifier', () => {
     expect(w.checks.find((c) => c.name === 'notary')).toMatchObject({ status: 'fail', code: 'NOTARY_SIGNER_MISMATCH' });
   });
 
-  it('an unpinned verifier warns; a registry address without code fails', async () => {
+  it('an unpinned registry can never verify (anyone can deploy one); a registry address without code fails', async () => {
     const open = createChainVerifier({ provider });
     try {
-      expect(await open.checkAnchor(receipt)).toMatchObject({ status: 'warn', code: 'ANCHOR_REGISTRY_NOT_PINNED' });
+      expect(await open.checkAnchor(receipt)).toMatchObject({ status: 'pending', code: 'ANCHOR_REGISTRY_NOT_PINNED' });
+      expect(await open.checkNotary(receipt)).toMatchObject({ status: 'pending', code: 'NOTARY_REGISTRY_NOT_PINNED' });
+      expect((await verifyReceipt({ receipt, chain: open })).status).toBe('incomplete');
       const r = clone();
       r.anchor!.registry = folder.deployed.agencyAddress;
       expect(await open.checkAnchor(r)).toMatchObject({ status: 'fail', code: 'ANCHOR_REGISTRY_MISSING' });
