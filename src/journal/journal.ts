@@ -52,6 +52,8 @@ export class Journal {
   private queue: PendingAppend[] = [];
   private readonly inflightIds = new Set<string>();
   private readonly deviceTails = new Map<string, Promise<void>>();
+  /** Device slots (`device\0seq`) taken by records not yet on disk: the fork check must see them too. */
+  private readonly inflightSlots = new Set<string>();
   private flushing = false;
   private broken: unknown = undefined;
   private closed = false;
@@ -127,6 +129,7 @@ export class Journal {
       leaf = recordLeaf(record);
       this.assertUsable();
       this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
+      this.inflightSlots.add(slotKey(record));
     } finally {
       release();
       if (this.deviceTails.get(draft.device) === tail) this.deviceTails.delete(draft.device);
@@ -161,11 +164,12 @@ export class Journal {
         fail('INVALID_RECORD', `a different record with id ${record.id} already exists`);
       }
       if (this.inflightIds.has(record.id)) fail('INVALID_RECORD', `record ${record.id} is being journaled already`);
-      const taken = await this.db.get(K.deviceIndex(record.device, record.seq));
-      if (taken) fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} (${taken}); a second one would fork its chain`);
+      const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : await this.db.get(K.deviceIndex(record.device, record.seq));
+      if (taken) fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} ${taken}; a second one would fork its chain`);
       this.assertUsable();
       const head = this.deviceHeads.get(record.device);
       if (!head || record.seq > head.seq) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
+      this.inflightSlots.add(slotKey(record));
     } finally {
       release();
       if (this.deviceTails.get(record.device) === tail) this.deviceTails.delete(record.device);
@@ -194,6 +198,7 @@ export class Journal {
       await this.commit(ops);
     } finally {
       this.inflightIds.delete(record.id);
+      this.inflightSlots.delete(slotKey(record));
     }
     return { record, leaf, ack };
   }
@@ -483,6 +488,8 @@ function coalesce(group: PendingAppend[]): Op[] {
   }
   return [...byKey.values()];
 }
+
+const slotKey = (r: LiuhenRecord): string => `${r.device}\0${r.seq}`;
 
 /** A fresh 16-byte salt (DESIGN: ≥ 16 random bytes per record). */
 function freshSalt(): Hex {

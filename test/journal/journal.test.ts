@@ -140,7 +140,7 @@ describe('Journal.ingest: records signed on the device, uploaded later', () => {
       const other = (await j2.append(draft('bwc-9'), key)).record;
       await j2.close();
       elsewhere.cleanup();
-      await expect(atStation.ingest(other)).rejects.toThrow(/already has another record with seq 1/);
+      await expect(atStation.ingest(other)).rejects.toThrow(/already has another record with seq 1 /);
       // Altered after signing: refused.
       await expect(atStation.ingest({ ...made[4], officer: 'X-1' })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
       await expect(atStation.ingest({ ...made[4], sig: undefined })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
@@ -153,6 +153,34 @@ describe('Journal.ingest: records signed on the device, uploaded later', () => {
       await atStation.close();
       camera.cleanup();
       station.cleanup();
+    }
+  });
+});
+
+describe('Journal: no fork under concurrency', () => {
+  it('concurrent uploads of two different records for one device seq: exactly one is journaled', async () => {
+    const t1 = tempDir();
+    const t2 = tempDir();
+    const t3 = tempDir();
+    const [a, b, station] = await Promise.all([Journal.open(t1.dir), Journal.open(t2.dir), Journal.open(t3.dir)]);
+    try {
+      const ra = (await a.append(draft('bwc-77'), key)).record;
+      const rb = (await b.append(draft('bwc-77'), key)).record;
+      expect(ra.seq).toBe(1);
+      expect(rb.seq).toBe(1);
+      const results = await Promise.allSettled([station.ingest(ra), station.ingest(rb)]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: expect.objectContaining({ code: 'INVALID_RECORD' }) });
+      // An append racing an ingest for the next slot: the ingest of seq 2 is refused or the append moves on; never two seq 2.
+      const rc = (await a.append(draft('bwc-77'), key)).record; // seq 2 made elsewhere
+      const [appended, ingested] = await Promise.allSettled([station.append(draft('bwc-77'), key), station.ingest(rc)]);
+      const seqs: number[] = [];
+      for await (const s of station.deviceRecords('bwc-77')) seqs.push(s.record.seq);
+      expect(new Set(seqs).size).toBe(seqs.length);
+      expect(appended.status === 'fulfilled' || ingested.status === 'fulfilled').toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close(), station.close()]);
+      for (const t of [t1, t2, t3]) t.cleanup();
     }
   });
 });
