@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'STORE_CLOSED'
   | 'STORE_KEYRING_EXISTS'
   // gateway
+  | 'AUDIT_UNAVAILABLE'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'

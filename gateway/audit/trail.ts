@@ -21,6 +21,12 @@ export interface AuditEntry {
   from: string;
   /** HTTP status, the error code when it failed, and whether the whole response was delivered. */
   outcome: { status: number; code?: string; complete: boolean };
+  /**
+   * `access`: written (durably) before a read of evidence is served, so that no
+   * read goes unrecorded even if the gateway dies mid-response; `end` (default):
+   * the outcome, when the response ended.
+   */
+  phase?: 'access' | 'end';
 }
 
 export interface AuditPage {
@@ -32,6 +38,8 @@ export interface AuditPage {
 export interface AuditTrail {
   /** Queues an entry; never throws (a failure to journal it is logged). */
   write(entry: AuditEntry): void;
+  /** Journals an entry and resolves once it is durable; throws when it cannot be written. */
+  writeDurable(entry: AuditEntry): Promise<void>;
   /** Resolves when every queued entry is durable. */
   flush(): Promise<void>;
   /** A page of entries: ascending after `after`, or descending before `before` (default: the newest). */
@@ -55,16 +63,19 @@ export class JournalAuditTrail implements AuditTrail {
     private readonly options: JournalAuditOptions,
   ) {}
 
+  async writeDurable(entry: AuditEntry): Promise<void> {
+    await this.liuhen.append({
+      agency: this.options.agency,
+      device: this.options.device,
+      officer: this.options.officer,
+      kind: 'event',
+      capturedAt: entry.when,
+      body: { event: 'gateway-access', ...clean(entry) },
+    });
+  }
+
   write(entry: AuditEntry): void {
-    const p = this.liuhen
-      .append({
-        agency: this.options.agency,
-        device: this.options.device,
-        officer: this.options.officer,
-        kind: 'event',
-        capturedAt: entry.when,
-        body: { event: 'gateway-access', ...clean(entry) },
-      })
+    const p = this.writeDurable(entry)
       .catch((e: unknown) => {
         this.options.logger.error('audit entry not journaled', { code: e instanceof LiuhenError ? e.code : undefined, message: (e as Error)?.message, route: entry.what.route, status: entry.outcome.status });
       })

@@ -36,13 +36,14 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CHAIN_UNREACHABLE: 503,
   REGISTRY_MISSING: 503,
   STORE_UNAVAILABLE: 503,
+  AUDIT_UNAVAILABLE: 503,
   STORE_CLOSED: 503,
   JOURNAL_CLOSED: 503,
   JOURNAL_IO: 503,
 };
 
 /** Codes whose SDK message is safe and useful to a client even though the status is 5xx. */
-const TELL_5XX = new Set<ErrorCode>(['STORE_INTEGRITY', 'STORE_DECRYPT_FAILED', 'STORE_KEY', 'REGISTRY_MISSING', 'CHAIN_UNREACHABLE', 'STORE_UNAVAILABLE']);
+const TELL_5XX = new Set<ErrorCode>(['AUDIT_UNAVAILABLE', 'STORE_INTEGRITY', 'STORE_DECRYPT_FAILED', 'STORE_KEY', 'REGISTRY_MISSING', 'CHAIN_UNREACHABLE', 'STORE_UNAVAILABLE']);
 
 const GENERIC_5XX: Partial<Record<ErrorCode, string>> = {
   STORE_INTEGRITY: 'the stored evidence does not match its record: it was altered or damaged; it is not served',

@@ -105,6 +105,23 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
     req.params = ctx.params as Request['params'];
     Object.defineProperty(req, 'query', { value: ctx.query, writable: true, configurable: true, enumerable: true });
     req.body = ctx.body;
+    if (spec.audit && spec.method === 'get') {
+      // A read of evidence is on record before a byte of it leaves: if the
+      // audit trail cannot be written, the read is refused (503), never served unrecorded.
+      const p = ctx.principal as Principal | undefined;
+      try {
+        await app.audit.writeDurable({
+          who: p ? { token: p.tokenId, role: p.role, ...(p.agency ? { agency: p.agency } : {}) } : { token: null, role: null },
+          what: { method: req.method, route: spec.path, ids: { ...ctx.auditIds } },
+          when: app.clock().toISOString(),
+          from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+          outcome: { status: 0, complete: false },
+          phase: 'access',
+        });
+      } catch (cause) {
+        throw new LiuhenError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written, so this read is refused; try again later', { cause });
+      }
+    }
     await spec.handler(ctx, req, res);
   }));
   router[spec.method](spec.path, ...chain);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { aesGcmKeyWrapper, Liuhen, openEvidenceStore, staticKeyResolver, type EvidenceStore } from '../../src/index.js';
-import { createApp, createDevTokens, drainApp, listen, silentLogger, TokenStore, type AuditPage, type GatewayChain, type GatewayConfigInput, type RunningGateway } from '../../gateway/index.js';
+import { createApp, createDevTokens, drainApp, JournalAuditTrail, listen, silentLogger, TokenStore, type AuditPage, type AuditTrail, type GatewayChain, type GatewayConfigInput, type RunningGateway } from '../../gateway/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** The agencies of the test world: the gateway's own (A) and another one (B). */
@@ -37,6 +37,8 @@ export interface HarnessOptions {
   clock?: () => Date;
   /** Builds the app without a store (uploads → 503). */
   noStore?: boolean;
+  /** Wraps the default audit trail (e.g. to make it fail). */
+  audit?: (trail: AuditTrail) => AuditTrail;
 }
 
 /** A gateway on port 0 over a fresh data folder (Liuhen.init/open), a local evidence store, and tokens for every role. */
@@ -52,7 +54,8 @@ export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
   const dev = await createDevTokens(tokens, AGENCY);
   const other = (await tokens.create({ role: 'agency', agency: OTHER, label: 'other agency', createdBy: 'test' })).token;
   const config: GatewayConfigInput = { rateLimit: { requests: 100_000, verify: 100_000, authFailures: 100_000 }, ...o.config };
-  const app = createApp({ liuhen, tokens, ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: silentLogger });
+  const trail = new JournalAuditTrail(liuhen, { agency: AGENCY, device: AUDIT_DEVICE, officer: 'GW-0001', clock: o.clock ?? (() => new Date()), logger: silentLogger });
+  const app = createApp({ liuhen, tokens, ...(o.audit ? { audit: o.audit(trail) } : {}), ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: silentLogger });
   const running = await listen(app, { port: 0 });
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {
     const { token, headers, ...rest } = init;

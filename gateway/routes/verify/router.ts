@@ -28,6 +28,8 @@ export function verifyRoutes(app: Context): RouteSpec[] {
       tag: 'verify',
       summary: 'Public verdict for a record by its leaf (the QR link): agency, times, anchor, notaries, unaltered — no personal data',
       access: 'public',
+      // It reads a record (redacted): on the audit trail like every other read.
+      audit: true,
       before: [app.verifyLimiter],
       params: leafParams,
       responses: { 200: { description: 'the public verdict', schema: publicVerdictSchema }, ...errorResponses(400, 404, 429) },
