@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Runs the built CLI when present (an installed package), else the TypeScript
-// sources through tsx (a clone: no build step needed).
+// In a checkout, run the TypeScript sources through tsx (no build step, never
+// a stale build); in an installed package (no cli/ sources), the built CLI.
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const built = new URL('../dist/cli/main.js', import.meta.url);
+const source = new URL('../cli/main.ts', import.meta.url);
 let main;
-if (existsSync(built)) {
-  ({ main } = await import(built.href));
-} else {
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import(new URL('../cli/main.ts', import.meta.url).href));
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import(new URL('../dist/cli/main.js', import.meta.url).href));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -1,12 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startAnvil, EMBEDDED_CHAIN_ID } from '../src/chain/anvil.js';
-import type { AnchorEvent } from '../src/chain/anchorer.js';
-import { deploy, type DeployStep } from '../src/chain/deploy.js';
-import { redactUrl } from '../src/chain/rpc.js';
-import { paths } from '../src/config.js';
-import { fail } from '../src/errors.js';
-import { Liuhen } from '../src/liuhen.js';
+import { type AnchorEvent, deploy, type DeployStep, EMBEDDED_CHAIN_ID, fail, Liuhen, paths, redactUrl, startAnvil } from '../src/index.js';
 import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;

@@ -1,12 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { fail } from '../src/errors.js';
-import { Liuhen } from '../src/liuhen.js';
-import { KINDS, STAGES, type Kind, type Stage } from '../src/record/schema.js';
-import { serializeReceipt } from '../src/receipt/format.js';
-import { exitCodeOf } from '../src/verify/verify.js';
-import type { Verdict } from '../src/verify/types.js';
+import { exitCodeOf, fail, isLiuhenError, type Kind, KINDS, Liuhen, MAX_RECEIPT_BYTES, serializeReceipt, type Stage, STAGES, type Verdict } from '../src/index.js';
 import { printJson, printLine, progressBar, type GlobalOptions } from './output.js';
 import { verifyFileWithReceipt } from './verify-command.js';
 
@@ -110,9 +105,17 @@ export function registerCoreCommands(program: Command, run: Run): void {
         if (!existsSync(file) || !statSync(file).isFile()) fail('FILE_UNREADABLE', `cannot read the file ${file}`);
         let text: string;
         try {
+          if (statSync(o.receipt).size > MAX_RECEIPT_BYTES) fail('INVALID_RECEIPT', `${o.receipt} is larger than any receipt can be (${MAX_RECEIPT_BYTES} bytes)`);
           text = readFileSync(o.receipt, 'utf8');
-        } catch {
+        } catch (e) {
+          if (isLiuhenError(e)) throw e;
           return fail('FILE_UNREADABLE', `cannot read the receipt ${o.receipt}`);
+        }
+        // Not JSON at all is unreadable input (exit 2); JSON that is not a valid receipt is a failed format check (exit 1).
+        try {
+          JSON.parse(text);
+        } catch {
+          fail('INVALID_RECEIPT', `${o.receipt} is not a JSON receipt`);
         }
         const minConfirmations = Number(o.minConfirmations);
         if (!Number.isInteger(minConfirmations) || minConfirmations < 0) fail('INVALID_INPUT', `--min-confirmations must be a non-negative integer, got ${o.minConfirmations}`);

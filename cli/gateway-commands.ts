@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../src/errors.js';
+import { fail } from '../src/index.js';
 import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;

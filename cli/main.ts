@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DEFAULT_DATA_DIR } from '../src/config.js';
+import { DEFAULT_DATA_DIR } from '../src/index.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';

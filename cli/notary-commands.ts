@@ -1,11 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../src/errors.js';
-import { NotaryLog } from '../src/notary/log.js';
-import { openNotary, pendingForDataDir, requireKeystore } from '../src/notary/open.js';
-import { createNotaryKey, promptHidden } from '../src/notary/passphrase.js';
-import { notaryPaths, NOTARY_PASSPHRASE_ENV } from '../src/notary/paths.js';
-import type { NotaryPolicy } from '../src/notary/policy.js';
-import type { BatchOutcome, NotaryEvent, NotaryPendingBatch } from '../src/notary/types.js';
+import { type BatchOutcome, createNotaryKey, fail, NOTARY_PASSPHRASE_ENV, type NotaryEvent, NotaryLog, notaryPaths, type NotaryPendingBatch, type NotaryPolicy, openNotary, pendingForDataDir, promptHidden, requireKeystore } from '../src/index.js';
 import { printJson, printLine, type GlobalOptions } from './output.js';
 
 type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;

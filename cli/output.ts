@@ -1,4 +1,4 @@
-import { isLiuhenError, type ErrorCode } from '../src/errors.js';
+import { type ErrorCode, isLiuhenError } from '../src/index.js';
 
 /** Output helpers shared by the commands: JSON lines on stdout, people's text on stdout, diagnostics on stderr. */
 export interface GlobalOptions {

@@ -1,9 +1,5 @@
 import { existsSync } from 'node:fs';
-import { createChainVerifier } from '../src/chain/verifier.js';
-import { paths, readConfig } from '../src/config.js';
-import { parseReceipt } from '../src/receipt/format.js';
-import { verifyReceipt } from '../src/verify/verify.js';
-import type { ChainVerifier, Verdict } from '../src/verify/types.js';
+import { type ChainVerifier, createChainVerifier, parseReceipt, paths, readConfig, type Verdict, verifyReceipt } from '../src/index.js';
 
 export interface VerifyFileParameters {
   file: string;

@@ -3,7 +3,7 @@
  * a supervisor's tool or the gateway needs is exported from here; nothing else
  * in `src/` is a public contract.
  */
-export { LiuhenError, isLiuhenError } from './errors.js';
+export { LiuhenError, isLiuhenError, fail } from './errors.js';
 export type { ErrorCode, LiuhenErrorOptions } from './errors.js';
 export { toHex, fromHex, isHash32, ZERO32 } from './util/hex.js';
 export type { Hex } from './util/hex.js';

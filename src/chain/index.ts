@@ -6,7 +6,7 @@ export { connect as connectChain, redactUrl, isNetworkError } from './rpc.js';
 export type { ConnectParameters, Connection } from './rpc.js';
 export { deploy, deployRegistry, devAccount, DEV_MNEMONIC, DEFAULT_RPC } from './deploy.js';
 export type { DeployParameters, DeployResult, DeployStep, DeployRegistryParameters } from './deploy.js';
-export { agencyKey, notaryKey, openKey, ensureKeystore, passphraseFor, AGENCY_PASSPHRASE_ENV, DEPLOYER_KEYSTORE_ENV, DEPLOYER_PASSPHRASE_ENV } from './keys.js';
+export { agencyKey, notaryKey, openKey, ensureKeystore, passphraseFor, AGENCY_PASSPHRASE_ENV, NOTARY_PASSPHRASE_ENV, DEPLOYER_KEYSTORE_ENV, DEPLOYER_PASSPHRASE_ENV } from './keys.js';
 export type { KeyLocation } from './keys.js';
 export { createAnchorer } from './anchorer.js';
 export type { Anchorer, AnchorerParameters, AnchorEvent, AnchorPendingOptions, AnchorSummary, CrashPoint } from './anchorer.js';

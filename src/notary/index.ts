@@ -1,7 +1,7 @@
 /** The notary (公证处): checks anchored batches, co-signs them with EIP-712, never equivocates. */
 export { createNotary } from './notary.js';
 export type { CreateNotaryParameters, Notary, RunOnceOptions } from './notary.js';
-export { openNotary, connectNotaryChain, pendingForDataDir } from './open.js';
+export { openNotary, connectNotaryChain, pendingForDataDir, requireKeystore } from './open.js';
 export type { OpenNotaryParameters, NotaryChainParameters, NotaryChain } from './open.js';
 export { listPending } from './pending.js';
 export type { ListPendingParameters } from './pending.js';
@@ -9,7 +9,7 @@ export { NotaryLog, NOTARY_LOG_FORMAT } from './log.js';
 export type { NotaryDecision, NotaryAttestation, NotaryDecisionStatus, CosignTx } from './log.js';
 export { DEFAULT_NOTARY_POLICY, REFUSAL_REASONS, checkBatchPolicy, resolvePolicy } from './policy.js';
 export type { NotaryPolicy, RefusalReason, NotaryRefusal, AnchoredBatch } from './policy.js';
-export { createNotaryKey, resolveNotaryPassphrase } from './passphrase.js';
+export { createNotaryKey, resolveNotaryPassphrase, promptHidden } from './passphrase.js';
 export type { CreateNotaryKeyParameters, CreateNotaryKeyReturnType, ResolvePassphraseParameters } from './passphrase.js';
 export { notaryPaths } from './paths.js';
 export { createKeystore, openKeystore, keystoreAddress, passphraseFromEnv } from '../chain/keystore.js';

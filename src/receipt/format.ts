@@ -100,9 +100,12 @@ export function parseReceipt(input: string | Uint8Array | unknown): Receipt {
       // JSON.parse refuses trailing garbage and truncation.
       value = JSON.parse(text);
     } catch (cause) {
-      return fail('INVALID_RECEIPT', `receipt is not valid JSON: ${(cause as Error).message}`, { cause });
+      return fail('INVALID_RECEIPT', `receipt is not valid JSON: ${(cause as Error).message}`, { cause, details: { json: false } });
     }
   }
+  // Depth is bounded before any recursive validation: a receipt nested 60,000
+  // levels deep must be a coded refusal, not a stack overflow.
+  if (tooDeep(value, 64)) fail('INVALID_RECEIPT', 'receipt is nested deeper than any receipt can be');
   if (value && typeof value === 'object' && 'format' in value && (value as { format: unknown }).format !== RECEIPT_FORMAT) {
     const f = String((value as { format: unknown }).format).slice(0, 40);
     fail('RECEIPT_FORMAT_UNKNOWN', `unknown receipt format "${f}"; this version reads ${RECEIPT_FORMAT}`);
@@ -114,6 +117,18 @@ export function parseReceipt(input: string | Uint8Array | unknown): Receipt {
     });
   }
   return r.data;
+}
+
+function tooDeep(value: unknown, limit: number): boolean {
+  // Iterative: the check itself must not recurse on hostile input.
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= limit) return true;
+    for (const child of Object.values(v as object)) stack.push([child, d + 1]);
+  }
+  return false;
 }
 
 /** Canonical text of a receipt: 2-space JSON with a trailing newline, keys in the documented order. */

@@ -47,8 +47,22 @@ export const signatureSchema = z.strictObject({
   value: z.string().regex(/^0x[0-9a-f]{128}$/, 'must be a 64-byte Ed25519 signature in 0x hex'),
 });
 
-/** Structured content (forms, device events): any JSON, bounded in depth and size by `checkBody`. */
-const bodySchema = z.record(z.string().max(64), z.json()).refine((b) => JSON.stringify(b).length <= 16_384, 'must be at most 16 KiB of JSON');
+/** Nesting deeper than this is refused: it serves no form and is a stack-exhaustion weapon. */
+export const MAX_BODY_DEPTH = 16;
+
+function depthOf(value: unknown, limit: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (limit <= 0) return 1;
+  let max = 0;
+  for (const v of Object.values(value as object)) max = Math.max(max, depthOf(v, limit - 1));
+  return max + 1;
+}
+
+/** Structured content (forms, device events): any JSON, at most 16 levels deep and 16 KiB. */
+const bodySchema = z
+  .record(z.string().max(64), z.json())
+  .refine((b) => depthOf(b, MAX_BODY_DEPTH + 1) <= MAX_BODY_DEPTH, `must be at most ${MAX_BODY_DEPTH} levels deep`)
+  .refine((b) => JSON.stringify(b).length <= 16_384, 'must be at most 16 KiB of JSON');
 
 export const recordSchema = z
   .strictObject({

@@ -58,8 +58,13 @@ describe('liuhen CLI without a chain', () => {
     // Bad usage and unreadable input → 2.
     expect(liuhen([...d, 'verify', files[1]!, '--receipt', join(t.dir, 'nope.json')]).status).toBe(2);
     expect(liuhen([...d, 'verify', join(t.dir, 'nope.bin'), '--receipt', out]).status).toBe(2);
+    // Not JSON at all: unreadable input (2). JSON that is no valid receipt: a failed format check (1).
     writeFileSync(join(t.dir, 'garbage.json'), '{"format":"liuhen-receipt/1"}trailing');
-    expect(liuhen([...d, 'verify', files[0]!, '--receipt', join(t.dir, 'garbage.json')]).status).toBe(1);
+    expect(liuhen([...d, 'verify', files[0]!, '--receipt', join(t.dir, 'garbage.json')]).status).toBe(2);
+    writeFileSync(join(t.dir, 'invalid.json'), JSON.stringify({ ...receipt, inclusion: { ...receipt.inclusion, index: 99 } }));
+    const invalid = liuhen([...d, 'verify', files[0]!, '--receipt', join(t.dir, 'invalid.json')]);
+    expect(invalid.status).toBe(1);
+    expect(invalid.stdout).toMatch(/✗ format/);
     expect(liuhen([...d, 'verify', files[0]!]).status).toBe(2);
     expect(liuhen([...d, 'record', files[0]!, '--stage', 'trial']).status).toBe(2);
     expect(liuhen([...d, 'receipt', '01JDQ7Z8X9Y0ABCDEFGHJKMNPQ'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/RECORD_NOT_FOUND/) });

@@ -191,3 +191,17 @@ describe('verification pipeline (offline)', () => {
     expect(v.checks).toEqual([expect.objectContaining({ name: 'format', status: 'fail', code: 'INVALID_RECEIPT' })]);
   });
 });
+
+describe('hostile nesting', () => {
+  it('a receipt nested 60,000 levels deep is a coded refusal, not a stack overflow', () => {
+    const deep = `${'['.repeat(60_000)}${']'.repeat(60_000)}`;
+    expect(() => parseReceipt(`{"format":"liuhen-receipt/1","record":${deep}}`)).toThrow(expect.objectContaining({ code: 'INVALID_RECEIPT' }));
+  });
+  it('a record body deeper than 16 levels is refused with a field-level message', async () => {
+    const { parseRecord } = await import('../../src/record/parse.js');
+    let body: Record<string, unknown> = { x: 1 };
+    for (let i = 0; i < 20; i++) body = { n: body };
+    const r = { ...receipt.record!, media: undefined, kind: 'form', body };
+    expect(() => parseRecord(r)).toThrow(/body: must be at most 16 levels deep/);
+  });
+});
