@@ -49,7 +49,9 @@ export function checkSignature(receipt: Receipt, trusted: Record<string, string[
     if (!keys.includes(record.sig.key)) return out('fail', 'SIGNATURE_UNTRUSTED_KEY', `key ${record.sig.key.slice(0, 18)}… is not registered for device ${record.device}`);
     return out('pass', 'SIGNATURE_VALID', `signed by the registered key of device ${record.device}`);
   }
-  return out('pass', 'SIGNATURE_VALID', `signed by device ${record.device} (key ${record.sig.key.slice(0, 18)}…; no device registry given)`);
+  // Without a registry the key is not tied to the device: it may be the camera's own
+  // key or that of the station or gateway that received the file on its behalf.
+  return out('pass', 'SIGNATURE_VALID', `signed with key ${record.sig.key.slice(0, 18)}… for device ${record.device}; no device registry given, so the key is not tied to the device`);
 }
 
 /** The leaf is recomputed from the record — never taken from the receipt on trust. */
