@@ -6,7 +6,7 @@ import { anchoringAgencies, configSchema, paths, readConfig, writeConfig, writeS
 import { hashFile, type HashProgress } from './hash/stream.js';
 import { Journal } from './journal/journal.js';
 import type { AppendResult, BatchInfo } from './journal/types.js';
-import { DeviceKey } from './record/device-key.js';
+import { DEVICE_PASSPHRASE_ENV, DeviceKey } from './record/device-key.js';
 import { parseWith } from './record/parse.js';
 import { rfc3339Schema, type Kind, type Location, type RecordDraft, type Stage } from './record/schema.js';
 import { receiptFromJournal } from './receipt/build.js';
@@ -60,7 +60,7 @@ export class Liuhen {
       'CONFIG_INVALID',
       'init parameters',
     );
-    writeSecretFile(dir.deviceKey, DeviceKey.generate().toPem());
+    writeSecretFile(dir.deviceKey, DeviceKey.generate().toPem(process.env[DEVICE_PASSPHRASE_ENV] || undefined));
     writeConfig(dataDir, config);
     return config;
   }
@@ -69,7 +69,7 @@ export class Liuhen {
     const config = readConfig(dataDir);
     const dir = paths(dataDir);
     if (!existsSync(dir.deviceKey)) fail('KEY_MISSING', `the device key ${dir.deviceKey} is missing`);
-    const key = DeviceKey.fromPem(readFileSync(dir.deviceKey, 'utf8'));
+    const key = DeviceKey.fromPem(readFileSync(dir.deviceKey, 'utf8'), process.env[DEVICE_PASSPHRASE_ENV] || undefined);
     const journal = await Journal.open(dir.journal);
     return new Liuhen(dir.root, config, journal, key);
   }

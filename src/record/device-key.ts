@@ -4,6 +4,9 @@ import { fromHex, toHex, type Hex } from '../util/hex.js';
 import { signingBytes } from './leaf.js';
 import type { LiuhenRecord, RecordSignature } from './schema.js';
 
+/** Environment variable with the device key's passphrase (optional: without it the key file is a 0600 plain PEM). */
+export const DEVICE_PASSPHRASE_ENV = 'LIUHEN_DEVICE_PASSPHRASE';
+
 /**
  * The device key: Ed25519 (RFC 8032), fast to sign on a body camera, verifiable
  * in any browser with @noble/curves. The public key travels in `sig.key`; who
@@ -17,11 +20,15 @@ export class DeviceKey {
     return DeviceKey.fromPrivateKey(privateKey);
   }
 
-  /** PKCS#8 PEM, as written by `toPem`. */
-  static fromPem(pem: string): DeviceKey {
+  /** PKCS#8 PEM, as written by `toPem` (encrypted when written with a passphrase). */
+  static fromPem(pem: string, passphrase?: string): DeviceKey {
+    const encrypted = pem.includes('ENCRYPTED PRIVATE KEY');
+    if (encrypted && !passphrase) fail('KEY_MISSING', `the device key is encrypted: set ${DEVICE_PASSPHRASE_ENV} to its passphrase`);
     try {
-      return DeviceKey.fromPrivateKey(createPrivateKey({ key: pem, format: 'pem' }));
+      return DeviceKey.fromPrivateKey(createPrivateKey({ key: pem, format: 'pem', ...(encrypted ? { passphrase } : {}) }));
     } catch (cause) {
+      // Never echo the passphrase or OpenSSL's internals.
+      if (encrypted) return fail('KEY_PASSPHRASE_WRONG', 'wrong passphrase for the device key');
       return fail('KEY_INVALID', 'the device key file is not a valid PKCS#8 PEM private key', { cause });
     }
   }
@@ -32,8 +39,9 @@ export class DeviceKey {
     return new DeviceKey(privateKey, toHex(der.subarray(der.length - 32)));
   }
 
-  toPem(): string {
-    return this.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  /** PKCS#8 PEM; with a passphrase, encrypted (PBES2, AES-256-CBC) so the key is not plain text at rest. */
+  toPem(passphrase?: string): string {
+    return this.privateKey.export({ format: 'pem', type: 'pkcs8', ...(passphrase ? { cipher: 'aes-256-cbc', passphrase } : {}) }).toString();
   }
 
   /** Returns the record with `sig` set over the record without `sig`. */

@@ -3,4 +3,4 @@ export { recordSchema, mediaSchema, locationSchema, signatureSchema, recordIdSch
 export type { LiuhenRecord, RecordDraft, RecordSignature, Media, Location, Stage, Kind } from './schema.js';
 export { parseRecord, parseWith, describeIssues } from './parse.js';
 export { recordLeaf, signingBytes, SIGNING_TAG } from './leaf.js';
-export { DeviceKey, verifyRecordSignature } from './device-key.js';
+export { DeviceKey, verifyRecordSignature, DEVICE_PASSPHRASE_ENV } from './device-key.js';

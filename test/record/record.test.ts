@@ -67,3 +67,14 @@ describe('async signing', () => {
     expect(await key.sign(r)).toEqual(key.signSync(r));
   });
 });
+
+describe('device key at rest', () => {
+  it('with a passphrase the PEM is encrypted; a wrong or missing passphrase is a coded error without the passphrase', () => {
+    const key = DeviceKey.generate();
+    const pem = key.toPem('correct horse battery');
+    expect(pem).toContain('ENCRYPTED PRIVATE KEY');
+    expect(DeviceKey.fromPem(pem, 'correct horse battery').publicKey).toBe(key.publicKey);
+    expect(() => DeviceKey.fromPem(pem, 'wrong horse')).toThrow(expect.objectContaining({ code: 'KEY_PASSPHRASE_WRONG', message: expect.not.stringContaining('wrong horse') }));
+    expect(() => DeviceKey.fromPem(pem)).toThrow(expect.objectContaining({ code: 'KEY_MISSING' }));
+  });
+});
