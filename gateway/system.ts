@@ -8,6 +8,7 @@ import {
   EMBEDDED_CHAIN_ID,
   freePort,
   Liuhen,
+  LiuhenError,
   openEvidenceStore,
   openKeyring,
   openNotary,
@@ -138,7 +139,11 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     const gatewayChain: ClosableGatewayChain = createGatewayChain({ journal: liuhen.journal, chain: readConfig(p.dataDir).chain! });
     cleanups.push(() => gatewayChain.close());
     const app = createApp({ liuhen, tokens, store, chain: gatewayChain, pages: createPagesRouter(), logger, config: p.gatewayConfig ?? readGatewayConfig(p.dataDir) });
-    const running: RunningGateway = await listen(app, { port: p.port ?? 8080, ...(p.host ? { host: p.host } : {}) });
+    const gatewayPort = p.port ?? 8080;
+    const running: RunningGateway = await listen(app, { port: gatewayPort, ...(p.host ? { host: p.host } : {}) }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') throw new LiuhenError('INVALID_INPUT', `port ${gatewayPort} is in use (another Liuhen?): stop it or choose another with --port`);
+      throw e;
+    });
     cleanups.push(() => running.close());
 
     const system: RunningSystem = {
