@@ -11,6 +11,7 @@ export type FindingCode =
   | 'DEVICE_CHAIN_BREAK'
   | 'DEVICE_CHAIN_FORK'
   | 'DEVICE_SESSION_UNCLOSED'
+  | 'DEVICE_KEY_CHANGED'
   | 'CASE_STAGE_OUT_OF_ORDER'
   | 'CASE_DECISION_WITHOUT_REVIEW'
   | 'CASE_DECISION_NOT_SERVED'
@@ -88,7 +89,28 @@ export function deviceFindings(records: readonly AuditedRecord[]): Finding[] {
       }
     }
   }
-  out.push(...sessionFindings(device, seqs.map((s) => bySeq.get(s)![0]!)));
+  const ordered = seqs.map((s) => bySeq.get(s)![0]!);
+  out.push(...sessionFindings(device, ordered));
+  out.push(...keyFindings(device, ordered));
+  return out;
+}
+
+/**
+ * A device signs with one key; a different key in the middle of its chain
+ * means a replaced device, a re-keyed one — or records signed by someone else.
+ * Legitimate or not, a supervisor should see where it happened.
+ */
+function keyFindings(device: string, ordered: AuditedRecord[]): Finding[] {
+  const out: Finding[] = [];
+  let last: AuditedRecord | undefined;
+  for (const r of ordered) {
+    const key = r.record.sig?.key;
+    if (!key) continue;
+    if (last && last.record.sig!.key !== key) {
+      out.push({ code: 'DEVICE_KEY_CHANGED', severity: 'medium', device, recordIds: [last.record.id, r.record.id], message: `device ${device} signs record ${r.record.seq} with another key (${key.slice(0, 14)}…) than record ${last.record.seq} (${last.record.sig!.key.slice(0, 14)}…)` });
+    }
+    last = r;
+  }
   return out;
 }
 

@@ -113,3 +113,20 @@ describe('auditCase over a journal', () => {
     }
   });
 });
+
+describe('device keys', () => {
+  it('a record signed with another key in the middle of a device chain is reported', async () => {
+    const t = tempDir();
+    const j = await Journal.open(t.dir);
+    try {
+      const other = DeviceKey.generate();
+      for (const k of [key, key, other, other]) await j.append({ agency: 'AG', device: 'cam-k', officer: 'O', kind: 'event', body: { e: 1 }, capturedAt: '2026-11-27T10:00:00+08:00' }, k);
+      const audit = await auditDevice(j, 'cam-k');
+      expect(audit.findings).toEqual([expect.objectContaining({ code: 'DEVICE_KEY_CHANGED', device: 'cam-k' })]);
+      expect(audit.findings[0]!.message).toMatch(/record 3 with another key/);
+    } finally {
+      await j.close();
+      t.cleanup();
+    }
+  });
+});

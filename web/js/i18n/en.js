@@ -240,6 +240,8 @@ export default {
   'finding.DEVICE_CHAIN_BREAK.about': 'This record does not chain to the one before: one of them was replaced.',
   'finding.DEVICE_CHAIN_FORK': 'Fork',
   'finding.DEVICE_CHAIN_FORK.about': 'Two different records carry the same sequence number: one is forged or replayed.',
+  'finding.DEVICE_KEY_CHANGED': 'Signing key changed',
+  'finding.DEVICE_KEY_CHANGED.about': 'The device signed with another key from this record on: a replaced or re-keyed device — or records signed by someone else.',
   'finding.DEVICE_SESSION_UNCLOSED': 'Recording not closed',
   'finding.DEVICE_SESSION_UNCLOSED.about': 'A recording has a start but no stop record: its middle or end may have been cut.',
   'finding.CASE_STAGE_OUT_OF_ORDER': 'Stages out of order',

@@ -247,6 +247,8 @@ export default {
   'finding.DEVICE_CHAIN_BREAK.about': '这条记录与前一条不衔接:其中一条记录被替换过。',
   'finding.DEVICE_CHAIN_FORK': '分叉',
   'finding.DEVICE_CHAIN_FORK.about': '同一序号出现了不同的记录:有记录被伪造或重放。',
+  'finding.DEVICE_KEY_CHANGED': '签名密钥变更',
+  'finding.DEVICE_KEY_CHANGED.about': '从这条记录起设备改用了另一把密钥签名:设备被更换或重置密钥——也可能是他人签名的记录。',
   'finding.DEVICE_SESSION_UNCLOSED': '录制未结束',
   'finding.DEVICE_SESSION_UNCLOSED.about': '一次录制只有开始、没有结束记录:录像的中间或结尾可能被截掉。',
   'finding.CASE_STAGE_OUT_OF_ORDER': '环节顺序错误',
