@@ -16,6 +16,8 @@ export const gatewayConfigSchema = z.strictObject({
       uploadBytes: bytes(2 ** 45).default(4 * GiB),
       /** Largest file hashed by `POST /v1/verify` (the file is hashed and dropped, never stored). @default 1 GiB */
       verifyFileBytes: bytes(2 ** 45).default(1 * GiB),
+      /** Public verifications with a file upload hashed at once (each streams up to verifyFileBytes). */
+      verifyUploads: z.number().int().min(1).max(1024).default(4),
       /** Largest JSON body. Receipts fit (≤ 256 KiB plus the envelope). @default 272 KiB */
       jsonBytes: bytes(16 * 1024 * KiB).default(272 * KiB),
       /** Largest non-file multipart field (`meta`, `receipt`, `sha256`). @default 272 KiB */

@@ -30,6 +30,22 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
   }
   if (type !== 'multipart/form-data') throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({receipt, sha256?}) or multipart/form-data (receipt, then file or sha256)');
   const limits = app.config.limits;
+  // Public uploads are hashed on this machine: bound how many run at once, so
+  // anonymous callers cannot tie up the gateway with many large files.
+  const running = uploadsInFlight.get(app) ?? 0;
+  if (running >= limits.verifyUploads) throw httpError('RATE_LIMITED', 'too many file verifications are running; try again shortly, or send the file\'s sha256 instead of the file (the Verify page hashes it in your browser)');
+  uploadsInFlight.set(app, running + 1);
+  try {
+    await verifyMultipart(app, spec, req, res);
+  } finally {
+    uploadsInFlight.set(app, (uploadsInFlight.get(app) ?? 1) - 1);
+  }
+}
+
+const uploadsInFlight = new WeakMap<object, number>();
+
+async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['app'], spec: RouteSpec, req: Request, res: Response): Promise<void> {
+  const limits = app.config.limits;
   const form = await readMultipart<Verdict>(req, {
     fields: ['receipt', 'sha256'],
     textFiles: ['receipt'],
