@@ -23,11 +23,16 @@ describe('POST /v1/verify with a file: bounded concurrency', () => {
       },
     });
     const first = fetch(`${h.url}/v1/verify`, { method: 'POST', body: stalled, duplex: 'half', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } } as RequestInit);
-    await new Promise((r) => setTimeout(r, 300));
     const form = new FormData();
     form.append('receipt', new Blob([receipt], { type: 'application/json' }), 'r.json');
     form.append('file', new Blob([new Uint8Array(8)]), 'f.bin');
-    const second = await fetch(`${h.url}/v1/verify`, { method: 'POST', body: form });
+    // The first upload holds its slot until released; until it reaches the handler a second one may still pass.
+    let second: Response;
+    const deadline = Date.now() + 20_000;
+    do {
+      second = await fetch(`${h.url}/v1/verify`, { method: 'POST', body: form });
+      if (second.status !== 429) await new Promise((r) => setTimeout(r, 100));
+    } while (second.status !== 429 && Date.now() < deadline);
     expect(second.status).toBe(429);
     expect((await second.json()).error.code).toBe('RATE_LIMITED');
     release();
