@@ -213,8 +213,10 @@ describe('uploads', () => {
         req.write(Buffer.alloc(20_000, 1), () => setTimeout(() => req.destroy(), 100));
       });
       // The gateway notices the cut, fails the store put and journals nothing; the attempt is audited as incomplete.
-      await new Promise((r) => setTimeout(r, 300));
-      const cut = (await auditEntries(h)).filter((e) => e.what.route === '/v1/records' && e.what.method === 'POST' && !e.outcome.complete);
+      const incomplete = async () => (await auditEntries(h)).filter((e) => e.what.route === '/v1/records' && e.what.method === 'POST' && !e.outcome.complete);
+      // The server learns of the cut asynchronously: wait for its audit entry (a deadline, not a timing assertion).
+      let cut = await incomplete();
+      for (const deadline = Date.now() + 15_000; cut.length === 0 && Date.now() < deadline; cut = await incomplete()) await new Promise((r) => setTimeout(r, 100));
       expect(cut.length).toBeGreaterThan(0);
       expect(cut.at(-1)!.outcome.status).toBe(499);
     }));
