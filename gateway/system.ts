@@ -90,21 +90,25 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((e: unknown) => logger.error('stop failed', { message: (e as Error).message }));
   };
   try {
-    // 1. The chain: Anvil with its state in the data folder, on the configured port when free.
-    const configured = readConfig(p.dataDir).chain;
+    // 1. The journal first: its lock makes a second `liuhen start` on this folder fail
+    //    before it starts a second Anvil over the same state file.
+    const liuhen = await Liuhen.open(p.dataDir);
+    cleanups.push(() => liuhen.close());
+
+    // 2. The chain: Anvil with its state in the data folder, on the configured port when free.
+    const configured = liuhen.config.chain;
     const wantPort = p.chainPort ?? portOf(configured?.rpc) ?? 8545;
     const port = (await isFree(wantPort)) ? wantPort : await freePort();
     const chain: EmbeddedChain = await startAnvil({ statePath: join(dir.chain, 'state.json'), port, chainId: EMBEDDED_CHAIN_ID });
     cleanups.push(() => chain.stop());
     say(`chain ${chain.rpc} (chain id ${chain.chainId}, state in ${join(dir.chain, 'state.json')})`);
 
-    // 2. The registry and keys: idempotent (reused when the chain still has it).
+    // 3. The registry and keys: idempotent (reused when the chain still has it).
     const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc });
+    liuhen.reloadConfig();
     say(d.deployed ? `registry deployed at ${d.chain.registry}` : `registry ${d.chain.registry} reused`);
 
-    // 3. The SDK over the folder, the evidence store, the anchoring loops.
-    const liuhen = await Liuhen.open(p.dataDir);
-    cleanups.push(() => liuhen.close());
+    // 4. The evidence store and the anchoring loops.
     const keyring = await devKeyring(p.dataDir, anchoringAgencies(liuhen.config));
     cleanups.push(() => keyring.close());
     const store: EvidenceStore = await openEvidenceStore({ kind: 'local', dir: dir.store }, keyring);
@@ -124,12 +128,12 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     }
     cleanups.push(() => anchorers.forEach((a) => a.close()));
 
-    // 4. The dev notary co-signs in the background.
+    // 5. The dev notary co-signs in the background.
     const notary: Notary = await openNotary({ dataDir: p.dataDir, onEvent: (e) => logNotary(logger, e), pollIntervalMs: 500 });
     cleanups.push(() => notary.close());
     loops.push(notary.follow(stop.signal));
 
-    // 5. The gateway, with fresh dev tokens for this run.
+    // 6. The gateway, with fresh dev tokens for this run.
     const tokens = await TokenStore.open(gatewayDir(p.dataDir));
     const dev = await createDevTokens(tokens, liuhen.config.agency);
     const agencyTokens: Record<string, string> = { [liuhen.config.agency]: dev.agency };

@@ -45,10 +45,21 @@ export interface RecordMeta {
 export class Liuhen {
   private constructor(
     readonly dataDir: string,
-    readonly config: LiuhenConfig,
+    private current: LiuhenConfig,
     readonly journal: Journal,
     readonly deviceKey: DeviceKey,
   ) {}
+
+  /** The folder's config as last read (see `reloadConfig`). */
+  get config(): LiuhenConfig {
+    return this.current;
+  }
+
+  /** Re-reads config.json, e.g. after `deploy` wrote the chain section while the journal was held open. */
+  reloadConfig(): LiuhenConfig {
+    this.current = readConfig(this.dataDir);
+    return this.current;
+  }
 
   /** Creates the data folder, its config and the device key. Refuses to overwrite an existing folder. */
   static init(dataDir: string, p: InitParameters): LiuhenConfig {
