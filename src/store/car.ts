@@ -6,7 +6,10 @@
  * re-hashed against its CID before it is stored.
  */
 import { createHash } from 'node:crypto';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CarBlockIterator } from '@ipld/car/iterator';
+import { CarWriter } from '@ipld/car/writer';
 import type { CID } from 'multiformats/cid';
 import { fail, isLiuhenError } from '../errors.js';
 import { DAG_PB_CODE, parseCid, RAW_CODE, SHA2_256_CODE } from './validate.js';
@@ -103,4 +106,31 @@ export async function readCar(source: AsyncIterable<Uint8Array>): Promise<{ root
     }
   }
   return { roots: checked, blocks: blocks() };
+}
+
+/**
+ * Writes one CARv1 with `cids` as roots and, for each distinct root, the blocks
+ * `blocksOf(root)` yields, to `sink`. On any failure the sink is aborted: a
+ * truncated CAR must never look complete.
+ */
+export async function writeCar(cids: readonly CID[], sink: Writable, blocksOf: (root: CID) => AsyncIterable<{ cid: CID; bytes: Uint8Array }>): Promise<void> {
+  const { writer, out } = CarWriter.create([...cids]);
+  const abort = new AbortController();
+  const pump = pipeline(Readable.from(out), sink, { signal: abort.signal });
+  const feed = (async () => {
+    const seen = new Set<string>();
+    for (const root of cids) {
+      if (seen.has(root.toString())) continue;
+      seen.add(root.toString());
+      for await (const block of blocksOf(root)) await writer.put(block);
+    }
+    await writer.close();
+  })();
+  try {
+    await Promise.all([feed, pump]);
+  } catch (e) {
+    abort.abort();
+    await Promise.allSettled([feed, pump]);
+    throw e;
+  }
 }

@@ -11,14 +11,13 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { CarWriter } from '@ipld/car/writer';
 import { create, type KuboRPCClient } from 'kubo-rpc-client';
 import type { CID } from 'multiformats/cid';
 import { fail, isLiuhenError } from '../errors.js';
 import type { ObjectBackend } from './backend.js';
-import { readCar } from './car.js';
+import { readCar, writeCar } from './car.js';
 import { CHUNK_SIZE } from './unixfs.js';
 import { parseCid } from './validate.js';
 
@@ -191,33 +190,19 @@ export class KuboBackend implements ObjectBackend {
     }
   }
 
-  async exportCar(cids: readonly CID[], sink: Writable): Promise<void> {
-    const { writer, out } = CarWriter.create([...cids]);
-    const abort = new AbortController();
-    const pump = pipeline(Readable.from(out), sink, { signal: abort.signal });
-    const feed = (async () => {
-      const seen = new Set<string>();
-      for (const root of cids) {
-        if (seen.has(root.toString())) continue;
-        seen.add(root.toString());
-        await this.locate(root);
-        try {
-          const { blocks } = await readCar(this.client.dag.export(root));
-          for await (const block of blocks) await writer.put(block); // re-hashed by readCar
-        } catch (e) {
-          this.rethrow(e, 'export', root);
-        }
+  exportCar(cids: readonly CID[], sink: Writable): Promise<void> {
+    const self = this;
+    return writeCar(cids, sink, async function* (root) {
+      await self.locate(root);
+      try {
+        const { blocks } = await readCar(self.client.dag.export(root));
+        yield* blocks; // re-hashed by readCar
+      } catch (e) {
+        self.rethrow(e, 'export', root);
       }
-      await writer.close();
-    })();
-    try {
-      await Promise.all([feed, pump]);
-    } catch (e) {
-      abort.abort();
-      await Promise.allSettled([feed, pump]);
-      throw e;
-    }
+    });
   }
+
 
   async importCar(source: AsyncIterable<Uint8Array>): Promise<CID[]> {
     // Verify every block ourselves, then hand Kubo a clean CARv1 and let it pin the roots

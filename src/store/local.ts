@@ -7,14 +7,12 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { CarWriter } from '@ipld/car/writer';
+import type { Writable } from 'node:stream';
 import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter';
 import type { CID } from 'multiformats/cid';
 import { fail, isLiuhenError } from '../errors.js';
 import type { ObjectBackend } from './backend.js';
-import { readCar } from './car.js';
+import { readCar, writeCar } from './car.js';
 import { objectPath, PackReader, PackWriter } from './pack.js';
 import { importOne } from './unixfs.js';
 import { DAG_PB_CODE } from './validate.js';
@@ -134,32 +132,18 @@ export class LocalBackend implements ObjectBackend {
     for (const link of entry.node.Links) yield* LocalBackend.walk(link.Hash, blocks);
   }
 
-  async exportCar(cids: readonly CID[], sink: Writable): Promise<void> {
-    const { writer, out } = CarWriter.create([...cids]);
-    const abort = new AbortController();
-    const pump = pipeline(Readable.from(out), sink, { signal: abort.signal });
-    const feed = (async () => {
-      const seen = new Set<string>();
-      for (const root of cids) {
-        if (seen.has(root.toString())) continue;
-        seen.add(root.toString());
-        const blocks = await this.reader(root);
-        try {
-          for await (const block of LocalBackend.walk(root, blocks)) await writer.put(block);
-        } finally {
-          await blocks.close();
-        }
+  exportCar(cids: readonly CID[], sink: Writable): Promise<void> {
+    const self = this;
+    return writeCar(cids, sink, async function* (root) {
+      const blocks = await self.reader(root);
+      try {
+        yield* LocalBackend.walk(root, blocks);
+      } finally {
+        await blocks.close();
       }
-      await writer.close();
-    })();
-    try {
-      await Promise.all([feed, pump]);
-    } catch (e) {
-      abort.abort(); // never leave a truncated CAR looking complete
-      await Promise.allSettled([feed, pump]);
-      throw e;
-    }
+    });
   }
+
 
   /**
    * Import a CARv1: its verified blocks are spooled to a temporary file, then
