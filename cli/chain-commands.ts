@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type AnchorEvent, deploy, type DeployStep, EMBEDDED_CHAIN_ID, fail, Liuhen, paths, redactUrl, startAnvil } from '../src/index.js';
-import { printJson, printLine, type GlobalOptions } from './output.js';
-
-type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+import { printJson, printLine, type Run } from './output.js';
 
 const int = (name: string, v: string | undefined, min: number, max: number): number | undefined => {
   if (v === undefined) return undefined;

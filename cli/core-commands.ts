@@ -2,10 +2,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { exitCodeOf, fail, isLiuhenError, type Kind, KINDS, Liuhen, MAX_RECEIPT_BYTES, serializeReceipt, type Stage, STAGES, type Verdict } from '../src/index.js';
-import { printJson, printLine, progressBar, type GlobalOptions } from './output.js';
+import { printJson, printLine, progressBar, type Run } from './output.js';
 import { verifyFileWithReceipt } from './verify-command.js';
-
-type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
 
 /** init, record, seal, receipt, verify, audit — the commands that need no chain. */
 export function registerCoreCommands(program: Command, run: Run): void {

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { fail } from '../src/index.js';
-import { printJson, printLine, type GlobalOptions } from './output.js';
-
-type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+import { printJson, printLine, type Run } from './output.js';
 
 /** Registers `liuhen gateway`: the HTTP API and the web pages over an existing data folder. */
 export function registerGatewayCommands(program: Command, run: Run): void {

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { type BatchOutcome, createNotaryKey, fail, NOTARY_PASSPHRASE_ENV, type NotaryEvent, NotaryLog, notaryPaths, type NotaryPendingBatch, type NotaryPolicy, openNotary, pendingForDataDir, promptHidden, requireKeystore } from '../src/index.js';
-import { printJson, printLine, type GlobalOptions } from './output.js';
-
-type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+import { printJson, printLine, type GlobalOptions, type Run } from './output.js';
 
 interface RunOptions {
   once?: boolean;

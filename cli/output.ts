@@ -6,6 +6,9 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+/** How a command runs: its action gets the global options and returns an exit status (default 0). */
+export type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+
 export const printJson = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 export const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
 

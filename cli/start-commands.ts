@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { fail } from '../src/index.js';
-import { printJson, printLine, type GlobalOptions } from './output.js';
-
-type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+import { printJson, printLine, type Run } from './output.js';
 
 /** `liuhen start` (the whole system) and `liuhen demo` (a realistic sample in a running system). */
 export function registerStartCommands(program: Command, run: Run): void {
