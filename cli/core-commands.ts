@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { exitCodeOf, fail, isLiuhenError, type Kind, KINDS, Liuhen, MAX_RECEIPT_BYTES, serializeReceipt, type Stage, STAGES, type Verdict } from '../src/index.js';
+import { exitCodeOf, receiptFromJournal, type Receipt, fail, isLiuhenError, type Kind, KINDS, Liuhen, MAX_RECEIPT_BYTES, serializeReceipt, type Stage, STAGES, type Verdict } from '../src/index.js';
 import { printJson, printLine, progressBar, type Run } from './output.js';
 import { verifyFileWithReceipt } from './verify-command.js';
 
@@ -81,7 +81,17 @@ export function registerCoreCommands(program: Command, run: Run): void {
       run(async (g) => {
         const lh = await Liuhen.open(g.data);
         try {
-          const text = serializeReceipt(await lh.receipt(id));
+          let receipt: Receipt;
+          try {
+            receipt = await lh.receipt(id);
+          } catch (e) {
+            // The chain is down: the journal's receipt (no anchor, no attestations) is still
+            // true — it never claims what the chain cannot confirm right now.
+            if (!isLiuhenError(e, 'CHAIN_UNREACHABLE')) throw e;
+            process.stderr.write(`liuhen: ${e.message}; writing the receipt without chain data (verify later with --rpc)\n`);
+            receipt = await receiptFromJournal(lh.journal, id);
+          }
+          const text = serializeReceipt(receipt);
           if (o.output) writeFileSync(o.output, text);
           else process.stdout.write(text);
         } finally {
