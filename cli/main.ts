@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from '../src/index.js';
+import { registerCarCommands } from './car-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerNotaryCommands(program, run);
   registerGatewayCommands(program, run);
   registerStartCommands(program, run);
+  registerCarCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
