@@ -114,23 +114,25 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     const store: EvidenceStore = await openEvidenceStore({ kind: 'local', dir: dir.store }, keyring);
     cleanups.push(() => store.close());
 
+    // Cleanups run in reverse: the loops are stopped (and awaited) before the
+    // anchorers and the notary release their providers.
     const stop = new AbortController();
     const loops: Promise<void>[] = [];
-    cleanups.push(async () => {
-      stop.abort();
-      await Promise.allSettled(loops);
-    });
     const anchorers: Anchorer[] = [];
+    cleanups.push(() => anchorers.forEach((a) => a.close()));
     for (const agency of anchoringAgencies(liuhen.config)) {
       const a = await liuhen.anchorer({ agency, onEvent: (e) => logAnchor(logger, agency, e) });
       anchorers.push(a);
-      loops.push(a.run(stop.signal));
     }
-    cleanups.push(() => anchorers.forEach((a) => a.close()));
 
     // 5. The dev notary co-signs in the background.
     const notary: Notary = await openNotary({ dataDir: p.dataDir, onEvent: (e) => logNotary(logger, e), pollIntervalMs: 500 });
     cleanups.push(() => notary.close());
+    cleanups.push(async () => {
+      stop.abort();
+      await Promise.allSettled(loops);
+    });
+    for (const a of anchorers) loops.push(a.run(stop.signal));
     loops.push(notary.follow(stop.signal));
 
     // 6. The gateway, with fresh dev tokens for this run.
