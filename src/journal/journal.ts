@@ -101,18 +101,7 @@ export class Journal {
     if (draft.id !== undefined && (this.inflightIds.has(draft.id) || (await this.hasRecord(draft.id)))) {
       fail('INVALID_RECORD', `a record with id ${draft.id} already exists`);
     }
-    // Appends of one device run one after another up to their chain update
-    // (the next record's prev is this record's leaf, which needs its signature);
-    // appends of different devices overlap, so signing runs in parallel.
-    const previous = this.deviceTails.get(draft.device);
-    let release!: () => void;
-    const tail = new Promise<void>((r) => (release = r));
-    this.deviceTails.set(draft.device, tail);
-    let record: LiuhenRecord;
-    let leaf: Hex;
-    try {
-      if (previous) await previous;
-      this.assertUsable();
+    const { record, leaf } = await this.underDeviceLock(draft.device, async () => {
       const head = this.deviceHeads.get(draft.device);
       const unsigned = parseRecord({
         ...draft,
@@ -125,15 +114,13 @@ export class Journal {
       const signed = await signer.sign(unsigned);
       // The signer may only add `sig`; check that much without re-validating the whole record.
       const sig = parseWith(signatureSchema, signed.sig, 'INVALID_RECORD', 'signature');
-      record = { ...unsigned, sig };
-      leaf = recordLeaf(record);
+      const complete: LiuhenRecord = { ...unsigned, sig };
+      const completeLeaf = recordLeaf(complete);
       this.assertUsable();
-      this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
-      this.inflightSlots.add(slotKey(record));
-    } finally {
-      release();
-      if (this.deviceTails.get(draft.device) === tail) this.deviceTails.delete(draft.device);
-    }
+      this.deviceHeads.set(complete.device, { seq: complete.seq, leaf: completeLeaf, id: complete.id });
+      this.inflightSlots.add(slotKey(complete));
+      return { record: complete, leaf: completeLeaf };
+    });
     return this.persist(record, leaf);
   }
 
@@ -152,12 +139,7 @@ export class Journal {
     if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
     if (!verifyRecordSignature(record)) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
     const leaf = recordLeaf(record);
-    const previous = this.deviceTails.get(record.device);
-    let release!: () => void;
-    const tail = new Promise<void>((r) => (release = r));
-    this.deviceTails.set(record.device, tail);
-    try {
-      if (previous) await previous;
+    const duplicate = await this.underDeviceLock(record.device, async () => {
       const existing = await this.getRecord(record.id);
       if (existing) {
         if (existing.leaf === leaf) return { record: existing.record, leaf, ack: existing.ack, duplicate: true };
@@ -170,11 +152,33 @@ export class Journal {
       const head = this.deviceHeads.get(record.device);
       if (!head || record.seq > head.seq) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
       this.inflightSlots.add(slotKey(record));
+      return undefined;
+    });
+    if (duplicate) return duplicate;
+    return { ...(await this.persist(record, leaf)), duplicate: false };
+  }
+
+  /**
+   * Runs `locked` after every earlier call for the same device has finished its
+   * own. Appends and ingests of one device decide their chain slot one after
+   * another (the next record's prev is this record's leaf, which needs its
+   * signature); different devices overlap, so signing runs in parallel. A slot
+   * decided here is held in `inflightSlots` until its record is on disk, so the
+   * fork check of the next caller sees it even before the write lands.
+   */
+  private async underDeviceLock<T>(device: string, locked: () => Promise<T>): Promise<T> {
+    const previous = this.deviceTails.get(device);
+    let release!: () => void;
+    const tail = new Promise<void>((r) => (release = r));
+    this.deviceTails.set(device, tail);
+    try {
+      if (previous) await previous;
+      this.assertUsable();
+      return await locked();
     } finally {
       release();
-      if (this.deviceTails.get(record.device) === tail) this.deviceTails.delete(record.device);
+      if (this.deviceTails.get(device) === tail) this.deviceTails.delete(device);
     }
-    return { ...(await this.persist(record, leaf)), duplicate: false };
   }
 
   /** Assigns the agency ack and commits. No await before commit(): acks follow queue order. */
