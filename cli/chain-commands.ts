@@ -1,31 +1,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type AnchorEvent, deploy, type DeployStep, EMBEDDED_CHAIN_ID, fail, Liuhen, paths, redactUrl, startAnvil } from '../src/index.js';
+import { intOption, portOption, untilSignal } from './args.js';
 import { printJson, printLine, type Run } from './output.js';
 
-const int = (name: string, v: string | undefined, min: number, max: number): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) fail('INVALID_INPUT', `${name} must be an integer from ${min} to ${max}, got ${v}`);
-  return n;
-};
-
-/** Resolves on the first SIGINT or SIGTERM (and stops listening). */
-function untilSignal(): { promise: Promise<NodeJS.Signals>; dispose: () => void } {
-  let dispose = () => {};
-  const promise = new Promise<NodeJS.Signals>((resolve) => {
-    const on = (s: NodeJS.Signals) => resolve(s);
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-    dispose = () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    };
-  });
-  return { promise, dispose };
-}
-
-/** `liuhen chain`, `liuhen deploy`, `liuhen anchor [--watch]`. */
 export function registerChainCommands(program: Command, run: Run): void {
   program
     .command('chain')
@@ -34,8 +12,8 @@ export function registerChainCommands(program: Command, run: Run): void {
     .option('--block-time <seconds>', 'seconds between blocks (default: a block per transaction, instantly)')
     .action((o: { port: string; blockTime?: string }) =>
       run(async (g) => {
-        const port = int('--port', o.port, 0, 65535)!;
-        const blockTime = int('--block-time', o.blockTime, 1, 3600);
+        const port = portOption('--port', o.port);
+        const blockTime = intOption('--block-time', o.blockTime, 1, 3600);
         const stop = untilSignal();
         try {
           const chain = await startAnvil({ statePath: join(paths(g.data).chain, 'state.json'), port, ...(blockTime !== undefined && { blockTime }) });
@@ -59,7 +37,7 @@ export function registerChainCommands(program: Command, run: Run): void {
     .option('--no-notary', "don't create or grant this folder's notary key")
     .action((o: { rpc?: string; confirmations?: string; notary: boolean }) =>
       run(async (g) => {
-        const confirmations = int('--confirmations', o.confirmations, 0, 1000);
+        const confirmations = intOption('--confirmations', o.confirmations, 0, 1000);
         const onStep = (s: DeployStep) => (g.json ? printJson(s) : printLine(describeStep(s)));
         const r = await deploy({ dataDir: g.data, rpc: o.rpc, confirmations, notary: o.notary, onStep });
         if (g.json) printJson({ chain: { ...r.chain, rpc: redactUrl(r.chain.rpc) }, agency: r.agency, agencyAddress: r.agencyAddress, notaryAddress: r.notaryAddress ?? null });
@@ -74,7 +52,7 @@ export function registerChainCommands(program: Command, run: Run): void {
     .option('--timeout <seconds>', 'without --watch: give up after this long (chain down, transactions not mined)', '300')
     .action((o: { watch?: boolean; timeout: string }) =>
       run(async (g) => {
-        const timeout = int('--timeout', o.timeout, 1, 7 * 86_400)!;
+        const timeout = intOption('--timeout', o.timeout, 1, 7 * 86_400)!;
         const lh = await Liuhen.open(g.data);
         try {
           const onEvent = (e: AnchorEvent) => {

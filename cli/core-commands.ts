@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { exitCodeOf, receiptFromJournal, type Receipt, fail, isLiuhenError, type Kind, KINDS, Liuhen, MAX_RECEIPT_BYTES, serializeReceipt, type Stage, STAGES, type Verdict } from '../src/index.js';
+import { intOption } from './args.js';
 import { printJson, printLine, progressBar, type Run } from './output.js';
 import { verifyFileWithReceipt } from './verify-command.js';
 
@@ -125,8 +126,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
         } catch {
           fail('INVALID_RECEIPT', `${o.receipt} is not a JSON receipt`);
         }
-        const minConfirmations = Number(o.minConfirmations);
-        if (!Number.isInteger(minConfirmations) || minConfirmations < 0) fail('INVALID_INPUT', `--min-confirmations must be a non-negative integer, got ${o.minConfirmations}`);
+        const minConfirmations = intOption('--min-confirmations', o.minConfirmations, 0, 1_000_000)!;
         if (o.registry !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.registry)) fail('INVALID_INPUT', `--registry must be a 20-byte address in 0x hex`);
         const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data, registry: o.registry, minConfirmations });
         if (g.json) printJson(verdict);

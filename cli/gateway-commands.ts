@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../src/index.js';
+import { portOption, untilSignal } from './args.js';
 import { printJson, printLine, type Run } from './output.js';
 
 /** Registers `liuhen gateway`: the HTTP API and the web pages over an existing data folder. */
@@ -11,8 +11,7 @@ export function registerGatewayCommands(program: Command, run: Run): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .action((o: { port: string; host: string }) =>
       run(async (g) => {
-        const port = Number(o.port);
-        if (!/^[0-9]{1,5}$/.test(o.port) || port > 65535) fail('INVALID_INPUT', `--port must be 0-65535, got ${o.port}`);
+        const port = portOption('--port', o.port);
         // The gateway (Express) is loaded only by this command.
         const gw = await import('../gateway/index.js');
         const opened = await gw.openGateway({ dataDir: g.data });
@@ -30,11 +29,7 @@ export function registerGatewayCommands(program: Command, run: Run): void {
           for (const n of opened.notes) printLine(`note: ${n}`);
           if (opened.bootstrapToken) printLine(`admin token (shown once, keep it safe): ${opened.bootstrapToken}`);
         }
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
+        await untilSignal().promise;
         await running.close();
         await opened.close();
         return 0;

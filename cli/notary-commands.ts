@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type BatchOutcome, createNotaryKey, fail, NOTARY_PASSPHRASE_ENV, type NotaryEvent, NotaryLog, notaryPaths, type NotaryPendingBatch, type NotaryPolicy, openNotary, pendingForDataDir, promptHidden, requireKeystore } from '../src/index.js';
+import { intOption, untilSignal } from './args.js';
 import { printJson, printLine, type GlobalOptions, type Run } from './output.js';
 
 interface RunOptions {
@@ -69,7 +70,7 @@ export function registerNotaryCommands(program: Command, run: Run): void {
     .option('--registry <address>', 'EvidenceRegistry address (default chain.registry of config.json)')
     .action((o: { fromBlock?: string; keystore?: string; rpc?: string; registry?: string }) =>
       run(async (g) => {
-        const { notary: address, pending } = await pendingForDataDir({ dataDir: g.data, keystore: o.keystore, rpc: o.rpc, registry: o.registry, fromBlock: int(o.fromBlock, '--from-block') });
+        const { notary: address, pending } = await pendingForDataDir({ dataDir: g.data, keystore: o.keystore, rpc: o.rpc, registry: o.registry, fromBlock: intOption('--from-block', o.fromBlock) });
         if (g.json) pending.forEach((p) => printJson(p));
         else {
           for (const p of pending) printLine(pendingLine(p));
@@ -104,13 +105,13 @@ export function registerNotaryCommands(program: Command, run: Run): void {
 
 async function runNotary(g: GlobalOptions, o: RunOptions): Promise<number> {
   const policy: Partial<NotaryPolicy> = {
-    maxAge: int(o.maxAge, '--max-age'),
-    futureSkew: int(o.futureSkew, '--future-skew'),
-    maxBatchSize: int(o.maxBatchSize, '--max-batch-size'),
-    confirmations: int(o.confirmations, '--confirmations'),
+    maxAge: intOption('--max-age', o.maxAge),
+    futureSkew: intOption('--future-skew', o.futureSkew),
+    maxBatchSize: intOption('--max-batch-size', o.maxBatchSize),
+    confirmations: intOption('--confirmations', o.confirmations),
   };
   if (policy.maxBatchSize === 0) fail('INVALID_INPUT', '--max-batch-size must be at least 1');
-  const pollIntervalMs = int(o.poll, '--poll') ?? 1000;
+  const pollIntervalMs = intOption('--poll', o.poll) ?? 1000;
   if (pollIntervalMs < 50) fail('INVALID_INPUT', '--poll must be at least 50 ms');
   const waiting = new Map<string, string>();
   const print = (e: NotaryEvent): void => {
@@ -136,28 +137,26 @@ async function runNotary(g: GlobalOptions, o: RunOptions): Promise<number> {
     keystore: o.keystore,
     policy,
     submit: o.submit,
-    fromBlock: int(o.fromBlock, '--from-block'),
+    fromBlock: intOption('--from-block', o.fromBlock),
     recheckRefused: o.recheckRefused,
     pollIntervalMs,
     onEvent: print,
   });
   try {
     if (o.once) {
-      const outcomes = await notary.runOnce({ waitMs: (int(o.wait, '--wait') ?? 30) * 1000 });
+      const outcomes = await notary.runOnce({ waitMs: (intOption('--wait', o.wait) ?? 30) * 1000 });
       for (const x of outcomes) printOutcome(x, g.json);
       if (!g.json && outcomes.length === 0) printLine('nothing to co-sign');
       return outcomes.some((x) => x.status === 'failed') ? 1 : 0;
     }
     const stop = new AbortController();
-    const onSignal = (): void => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const signal = untilSignal();
+    void signal.promise.then(() => stop.abort());
     if (!g.json) process.stderr.write(`liuhen notary: ${notary.address} follows registry ${notary.registry} on chain ${notary.chainId} (stop with Ctrl-C)\n`);
     try {
       await notary.follow(stop.signal);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      signal.dispose();
     }
     return 0;
   } finally {
@@ -187,8 +186,3 @@ function pendingLine(p: NotaryPendingBatch): string {
   return `${p.batch.agency} #${p.batch.seq} ${p.batch.root}  ${p.confirmations} confirmation(s)  ${state}`;
 }
 
-function int(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(value)) fail('INVALID_INPUT', `${flag} must be a non-negative integer`);
-  return Number(value);
-}

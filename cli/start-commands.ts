@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../src/index.js';
+import { portOption, untilSignal } from './args.js';
 import { printJson, printLine, type Run } from './output.js';
 
 /** `liuhen start` (the whole system) and `liuhen demo` (a realistic sample in a running system). */
@@ -12,8 +12,8 @@ export function registerStartCommands(program: Command, run: Run): void {
     .option('--chain-port <port>', 'embedded chain port (default 8545, or a free one)')
     .action((o: { port: string; host: string; chainPort?: string }) =>
       run(async (g) => {
-        const port = parsePort(o.port, '--port');
-        const chainPort = o.chainPort === undefined ? undefined : parsePort(o.chainPort, '--chain-port');
+        const port = portOption('--port', o.port);
+        const chainPort = o.chainPort === undefined ? undefined : portOption('--chain-port', o.chainPort);
         const { startSystem } = await import('../gateway/system.js');
         const sys = await startSystem({ dataDir: g.data, port, host: o.host, chainPort, onProgress: g.json ? () => {} : (l) => printLine(l) });
         if (g.json) printJson({ url: sys.url, rpc: sys.rpc, registry: sys.registry, tokens: sys.tokens });
@@ -28,10 +28,7 @@ export function registerStartCommands(program: Command, run: Run): void {
           for (const [agency, token] of Object.entries(sys.agencyTokens).slice(1)) printLine(`  agency ${agency}: ${token}`);
           printLine('fill it with a sample: npm run demo   ·   stop: Ctrl-C');
         }
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
+        await untilSignal().promise;
         if (!g.json) printLine('stopping (chain state is saved)…');
         await sys.stop();
         return 0;
@@ -50,10 +47,4 @@ export function registerStartCommands(program: Command, run: Run): void {
         return 0;
       }),
     );
-}
-
-function parsePort(value: string, flag: string): number {
-  const n = Number(value);
-  if (!/^[0-9]{1,5}$/.test(value) || n > 65535) fail('INVALID_INPUT', `${flag} must be 0-65535, got ${value}`);
-  return n;
 }
