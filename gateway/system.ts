@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import {
   anchoringAgencies,
+  assertPortFree,
   createKeyring,
   deploy,
   EMBEDDED_CHAIN_ID,
@@ -98,7 +99,7 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     // 2. The chain: Anvil with its state in the data folder, on the configured port when free.
     const configured = liuhen.config.chain;
     const wantPort = p.chainPort ?? portOf(configured?.rpc) ?? 8545;
-    const port = (await isFree(wantPort)) ? wantPort : await freePort();
+    const port = await assertPortFree('127.0.0.1', wantPort).then(() => wantPort, () => freePort());
     const chain: EmbeddedChain = await startAnvil({ statePath: join(dir.chain, 'state.json'), port, chainId: EMBEDDED_CHAIN_ID });
     cleanups.push(() => chain.stop());
     say(`chain ${chain.rpc} (chain id ${chain.chainId}, state in ${join(dir.chain, 'state.json')})`);
@@ -142,7 +143,7 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     for (const agency of anchoringAgencies(liuhen.config).slice(1)) {
       agencyTokens[agency] = (await tokens.create({ role: 'agency', agency, label: `dev agency ${agency}`, createdBy: 'dev' })).token;
     }
-    const gatewayChain: ClosableGatewayChain = createGatewayChain({ journal: liuhen.journal, chain: readConfig(p.dataDir).chain! });
+    const gatewayChain: ClosableGatewayChain = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain! });
     cleanups.push(() => gatewayChain.close());
     const app = createApp({ liuhen, tokens, store, chain: gatewayChain, pages: createPagesRouter(), logger, config: p.gatewayConfig ?? readGatewayConfig(p.dataDir) });
     const gatewayPort = p.port ?? 8080;
@@ -194,15 +195,6 @@ function portOf(rpc: string | undefined): number | undefined {
   if (!rpc) return undefined;
   const port = Number(new URL(rpc).port);
   return Number.isInteger(port) && port > 0 ? port : undefined;
-}
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
 }
 
 function logAnchor(logger: Logger, agency: string, e: AnchorEvent): void {
