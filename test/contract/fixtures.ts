@@ -42,6 +42,9 @@ export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd
 export const AGENCY_A = encodeBytes32String('310115-ZFJ');
 export const AGENCY_B = encodeBytes32String('310104-SCJG');
 
+// Restated here on purpose, not imported from src/chain/attestation.ts: the contract
+// tests are the spec of the Solidity side; the notary and chain tests check that the
+// SDK's definition agrees with the deployed contract.
 export const BATCH_ATTESTATION_TYPES = {
   BatchAttestation: [
     { name: 'root', type: 'bytes32' },
