@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'KEY_MISSING'
   | 'KEY_PASSPHRASE_WRONG'
   | 'SIGNATURE_INVALID'
+  | 'SIGNING_FAILED'
   // journal
   | 'JOURNAL_LOCKED'
   | 'JOURNAL_CLOSED'

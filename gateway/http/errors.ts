@@ -40,6 +40,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   STORE_CLOSED: 503,
   JOURNAL_CLOSED: 503,
   JOURNAL_IO: 503,
+  SIGNING_FAILED: 503,
 };
 
 /** Codes whose SDK message is safe and useful to a client even though the status is 5xx. */
@@ -50,6 +51,7 @@ const GENERIC_5XX: Partial<Record<ErrorCode, string>> = {
   STORE_DECRYPT_FAILED: 'the stored evidence does not decrypt: it was altered or damaged; it is not served',
   JOURNAL_IO: 'the journal cannot write; try again later',
   JOURNAL_CLOSED: 'the gateway is shutting down; try again later',
+  SIGNING_FAILED: 'the record could not be signed; nothing was recorded; try again later',
   STORE_CLOSED: 'the gateway is shutting down; try again later',
 };
 

@@ -1,8 +1,10 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
 import { fromHex, toHex, type Hex } from '../util/hex.js';
+import { linkRecords, signLinks, type ChainedRecord, type ChainHead, type RecordSigner, type UnchainedRecord } from './chain.js';
 import { signingBytes } from './leaf.js';
 import type { LiuhenRecord, RecordSignature } from './schema.js';
+import { signingPool } from './signing-pool.js';
 
 /** Environment variable with the device key's passphrase (optional: without it the key file is a 0600 plain PEM). */
 export const DEVICE_PASSPHRASE_ENV = 'LIUHEN_DEVICE_PASSPHRASE';
@@ -12,7 +14,7 @@ export const DEVICE_PASSPHRASE_ENV = 'LIUHEN_DEVICE_PASSPHRASE';
  * in any browser with @noble/curves. The public key travels in `sig.key`; who
  * owns which key is a trust decision made by the verifier (a device registry).
  */
-export class DeviceKey {
+export class DeviceKey implements RecordSigner {
   private constructor(private readonly privateKey: KeyObject, readonly publicKey: Hex) {}
 
   static generate(): DeviceKey {
@@ -55,6 +57,16 @@ export class DeviceKey {
     return new Promise((resolve, reject) => {
       sign(null, signingBytes({ ...record, sig: undefined }), this.privateKey, (err, value) => (err ? reject(err) : resolve(this.withSignature(record, value))));
     });
+  }
+
+  /**
+   * Completes, signs and hashes a run of this device's records in order (see
+   * chain.ts): on a signing thread when the pool is running or the run is a
+   * burst, else inline. The result equals `signSync` record by record.
+   */
+  async chain(head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]> {
+    if (signingPool.wants(records.length)) return signingPool.chain(this.privateKey, this.publicKey, head, records);
+    return linkRecords(head, records, this.publicKey, signLinks(head, records, this.publicKey, (bytes) => sign(null, bytes, this.privateKey)));
   }
 
   private withSignature<R extends LiuhenRecord>(record: R, value: Uint8Array): R {

@@ -18,6 +18,35 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalize(value));
 }
 
+/** JCS of an object, able to say what it would be with one more member. */
+export interface CanonicalForm {
+  readonly text: string;
+  /** JCS of the object plus the member `name` (which it must not have yet). */
+  adding(name: string, value: unknown): string;
+}
+
+/**
+ * A record is canonicalised twice: without `sig` (the bytes its device signs)
+ * and with it (its leaf). The two differ only by that member at its sorted
+ * place (§3.2.3), so the shared members are serialised once.
+ */
+export function canonicalForm(obj: Record<string, unknown>): CanonicalForm {
+  const proto = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) fail('JCS_UNSUPPORTED_VALUE', '$: only plain objects can be canonicalized');
+  const names = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  const members = names.map((k) => member(k, obj[k], '$'));
+  const text = `{${members.join(',')}}`;
+  return {
+    text,
+    adding(name, value) {
+      if (names.includes(name)) fail('JCS_UNSUPPORTED_VALUE', `$.${name}: the member to add is already present`);
+      let at = names.findIndex((k) => k > name);
+      if (at < 0) at = names.length;
+      return `{${[...members.slice(0, at), member(name, value, '$'), ...members.slice(at)].join(',')}}`;
+    },
+  };
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function serialize(value: unknown, where: string): string {
@@ -36,14 +65,14 @@ function serialize(value: unknown, where: string): string {
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) fail('JCS_UNSUPPORTED_VALUE', `${where}: only plain objects can be canonicalized`);
       const keys = Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-      return `{${keys
-        .map((k) => {
-          if (LONE_SURROGATE.test(k)) fail('JCS_UNSUPPORTED_VALUE', `${where}: member name contains a lone surrogate`);
-          return `${JSON.stringify(k)}:${serialize((value as Record<string, unknown>)[k], `${where}.${k}`)}`;
-        })
-        .join(',')}}`;
+      return `{${keys.map((k) => member(k, (value as Record<string, unknown>)[k], where)).join(',')}}`;
     }
     default:
       return fail('JCS_UNSUPPORTED_VALUE', `${where}: ${typeof value} is not a JSON value`);
   }
+}
+
+function member(name: string, value: unknown, where: string): string {
+  if (LONE_SURROGATE.test(name)) fail('JCS_UNSUPPORTED_VALUE', `${where}: member name contains a lone surrogate`);
+  return `${JSON.stringify(name)}:${serialize(value, `${where}.${name}`)}`;
 }

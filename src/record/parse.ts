@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { LiuhenError, type ErrorCode } from '../errors.js';
-import { recordSchema, type LiuhenRecord } from './schema.js';
+import type { UnchainedRecord } from './chain.js';
+import { recordSchema, unchainedRecordSchema, type LiuhenRecord } from './schema.js';
 
 /** Turns zod issues into one readable line per field: "media.sha256: must be 64 lowercase hex digits". */
 export function describeIssues(error: z.ZodError, prefix = ''): string {
@@ -22,4 +23,9 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, code: ErrorCo
 
 export function parseRecord(value: unknown): LiuhenRecord {
   return parseWith(recordSchema, value, 'INVALID_RECORD', 'record');
+}
+
+/** Validates everything of a record but its chain slot and signature (the journal fills those in). */
+export function parseUnchainedRecord(value: unknown): UnchainedRecord {
+  return parseWith(unchainedRecordSchema, value, 'INVALID_RECORD', 'record');
 }

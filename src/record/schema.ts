@@ -64,27 +64,34 @@ const bodySchema = z
   .refine((b) => depthOf(b, MAX_BODY_DEPTH + 1) <= MAX_BODY_DEPTH, `must be at most ${MAX_BODY_DEPTH} levels deep`)
   .refine((b) => JSON.stringify(b).length <= 16_384, 'must be at most 16 KiB of JSON');
 
-export const recordSchema = z
-  .strictObject({
-    v: z.literal(RECORD_VERSION),
-    id: recordIdSchema,
-    agency: agencySchema,
-    device: deviceSchema,
-    officer: officerSchema,
-    case: caseSchema.optional(),
-    stage: z.enum(STAGES).optional(),
-    kind: z.enum(KINDS),
-    media: mediaSchema.optional(),
-    body: bodySchema.optional(),
-    capturedAt: rfc3339Schema,
-    location: locationSchema.optional(),
-    seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    prev: hash32,
-    salt: z.string().regex(/^0x([0-9a-f]{2}){16,32}$/, 'must be 16 to 32 random bytes in 0x hex'),
-    sig: signatureSchema.optional(),
-  })
-  .refine((r) => r.media !== undefined || r.body !== undefined, { message: 'a record needs media (a file) or body (structured content)', path: ['media'] })
+const recordShape = z.strictObject({
+  v: z.literal(RECORD_VERSION),
+  id: recordIdSchema,
+  agency: agencySchema,
+  device: deviceSchema,
+  officer: officerSchema,
+  case: caseSchema.optional(),
+  stage: z.enum(STAGES).optional(),
+  kind: z.enum(KINDS),
+  media: mediaSchema.optional(),
+  body: bodySchema.optional(),
+  capturedAt: rfc3339Schema,
+  location: locationSchema.optional(),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  prev: hash32,
+  salt: z.string().regex(/^0x([0-9a-f]{2}){16,32}$/, 'must be 16 to 32 random bytes in 0x hex'),
+  sig: signatureSchema.optional(),
+});
+
+const hasContent = (r: { media?: unknown; body?: unknown }) => r.media !== undefined || r.body !== undefined;
+const NEEDS_CONTENT = { message: 'a record needs media (a file) or body (structured content)', path: ['media'] };
+
+export const recordSchema = recordShape
+  .refine(hasContent, NEEDS_CONTENT)
   .refine((r) => r.seq !== 1 || r.prev === `0x${'00'.repeat(32)}`, { message: 'the first record of a device has prev = 32 zero bytes', path: ['prev'] });
+
+/** A record before its device chain slot (`seq`, `prev`) and signature: what the journal validates on append. */
+export const unchainedRecordSchema = recordShape.omit({ seq: true, prev: true, sig: true }).refine(hasContent, NEEDS_CONTENT);
 
 export type LiuhenRecord = z.infer<typeof recordSchema>;
 export type RecordSignature = z.infer<typeof signatureSchema>;

@@ -22,7 +22,8 @@ async function appendOne(): Promise<void> {
   process.stdout.write(`ack ${r.record.id} ${r.leaf}\n`);
 }
 
-const writers = Array.from({ length: 8 }, async () => {
+// 32 writers over 3 devices: runs of ~10 records per device, so the signing threads are in play when the child dies.
+const writers = Array.from({ length: 32 }, async () => {
   for (;;) await appendOne();
 });
 if (mode === 'seal') {

@@ -1,0 +1,84 @@
+import { toHex, type Hex } from '../util/hex.js';
+import { canonicalForm, canonicalize } from './jcs.js';
+import { leafOfCanonical, signingBytesOfCanonical } from './leaf.js';
+import { parseWith } from './parse.js';
+import { signatureSchema, type LiuhenRecord, type RecordSignature } from './schema.js';
+
+/**
+ * A device's hash chain: record n+1 carries `seq = n + 1` and `prev` = the leaf
+ * of record n, and the leaf covers the signature, so a run of one device's
+ * records can only be completed one after another. Doing a whole run in one
+ * call (one hand-off to a signing thread per run instead of per record) is what
+ * lets a busy journal keep its main thread for the disk.
+ */
+
+/** Where a device's chain stands: its next record gets `seq + 1` and `prev = leaf` (0 and 32 zero bytes for a new device). */
+export interface ChainHead {
+  seq: number;
+  leaf: Hex;
+}
+
+/** A record before its chain slot and signature: the journal has validated and completed everything else. */
+export type UnchainedRecord = Omit<LiuhenRecord, 'seq' | 'prev' | 'sig'>;
+
+/** A record completed into its device chain, with its leaf and the JCS text the leaf hashes. */
+export interface ChainedRecord {
+  record: LiuhenRecord;
+  leaf: Hex;
+  canonical: string;
+}
+
+/** Anything that can sign a record for its device (a DeviceKey, an HSM, …). */
+export interface RecordSigner {
+  sign(record: LiuhenRecord): LiuhenRecord | Promise<LiuhenRecord>;
+  /** Optional: complete and sign a whole run at once (DeviceKey does it on a worker thread). Must equal signing one by one. */
+  chain?(head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]>;
+}
+
+/** What signing a run produces per record: the signature value, the leaf and the JCS text (the record itself is rebuilt by `linkRecords`). */
+export interface ChainLink {
+  sig: Hex;
+  leaf: Hex;
+  canonical: string;
+}
+
+/** Completes, signs and hashes `records` in order after `head`, with a raw Ed25519 signing function. */
+export function signLinks(head: ChainHead, records: readonly UnchainedRecord[], publicKey: Hex, signBytes: (message: Uint8Array) => Uint8Array): ChainLink[] {
+  let { seq, leaf: prev } = head;
+  return records.map((r) => {
+    const form = canonicalForm({ ...r, seq: ++seq, prev });
+    const sig = toHex(signBytes(signingBytesOfCanonical(form.text)));
+    const canonical = form.adding('sig', { alg: 'Ed25519', key: publicKey, value: sig } satisfies RecordSignature);
+    prev = leafOfCanonical(canonical);
+    return { sig, leaf: prev, canonical };
+  });
+}
+
+/** The records `signLinks` completed, rebuilt from its links (a signing thread sends back only those). */
+export function linkRecords(head: ChainHead, records: readonly UnchainedRecord[], publicKey: Hex, links: readonly ChainLink[]): ChainedRecord[] {
+  let { seq, leaf: prev } = head;
+  return records.map((r, i) => {
+    const { sig, leaf, canonical } = links[i]!;
+    const record = { ...r, seq: ++seq, prev, sig: { alg: 'Ed25519', key: publicKey, value: sig } } as LiuhenRecord;
+    prev = leaf;
+    return { record, leaf, canonical };
+  });
+}
+
+/** Chains `records` with any signer: its `chain` when it has one, else `sign` one record at a time. */
+export async function chainWith(signer: RecordSigner, head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]> {
+  if (signer.chain) return signer.chain(head, records);
+  let { seq, leaf: prev } = head;
+  const out: ChainedRecord[] = [];
+  for (const r of records) {
+    const unsigned = { ...r, seq: ++seq, prev } as LiuhenRecord;
+    const signed = await signer.sign(unsigned);
+    // The signer may only add `sig`; check that much without re-validating the whole record.
+    const sig = parseWith(signatureSchema, signed.sig, 'INVALID_RECORD', 'signature');
+    const record: LiuhenRecord = { ...unsigned, sig };
+    const canonical = canonicalize(record);
+    prev = leafOfCanonical(canonical);
+    out.push({ record, leaf: prev, canonical });
+  }
+  return out;
+}
