@@ -1,3 +1,3 @@
 export { Journal, isJournalLocked } from './journal.js';
-export type { RecordSigner, SealOptions } from './journal.js';
+export type { SealOptions } from './journal.js';
 export type { StoredRecord, QueueEntry, DeviceHead, AgencyHead, BatchInfo, AppendResult, SealedRecordLocation } from './types.js';

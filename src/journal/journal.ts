@@ -14,8 +14,6 @@ import { pooledRandomBytes } from '../util/random-pool.js';
 import { end, K } from './keys.js';
 import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
 
-export type { RecordSigner };
-
 /** An append waiting for its device's chain slot and signature. */
 interface ChainWaiter {
   record: UnchainedRecord;
@@ -109,14 +107,14 @@ export class Journal {
   async append(draft: RecordDraft, signer: RecordSigner): Promise<AppendResult> {
     this.assertUsable();
     const id = draft.id ?? this.nextId();
-    if (draft.id !== undefined && (this.inflightIds.has(id) || (await this.hasRecord(id)))) {
-      fail('INVALID_RECORD', `a record with id ${id} already exists`);
-    }
-    // Everything but the chain slot is validated now, so bad input fails before it waits for anything.
-    const unchained = parseUnchainedRecord({ ...draft, v: RECORD_VERSION, id, salt: freshSalt() });
+    // The id is reserved before any await, so two appends with one explicit id cannot both pass.
+    if (this.inflightIds.has(id)) fail('INVALID_RECORD', `a record with id ${id} is being journaled already`);
     this.inflightIds.add(id);
     let chained: ChainedRecord;
     try {
+      if (draft.id !== undefined && (await this.hasRecord(id))) fail('INVALID_RECORD', `a record with id ${id} already exists`);
+      // Everything but the chain slot is validated before the record waits for its device's run.
+      const unchained = parseUnchainedRecord({ ...draft, v: RECORD_VERSION, id, salt: freshSalt() });
       chained = await this.chain(unchained, signer);
     } catch (e) {
       this.inflightIds.delete(id);

@@ -1,5 +1,5 @@
 import { toHex, type Hex } from '../util/hex.js';
-import { canonicalForm, canonicalize } from './jcs.js';
+import { canonicalize, canonicalWith, type CanonicalMembers } from './jcs.js';
 import { leafOfCanonical, signingBytesOfCanonical } from './leaf.js';
 import { parseWith } from './parse.js';
 import { signatureSchema, type LiuhenRecord, type RecordSignature } from './schema.js';
@@ -42,13 +42,17 @@ export interface ChainLink {
   canonical: string;
 }
 
-/** Completes, signs and hashes `records` in order after `head`, with a raw Ed25519 signing function. */
-export function signLinks(head: ChainHead, records: readonly UnchainedRecord[], publicKey: Hex, signBytes: (message: Uint8Array) => Uint8Array): ChainLink[] {
+/**
+ * Completes, signs and hashes a run in order after `head`, with a raw Ed25519
+ * signing function. Takes each record's canonical members (without seq, prev,
+ * sig), so a signing thread receives strings rather than objects.
+ */
+export function signLinks(head: ChainHead, forms: readonly CanonicalMembers[], publicKey: Hex, signBytes: (message: Uint8Array) => Uint8Array): ChainLink[] {
   let { seq, leaf: prev } = head;
-  return records.map((r) => {
-    const form = canonicalForm({ ...r, seq: ++seq, prev });
-    const sig = toHex(signBytes(signingBytesOfCanonical(form.text)));
-    const canonical = form.adding('sig', { alg: 'Ed25519', key: publicKey, value: sig } satisfies RecordSignature);
+  return forms.map((form) => {
+    const slot = { seq: ++seq, prev };
+    const sig = toHex(signBytes(signingBytesOfCanonical(canonicalWith(form, slot))));
+    const canonical = canonicalWith(form, { ...slot, sig: { alg: 'Ed25519', key: publicKey, value: sig } satisfies RecordSignature });
     prev = leafOfCanonical(canonical);
     return { sig, leaf: prev, canonical };
   });

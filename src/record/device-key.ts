@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, t
 import { fail } from '../errors.js';
 import { fromHex, toHex, type Hex } from '../util/hex.js';
 import { linkRecords, signLinks, type ChainedRecord, type ChainHead, type RecordSigner, type UnchainedRecord } from './chain.js';
+import { canonicalMembers } from './jcs.js';
 import { signingBytes } from './leaf.js';
 import type { LiuhenRecord, RecordSignature } from './schema.js';
 import { signingPool } from './signing-pool.js';
@@ -66,7 +67,7 @@ export class DeviceKey implements RecordSigner {
    */
   async chain(head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]> {
     if (signingPool.wants(records.length)) return signingPool.chain(this.privateKey, this.publicKey, head, records);
-    return linkRecords(head, records, this.publicKey, signLinks(head, records, this.publicKey, (bytes) => sign(null, bytes, this.privateKey)));
+    return linkRecords(head, records, this.publicKey, signLinks(head, records.map(canonicalMembers), this.publicKey, (bytes) => sign(null, bytes, this.privateKey)));
   }
 
   private withSignature<R extends LiuhenRecord>(record: R, value: Uint8Array): R {

@@ -1,6 +1,10 @@
-export { canonicalize, canonicalBytes } from './jcs.js';
-export { recordSchema, mediaSchema, locationSchema, signatureSchema, recordIdSchema, agencySchema, deviceSchema, officerSchema, caseSchema, rfc3339Schema, STAGES, KINDS, RECORD_VERSION } from './schema.js';
+export { canonicalize, canonicalBytes, canonicalMembers, canonicalWith } from './jcs.js';
+export type { CanonicalMembers } from './jcs.js';
+export { recordSchema, unchainedRecordSchema, mediaSchema, locationSchema, signatureSchema, recordIdSchema, agencySchema, deviceSchema, officerSchema, caseSchema, rfc3339Schema, STAGES, KINDS, RECORD_VERSION } from './schema.js';
 export type { LiuhenRecord, RecordDraft, RecordSignature, Media, Location, Stage, Kind } from './schema.js';
-export { parseRecord, parseWith, describeIssues } from './parse.js';
+export { parseRecord, parseUnchainedRecord, parseWith, describeIssues } from './parse.js';
 export { recordLeaf, signingBytes, SIGNING_TAG } from './leaf.js';
 export { DeviceKey, verifyRecordSignature, DEVICE_PASSPHRASE_ENV } from './device-key.js';
+export { chainWith } from './chain.js';
+export type { ChainHead, ChainedRecord, UnchainedRecord, RecordSigner } from './chain.js';
+export { SIGNING_WORKERS_ENV } from './signing-pool.js';

@@ -18,33 +18,34 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalize(value));
 }
 
-/** JCS of an object, able to say what it would be with one more member. */
-export interface CanonicalForm {
-  readonly text: string;
-  /** JCS of the object plus the member `name` (which it must not have yet). */
-  adding(name: string, value: unknown): string;
+/** An object's members in JCS order (§3.2.3), each serialised as `"name":value`; plain data, so it can cross to a worker. */
+export interface CanonicalMembers {
+  names: string[];
+  members: string[];
 }
 
-/**
- * A record is canonicalised twice: without `sig` (the bytes its device signs)
- * and with it (its leaf). The two differ only by that member at its sorted
- * place (§3.2.3), so the shared members are serialised once.
- */
-export function canonicalForm(obj: Record<string, unknown>): CanonicalForm {
+export function canonicalMembers(obj: Record<string, unknown>): CanonicalMembers {
   const proto = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) fail('JCS_UNSUPPORTED_VALUE', '$: only plain objects can be canonicalized');
   const names = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  const members = names.map((k) => member(k, obj[k], '$'));
-  const text = `{${members.join(',')}}`;
-  return {
-    text,
-    adding(name, value) {
-      if (names.includes(name)) fail('JCS_UNSUPPORTED_VALUE', `$.${name}: the member to add is already present`);
-      let at = names.findIndex((k) => k > name);
-      if (at < 0) at = names.length;
-      return `{${[...members.slice(0, at), member(name, value, '$'), ...members.slice(at)].join(',')}}`;
-    },
-  };
+  return { names, members: names.map((k) => member(k, obj[k], '$')) };
+}
+
+/**
+ * JCS of the object `form` was made from plus the members of `extra` (which it
+ * must not have): a record is canonicalised without and with its chain slot
+ * and signature, and only those members differ, so the rest is serialised once.
+ */
+export function canonicalWith(form: CanonicalMembers, extra: Record<string, unknown>): string {
+  const out: string[] = [];
+  let i = 0;
+  for (const name of Object.keys(extra).filter((k) => extra[k] !== undefined).sort()) {
+    if (form.names.includes(name)) fail('JCS_UNSUPPORTED_VALUE', `$.${name}: the member to add is already present`);
+    while (i < form.names.length && form.names[i]! < name) out.push(form.members[i++]!);
+    out.push(member(name, extra[name], '$'));
+  }
+  while (i < form.names.length) out.push(form.members[i++]!);
+  return `{${out.join(',')}}`;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

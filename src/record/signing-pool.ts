@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { LiuhenError } from '../errors.js';
 import type { Hex } from '../util/hex.js';
+import { canonicalMembers, type CanonicalMembers } from './jcs.js';
 import { linkRecords, type ChainedRecord, type ChainHead, type ChainLink, type UnchainedRecord } from './chain.js';
 
 /**
@@ -29,7 +30,7 @@ export interface ChainRequest {
   key: KeyObject;
   publicKey: Hex;
   head: ChainHead;
-  records: readonly UnchainedRecord[];
+  forms: readonly CanonicalMembers[];
 }
 
 export type ChainResponse = { id: number; links: ChainLink[]; error?: undefined } | { id: number; error: string; links?: undefined };
@@ -43,8 +44,8 @@ class PoolWorker {
   readonly waiting = new Map<number, Waiter>();
   private readonly worker: Worker;
 
-  constructor(onGone: (w: PoolWorker) => void) {
-    this.worker = spawnSigningWorker();
+  constructor(spawn: () => Worker, onGone: (w: PoolWorker) => void) {
+    this.worker = spawn();
     this.worker.unref();
     this.worker.on('message', (m: ChainResponse) => {
       const w = this.waiting.get(m.id);
@@ -71,13 +72,21 @@ class PoolWorker {
   }
 }
 
-class SigningPool {
+export class SigningPool {
   private workers: PoolWorker[] = [];
   private nextId = 1;
   /** A worker died (it failed to start or crashed): its runs were refused, and from then on signing is inline. */
   private failed = false;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly spawn: () => Worker = spawnSigningWorker,
+  ) {}
+
+  /** Live signing threads (0 until the first burst, or after a failure). */
+  get threads(): number {
+    return this.workers.length;
+  }
 
   /** Whether a run of `length` records should go to a worker rather than be signed inline. */
   wants(length: number): boolean {
@@ -90,11 +99,11 @@ class SigningPool {
         this.failed = true;
         this.workers = this.workers.filter((w) => w !== dead);
       };
-      for (let i = 0; i < this.size; i++) this.workers.push(new PoolWorker(gone));
+      for (let i = 0; i < this.size; i++) this.workers.push(new PoolWorker(this.spawn, gone));
     }
     // The least busy worker; runs of different devices are independent.
     const worker = this.workers.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
-    return new Promise<ChainLink[]>((resolve, reject) => worker.send({ id: this.nextId++, key, publicKey, head, records }, { resolve, reject })).then((links) =>
+    return new Promise<ChainLink[]>((resolve, reject) => worker.send({ id: this.nextId++, key, publicKey, head, forms: records.map(canonicalMembers) }, { resolve, reject })).then((links) =>
       linkRecords(head, records, publicKey, links),
     );
   }

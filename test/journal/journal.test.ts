@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/journal/journal.js';
-import { DeviceKey } from '../../src/record/device-key.js';
+import { DeviceKey, verifyRecordSignature } from '../../src/record/device-key.js';
 import { recordLeaf } from '../../src/record/leaf.js';
 import { MerkleTree } from '../../src/merkle/tree.js';
 import { fromHex, toHex, ZERO32 } from '../../src/util/hex.js';
@@ -57,6 +57,48 @@ describe('Journal', () => {
     const a = await j.append(draft(), key);
     await expect(j.append({ ...draft(), id: a.record.id }, key)).rejects.toThrow(/already exists/);
     expect(j.deviceHead('cam-1')?.seq).toBe(1);
+  });
+
+  it('refuses concurrent appends with the same explicit id: exactly one is journaled', async () => {
+    const id = '01JDQ7Z8X9Y0ABCDEFGHJKMNPR';
+    const results = await Promise.allSettled([j.append({ ...draft(), id }, key), j.append({ ...draft('cam-2'), id }, key)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: expect.objectContaining({ code: 'INVALID_RECORD' }) });
+  });
+
+  it('a burst of one device is signed as runs: its chain is the same as one record at a time', async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, () => j.append(draft('cam-9'), key)));
+    results.sort((a, b) => a.record.seq - b.record.seq);
+    results.forEach((r, i) => {
+      expect(r.record.seq).toBe(i + 1);
+      expect(r.record.prev).toBe(i === 0 ? ZERO32 : results[i - 1]!.leaf);
+      expect(r.leaf).toBe(recordLeaf(r.record));
+      expect(verifyRecordSignature(r.record)).toBe(true);
+    });
+    // Acks (the agency's journal order, hence batch order) follow the chain order.
+    expect(results.map((r) => r.ack)).toEqual([...results.map((r) => r.ack)].sort((a, b) => a - b));
+    expect(j.deviceHead('cam-9')).toMatchObject({ seq: 40, leaf: results[39]!.leaf });
+  });
+
+  it('a signer that fails or fills the wrong chain slot: its run is refused, nothing is journaled, the chain goes on', async () => {
+    await j.append(draft('cam-5'), key);
+    const failing = { sign: () => Promise.reject(new Error('HSM offline')) };
+    await expect(Promise.all([j.append(draft('cam-5'), failing), j.append(draft('cam-5'), failing)])).rejects.toThrow(/HSM offline/);
+    const skipping = { sign: key.signSync.bind(key), chain: async (head: { seq: number; leaf: string }, records: readonly unknown[]) => key.chain({ ...head, seq: head.seq + 1 } as never, records as never) };
+    await expect(j.append(draft('cam-5'), skipping)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
+    const short = { sign: key.signSync.bind(key), chain: async () => [] };
+    await expect(j.append(draft('cam-5'), short)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
+    expect(j.deviceHead('cam-5')?.seq).toBe(1);
+    const next = await j.append(draft('cam-5'), key);
+    expect(next.record.seq).toBe(2);
+    expect(await j.pendingCount('AG-1')).toBe(2);
+  });
+
+  it('a plain signer (sign only, no chain method) journals the same kind of record', async () => {
+    const plain = { sign: (r: never) => key.signSync(r) };
+    const results = await Promise.all(Array.from({ length: 6 }, () => j.append(draft('cam-6'), plain)));
+    for (const r of results) expect(verifyRecordSignature(r.record) && recordLeaf(r.record) === r.leaf).toBe(true);
+    expect(j.deviceHead('cam-6')?.seq).toBe(6);
   });
 
   it('seals all pending records of an agency into chained batches', async () => {

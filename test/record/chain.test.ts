@@ -1,0 +1,106 @@
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { chainWith, type ChainedRecord, type UnchainedRecord } from '../../src/record/chain.js';
+import { DeviceKey, verifyRecordSignature } from '../../src/record/device-key.js';
+import { canonicalize, canonicalMembers, canonicalWith } from '../../src/record/jcs.js';
+import { recordLeaf } from '../../src/record/leaf.js';
+import { signingPool, SigningPool } from '../../src/record/signing-pool.js';
+import { ZERO32 } from '../../src/util/hex.js';
+
+const unchained = (i: number, extra: Partial<UnchainedRecord> = {}): UnchainedRecord => ({
+  v: 1, id: `01JDQ7Z8X9Y0ABCDEFGHJK${String(i).padStart(4, '0')}`, agency: 'JN-CG', device: 'cam-01', officer: '37010001', kind: 'photo',
+  media: { type: 'image/jpeg', size: i, sha256: 'a'.repeat(64) }, capturedAt: '2026-11-27T09:30:00+08:00', salt: `0x${'11'.repeat(16)}`, ...extra,
+});
+
+/** What signing one record at a time gives: the reference every run must equal. */
+function oneByOne(key: DeviceKey, records: UnchainedRecord[], seq = 0, prev: string = ZERO32): ChainedRecord[] {
+  return records.map((r) => {
+    const record = key.signSync({ ...r, seq: ++seq, prev } as never);
+    prev = recordLeaf(record);
+    return { record, leaf: prev as never, canonical: canonicalize(record) };
+  });
+}
+
+describe('JCS of an object plus members (canonicalWith)', () => {
+  const names = ['a', 'Z', 'prev', 'seq', 'sig', 'salt', 'stage', 'v', 'é', '\u0080', 'A1', 'body', 'zz', '€', '😀'];
+  it('equals canonicalize of the merged object, wherever the added members sort', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 300; round++) {
+      const base: Record<string, unknown> = {};
+      const extra: Record<string, unknown> = {};
+      for (const n of names) {
+        const r = rand();
+        const value = r < 0.3 ? Math.floor(rand() * 1e6) : r < 0.6 ? `s${rand()}` : { n: [1, 'x', null], [n]: true };
+        if (rand() < 0.5) base[n] = value;
+        else if (rand() < 0.4) extra[n] = value;
+      }
+      expect(canonicalWith(canonicalMembers(base), extra)).toBe(canonicalize({ ...base, ...extra }));
+    }
+  });
+  it('refuses to add a member the object already has', () => {
+    expect(() => canonicalWith(canonicalMembers({ seq: 1 }), { seq: 2 })).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+  });
+  it('refuses what canonicalize refuses', () => {
+    expect(() => canonicalMembers({ x: Number.NaN })).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+    expect(() => canonicalMembers(new Date() as never)).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+    expect(() => canonicalWith(canonicalMembers({}), { ['\uD800']: 1 })).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+  });
+});
+
+describe('signing a run of one device (DeviceKey.chain)', () => {
+  const key = DeviceKey.generate();
+  const run = Array.from({ length: 12 }, (_, i) => unchained(i, i % 3 ? { stage: 'onsite', case: 'JN(2026)1' } : {}));
+
+  it('a short run, signed inline, equals signing one record at a time', async () => {
+    const head = { seq: 41, leaf: `0x${'cd'.repeat(32)}` } as const;
+    expect(await key.chain(head, run.slice(0, 2))).toEqual(oneByOne(key, run.slice(0, 2), 41, head.leaf));
+  });
+
+  it('a burst, signed on a signing thread, equals signing one record at a time', async () => {
+    const chained = await key.chain({ seq: 0, leaf: ZERO32 }, run);
+    expect(signingPool.threads).toBeGreaterThan(0);
+    expect(chained).toEqual(oneByOne(key, run));
+    for (const c of chained) {
+      expect(verifyRecordSignature(c.record)).toBe(true);
+      expect(recordLeaf(c.record)).toBe(c.leaf);
+      expect(canonicalize(c.record)).toBe(c.canonical);
+    }
+  });
+
+  it('any signer without a chain method gives the same run, one record at a time', async () => {
+    const plain = { sign: (r: never) => key.signSync(r) };
+    expect(await chainWith(plain, { seq: 0, leaf: ZERO32 }, run)).toEqual(oneByOne(key, run));
+  });
+
+  it('a plain signer returning a malformed sig is refused (only its sig is ever taken)', async () => {
+    const liar = { sign: (r: never) => ({ ...key.signSync(r as never) as object, sig: { alg: 'RSA' } }) as never };
+    await expect(chainWith(liar, { seq: 0, leaf: ZERO32 }, run.slice(0, 1))).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+  });
+});
+
+describe('signing threads that fail', () => {
+  const key = DeviceKey.generate();
+  const run = Array.from({ length: 5 }, (_, i) => unchained(i));
+  const evalWorker = (code: string) => () => new Worker(code, { eval: true });
+  const privateKeyOf = (k: DeviceKey) => (k as unknown as { privateKey: never }).privateKey;
+
+  it('a thread that dies refuses its runs with SIGNING_FAILED, and the pool falls back to signing inline', async () => {
+    const pool = new SigningPool(1, evalWorker('process.exit(7)'));
+    expect(pool.wants(run.length)).toBe(true);
+    await expect(pool.chain(privateKeyOf(key), key.publicKey, { seq: 0, leaf: ZERO32 }, run)).rejects.toMatchObject({ code: 'SIGNING_FAILED', message: expect.stringMatching(/exited \(code 7\)/) });
+    expect(pool.threads).toBe(0);
+    expect(pool.wants(run.length)).toBe(false);
+  });
+
+  it('a thread that cannot sign answers with an error: SIGNING_FAILED, and the pool keeps the thread', async () => {
+    const pool = new SigningPool(1, evalWorker("const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, error: 'no key' }));"));
+    await expect(pool.chain(privateKeyOf(key), key.publicKey, { seq: 0, leaf: ZERO32 }, run)).rejects.toMatchObject({ code: 'SIGNING_FAILED', message: expect.stringMatching(/no key/) });
+    expect(pool.threads).toBe(1);
+  });
+
+  it('with no threads configured, every run is signed inline', () => {
+    const pool = new SigningPool(0);
+    expect(pool.wants(10_000)).toBe(false);
+  });
+});
