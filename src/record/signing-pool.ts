@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { LiuhenError } from '../errors.js';
+import { fail, LiuhenError } from '../errors.js';
 import type { Hex } from '../util/hex.js';
 import { canonicalMembers, type CanonicalMembers } from './jcs.js';
 import { linkRecords, type ChainedRecord, type ChainHead, type ChainLink, type UnchainedRecord } from './chain.js';
@@ -78,8 +78,9 @@ export class SigningPool {
   /** A worker died (it failed to start or crashed): its runs were refused, and from then on signing is inline. */
   private failed = false;
 
+  /** `size` threads (default: from LIUHEN_SIGNING_WORKERS or the CPU count, read on first use). */
   constructor(
-    private readonly size: number,
+    private size?: number,
     private readonly spawn: () => Worker = spawnSigningWorker,
   ) {}
 
@@ -90,11 +91,13 @@ export class SigningPool {
 
   /** Whether a run of `length` records should go to a worker rather than be signed inline. */
   wants(length: number): boolean {
+    this.size ??= poolSize();
     return this.size > 0 && !this.failed && (this.workers.length > 0 || length >= MIN_RUN);
   }
 
-  chain(key: KeyObject, publicKey: Hex, head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]> {
+  async chain(key: KeyObject, publicKey: Hex, head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]> {
     if (this.workers.length === 0) {
+      if (this.failed || (this.size ??= poolSize()) === 0) fail('SIGNING_FAILED', 'no signing thread is available; sign inline (ask wants() first)');
       const gone = (dead: PoolWorker) => {
         this.failed = true;
         this.workers = this.workers.filter((w) => w !== dead);
@@ -109,10 +112,12 @@ export class SigningPool {
   }
 }
 
+/** The configured pool size; a malformed value is an error (every append says so) rather than silently ignored. */
 function poolSize(): number {
   const raw = process.env[SIGNING_WORKERS_ENV];
-  if (raw !== undefined && /^\d+$/.test(raw.trim())) return Math.min(Number(raw), 64);
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
+  if (raw === undefined || raw.trim() === '') return Math.max(1, Math.min(4, availableParallelism() - 1));
+  if (!/^\d{1,2}$/.test(raw.trim())) fail('CONFIG_INVALID', `${SIGNING_WORKERS_ENV} must be a whole number of signing threads from 0 to 99 (0 signs inline), not "${raw.slice(0, 20)}"`);
+  return Number(raw.trim());
 }
 
 /** From the build the worker is plain JS next to this module; from the sources, a bootstrap registers tsx first. */
@@ -122,4 +127,4 @@ function spawnSigningWorker(): Worker {
   return new Worker(new URL(fromSources ? './signing-worker.dev.mjs' : './signing-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 64 } });
 }
 
-export const signingPool = new SigningPool(poolSize());
+export const signingPool = new SigningPool();

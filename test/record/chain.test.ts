@@ -4,7 +4,7 @@ import { chainWith, type ChainedRecord, type UnchainedRecord } from '../../src/r
 import { DeviceKey, verifyRecordSignature } from '../../src/record/device-key.js';
 import { canonicalize, canonicalMembers, canonicalWith } from '../../src/record/jcs.js';
 import { recordLeaf } from '../../src/record/leaf.js';
-import { signingPool, SigningPool } from '../../src/record/signing-pool.js';
+import { SIGNING_WORKERS_ENV, signingPool, SigningPool } from '../../src/record/signing-pool.js';
 import { ZERO32 } from '../../src/util/hex.js';
 
 const unchained = (i: number, extra: Partial<UnchainedRecord> = {}): UnchainedRecord => ({
@@ -99,8 +99,22 @@ describe('signing threads that fail', () => {
     expect(pool.threads).toBe(1);
   });
 
-  it('with no threads configured, every run is signed inline', () => {
+  it('with no threads configured, every run is signed inline', async () => {
     const pool = new SigningPool(0);
     expect(pool.wants(10_000)).toBe(false);
+    await expect(pool.chain(privateKeyOf(key), key.publicKey, { seq: 0, leaf: ZERO32 }, run)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
+  });
+
+  it(`${SIGNING_WORKERS_ENV}: 0 signs inline, a malformed value is a coded error`, () => {
+    const saved = process.env[SIGNING_WORKERS_ENV];
+    try {
+      process.env[SIGNING_WORKERS_ENV] = '0';
+      expect(new SigningPool().wants(100)).toBe(false);
+      process.env[SIGNING_WORKERS_ENV] = 'two';
+      expect(() => new SigningPool().wants(100)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/LIUHEN_SIGNING_WORKERS/) }));
+    } finally {
+      if (saved === undefined) delete process.env[SIGNING_WORKERS_ENV];
+      else process.env[SIGNING_WORKERS_ENV] = saved;
+    }
   });
 });
