@@ -3,9 +3,9 @@ import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { MerkleTree, MAX_TREE_SIZE } from '../merkle/tree.js';
 import { chainWith, type ChainedRecord, type RecordSigner, type UnchainedRecord } from '../record/chain.js';
-import { canonicalize } from '../record/jcs.js';
+import { canonicalize, canonicalMembers, type CanonicalMembers } from '../record/jcs.js';
 import { leafOfCanonical } from '../record/leaf.js';
-import { verifyRecordSignature } from '../record/device-key.js';
+import { DeviceKey, verifyRecordSignature } from '../record/device-key.js';
 import { parseRecord, parseUnchainedRecord } from '../record/parse.js';
 import { RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
@@ -17,6 +17,8 @@ import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, Seale
 /** An append waiting for its device's chain slot and signature. */
 interface ChainWaiter {
   record: UnchainedRecord;
+  /** Its JCS members, computed (and so checked) before it joined the queue. */
+  form: CanonicalMembers;
   signer: RecordSigner;
   resolve: (chained: ChainedRecord) => void;
   reject: (e: unknown) => void;
@@ -54,8 +56,9 @@ export class Journal {
   private readonly agencyAcks = new Map<string, number>();
   private readonly nextId = monotonicUlid();
   private queue: PendingAppend[] = [];
-  /** Agency ack and device head keys of the group being queued, with their latest values. */
-  private groupHeads = new Map<string, string>();
+  /** Agency acks and device heads reached by the group being queued: written once per group, not per record. */
+  private groupAcks = new Map<string, number>();
+  private groupDeviceHeads = new Map<string, DeviceHead>();
   private readonly inflightIds = new Set<string>();
   private readonly deviceTails = new Map<string, Promise<void>>();
   /** Appends waiting for their device's next chain run; a device is in the map while a run is scheduled for it. */
@@ -64,6 +67,8 @@ export class Journal {
   private readonly inflightSlots = new Set<string>();
   private flushing = false;
   private broken: unknown = undefined;
+  /** close() has begun: new appends are refused, those in flight finish. */
+  private closing = false;
   private closed = false;
   private sealLock: Promise<unknown> = Promise.resolve();
   private treeCache: { root: string; tree: MerkleTree } | undefined;
@@ -105,7 +110,7 @@ export class Journal {
    * it durable. Resolves after the synced write; the returned record is final.
    */
   async append(draft: RecordDraft, signer: RecordSigner): Promise<AppendResult> {
-    this.assertUsable();
+    this.assertAccepting();
     const id = draft.id ?? this.nextId();
     // The id is reserved before any await, so two appends with one explicit id cannot both pass.
     if (this.inflightIds.has(id)) fail('INVALID_RECORD', `a record with id ${id} is being journaled already`);
@@ -113,14 +118,15 @@ export class Journal {
     let chained: ChainedRecord;
     try {
       if (draft.id !== undefined && (await this.hasRecord(id))) fail('INVALID_RECORD', `a record with id ${id} already exists`);
-      // Everything but the chain slot is validated before the record waits for its device's run.
+      // Everything but the chain slot is validated (schema and JCS, RFC 8785) before the
+      // record joins its device's queue, so a bad draft fails alone, never its run.
       const unchained = parseUnchainedRecord({ ...draft, v: RECORD_VERSION, id, salt: freshSalt() });
-      chained = await this.chain(unchained, signer);
+      chained = await this.chain(unchained, canonicalMembers(unchained), signer);
     } catch (e) {
       this.inflightIds.delete(id);
       throw e;
     }
-    return this.persist(chained);
+    return this.persist(chained, true);
   }
 
   /**
@@ -128,14 +134,14 @@ export class Journal {
    * that arrive while its previous run is being signed go into the next run,
    * which is signed in one call (one hand-off to a signing thread for the run).
    */
-  private chain(record: UnchainedRecord, signer: RecordSigner): Promise<ChainedRecord> {
+  private chain(record: UnchainedRecord, form: CanonicalMembers, signer: RecordSigner): Promise<ChainedRecord> {
     return new Promise((resolve, reject) => {
       const device = record.device;
       const waiting = this.chainQueues.get(device);
-      if (waiting) waiting.push({ record, signer, resolve, reject });
+      if (waiting) waiting.push({ record, form, signer, resolve, reject });
       else {
         // Queue first: the lock may start the run synchronously.
-        this.chainQueues.set(device, [{ record, signer, resolve, reject }]);
+        this.chainQueues.set(device, [{ record, form, signer, resolve, reject }]);
         this.underDeviceLock(device, () => this.chainRun(device)).catch((e: unknown) => {
           // The lock refused to run (journal closed or broken): the queue was never taken.
           const orphans = this.chainQueues.get(device) ?? [];
@@ -158,9 +164,13 @@ export class Journal {
       try {
         this.assertUsable();
         const head = this.deviceHeads.get(device);
-        const chained = await chainWith(run[0]!.signer, { seq: head?.seq ?? 0, leaf: head?.leaf ?? ZERO32 }, run.map((w) => w.record));
+        const start = { seq: head?.seq ?? 0, leaf: head?.leaf ?? ZERO32 };
+        const records = run.map((w) => w.record);
+        const signer = run[0]!.signer;
+        // Only our own DeviceKey's runs are taken whole (its code computes the leaves);
+        // any other signer contributes a checked signature and nothing else.
+        const chained = signer instanceof DeviceKey ? await signer.chain(start, records, run.map((w) => w.form)) : await chainWith(signer, start, records);
         this.assertUsable();
-        checkRun(chained, run, head?.seq ?? 0, head?.leaf ?? ZERO32);
         for (const c of chained) this.inflightSlots.add(slotKey(c.record));
         const last = chained[chained.length - 1]!;
         this.deviceHeads.set(device, { seq: last.record.seq, leaf: last.leaf, id: last.record.id });
@@ -182,30 +192,40 @@ export class Journal {
    * very same record again is a no-op (an idempotent re-upload).
    */
   async ingest(input: unknown): Promise<AppendResult & { duplicate: boolean }> {
-    this.assertUsable();
+    this.assertAccepting();
     const record = parseRecord(input);
     if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
     if (!verifyRecordSignature(record)) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
     const canonical = canonicalize(record);
     const leaf = leafOfCanonical(canonical);
-    const duplicate = await this.underDeviceLock(record.device, async () => {
-      const existing = await this.getRecord(record.id);
-      if (existing) {
-        if (existing.leaf === leaf) return { record: existing.record, leaf, ack: existing.ack, duplicate: true };
-        fail('INVALID_RECORD', `a different record with id ${record.id} already exists`);
-      }
+    const decided = await this.underDeviceLock(record.device, async (): Promise<{ existing: AppendResult } | { advances: boolean }> => {
+      // The id is reserved before any await (appends and ingests of other devices run meanwhile).
       if (this.inflightIds.has(record.id)) fail('INVALID_RECORD', `record ${record.id} is being journaled already`);
-      const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : await this.db.get(K.deviceIndex(record.device, record.seq));
-      if (taken) fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} ${taken}; a second one would fork its chain`);
-      this.assertUsable();
-      const head = this.deviceHeads.get(record.device);
-      if (!head || record.seq > head.seq) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
-      this.inflightSlots.add(slotKey(record));
       this.inflightIds.add(record.id);
-      return undefined;
+      try {
+        const existing = await this.getRecord(record.id);
+        if (existing) {
+          if (existing.leaf === leaf) return { existing: { record: existing.record, leaf, ack: existing.ack } };
+          fail('INVALID_RECORD', `a different record with id ${record.id} already exists`);
+        }
+        const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : await this.db.get(K.deviceIndex(record.device, record.seq));
+        if (taken) fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} ${taken}; a second one would fork its chain`);
+        this.assertUsable();
+      } catch (e) {
+        this.inflightIds.delete(record.id);
+        throw e;
+      }
+      const head = this.deviceHeads.get(record.device);
+      const advances = !head || record.seq > head.seq;
+      if (advances) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
+      this.inflightSlots.add(slotKey(record));
+      return { advances };
     });
-    if (duplicate) return duplicate;
-    return { ...(await this.persist({ record, leaf, canonical })), duplicate: false };
+    if ('existing' in decided) {
+      this.inflightIds.delete(record.id);
+      return { ...decided.existing, duplicate: true };
+    }
+    return { ...(await this.persist({ record, leaf, canonical }, decided.advances)), duplicate: false };
   }
 
   /**
@@ -231,8 +251,13 @@ export class Journal {
     }
   }
 
-  /** Assigns the agency ack and commits. No await before commit(): acks follow queue order. */
-  private async persist({ record, leaf, canonical }: ChainedRecord): Promise<AppendResult> {
+  /**
+   * Assigns the agency ack and commits. No await before commit(): acks follow
+   * queue order. `advancesHead`: the record is its device's new tip; the head
+   * written with it is the record's own slot, never the in-memory head, which
+   * may already stand on records of a later run that are not in this batch.
+   */
+  private async persist({ record, leaf, canonical }: ChainedRecord, advancesHead: boolean): Promise<AppendResult> {
     const ack = (this.agencyAcks.get(record.agency) ?? 0) + 1;
     this.agencyAcks.set(record.agency, ack);
     // A StoredRecord, written around the record's JCS text instead of serialising the record again.
@@ -245,9 +270,10 @@ export class Journal {
       K.leaf(leaf), record.id,
     ];
     if (record.case) puts.push(K.caseIndex(record.case, record.agency, ack), record.id);
-    // The heads: only their last value in a group is written (one put per agency and device, not per record).
-    this.groupHeads.set(K.agencyAck(record.agency), String(ack));
-    this.groupHeads.set(K.device(record.device), JSON.stringify(this.deviceHeads.get(record.device)!));
+    this.groupAcks.set(record.agency, ack);
+    if (advancesHead && record.seq > (this.groupDeviceHeads.get(record.device)?.seq ?? 0)) {
+      this.groupDeviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
+    }
     try {
       await this.commit(puts);
     } finally {
@@ -269,14 +295,17 @@ export class Journal {
     this.flushing = true;
     while (this.queue.length > 0) {
       const group = this.queue;
-      const heads = this.groupHeads;
+      const acks = this.groupAcks;
+      const heads = this.groupDeviceHeads;
       this.queue = [];
-      this.groupHeads = new Map();
+      this.groupAcks = new Map();
+      this.groupDeviceHeads = new Map();
       try {
         // A chained batch: measured ~3× cheaper per op than the array form in abstract-level.
         const batch = this.db.batch();
         for (const { puts } of group) for (let i = 0; i < puts.length; i += 2) batch.put(puts[i]!, puts[i + 1]!);
-        for (const [key, value] of heads) batch.put(key, value);
+        for (const [agency, ack] of acks) batch.put(K.agencyAck(agency), String(ack));
+        for (const [device, head] of heads) batch.put(K.device(device), JSON.stringify(head));
         await batch.write({ sync: true });
         for (const p of group) p.resolve();
       } catch (cause) {
@@ -284,10 +313,17 @@ export class Journal {
         const err = new LiuhenError('JOURNAL_IO', `the journal in ${this.dir} could not write; nothing in this group was acknowledged. Reopen the journal.`, { cause });
         for (const p of [...group, ...this.queue]) p.reject(err);
         this.queue = [];
-        this.groupHeads = new Map();
+        this.groupAcks = new Map();
+        this.groupDeviceHeads = new Map();
       }
     }
     this.flushing = false;
+  }
+
+  /** For new work: also refused once close() has begun. */
+  private assertAccepting(): void {
+    if (this.closing && !this.closed) fail('JOURNAL_CLOSED', `the journal in ${this.dir} is closing`);
+    this.assertUsable();
   }
 
   private assertUsable(): void {
@@ -521,20 +557,17 @@ export class Journal {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    // Let in-flight appends finish: nothing acknowledged may be lost on close.
-    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    if (this.closed || this.closing) return;
+    this.closing = true;
+    // Let appends in flight (being signed, or queued for the disk) finish; refuse new ones.
+    while (this.chainQueues.size > 0 || this.deviceTails.size > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
     await this.sealLock;
     this.closed = true;
     await this.db.close();
   }
 }
 
-/**
- * One write batch for a group of appends. Chain heads (`d:`, `ag:`) are
- * rewritten by every append; within one atomic batch only the last value of
- * a key matters, so later puts replace earlier ones (fewer ops per record).
- */
+/** A device chain slot, as held in inflightSlots. */
 const slotKey = (r: LiuhenRecord): string => `${r.device}\0${r.seq}`;
 
 /** A fresh 16-byte salt (DESIGN: ≥ 16 random bytes per record). */
@@ -547,14 +580,3 @@ export function isJournalLocked(e: unknown): boolean {
 }
 
 export type { Hex };
-
-/** A signer's `chain` must fill exactly the slots asked for; a slip here would break the device chain on disk. */
-function checkRun(chained: readonly ChainedRecord[], run: readonly ChainWaiter[], seq: number, prev: Hex): void {
-  if (chained.length !== run.length) fail('SIGNING_FAILED', `the signer returned ${chained.length} records for a run of ${run.length}`);
-  chained.forEach(({ record, leaf }, i) => {
-    if (record.id !== run[i]!.record.id || record.seq !== seq + i + 1 || record.prev !== prev || !record.sig) {
-      fail('SIGNING_FAILED', `the signer returned record ${record.id} out of its chain slot (seq ${record.seq})`);
-    }
-    prev = leaf;
-  });
-}

@@ -1,3 +1,4 @@
+import { fail } from '../errors.js';
 import { toHex, type Hex } from '../util/hex.js';
 import { canonicalize, canonicalWith, type CanonicalMembers } from './jcs.js';
 import { leafOfCanonical, signingBytesOfCanonical } from './leaf.js';
@@ -28,11 +29,13 @@ export interface ChainedRecord {
   canonical: string;
 }
 
-/** Anything that can sign a record for its device (a DeviceKey, an HSM, …). */
+/**
+ * Anything that can sign a record for its device (a DeviceKey, an HSM, …). The
+ * journal takes only `sig` from what it returns; the record and its leaf are
+ * rebuilt and computed by the SDK. (A DeviceKey signs whole runs at once.)
+ */
 export interface RecordSigner {
   sign(record: LiuhenRecord): LiuhenRecord | Promise<LiuhenRecord>;
-  /** Optional: complete and sign a whole run at once (DeviceKey does it on a worker thread). Must equal signing one by one. */
-  chain?(head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]>;
 }
 
 /** What signing a run produces per record: the signature value, the leaf and the JCS text (the record itself is rebuilt by `linkRecords`). */
@@ -60,6 +63,7 @@ export function signLinks(head: ChainHead, forms: readonly CanonicalMembers[], p
 
 /** The records `signLinks` completed, rebuilt from its links (a signing thread sends back only those). */
 export function linkRecords(head: ChainHead, records: readonly UnchainedRecord[], publicKey: Hex, links: readonly ChainLink[]): ChainedRecord[] {
+  if (links.length !== records.length) fail('SIGNING_FAILED', `the signer returned ${links.length} signatures for a run of ${records.length} records`);
   let { seq, leaf: prev } = head;
   return records.map((r, i) => {
     const { sig, leaf, canonical } = links[i]!;
@@ -69,9 +73,8 @@ export function linkRecords(head: ChainHead, records: readonly UnchainedRecord[]
   });
 }
 
-/** Chains `records` with any signer: its `chain` when it has one, else `sign` one record at a time. */
+/** Chains `records` with any signer, one `sign` call per record; only the signature is taken from the signer. */
 export async function chainWith(signer: RecordSigner, head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]> {
-  if (signer.chain) return signer.chain(head, records);
   let { seq, leaf: prev } = head;
   const out: ChainedRecord[] = [];
   for (const r of records) {

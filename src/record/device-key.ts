@@ -1,11 +1,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
 import { fromHex, toHex, type Hex } from '../util/hex.js';
-import { linkRecords, signLinks, type ChainedRecord, type ChainHead, type RecordSigner, type UnchainedRecord } from './chain.js';
-import { canonicalMembers } from './jcs.js';
+import { type ChainedRecord, type ChainHead, type RecordSigner, type UnchainedRecord } from './chain.js';
+import { canonicalMembers, type CanonicalMembers } from './jcs.js';
 import { signingBytes } from './leaf.js';
 import type { LiuhenRecord, RecordSignature } from './schema.js';
-import { signingPool } from './signing-pool.js';
+import { checkSigningConfig, signingPool } from './signing-pool.js';
 
 /** Environment variable with the device key's passphrase (optional: without it the key file is a 0600 plain PEM). */
 export const DEVICE_PASSPHRASE_ENV = 'LIUHEN_DEVICE_PASSPHRASE';
@@ -19,12 +19,14 @@ export class DeviceKey implements RecordSigner {
   private constructor(private readonly privateKey: KeyObject, readonly publicKey: Hex) {}
 
   static generate(): DeviceKey {
+    checkSigningConfig();
     const { privateKey } = generateKeyPairSync('ed25519');
     return DeviceKey.fromPrivateKey(privateKey);
   }
 
   /** PKCS#8 PEM, as written by `toPem` (encrypted when written with a passphrase). */
   static fromPem(pem: string, passphrase?: string): DeviceKey {
+    checkSigningConfig();
     const encrypted = pem.includes('ENCRYPTED PRIVATE KEY');
     if (encrypted && !passphrase) fail('KEY_MISSING', `the device key is encrypted: set ${DEVICE_PASSPHRASE_ENV} to its passphrase`);
     try {
@@ -63,11 +65,11 @@ export class DeviceKey implements RecordSigner {
   /**
    * Completes, signs and hashes a run of this device's records in order (see
    * chain.ts): on a signing thread when the pool is running or the run is a
-   * burst, else inline. The result equals `signSync` record by record.
+   * burst, else inline. `forms` are the records' JCS members when the caller
+   * has them already. The result equals `signSync` record by record.
    */
-  async chain(head: ChainHead, records: readonly UnchainedRecord[]): Promise<ChainedRecord[]> {
-    if (signingPool.wants(records.length)) return signingPool.chain(this.privateKey, this.publicKey, head, records);
-    return linkRecords(head, records, this.publicKey, signLinks(head, records.map(canonicalMembers), this.publicKey, (bytes) => sign(null, bytes, this.privateKey)));
+  async chain(head: ChainHead, records: readonly UnchainedRecord[], forms: readonly CanonicalMembers[] = records.map(canonicalMembers)): Promise<ChainedRecord[]> {
+    return signingPool.chain(this.privateKey, this.publicKey, head, records, forms);
   }
 
   private withSignature<R extends LiuhenRecord>(record: R, value: Uint8Array): R {

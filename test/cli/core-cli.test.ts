@@ -78,6 +78,15 @@ describe('liuhen CLI without a chain', () => {
     expect(liuhen([...d, 'audit']).status).toBe(2);
     expect(liuhen(['--data', join(t.dir, 'empty'), 'seal'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/liuhen init/) });
   });
+
+  it('a malformed LIUHEN_SIGNING_WORKERS is named before anything is recorded', () => {
+    const f = join(t.dir, 'later.jpg');
+    writeFileSync(f, 'x');
+    const r = liuhen([...d, 'record', f], { env: { LIUHEN_SIGNING_WORKERS: 'lots' } });
+    expect(r).toMatchObject({ status: 2, stderr: expect.stringMatching(/LIUHEN_SIGNING_WORKERS must be a whole number/) });
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(JSON.parse(liuhen([...d, '--json', 'audit', '--case', 'JN-2026-7']).stdout).records).toBe(3);
+  });
 });
 
 describe('liuhen receipt while the chain is down', () => {

@@ -80,21 +80,81 @@ describe('Journal', () => {
     expect(j.deviceHead('cam-9')).toMatchObject({ seq: 40, leaf: results[39]!.leaf });
   });
 
-  it('a signer that fails or fills the wrong chain slot: its run is refused, nothing is journaled, the chain goes on', async () => {
+  it('a signer that fails: its run is refused, nothing is journaled, the chain goes on', async () => {
     await j.append(draft('cam-5'), key);
     const failing = { sign: () => Promise.reject(new Error('HSM offline')) };
     await expect(Promise.all([j.append(draft('cam-5'), failing), j.append(draft('cam-5'), failing)])).rejects.toThrow(/HSM offline/);
-    const skipping = { sign: key.signSync.bind(key), chain: async (head: { seq: number; leaf: string }, records: readonly unknown[]) => key.chain({ ...head, seq: head.seq + 1 } as never, records as never) };
-    await expect(j.append(draft('cam-5'), skipping)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
-    const short = { sign: key.signSync.bind(key), chain: async () => [] };
-    await expect(j.append(draft('cam-5'), short)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
     expect(j.deviceHead('cam-5')?.seq).toBe(1);
     const next = await j.append(draft('cam-5'), key);
     expect(next.record.seq).toBe(2);
     expect(await j.pendingCount('AG-1')).toBe(2);
   });
 
-  it('a plain signer (sign only, no chain method) journals the same kind of record', async () => {
+  it('takes only the signature from a signer other than DeviceKey, whatever else it returns or offers', async () => {
+    const lying = {
+      sign: (r: never) => ({ ...(key.signSync(r) as object), agency: 'OTHER', body: { forged: true } }) as never,
+      chain: async () => [{ record: { agency: 'OTHER' }, leaf: ZERO32, canonical: '{}' }],
+    };
+    const r = await j.append(draft('cam-4'), lying);
+    expect(r.record).toMatchObject({ agency: 'AG-1', body: { e: 'x' } });
+    expect(recordLeaf(r.record)).toBe(r.leaf);
+    expect(verifyRecordSignature(r.record)).toBe(true); // its signature was over the real record
+    expect((await j.getRecord(r.record.id))?.record).toEqual(r.record);
+    expect(await j.pendingCount('OTHER')).toBe(0);
+  });
+
+  it('a draft that JCS refuses (a lone surrogate) fails alone, not the rest of its device run', async () => {
+    const results = await Promise.allSettled([0, 1, 2, 3, 4].map((i) => j.append(draft('cam-3', 'AG-1', i === 2 ? { body: { s: '\uD800' } } : {}), key)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(results[2]).toMatchObject({ reason: expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }) });
+    expect(j.deviceHead('cam-3')?.seq).toBe(4);
+  });
+
+  it('every synced batch: the device head it writes stands on a record already on disk or in that batch', async () => {
+    // A run is persisted over several groups (its first record often alone); a crash between
+    // two of them must find a head that matches the records on disk, never one ahead of them.
+    const db = (j as unknown as { db: { batch: () => { put: (k: string, v: string) => unknown; write: (o: unknown) => Promise<void> } } }).db;
+    const batch = db.batch.bind(db);
+    const durable = new Set<string>();
+    const violations: string[] = [];
+    db.batch = () => {
+      const b = batch();
+      const put = b.put.bind(b);
+      const slots: string[] = [];
+      const heads: [string, number][] = [];
+      b.put = (k, v) => {
+        const di = /^di:(.+):0*(\d+)$/.exec(k);
+        if (di) slots.push(`${di[1]}#${Number(di[2])}`);
+        if (k.startsWith('d:')) heads.push([k.slice(2), (JSON.parse(v) as { seq: number }).seq]);
+        return put(k, v);
+      };
+      const write = b.write.bind(b);
+      b.write = (o) => {
+        for (const slot of slots) durable.add(slot);
+        for (const [device, seq] of heads) if (!durable.has(`${device}#${seq}`)) violations.push(`${device} head ${seq} written before its record`);
+        return write(o);
+      };
+      return b;
+    };
+    for (let burst = 0; burst < 3; burst++) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => j.append(draft(i % 2 ? 'cam-8' : 'cam-9'), key)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(violations).toEqual([]);
+    expect(j.deviceHead('cam-8')?.seq).toBe(15);
+  });
+
+  it('refuses new appends once close() has begun, and lets those in flight finish', async () => {
+    const inFlight = Array.from({ length: 12 }, () => j.append(draft('cam-7'), key));
+    const closing = j.close();
+    await expect(j.append(draft('cam-7'), key)).rejects.toMatchObject({ code: 'JOURNAL_CLOSED' });
+    const done = await Promise.all(inFlight);
+    await closing;
+    j = await Journal.open(dir);
+    for (const r of done) expect((await j.getRecord(r.record.id))?.leaf).toBe(r.leaf);
+  });
+
+  it('a plain signer (sign only) journals the same kind of record', async () => {
     const plain = { sign: (r: never) => key.signSync(r) };
     const results = await Promise.all(Array.from({ length: 6 }, () => j.append(draft('cam-6'), plain)));
     for (const r of results) expect(verifyRecordSignature(r.record) && recordLeaf(r.record) === r.leaf).toBe(true);
@@ -195,6 +255,31 @@ describe('Journal.ingest: records signed on the device, uploaded later', () => {
       await atStation.close();
       camera.cleanup();
       station.cleanup();
+    }
+  });
+});
+
+describe('Journal: one id, one record', () => {
+  it('two records with one id, ingested (or ingested and appended) at once for two devices: exactly one is journaled', async () => {
+    const t = tempDir();
+    const station = await Journal.open(t.dir);
+    try {
+      const rec = (device: string) => key.signSync({ v: 1, id: device === 'cam-C' ? '01JDQ7Z8X9Y0ABCDEFGHJKMNPS' : '01JDQ7Z8X9Y0ABCDEFGHJKMNPR', agency: 'AG-1', device, officer: 'O-7', kind: 'event', body: { d: device }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'22'.repeat(16)}` });
+      const races = [
+        () => [station.ingest(rec('cam-A')), station.ingest(rec('cam-B'))],
+        () => [station.ingest(rec('cam-C')), station.append({ ...draft('cam-D'), id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPS' }, key)],
+      ];
+      for (const [i, race] of races.entries()) {
+        const results = await Promise.allSettled(race());
+        const won = results.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        const stored = await station.getRecord((won[0] as PromiseFulfilledResult<{ record: { id: string } }>).value.record.id);
+        expect(stored?.record).toEqual((won[0] as PromiseFulfilledResult<{ record: unknown }>).value.record);
+        expect(await station.pendingCount('AG-1')).toBe(i + 1);
+      }
+    } finally {
+      await station.close();
+      t.cleanup();
     }
   });
 });

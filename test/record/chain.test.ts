@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { chainWith, type ChainedRecord, type UnchainedRecord } from '../../src/record/chain.js';
@@ -68,7 +69,7 @@ describe('signing a run of one device (DeviceKey.chain)', () => {
     }
   });
 
-  it('any signer without a chain method gives the same run, one record at a time', async () => {
+  it('any other signer gives the same run, one record at a time', async () => {
     const plain = { sign: (r: never) => key.signSync(r) };
     expect(await chainWith(plain, { seq: 0, leaf: ZERO32 }, run)).toEqual(oneByOne(key, run));
   });
@@ -79,39 +80,56 @@ describe('signing a run of one device (DeviceKey.chain)', () => {
   });
 });
 
-describe('signing threads that fail', () => {
+describe('signing threads that fail: the run is signed inline instead, and nothing is lost', () => {
   const key = DeviceKey.generate();
   const run = Array.from({ length: 5 }, (_, i) => unchained(i));
+  const forms = run.map(canonicalMembers);
+  const head = { seq: 0, leaf: ZERO32 } as const;
   const evalWorker = (code: string) => () => new Worker(code, { eval: true });
+  const answering = (reply: string) => evalWorker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(${reply}));`);
   const privateKeyOf = (k: DeviceKey) => (k as unknown as { privateKey: never }).privateKey;
+  const chainOn = (pool: SigningPool) => pool.chain(privateKeyOf(key), key.publicKey, head, run, forms);
 
-  it('a thread that dies refuses its runs with SIGNING_FAILED, and the pool falls back to signing inline', async () => {
+  it('a thread that dies', async () => {
     const pool = new SigningPool(1, evalWorker('process.exit(7)'));
     expect(pool.wants(run.length)).toBe(true);
-    await expect(pool.chain(privateKeyOf(key), key.publicKey, { seq: 0, leaf: ZERO32 }, run)).rejects.toMatchObject({ code: 'SIGNING_FAILED', message: expect.stringMatching(/exited \(code 7\)/) });
+    expect(await chainOn(pool)).toEqual(oneByOne(key, run));
     expect(pool.threads).toBe(0);
     expect(pool.wants(run.length)).toBe(false);
   });
 
-  it('a thread that cannot sign answers with an error: SIGNING_FAILED, and the pool keeps the thread', async () => {
-    const pool = new SigningPool(1, evalWorker("const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, error: 'no key' }));"));
-    await expect(pool.chain(privateKeyOf(key), key.publicKey, { seq: 0, leaf: ZERO32 }, run)).rejects.toMatchObject({ code: 'SIGNING_FAILED', message: expect.stringMatching(/no key/) });
-    expect(pool.threads).toBe(1);
+  it('a thread that answers with an error, or with too few signatures', async () => {
+    for (const reply of ["{ id: m.id, error: 'no key' }", '{ id: m.id, links: [] }']) {
+      const pool = new SigningPool(1, answering(reply));
+      expect(await chainOn(pool)).toEqual(oneByOne(key, run));
+      expect(pool.wants(run.length)).toBe(false);
+    }
   });
 
-  it('with no threads configured, every run is signed inline', async () => {
+  it('a thread that never answers is stopped after the run timeout', async () => {
+    const pool = new SigningPool(1, evalWorker("require('node:worker_threads').parentPort.on('message', () => {});"), 200);
+    expect(await chainOn(pool)).toEqual(oneByOne(key, run));
+    expect(pool.threads).toBe(0);
+  });
+
+  it('with no threads configured, every run is signed inline; a key that cannot sign is SIGNING_FAILED', async () => {
     const pool = new SigningPool(0);
     expect(pool.wants(10_000)).toBe(false);
-    await expect(pool.chain(privateKeyOf(key), key.publicKey, { seq: 0, leaf: ZERO32 }, run)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
+    expect(await chainOn(pool)).toEqual(oneByOne(key, run));
+    expect(pool.threads).toBe(0);
+    const x25519 = generateKeyPairSync('x25519').privateKey;
+    await expect(pool.chain(x25519, key.publicKey, head, run, forms)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
   });
 
-  it(`${SIGNING_WORKERS_ENV}: 0 signs inline, a malformed value is a coded error`, () => {
+  it(`${SIGNING_WORKERS_ENV}: 0 signs inline; a malformed value is CONFIG_INVALID`, () => {
     const saved = process.env[SIGNING_WORKERS_ENV];
     try {
       process.env[SIGNING_WORKERS_ENV] = '0';
       expect(new SigningPool().wants(100)).toBe(false);
-      process.env[SIGNING_WORKERS_ENV] = 'two';
-      expect(() => new SigningPool().wants(100)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/LIUHEN_SIGNING_WORKERS/) }));
+      for (const bad of ['two', '-1', '1.5', '500']) {
+        process.env[SIGNING_WORKERS_ENV] = bad;
+        expect(() => new SigningPool().wants(100)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/LIUHEN_SIGNING_WORKERS/) }));
+      }
     } finally {
       if (saved === undefined) delete process.env[SIGNING_WORKERS_ENV];
       else process.env[SIGNING_WORKERS_ENV] = saved;
