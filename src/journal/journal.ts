@@ -67,8 +67,8 @@ export class Journal {
   private readonly inflightSlots = new Set<string>();
   private flushing = false;
   private broken: unknown = undefined;
-  /** close() has begun: new appends are refused, those in flight finish. */
-  private closing = false;
+  /** Set when close() begins: new appends are refused, those in flight finish. */
+  private closing: Promise<void> | undefined;
   private closed = false;
   private sealLock: Promise<unknown> = Promise.resolve();
   private treeCache: { root: string; tree: MerkleTree } | undefined;
@@ -164,12 +164,12 @@ export class Journal {
       try {
         this.assertUsable();
         const head = this.deviceHeads.get(device);
-        const start = { seq: head?.seq ?? 0, leaf: head?.leaf ?? ZERO32 };
+        const after = { seq: head?.seq ?? 0, leaf: head?.leaf ?? ZERO32 };
         const records = run.map((w) => w.record);
         const signer = run[0]!.signer;
         // Only our own DeviceKey's runs are taken whole (its code computes the leaves);
         // any other signer contributes a checked signature and nothing else.
-        const chained = signer instanceof DeviceKey ? await signer.chain(start, records, run.map((w) => w.form)) : await chainWith(signer, start, records);
+        const chained = signer instanceof DeviceKey ? await signer.chain(after, records, run.map((w) => w.form)) : await chainWith(signer, after, records);
         this.assertUsable();
         for (const c of chained) this.inflightSlots.add(slotKey(c.record));
         const last = chained[chained.length - 1]!;
@@ -322,7 +322,7 @@ export class Journal {
 
   /** For new work: also refused once close() has begun. */
   private assertAccepting(): void {
-    if (this.closing && !this.closed) fail('JOURNAL_CLOSED', `the journal in ${this.dir} is closing`);
+    if (this.closing) fail('JOURNAL_CLOSED', `the journal in ${this.dir} is ${this.closed ? 'closed' : 'closing'}`);
     this.assertUsable();
   }
 
@@ -556,10 +556,14 @@ export class Journal {
     await this.db.put(`m:${key}`, value, { sync: true });
   }
 
-  async close(): Promise<void> {
-    if (this.closed || this.closing) return;
-    this.closing = true;
-    // Let appends in flight (being signed, or queued for the disk) finish; refuse new ones.
+  /** Closes once; every caller waits for the same close. */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    // Let appends in flight (being signed, or queued for the disk) finish; new ones are refused.
     while (this.chainQueues.size > 0 || this.deviceTails.size > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
     await this.sealLock;
     this.closed = true;
