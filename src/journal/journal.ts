@@ -5,7 +5,7 @@ import { MerkleTree, MAX_TREE_SIZE } from '../merkle/tree.js';
 import { chainWith, type ChainedRecord, type RecordSigner, type UnchainedRecord } from '../record/chain.js';
 import { canonicalize, canonicalMembers, type CanonicalMembers } from '../record/jcs.js';
 import { leafOfCanonical } from '../record/leaf.js';
-import { DeviceKey, verifyRecordSignature } from '../record/device-key.js';
+import { DeviceKey, isUsableDeviceKey, verifyRecordSignatureAsync } from '../record/device-key.js';
 import { parseRecord, parseUnchainedRecord } from '../record/parse.js';
 import { RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
@@ -195,37 +195,39 @@ export class Journal {
     this.assertAccepting();
     const record = parseRecord(input);
     if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
-    if (!verifyRecordSignature(record)) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
+    if (!isUsableDeviceKey(record.sig.key)) fail('SIGNATURE_INVALID', `record ${record.id} is signed with a small-order or malformed Ed25519 key, which proves nothing`);
+    if (!(await verifyRecordSignatureAsync(record))) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
     const canonical = canonicalize(record);
     const leaf = leafOfCanonical(canonical);
-    const decided = await this.underDeviceLock(record.device, async (): Promise<{ existing: AppendResult } | { advances: boolean }> => {
-      // The id is reserved before any await (appends and ingests of other devices run meanwhile).
-      if (this.inflightIds.has(record.id)) fail('INVALID_RECORD', `record ${record.id} is being journaled already`);
-      this.inflightIds.add(record.id);
-      try {
-        const existing = await this.getRecord(record.id);
-        if (existing) {
-          if (existing.leaf === leaf) return { existing: { record: existing.record, leaf, ack: existing.ack } };
-          fail('INVALID_RECORD', `a different record with id ${record.id} already exists`);
-        }
-        const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : await this.db.get(K.deviceIndex(record.device, record.seq));
+    // The id is reserved before any await, so no other append or ingest can journal it meanwhile:
+    // what the read below finds stays true, and it runs outside the device lock, in parallel.
+    if (this.inflightIds.has(record.id)) fail('INVALID_RECORD', `record ${record.id} is being journaled already`);
+    this.inflightIds.add(record.id);
+    let advances: boolean;
+    try {
+      const existing = await this.getRecord(record.id);
+      if (existing) {
+        if (existing.leaf !== leaf) fail('INVALID_RECORD', `a different record with id ${record.id} already exists`);
+        this.inflightIds.delete(record.id);
+        return { record: existing.record, leaf, ack: existing.ack, duplicate: true };
+      }
+      advances = await this.underDeviceLock(record.device, async () => {
+        const head = this.deviceHeads.get(record.device);
+        // The head is the highest seq journaled or in flight, so a slot above it is free;
+        // only a late record (a slot below the head) needs a look at the disk.
+        const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : head && record.seq <= head.seq ? await this.db.get(K.deviceIndex(record.device, record.seq)) : undefined;
         if (taken) fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} ${taken}; a second one would fork its chain`);
         this.assertUsable();
-      } catch (e) {
-        this.inflightIds.delete(record.id);
-        throw e;
-      }
-      const head = this.deviceHeads.get(record.device);
-      const advances = !head || record.seq > head.seq;
-      if (advances) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
-      this.inflightSlots.add(slotKey(record));
-      return { advances };
-    });
-    if ('existing' in decided) {
+        const beyond = !head || record.seq > head.seq;
+        if (beyond) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
+        this.inflightSlots.add(slotKey(record));
+        return beyond;
+      });
+    } catch (e) {
       this.inflightIds.delete(record.id);
-      return { ...decided.existing, duplicate: true };
+      throw e;
     }
-    return { ...(await this.persist({ record, leaf, canonical }, decided.advances)), duplicate: false };
+    return { ...(await this.persist({ record, leaf, canonical }, advances)), duplicate: false };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { fail } from '../errors.js';
 import { fromHex, toHex, type Hex } from '../util/hex.js';
 import { type ChainedRecord, type ChainHead, type RecordSigner, type UnchainedRecord } from './chain.js';
@@ -79,9 +80,63 @@ export class DeviceKey implements RecordSigner {
 
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-/** True when `record.sig` is a valid Ed25519 signature by `record.sig.key` over the record without `sig`. */
+/**
+ * True when `record.sig` is a valid Ed25519 signature by `record.sig.key` over
+ * the record without `sig`, and that key is usable (see isUsableDeviceKey).
+ */
 export function verifyRecordSignature(record: LiuhenRecord): boolean {
-  if (!record.sig) return false;
-  const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, fromHex(record.sig.key, 32, 'sig.key')]), format: 'der', type: 'spki' });
-  return verify(null, signingBytes(record), key, fromHex(record.sig.value, 64, 'sig.value'));
+  const key = record.sig && publicKeyObject(record.sig.key);
+  return !!key && verify(null, signingBytes(record), key, fromHex(record.sig!.value, 64, 'sig.value'));
+}
+
+/**
+ * The same check on libuv's thread pool. Unlike signing, verifying costs ~3×
+ * a thread hand-off, so a journal ingesting uploads verifies off its main thread.
+ */
+export function verifyRecordSignatureAsync(record: LiuhenRecord): Promise<boolean> {
+  const key = record.sig && publicKeyObject(record.sig.key);
+  if (!key) return Promise.resolve(false);
+  const value = fromHex(record.sig!.value, 64, 'sig.value');
+  return new Promise((resolve, reject) => verify(null, signingBytes(record), key, value, (err, ok) => (err ? reject(err) : resolve(ok))));
+}
+
+/**
+ * Whether a public key can stand behind a signature: a canonical encoding
+ * (y < p) of a point that is not of small order. OpenSSL, following RFC 8032
+ * §5.1.7, accepts small-order keys, and with one (the all-zero key, say) a
+ * zero signature verifies for a fair share of all messages: such a "signature"
+ * proves nothing, so it is refused (as libsodium does).
+ */
+export function isUsableDeviceKey(hex: string): boolean {
+  return publicKeyObject(hex) !== null;
+}
+
+/**
+ * Parsing a public key costs about as much as verifying with it (~100 µs
+ * here), and a station sees the same few device keys over and over: the most
+ * recently used ones are kept (a bounded map, oldest dropped first); `null`
+ * marks an unusable key.
+ */
+const publicKeys = new Map<string, KeyObject | null>();
+const PUBLIC_KEY_CACHE = 1024;
+
+function publicKeyObject(hex: string): KeyObject | null {
+  let key = publicKeys.get(hex);
+  if (key !== undefined) {
+    publicKeys.delete(hex);
+  } else {
+    const raw = fromHex(hex, 32, 'sig.key');
+    key = isSmallOrderOrNonCanonical(raw) ? null : createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+    if (publicKeys.size >= PUBLIC_KEY_CACHE) publicKeys.delete(publicKeys.keys().next().value!);
+  }
+  publicKeys.set(hex, key);
+  return key;
+}
+
+function isSmallOrderOrNonCanonical(raw: Uint8Array): boolean {
+  try {
+    return ed25519.Point.fromBytes(raw).isSmallOrder();
+  } catch {
+    return true; // not a point, or y ≥ p
+  }
 }

@@ -2,7 +2,7 @@ import { hashFile, hashStream } from '../hash/stream.js';
 import { isLiuhenError } from '../errors.js';
 import { rootFromInclusionProof } from '../merkle/verify.js';
 import { recordLeaf } from '../record/leaf.js';
-import { verifyRecordSignature } from '../record/device-key.js';
+import { isUsableDeviceKey, verifyRecordSignature } from '../record/device-key.js';
 import type { Receipt } from '../receipt/format.js';
 import { fromHex, toHex } from '../util/hex.js';
 import type { CheckOutcome, ContentInput, VerifyPolicy } from './types.js';
@@ -37,6 +37,7 @@ export function checkSignature(receipt: Receipt, trusted: Record<string, string[
   const record = receipt.record;
   if (!record) return out('skipped', 'RECORD_WITHHELD', 'the record is withheld; its device signature is covered by the leaf');
   if (!record.sig) return out('fail', 'SIGNATURE_MISSING', 'the record carries no device signature');
+  if (!isUsableDeviceKey(record.sig.key)) return out('fail', 'SIGNATURE_WEAK_KEY', `key ${record.sig.key.slice(0, 18)}… is a small-order or malformed Ed25519 key: a signature by it proves nothing`);
   let valid = false;
   try {
     valid = verifyRecordSignature(record);

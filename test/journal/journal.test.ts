@@ -259,6 +259,21 @@ describe('Journal.ingest: records signed on the device, uploaded later', () => {
   });
 });
 
+describe('Journal.ingest: weak keys', () => {
+  it('refuses a record signed with a small-order key, even where OpenSSL would accept the signature', async () => {
+    const t = tempDir();
+    const station = await Journal.open(t.dir);
+    try {
+      const r = { v: 1, id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPT', agency: 'AG-1', device: 'cam-w', officer: 'O-7', kind: 'event', body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'33'.repeat(16)}`, sig: { alg: 'Ed25519', key: `0x${'00'.repeat(32)}`, value: `0x${'00'.repeat(64)}` } };
+      await expect(station.ingest(r)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID', message: expect.stringMatching(/small-order/) });
+      expect(station.devices()).toEqual([]);
+    } finally {
+      await station.close();
+      t.cleanup();
+    }
+  });
+});
+
 describe('Journal: one id, one record', () => {
   it('two records with one id, ingested (or ingested and appended) at once for two devices: exactly one is journaled', async () => {
     const t = tempDir();

@@ -185,6 +185,12 @@ describe('verification pipeline (offline)', () => {
     expect(v.checks.find((c) => c.name === 'signature')?.code).toBe('SIGNATURE_UNTRUSTED_KEY');
   });
 
+  it('a record signed with a small-order key is named as such (such a signature proves nothing)', async () => {
+    const weak = { ...receipt, record: { ...receipt.record!, sig: { ...receipt.record!.sig!, key: `0x${'00'.repeat(32)}` } } };
+    const v = await verifyReceipt({ receipt: weak as never });
+    expect(v.checks.find((c) => c.name === 'signature')).toMatchObject({ status: 'fail', code: 'SIGNATURE_WEAK_KEY' });
+  });
+
   it('unparseable input gives a failed format check, not an exception', async () => {
     const v = await verifyReceipt({ receipt: '{"format":"liuhen-receipt/1"' });
     expect(v.status).toBe('failed');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceKey, verifyRecordSignature } from '../../src/record/device-key.js';
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { DeviceKey, isUsableDeviceKey, verifyRecordSignature, verifyRecordSignatureAsync } from '../../src/record/device-key.js';
 import { recordLeaf, signingBytes, SIGNING_TAG } from '../../src/record/leaf.js';
 import { canonicalize } from '../../src/record/jcs.js';
 import { parseRecord } from '../../src/record/parse.js';
@@ -57,6 +58,41 @@ describe('leaf and device signature', () => {
     const again = DeviceKey.fromPem(key.toPem());
     expect(again.publicKey).toBe(key.publicKey);
     expect(() => DeviceKey.fromPem('not a key')).toThrow(expect.objectContaining({ code: 'KEY_INVALID' }));
+  });
+});
+
+describe('weak device keys (small-order points, RFC 8032 §5.1.7 does not exclude them)', () => {
+  const SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+  const zeroKey = `0x${'00'.repeat(32)}` as const;
+  const zeroSig = `0x${'00'.repeat(64)}` as const;
+  /** A record "signed" by the all-zero key with an all-zero signature that OpenSSL itself accepts. */
+  function forged() {
+    const opensslKey = createPublicKey({ key: Buffer.concat([SPKI, Buffer.alloc(32)]), format: 'der', type: 'spki' });
+    for (let i = 0; i < 256; i++) {
+      const r = { ...parseRecord(base), salt: `0x${i.toString(16).padStart(32, '0')}`, sig: { alg: 'Ed25519' as const, key: zeroKey, value: zeroSig } };
+      if (nodeVerify(null, signingBytes(r), opensslKey, Buffer.alloc(64))) return r;
+    }
+    throw new Error('no salt found');
+  }
+
+  it('a zero "signature" by the zero key that OpenSSL accepts is refused', async () => {
+    const r = forged();
+    expect(verifyRecordSignature(r)).toBe(false);
+    expect(await verifyRecordSignatureAsync(r)).toBe(false);
+  });
+
+  it('small-order and non-canonical keys are unusable; real keys are usable', () => {
+    for (const bad of ['00'.repeat(32), `01${'00'.repeat(31)}`, `ec${'ff'.repeat(30)}7f`, 'ff'.repeat(32)]) expect(isUsableDeviceKey(`0x${bad}`), bad).toBe(false);
+    expect(isUsableDeviceKey(DeviceKey.generate().publicKey)).toBe(true);
+  });
+
+  it('verifies the same off the main thread, and again from the key cache', async () => {
+    const key = DeviceKey.generate();
+    const signed = key.signSync(parseRecord(base));
+    for (let i = 0; i < 3; i++) {
+      expect(await verifyRecordSignatureAsync(signed)).toBe(true);
+      expect(await verifyRecordSignatureAsync({ ...signed, officer: 'someone else' })).toBe(false);
+    }
   });
 });
 

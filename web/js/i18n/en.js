@@ -116,6 +116,7 @@ export default {
   'code.SIGNATURE_VALID': 'The body camera signed the record at capture; the signature holds.',
   'code.SIGNATURE_MISSING': 'The record carries no device signature; its origin cannot be shown.',
   'code.SIGNATURE_INVALID': 'The device signature does not match: the record was changed after the device signed it.',
+  'code.SIGNATURE_WEAK_KEY': 'The record is signed with a weak (small-order) or malformed key: such a signature proves nothing.',
   'code.SIGNATURE_UNTRUSTED_KEY': 'The signing key is not the one registered for this device.',
   'code.LEAF_MATCH': 'The record matches its hash.',
   'code.LEAF_MISMATCH': 'The record in the receipt does not match its hash: its content (time, place, officer…) was modified.',

@@ -118,6 +118,7 @@ export default {
   'code.SIGNATURE_VALID': '记录由执法记录仪在采集时签名,签名成立。',
   'code.SIGNATURE_MISSING': '记录没有设备签名,无法证明来自执法设备。',
   'code.SIGNATURE_INVALID': '设备签名与记录不符:记录在设备签名后被改动过。',
+  'code.SIGNATURE_WEAK_KEY': '记录所用的签名密钥是弱密钥(小阶点)或格式错误,这样的签名不能证明任何内容。',
   'code.SIGNATURE_UNTRUSTED_KEY': '签名所用的密钥不是该设备登记的密钥。',
   'code.LEAF_MATCH': '记录与其哈希一致。',
   'code.LEAF_MISMATCH': '回执中的记录与其哈希不符:记录内容(时间、地点、人员等)被改动过。',
