@@ -69,6 +69,10 @@ export class Journal {
   private broken: unknown = undefined;
   /** Set when close() begins: new appends are refused, those in flight finish. */
   private closing: Promise<void> | undefined;
+  /** Appends and ingests begun and not yet settled. */
+  private running = 0;
+  /** Per device, the highest seq whose head is written or queued for writing: the head on disk only moves up. */
+  private readonly headsQueued = new Map<string, number>();
   private closed = false;
   private sealLock: Promise<unknown> = Promise.resolve();
   private treeCache: { root: string; tree: MerkleTree } | undefined;
@@ -96,7 +100,9 @@ export class Journal {
 
   private async recover(): Promise<void> {
     for await (const [key, value] of this.db.iterator({ gte: 'd:', lt: end('d:') })) {
-      this.deviceHeads.set(key.slice(2), JSON.parse(value) as DeviceHead);
+      const head = JSON.parse(value) as DeviceHead;
+      this.deviceHeads.set(key.slice(2), head);
+      this.headsQueued.set(key.slice(2), head.seq);
     }
     for await (const [key, value] of this.db.iterator({ gte: 'ag:', lt: end('ag:') })) {
       this.agencyAcks.set(key.slice(3), Number(value));
@@ -109,8 +115,11 @@ export class Journal {
    * Completes the draft into a record (id, seq, prev, salt), signs it, and makes
    * it durable. Resolves after the synced write; the returned record is final.
    */
-  async append(draft: RecordDraft, signer: RecordSigner): Promise<AppendResult> {
-    this.assertAccepting();
+  append(draft: RecordDraft, signer: RecordSigner): Promise<AppendResult> {
+    return this.tracked(() => this.appendNow(draft, signer));
+  }
+
+  private async appendNow(draft: RecordDraft, signer: RecordSigner): Promise<AppendResult> {
     const id = draft.id ?? this.nextId();
     // The id is reserved before any await, so two appends with one explicit id cannot both pass.
     if (this.inflightIds.has(id)) fail('INVALID_RECORD', `a record with id ${id} is being journaled already`);
@@ -191,8 +200,11 @@ export class Journal {
    * head; a slot already taken by another record is refused (a fork), and the
    * very same record again is a no-op (an idempotent re-upload).
    */
-  async ingest(input: unknown): Promise<AppendResult & { duplicate: boolean }> {
-    this.assertAccepting();
+  ingest(input: unknown): Promise<AppendResult & { duplicate: boolean }> {
+    return this.tracked(() => this.ingestNow(input));
+  }
+
+  private async ingestNow(input: unknown): Promise<AppendResult & { duplicate: boolean }> {
     const record = parseRecord(input);
     if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
     if (!isUsableDeviceKey(record.sig.key)) fail('SIGNATURE_INVALID', `record ${record.id} is signed with a small-order or malformed Ed25519 key, which proves nothing`);
@@ -228,6 +240,17 @@ export class Journal {
       throw e;
     }
     return { ...(await this.persist({ record, leaf, canonical }, advances)), duplicate: false };
+  }
+
+  /** Runs an append or ingest that close() must wait for (refused once close() has begun). */
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
+    this.assertAccepting();
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+    }
   }
 
   /**
@@ -273,7 +296,8 @@ export class Journal {
     ];
     if (record.case) puts.push(K.caseIndex(record.case, record.agency, ack), record.id);
     this.groupAcks.set(record.agency, ack);
-    if (advancesHead && record.seq > (this.groupDeviceHeads.get(record.device)?.seq ?? 0)) {
+    if (advancesHead && record.seq > (this.headsQueued.get(record.device) ?? 0)) {
+      this.headsQueued.set(record.device, record.seq);
       this.groupDeviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
     }
     try {
@@ -566,7 +590,7 @@ export class Journal {
 
   private async closeNow(): Promise<void> {
     // Let appends in flight (being signed, or queued for the disk) finish; new ones are refused.
-    while (this.chainQueues.size > 0 || this.deviceTails.size > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (this.running > 0 || this.chainQueues.size > 0 || this.deviceTails.size > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
     await this.sealLock;
     this.closed = true;
     await this.db.close();

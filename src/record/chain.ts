@@ -3,6 +3,7 @@ import { toHex, type Hex } from '../util/hex.js';
 import { canonicalize, canonicalWith, type CanonicalMembers } from './jcs.js';
 import { leafOfCanonical, signingBytesOfCanonical } from './leaf.js';
 import { parseWith } from './parse.js';
+import { verifyRecordSignature } from './device-key.js';
 import { signatureSchema, type LiuhenRecord, type RecordSignature } from './schema.js';
 
 /**
@@ -83,6 +84,8 @@ export async function chainWith(signer: RecordSigner, head: ChainHead, records: 
     // The signer may only add `sig`; check that much without re-validating the whole record.
     const sig = parseWith(signatureSchema, signed.sig, 'INVALID_RECORD', 'signature');
     const record: LiuhenRecord = { ...unsigned, sig };
+    // A faulty signer (an HSM returning another record's signature, a weak key) is caught here, not by a court.
+    if (!verifyRecordSignature(record)) fail('SIGNATURE_INVALID', `the signer's signature does not verify for record ${record.id} (device ${record.device})`);
     const canonical = canonicalize(record);
     prev = leafOfCanonical(canonical);
     out.push({ record, leaf: prev, canonical });

@@ -37,13 +37,15 @@ export function checkSignature(receipt: Receipt, trusted: Record<string, string[
   const record = receipt.record;
   if (!record) return out('skipped', 'RECORD_WITHHELD', 'the record is withheld; its device signature is covered by the leaf');
   if (!record.sig) return out('fail', 'SIGNATURE_MISSING', 'the record carries no device signature');
-  if (!isUsableDeviceKey(record.sig.key)) return out('fail', 'SIGNATURE_WEAK_KEY', `key ${record.sig.key.slice(0, 18)}… is a small-order or malformed Ed25519 key: a signature by it proves nothing`);
+  let usable = false;
   let valid = false;
   try {
-    valid = verifyRecordSignature(record);
+    usable = isUsableDeviceKey(record.sig.key);
+    valid = usable && verifyRecordSignature(record);
   } catch {
     valid = false;
   }
+  if (!usable) return out('fail', 'SIGNATURE_WEAK_KEY', `key ${String(record.sig.key).slice(0, 18)}… is a small-order or malformed Ed25519 key: a signature by it proves nothing`);
   if (!valid) return out('fail', 'SIGNATURE_INVALID', `the device signature does not match the record: the record was altered after device ${record.device} signed it`);
   if (trusted) {
     const keys = trusted[record.device] ?? [];

@@ -150,8 +150,15 @@ describe('Journal', () => {
     await expect(j.append(draft('cam-7'), key)).rejects.toMatchObject({ code: 'JOURNAL_CLOSED' });
     const done = await Promise.all(inFlight);
     await closing;
+    // A device-signed upload already verifying when close() begins is finished too, not cut off.
+    j = await Journal.open(dir);
+    const uploaded = key.signSync({ v: 1, id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPV', agency: 'AG-1', device: 'bwc-close', officer: 'O-7', kind: 'event', body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'44'.repeat(16)}` });
+    const ingesting = j.ingest(uploaded);
+    await j.close();
+    await expect(ingesting).resolves.toMatchObject({ duplicate: false });
     j = await Journal.open(dir);
     for (const r of done) expect((await j.getRecord(r.record.id))?.leaf).toBe(r.leaf);
+    expect(await j.getRecord(uploaded.id)).toBeDefined();
   });
 
   it('a plain signer (sign only) journals the same kind of record', async () => {

@@ -74,6 +74,13 @@ describe('signing a run of one device (DeviceKey.chain)', () => {
     expect(await chainWith(plain, { seq: 0, leaf: ZERO32 }, run)).toEqual(oneByOne(key, run));
   });
 
+  it('a plain signer whose signature does not verify (another record\'s, a weak key) is refused', async () => {
+    const wrong = { sign: (r: never) => ({ ...(r as object), sig: (key.signSync({ ...(r as object), officer: 'someone else' } as never) as { sig: unknown }).sig }) as never };
+    await expect(chainWith(wrong, { seq: 0, leaf: ZERO32 }, run.slice(0, 1))).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    const weak = { sign: (r: never) => ({ ...(r as object), sig: { alg: 'Ed25519', key: `0x${'00'.repeat(32)}`, value: `0x${'00'.repeat(64)}` } }) as never };
+    await expect(chainWith(weak, { seq: 0, leaf: ZERO32 }, run.slice(0, 1))).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+
   it('a plain signer returning a malformed sig is refused (only its sig is ever taken)', async () => {
     const liar = { sign: (r: never) => ({ ...key.signSync(r as never) as object, sig: { alg: 'RSA' } }) as never };
     await expect(chainWith(liar, { seq: 0, leaf: ZERO32 }, run.slice(0, 1))).rejects.toMatchObject({ code: 'INVALID_RECORD' });
