@@ -4,6 +4,7 @@ import { auditCase, auditDevice } from '../../src/completeness/audit.js';
 import { Journal } from '../../src/journal/journal.js';
 import { DeviceKey } from '../../src/record/device-key.js';
 import type { Stage } from '../../src/record/schema.js';
+import { withJournal } from '../helpers/journal.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const key = DeviceKey.generate();
@@ -97,9 +98,7 @@ describe('case stages', () => {
 
 describe('auditCase over a journal', () => {
   it('finds the missing review of a journaled case', async () => {
-    const t = tempDir();
-    const j = await Journal.open(t.dir);
-    try {
+    await withJournal(async (j) => {
       for (const [stage, day] of [['filing', 1], ['investigation', 2], ['decision', 3], ['service', 4]] as const) {
         await j.append({ agency: 'AG', device: 'term-1', officer: 'O', case: 'JN-2026-001', stage, kind: 'form', body: { stage }, capturedAt: `2026-11-0${day}T09:00:00+08:00` }, key);
       }
@@ -107,26 +106,18 @@ describe('auditCase over a journal', () => {
       const audit = await auditCase(j, 'JN-2026-001');
       expect(audit.records.map((r) => r.record.stage)).toEqual(['filing', 'investigation', 'decision', 'service']);
       expect(audit.findings.map((f) => f.code)).toEqual(['CASE_DECISION_WITHOUT_REVIEW']);
-    } finally {
-      await j.close();
-      t.cleanup();
-    }
+    });
   });
 });
 
 describe('device keys', () => {
   it('a record signed with another key in the middle of a device chain is reported', async () => {
-    const t = tempDir();
-    const j = await Journal.open(t.dir);
-    try {
+    await withJournal(async (j) => {
       const other = DeviceKey.generate();
       for (const k of [key, key, other, other]) await j.append({ agency: 'AG', device: 'cam-k', officer: 'O', kind: 'event', body: { e: 1 }, capturedAt: '2026-11-27T10:00:00+08:00' }, k);
       const audit = await auditDevice(j, 'cam-k');
       expect(audit.findings).toEqual([expect.objectContaining({ code: 'DEVICE_KEY_CHANGED', device: 'cam-k' })]);
       expect(audit.findings[0]!.message).toMatch(/record 3 with another key/);
-    } finally {
-      await j.close();
-      t.cleanup();
-    }
+    });
   });
 });

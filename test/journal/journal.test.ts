@@ -5,6 +5,7 @@ import { DeviceKey, verifyRecordSignature } from '../../src/record/device-key.js
 import { recordLeaf } from '../../src/record/leaf.js';
 import { MerkleTree } from '../../src/merkle/tree.js';
 import { fromHex, toHex, ZERO32 } from '../../src/util/hex.js';
+import { withJournal } from '../helpers/journal.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const key = DeviceKey.generate();
@@ -268,24 +269,17 @@ describe('Journal.ingest: records signed on the device, uploaded later', () => {
 
 describe('Journal.ingest: weak keys', () => {
   it('refuses a record signed with a small-order key, even where OpenSSL would accept the signature', async () => {
-    const t = tempDir();
-    const station = await Journal.open(t.dir);
-    try {
+    await withJournal(async (station) => {
       const r = { v: 1, id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPT', agency: 'AG-1', device: 'cam-w', officer: 'O-7', kind: 'event', body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'33'.repeat(16)}`, sig: { alg: 'Ed25519', key: `0x${'00'.repeat(32)}`, value: `0x${'00'.repeat(64)}` } };
       await expect(station.ingest(r)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID', message: expect.stringMatching(/small-order/) });
       expect(station.devices()).toEqual([]);
-    } finally {
-      await station.close();
-      t.cleanup();
-    }
+    });
   });
 });
 
 describe('Journal: one id, one record', () => {
   it('two records with one id, ingested (or ingested and appended) at once for two devices: exactly one is journaled', async () => {
-    const t = tempDir();
-    const station = await Journal.open(t.dir);
-    try {
+    await withJournal(async (station) => {
       const rec = (device: string) => key.signSync({ v: 1, id: device === 'cam-C' ? '01JDQ7Z8X9Y0ABCDEFGHJKMNPS' : '01JDQ7Z8X9Y0ABCDEFGHJKMNPR', agency: 'AG-1', device, officer: 'O-7', kind: 'event', body: { d: device }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'22'.repeat(16)}` });
       const races = [
         () => [station.ingest(rec('cam-A')), station.ingest(rec('cam-B'))],
@@ -299,10 +293,7 @@ describe('Journal: one id, one record', () => {
         expect(stored?.record).toEqual((won[0] as PromiseFulfilledResult<{ record: unknown }>).value.record);
         expect(await station.pendingCount('AG-1')).toBe(i + 1);
       }
-    } finally {
-      await station.close();
-      t.cleanup();
-    }
+    });
   });
 });
 
