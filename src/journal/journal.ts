@@ -590,7 +590,7 @@ export class Journal {
 
   private async closeNow(): Promise<void> {
     // Let appends in flight (being signed, or queued for the disk) finish; new ones are refused.
-    while (this.running > 0 || this.chainQueues.size > 0 || this.deviceTails.size > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (this.running > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
     await this.sealLock;
     this.closed = true;
     await this.db.close();
