@@ -1,4 +1,4 @@
-import { type ErrorCode, isLiuhenError } from '../src/index.js';
+import { type ErrorCode, isLiuhenError } from '../src/errors.js';
 
 /** Output helpers shared by the commands: JSON lines on stdout, people's text on stdout, diagnostics on stderr. */
 export interface GlobalOptions {
@@ -6,8 +6,12 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** How a command runs: its action gets the global options and returns an exit status (default 0). */
-export type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+/**
+ * How a command runs: its action gets the global options and returns an exit
+ * status (default 0). The SDK (`sdk`) is loaded before the action unless the
+ * command is marked `light` (it imports what it needs itself).
+ */
+export type Run = (action: (opts: GlobalOptions) => Promise<number | void>, o?: { light?: boolean }) => Promise<void>;
 
 export const printJson = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 export const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
