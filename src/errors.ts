@@ -73,6 +73,7 @@ export type ErrorCode =
   | 'INVALID_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UPLOAD_INCOMPLETE'
+  | 'REQUEST_TOO_SLOW'
   | 'INTERNAL';
 
 export interface LiuhenErrorOptions {

@@ -21,6 +21,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MERKLE_TREE_TOO_LARGE: 400,
   MERKLE_EMPTY_TREE: 400,
   UPLOAD_INCOMPLETE: 400,
+  REQUEST_TOO_SLOW: 408,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
@@ -106,7 +107,8 @@ export function errorMiddleware(logger: Logger, dataDir: string): ErrorRequestHa
       res.destroy();
       return;
     }
-    if (status === 413 || e.code === 'UPLOAD_INCOMPLETE') res.set('Connection', 'close');
+    // A refused request whose body is still arriving: close the connection after the answer, never keep reading (and waiting for) a body nobody wants (issue 9.6).
+    if (status === 413 || status === 408 || e.code === 'UPLOAD_INCOMPLETE' || !req.complete) res.set('Connection', 'close');
     res.status(status).json(errorBody(e, dataDir));
   };
 }
