@@ -7,7 +7,7 @@ import { canonicalize, canonicalMembers, type CanonicalMembers } from '../record
 import { leafOfCanonical } from '../record/leaf.js';
 import { DeviceKey, isUsableDeviceKey, verifyRecordSignatureAsync } from '../record/device-key.js';
 import { parseRecord, parseUnchainedRecord } from '../record/parse.js';
-import { RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
+import { MAX_DEVICE_SEQ, RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
 import { monotonicUlid } from '../util/ulid.js';
 import { pooledRandomBytes } from '../util/random-pool.js';
@@ -168,12 +168,20 @@ export class Journal {
     for (let start = 0; start < waiting.length; ) {
       let stop = start + 1;
       while (stop < waiting.length && waiting[stop]!.signer === waiting[start]!.signer) stop++;
-      const run = waiting.slice(start, stop);
+      let run = waiting.slice(start, stop);
       start = stop;
       try {
         this.assertUsable();
         const head = this.deviceHeads.get(device);
         const after = { seq: head?.seq ?? 0, leaf: head?.leaf ?? ZERO32 };
+        // A chain never goes past MAX_DEVICE_SEQ (issue 9.4): what fits is journaled, the rest refused.
+        const room = MAX_DEVICE_SEQ - after.seq;
+        if (room < run.length) {
+          const err = new LiuhenError('DEVICE_SEQ_EXHAUSTED', `device ${device} has reached seq ${after.seq}; its chain may not go past ${MAX_DEVICE_SEQ}. Record under a new device name (and key)`, { details: { device, seq: after.seq, max: MAX_DEVICE_SEQ } });
+          for (const w of run.slice(Math.max(room, 0))) w.reject(err);
+          run = run.slice(0, Math.max(room, 0));
+          if (run.length === 0) continue;
+        }
         const records = run.map((w) => w.record);
         const signer = run[0]!.signer;
         // Only our own DeviceKey's runs are taken whole (its code computes the leaves);

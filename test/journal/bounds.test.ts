@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { DeviceKey } from '../../src/record/device-key.js';
+import { recordLeaf } from '../../src/record/leaf.js';
+import { MAX_DEVICE_SEQ, type LiuhenRecord } from '../../src/record/schema.js';
+import { monotonicUlid } from '../../src/util/ulid.js';
+import { ZERO32 } from '../../src/util/hex.js';
+import { withJournal } from '../helpers/journal.js';
+
+const key = DeviceKey.generate();
+const nextId = monotonicUlid();
+const draft = (device: string, agency = 'AG-1', extra: Record<string, unknown> = {}) => ({
+  agency, device, officer: 'O-7', kind: 'event' as const, body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', ...extra,
+});
+/** A record as a device signs it, at any seq (the device's prev is irrelevant to the journal beyond seq 1). */
+const signed = (device: string, seq: number, extra: Record<string, unknown> = {}): LiuhenRecord =>
+  key.signSync({ v: 1, id: nextId(), ...draft(device), seq, prev: seq === 1 ? ZERO32 : `0x${'11'.repeat(32)}`, salt: `0x${'22'.repeat(16)}`, ...extra } as LiuhenRecord);
+
+describe('Journal: device sequence bound (issue 9.4)', () => {
+  it('refuses a signed record whose seq is beyond MAX_DEVICE_SEQ (2^53 - 1 was accepted and later appends reused one seq)', async () => {
+    await withJournal(async (j) => {
+      await expect(j.ingest(signed('cam-big', Number.MAX_SAFE_INTEGER))).rejects.toMatchObject({ code: 'INVALID_RECORD', message: expect.stringMatching(/seq: must be at most/) });
+      await expect(j.ingest(signed('cam-big', MAX_DEVICE_SEQ + 1))).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+      expect(j.devices()).toEqual([]);
+    });
+  });
+
+  it('a chain reaches MAX_DEVICE_SEQ and no further: the record that would go past it is refused, no seq is used twice', async () => {
+    await withJournal(async (j) => {
+      await j.ingest(signed('cam-top', MAX_DEVICE_SEQ - 1));
+      // Three appends in one run: one fits, two are refused with a coded error; the index keeps every record.
+      const results = await Promise.allSettled([j.append(draft('cam-top'), key), j.append(draft('cam-top'), key), j.append(draft('cam-top'), key)]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+      expect((results[0] as PromiseFulfilledResult<{ record: LiuhenRecord }>).value.record.seq).toBe(MAX_DEVICE_SEQ);
+      for (const r of results.slice(1)) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'DEVICE_SEQ_EXHAUSTED', details: { device: 'cam-top', seq: MAX_DEVICE_SEQ } });
+      await expect(j.append(draft('cam-top'), key)).rejects.toMatchObject({ code: 'DEVICE_SEQ_EXHAUSTED' });
+      const seqs: number[] = [];
+      for await (const s of j.deviceRecords('cam-top')) {
+        seqs.push(s.record.seq);
+        expect(s.leaf).toBe(recordLeaf(s.record));
+      }
+      expect(seqs).toEqual([MAX_DEVICE_SEQ - 1, MAX_DEVICE_SEQ]);
+      expect(j.deviceHead('cam-top')?.seq).toBe(MAX_DEVICE_SEQ);
+      expect(await j.pendingCount('AG-1')).toBe(2);
+      // Other devices are untouched.
+      expect((await j.append(draft('cam-other'), key)).record.seq).toBe(1);
+    });
+  });
+});
