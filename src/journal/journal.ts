@@ -12,6 +12,7 @@ import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
 import { monotonicUlid } from '../util/ulid.js';
 import { pooledRandomBytes } from '../util/random-pool.js';
 import { end, K } from './keys.js';
+import { claimDevice } from './ownership.js';
 import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
 
 /** An append waiting for its device's chain slot and signature. */
@@ -53,6 +54,8 @@ export class Journal {
   private readonly db: Level<string, string>;
   private readonly blobs;
   private readonly deviceHeads = new Map<string, DeviceHead>();
+  /** The agency each device's chain belongs to (see ownership.ts); set under the device lock. */
+  private readonly owners = new Map<string, string>();
   private readonly agencyAcks = new Map<string, number>();
   private readonly nextId = monotonicUlid();
   private queue: PendingAppend[] = [];
@@ -102,6 +105,9 @@ export class Journal {
     for await (const [key, value] of this.db.iterator({ gte: 'd:', lt: end('d:') })) {
       const head = JSON.parse(value) as DeviceHead;
       this.deviceHeads.set(key.slice(2), head);
+      // A device's owner is the agency of every record of its chain, so of its head's.
+      const owner = (await this.getRecord(head.id))?.record.agency;
+      if (owner !== undefined) this.owners.set(key.slice(2), owner);
       this.headsQueued.set(key.slice(2), head.seq);
     }
     for await (const [key, value] of this.db.iterator({ gte: 'ag:', lt: end('ag:') })) {
@@ -174,6 +180,18 @@ export class Journal {
         this.assertUsable();
         const head = this.deviceHeads.get(device);
         const after = { seq: head?.seq ?? 0, leaf: head?.leaf ?? ZERO32 };
+        // Ownership is decided here, under the device lock: a record of another agency is refused alone.
+        let owner = this.owners.get(device);
+        run = run.filter((w) => {
+          try {
+            owner = claimDevice(device, owner, w.record.agency);
+            return true;
+          } catch (e) {
+            w.reject(e);
+            return false;
+          }
+        });
+        if (run.length === 0) continue;
         // A chain never goes past MAX_DEVICE_SEQ (issue 9.4): what fits is journaled, the rest refused.
         const room = MAX_DEVICE_SEQ - after.seq;
         if (room < run.length) {
@@ -191,6 +209,7 @@ export class Journal {
         for (const c of chained) this.inflightSlots.add(slotKey(c.record));
         const last = chained[chained.length - 1]!;
         this.deviceHeads.set(device, { seq: last.record.seq, leaf: last.leaf, id: last.record.id });
+        this.owners.set(device, owner!);
         run.forEach((w, i) => w.resolve(chained[i]!));
       } catch (e) {
         // Nothing of this run was journaled and the device head did not move.
@@ -233,6 +252,7 @@ export class Journal {
       }
       advances = await this.underDeviceLock(record.device, async () => {
         const head = this.deviceHeads.get(record.device);
+        this.owners.set(record.device, claimDevice(record.device, this.owners.get(record.device), record.agency));
         // The head is the highest seq journaled or in flight, so a slot above it is free;
         // only a late record (a slot below the head) needs a look at the disk.
         const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : head && record.seq <= head.seq ? await this.db.get(K.deviceIndex(record.device, record.seq)) : undefined;

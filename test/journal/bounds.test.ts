@@ -46,3 +46,55 @@ describe('Journal: device sequence bound (issue 9.4)', () => {
     });
   });
 });
+
+describe('Journal: one device, one agency (issue 9.5)', () => {
+  const of = (agency: string, device: string, seq: number) => signed(device, seq, { agency });
+
+  it('two agencies racing for one new device name: exactly one owns it, the other gets DEVICE_OTHER_AGENCY (many rounds)', async () => {
+    await withJournal(async (j) => {
+      const races: Array<(device: string) => Array<Promise<unknown>>> = [
+        // Two device-signed uploads (different seqs, so no fork check decides it).
+        (d) => [j.ingest(of('AG-A', d, 1)), j.ingest(of('AG-B', d, 2))],
+        // Two station appends.
+        (d) => [j.append(draft(d, 'AG-A'), key), j.append(draft(d, 'AG-B'), key)],
+        // An upload and an append, several of each.
+        (d) => [j.append(draft(d, 'AG-B'), key), j.ingest(of('AG-A', d, 3)), j.append(draft(d, 'AG-B'), key), j.ingest(of('AG-A', d, 5))],
+      ];
+      for (let round = 0; round < 60; round++) {
+        const device = `cam-race-${round}`;
+        const results = await Promise.allSettled(races[round % races.length]!(device));
+        const agencies = new Set<string>();
+        for await (const s of j.deviceRecords(device)) agencies.add(s.record.agency);
+        expect(agencies.size, `round ${round}`).toBe(1);
+        for (const r of results) {
+          if (r.status === 'rejected') expect(r.reason, `round ${round}`).toMatchObject({ code: 'DEVICE_OTHER_AGENCY', details: { device } });
+        }
+        expect(results.some((r) => r.status === 'rejected'), `round ${round}`).toBe(true);
+      }
+    });
+  });
+
+  it('the owner survives a reopen (it is the agency of the device head\'s record)', async () => {
+    const { tempDir } = await import('../helpers/tmp.js');
+    const { Journal } = await import('../../src/journal/journal.js');
+    const t = tempDir();
+    try {
+      let j = await Journal.open(t.dir);
+      await j.append(draft('cam-own', 'AG-A'), key);
+      await j.ingest(of('AG-A', 'cam-up', 4));
+      await j.close();
+      j = await Journal.open(t.dir);
+      try {
+        for (const device of ['cam-own', 'cam-up']) {
+          await expect(j.append(draft(device, 'AG-B'), key)).rejects.toMatchObject({ code: 'DEVICE_OTHER_AGENCY' });
+          await expect(j.ingest(of('AG-B', device, 1))).rejects.toMatchObject({ code: 'DEVICE_OTHER_AGENCY' });
+          await j.append(draft(device, 'AG-A'), key);
+        }
+      } finally {
+        await j.close();
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+});
