@@ -32,6 +32,21 @@ interface PendingAppend {
   reject: (e: unknown) => void;
 }
 
+export interface JournalOptions {
+  /**
+   * How far (seconds) a record's `capturedAt` may lie after the journal's clock
+   * (device clock drift). Later captures are refused with CAPTURE_IN_FUTURE
+   * (issue 9.3): a capture time a client chose must never later make a notary
+   * refuse the batch, and a notary allows 300 s after the anchoring block, so
+   * this stays well below that. Default 120.
+   */
+  maxFutureSkewSeconds?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 120;
+
 export interface SealOptions {
   /** Largest batch; more pending records are sealed into several batches. Default and maximum 2^20. */
   maxBatchSize?: number;
@@ -80,13 +95,20 @@ export class Journal {
   private sealLock: Promise<unknown> = Promise.resolve();
   private treeCache: { root: string; tree: MerkleTree } | undefined;
 
-  private constructor(readonly dir: string, db: Level<string, string>) {
+  private readonly maxFutureSkewMs: number;
+  private readonly clock: () => number;
+
+  private constructor(readonly dir: string, db: Level<string, string>, options: JournalOptions) {
     this.db = db;
+    const skew = options.maxFutureSkewSeconds ?? DEFAULT_MAX_FUTURE_SKEW_SECONDS;
+    if (!Number.isSafeInteger(skew) || skew < 0) fail('INVALID_INPUT', `maxFutureSkewSeconds must be a non-negative integer, got ${String(skew)}`);
+    this.maxFutureSkewMs = skew * 1000;
+    this.clock = options.now ?? Date.now;
     this.blobs = db.sublevel<string, Uint8Array>('blob', { valueEncoding: 'view' });
   }
 
   /** Opens (creating if needed) the journal in `dir`. A second process gets JOURNAL_LOCKED naming the folder. */
-  static async open(dir: string): Promise<Journal> {
+  static async open(dir: string, options: JournalOptions = {}): Promise<Journal> {
     mkdirSync(dir, { recursive: true });
     const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
     try {
@@ -96,7 +118,13 @@ export class Journal {
       if (locked) fail('JOURNAL_LOCKED', `the data folder ${dir} is in use by another Liuhen process; stop it or use another --data folder`, { cause, details: { dir } });
       return fail('JOURNAL_IO', `cannot open the journal in ${dir}: ${(cause as Error).message}`, { cause, details: { dir } });
     }
-    const j = new Journal(dir, db);
+    let j: Journal;
+    try {
+      j = new Journal(dir, db, options);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
     await j.recover();
     return j;
   }
@@ -136,6 +164,7 @@ export class Journal {
       // Everything but the chain slot is validated (schema and JCS, RFC 8785) before the
       // record joins its device's queue, so a bad draft fails alone, never its run.
       const unchained = parseUnchainedRecord({ ...draft, v: RECORD_VERSION, id, salt: freshSalt() });
+      this.assertCapturedNotInFuture(unchained);
       chained = await this.chain(unchained, canonicalMembers(unchained), signer);
     } catch (e) {
       this.inflightIds.delete(id);
@@ -233,6 +262,7 @@ export class Journal {
 
   private async ingestNow(input: unknown): Promise<AppendResult & { duplicate: boolean }> {
     const record = parseRecord(input);
+    this.assertCapturedNotInFuture(record);
     if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
     if (!isUsableDeviceKey(record.sig.key)) fail('SIGNATURE_INVALID', `record ${record.id} is signed with a small-order or malformed Ed25519 key, which proves nothing`);
     if (!(await verifyRecordSignatureAsync(record))) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
@@ -268,6 +298,24 @@ export class Journal {
       throw e;
     }
     return { ...(await this.persist({ record, leaf, canonical }, advances)), duplicate: false };
+  }
+
+  /**
+   * A capture time beyond the clock skew is refused (issue 9.3), for station
+   * appends and device uploads alike. Only the future is bounded: an old
+   * capture is evidence like any other, journaled and flagged late by
+   * completeness (RECORD_JOURNALED_LATE). A device whose clock runs fast can
+   * upload the same signed record again once its capture time has come.
+   */
+  private assertCapturedNotInFuture(record: { id: string; capturedAt: string }): void {
+    const now = this.clock();
+    const ahead = Date.parse(record.capturedAt) - now;
+    if (ahead > this.maxFutureSkewMs) {
+      const retryAfterSeconds = Math.ceil((ahead - this.maxFutureSkewMs) / 1000);
+      fail('CAPTURE_IN_FUTURE', `record ${record.id} claims capture at ${record.capturedAt}, ${Math.round(ahead / 1000)} s after this journal's clock (${new Date(now).toISOString()}); at most ${this.maxFutureSkewMs / 1000} s of clock skew is accepted. Check the device clock, or upload it again in ${retryAfterSeconds} s`, {
+        details: { id: record.id, capturedAt: record.capturedAt, now: new Date(now).toISOString(), maxFutureSkewSeconds: this.maxFutureSkewMs / 1000, retryAfterSeconds },
+      });
+    }
   }
 
   /** Runs an append or ingest that close() must wait for (refused once close() has begun). */
@@ -314,7 +362,7 @@ export class Journal {
     const ack = (this.agencyAcks.get(record.agency) ?? 0) + 1;
     this.agencyAcks.set(record.agency, ack);
     // A StoredRecord, written around the record's JCS text instead of serialising the record again.
-    const stored = `{"record":${canonical},"leaf":"${leaf}","ack":${ack},"journaledAt":${Date.now()}}`;
+    const stored = `{"record":${canonical},"leaf":"${leaf}","ack":${ack},"journaledAt":${this.clock()}}`;
     const entry: QueueEntry = { id: record.id, leaf, capturedAt: record.capturedAt };
     const puts = [
       K.record(record.id), stored,

@@ -98,3 +98,59 @@ describe('Journal: one device, one agency (issue 9.5)', () => {
     }
   });
 });
+
+describe('Journal: capture times (issue 9.3, ingest side)', () => {
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('refuses a capture beyond the clock skew, for station appends and device uploads, with a coded error the gateway maps to 400', async () => {
+    const { httpStatusOf } = await import('../../gateway/http/errors.js');
+    expect(httpStatusOf('CAPTURE_IN_FUTURE')).toBe(400);
+    await withJournal(async (j) => {
+      const in2099 = '2099-01-01T00:00:00Z';
+      await expect(j.append(draft('cam-f', 'AG-1', { capturedAt: in2099 }), key)).rejects.toMatchObject({ code: 'CAPTURE_IN_FUTURE', details: { capturedAt: in2099, maxFutureSkewSeconds: 120 } });
+      await expect(j.ingest(signed('cam-g', 1, { capturedAt: in2099 }))).rejects.toMatchObject({ code: 'CAPTURE_IN_FUTURE' });
+      const hourAhead = iso(Date.now() + 3600_000);
+      await expect(j.append(draft('cam-f', 'AG-1', { capturedAt: hourAhead }), key)).rejects.toMatchObject({ code: 'CAPTURE_IN_FUTURE' });
+      expect(j.devices()).toEqual([]);
+      expect(await j.pendingAgencies()).toEqual([]);
+      // Within the skew: accepted.
+      expect((await j.append(draft('cam-f', 'AG-1', { capturedAt: iso(Date.now() + 60_000) }), key)).record.seq).toBe(1);
+      expect((await j.ingest(signed('cam-g', 1, { capturedAt: iso(Date.now() + 60_000) }))).duplicate).toBe(false);
+    });
+  });
+
+  it('a device whose clock runs fast uploads the same signed record again once its capture time has come', async () => {
+    const { tempDir } = await import('../helpers/tmp.js');
+    const { Journal } = await import('../../src/journal/journal.js');
+    const t = tempDir();
+    let now = Date.parse('2026-11-30T08:00:00Z');
+    const j = await Journal.open(t.dir, { maxFutureSkewSeconds: 30, now: () => now });
+    try {
+      const r = signed('cam-fast', 1, { capturedAt: '2026-11-30T08:01:00Z' });
+      await expect(j.ingest(r)).rejects.toMatchObject({ code: 'CAPTURE_IN_FUTURE', details: { retryAfterSeconds: 30 } });
+      now += 30_000;
+      expect((await j.ingest(r)).duplicate).toBe(false);
+      expect((await j.getRecord(r.id))?.journaledAt).toBe(now);
+    } finally {
+      await j.close();
+      t.cleanup();
+    }
+  });
+
+  it('an old capture is journaled, not refused; once sealed, completeness flags it late', async () => {
+    const { auditDevice } = await import('../../src/completeness/audit.js');
+    await withJournal(async (j) => {
+      const old = signed('cam-old', 1, { capturedAt: '2001-09-09T01:46:40Z' });
+      expect((await j.ingest(old)).duplicate).toBe(false);
+      await j.append(draft('term-old', 'AG-1', { capturedAt: '2020-01-01T00:00:00+08:00' }), key);
+      await j.append(draft('term-old', 'AG-1', { capturedAt: iso(Date.now() - 60_000) }), key);
+      const [batch] = await j.seal('AG-1');
+      expect(batch!.size).toBe(3);
+      for (const device of ['cam-old', 'term-old']) {
+        const findings = (await auditDevice(j, device)).findings;
+        expect(findings.map((f) => [f.code, f.recordIds.length])).toEqual([['RECORD_SEALED_LATE', 1]]);
+        expect(findings[0]!.message).toMatch(/sealed \d+ s after capture/);
+      }
+    });
+  });
+});
