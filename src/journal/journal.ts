@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { MerkleTree, MAX_TREE_SIZE } from '../merkle/tree.js';
@@ -43,9 +43,28 @@ export interface JournalOptions {
   maxFutureSkewSeconds?: number;
   /** Clock (tests). */
   now?: () => number;
+  /** Free disk space below which `health()` says degraded (a full disk is near). Default 64 MiB. */
+  minFreeBytes?: number;
+  /** After a failed write: first and longest wait (ms) between attempts to reopen. Default 200 and 5000. */
+  reopenDelayMs?: { min: number; max: number };
+  /** Told whenever `health().status` changes between ok and failed (e.g. to log it). */
+  onHealth?: (health: JournalHealth) => void;
 }
 
 export const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 120;
+
+/**
+ * What the journal can do now (for /healthz): `ok`; `degraded` — it writes,
+ * but free disk space is low; `failed` — a write failed, uploads are refused
+ * (JOURNAL_IO) until it has reopened itself, which it retries on its own.
+ */
+export interface JournalHealth {
+  status: 'ok' | 'degraded' | 'failed';
+  /** Why it is not ok (undefined when ok). */
+  reason: string | undefined;
+  /** Since when (ISO time) it is in this status. */
+  since: string;
+}
 
 export interface SealOptions {
   /** Largest batch; more pending records are sealed into several batches. Default and maximum 2^20. */
@@ -84,7 +103,14 @@ export class Journal {
   /** Device slots (`device\0seq`) taken by records not yet on disk: the fork check must see them too. */
   private readonly inflightSlots = new Set<string>();
   private flushing = false;
-  private broken: unknown = undefined;
+  /** Set when a write failed: work is refused until reopen() has rebuilt the in-memory state from the disk. */
+  private failure: { cause: unknown; since: number; attempts: number } | undefined;
+  private okSince: number;
+  private lowSpaceSince: number | undefined;
+  private reopening: Promise<void> | undefined;
+  private wakeReopen: (() => void) | undefined;
+  /** Resolved when nothing is running, flushing or queued (close() and reopen() wait for it; no polling). */
+  private idleWaiters: Array<() => void> = [];
   /** Set when close() begins: new appends are refused, those in flight finish. */
   private closing: Promise<void> | undefined;
   /** Appends and ingests begun and not yet settled. */
@@ -97,6 +123,9 @@ export class Journal {
 
   private readonly maxFutureSkewMs: number;
   private readonly clock: () => number;
+  private readonly minFreeBytes: number;
+  private readonly reopenDelay: { min: number; max: number };
+  private readonly onHealth: ((health: JournalHealth) => void) | undefined;
 
   private constructor(readonly dir: string, db: Level<string, string>, options: JournalOptions) {
     this.db = db;
@@ -104,6 +133,10 @@ export class Journal {
     if (!Number.isSafeInteger(skew) || skew < 0) fail('INVALID_INPUT', `maxFutureSkewSeconds must be a non-negative integer, got ${String(skew)}`);
     this.maxFutureSkewMs = skew * 1000;
     this.clock = options.now ?? Date.now;
+    this.minFreeBytes = options.minFreeBytes ?? 64 * 1024 * 1024;
+    this.reopenDelay = options.reopenDelayMs ?? { min: 200, max: 5000 };
+    this.onHealth = options.onHealth;
+    this.okSince = this.clock();
     this.blobs = db.sublevel<string, Uint8Array>('blob', { valueEncoding: 'view' });
   }
 
@@ -326,6 +359,7 @@ export class Journal {
       return await work();
     } finally {
       this.running--;
+      this.notifyIdle();
     }
   }
 
@@ -411,8 +445,8 @@ export class Journal {
         await batch.write({ sync: true });
         for (const p of group) p.resolve();
       } catch (cause) {
-        this.broken = cause;
-        const err = new LiuhenError('JOURNAL_IO', `the journal in ${this.dir} could not write; nothing in this group was acknowledged. Reopen the journal.`, { cause });
+        this.writeFailed(cause);
+        const err = new LiuhenError('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(cause)}); nothing in this group was acknowledged. It reopens itself once the cause is gone`, { cause });
         for (const p of [...group, ...this.queue]) p.reject(err);
         this.queue = [];
         this.groupAcks = new Map();
@@ -420,6 +454,7 @@ export class Journal {
       }
     }
     this.flushing = false;
+    this.notifyIdle();
   }
 
   /** For new work: also refused once close() has begun. */
@@ -430,7 +465,123 @@ export class Journal {
 
   private assertUsable(): void {
     if (this.closed) fail('JOURNAL_CLOSED', `the journal in ${this.dir} is closed`);
-    if (this.broken) fail('JOURNAL_IO', `the journal in ${this.dir} failed to write earlier; reopen it`);
+    if (this.failure) fail('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(this.failure.cause)}); it reopens itself once the cause is gone (free disk space?) — try again later`);
+  }
+
+  // ── health and self-repair (issue 10.4) ──────────────────────────────────
+
+  /** The journal's real state, for /healthz (see JournalHealth). */
+  health(): JournalHealth {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    if (this.closing) return { status: 'failed', reason: `the journal is ${this.closed ? 'closed' : 'closing'}`, since: iso(this.okSince) };
+    if (this.failure) {
+      const { cause, since, attempts } = this.failure;
+      return { status: 'failed', reason: `a write failed (${describe(cause)}); uploads are refused until the journal has reopened (${attempts} attempt${attempts === 1 ? '' : 's'} so far)`, since: iso(since) };
+    }
+    const free = freeBytes(this.dir);
+    if (free !== undefined && free < this.minFreeBytes) {
+      this.lowSpaceSince ??= this.clock();
+      return { status: 'degraded', reason: `${Math.floor(free / 1048576)} MiB free on the journal's disk (${this.dir}); below ${Math.floor(this.minFreeBytes / 1048576)} MiB writes will soon fail`, since: iso(this.lowSpaceSince) };
+    }
+    this.lowSpaceSince = undefined;
+    return { status: 'ok', reason: undefined, since: iso(this.okSince) };
+  }
+
+  /**
+   * A write failed: the in-memory chain heads and acks may stand ahead of the
+   * disk, so every append is refused until the journal has reopened LevelDB
+   * (a failed synced write leaves it refusing writes) and re-read its state
+   * from the disk. Nothing of the failed group was acknowledged, so nothing
+   * acknowledged can be lost or duplicated: after the reopen the chains
+   * continue from what is on disk.
+   */
+  private writeFailed(cause: unknown): void {
+    if (this.failure || this.closing) return;
+    this.failure = { cause, since: this.clock(), attempts: 0 };
+    this.onHealth?.(this.health());
+    this.reopening = this.repair().finally(() => (this.reopening = undefined));
+  }
+
+  private async repair(): Promise<void> {
+    let delay = this.reopenDelay.min;
+    for (;;) {
+      // Work in flight fails fast (every step checks assertUsable); wait until none is left.
+      await this.whenIdle();
+      await this.sealLock;
+      const failure = this.failure;
+      if (this.closing || !failure) return;
+      failure.attempts++;
+      try {
+        await this.reopen();
+        this.failure = undefined;
+        this.okSince = this.clock();
+        this.onHealth?.(this.health());
+        return;
+      } catch (cause) {
+        failure.cause = cause;
+      }
+      // The cause (a full disk) cannot be watched for; try again after a growing pause, woken early by close().
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        timer.unref();
+        this.wakeReopen = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeReopen = undefined;
+      delay = Math.min(delay * 2, this.reopenDelay.max);
+    }
+  }
+
+  /** Reopens LevelDB, rebuilds the in-memory state from the disk and proves that a synced write lands again. */
+  private async reopen(): Promise<void> {
+    if (this.db.status === 'open') await this.db.close();
+    await this.db.open();
+    this.deviceHeads.clear();
+    this.owners.clear();
+    this.agencyAcks.clear();
+    this.headsQueued.clear();
+    this.inflightIds.clear();
+    this.inflightSlots.clear();
+    this.groupAcks = new Map();
+    this.groupDeviceHeads = new Map();
+    this.treeCache = undefined;
+    await this.recover();
+    await this.db.put(K.probe, new Date(this.clock()).toISOString(), { sync: true });
+  }
+
+  /** Runs a write outside group commit (sealing, anchor state, meta); a failure starts the repair. */
+  private async write<T>(work: () => Promise<T>): Promise<T> {
+    this.assertUsable();
+    this.running++;
+    try {
+      return await work();
+    } catch (cause) {
+      if (!isLiuhenError(cause)) {
+        this.writeFailed(cause);
+        fail('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(cause)}); it reopens itself once the cause is gone`, { cause });
+      }
+      throw cause;
+    } finally {
+      this.running--;
+      this.notifyIdle();
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.running === 0 && !this.flushing && this.queue.length === 0;
+  }
+
+  private whenIdle(): Promise<void> {
+    return this.isIdle() ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   // ── sealing ──────────────────────────────────────────────────────────────
@@ -516,16 +667,14 @@ export class Journal {
         fail('JOURNAL_CORRUPT', `batch root ${root} already exists`);
       }
       const newHead: AgencyHead = { seq: batch.seq, root, sealedThrough: from + leaves.length - 1 };
-      await this.db.batch(
-        [
-          { type: 'put', key: K.batch(agency, batch.seq), value: JSON.stringify(batch) },
-          { type: 'put', key: K.batchByRoot(root), value: `${agency}:${batch.seq}` },
-          { type: 'put', key: K.batchByAck(agency, newHead.sealedThrough), value: String(batch.seq) },
-          { type: 'put', key: K.agencyHead(agency), value: JSON.stringify(newHead) },
-          { type: 'put', sublevel: this.blobs as never, key: root, value: packed as never },
-        ],
-        { sync: true },
-      );
+      const puts = [
+        { type: 'put' as const, key: K.batch(agency, batch.seq), value: JSON.stringify(batch) },
+        { type: 'put' as const, key: K.batchByRoot(root), value: `${agency}:${batch.seq}` },
+        { type: 'put' as const, key: K.batchByAck(agency, newHead.sealedThrough), value: String(batch.seq) },
+        { type: 'put' as const, key: K.agencyHead(agency), value: JSON.stringify(newHead) },
+        { type: 'put' as const, sublevel: this.blobs as never, key: root, value: packed as never },
+      ];
+      await this.write(() => this.db.batch(puts, { sync: true }));
       this.treeCache = { root, tree };
       out.push(batch);
       // A partial batch took everything durable at the time of the call; records
@@ -639,8 +788,7 @@ export class Journal {
 
   /** Durable (synced) before it resolves: the anchorer relies on it before broadcasting. */
   async putAnchorState<T>(root: string, state: T): Promise<void> {
-    this.assertUsable();
-    await this.db.put(K.anchor(root), JSON.stringify(state), { sync: true });
+    await this.write(() => this.db.put(K.anchor(root), JSON.stringify(state), { sync: true }));
   }
 
   async *anchorStates<T>(): AsyncGenerator<[string, T]> {
@@ -654,8 +802,7 @@ export class Journal {
   }
 
   async putMeta(key: string, value: string): Promise<void> {
-    this.assertUsable();
-    await this.db.put(`m:${key}`, value, { sync: true });
+    await this.write(() => this.db.put(`m:${key}`, value, { sync: true }));
   }
 
   /** Closes once; every caller waits for the same close. */
@@ -666,10 +813,12 @@ export class Journal {
 
   private async closeNow(): Promise<void> {
     // Let appends in flight (being signed, or queued for the disk) finish; new ones are refused.
-    while (this.running > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    await this.whenIdle();
     await this.sealLock;
+    this.wakeReopen?.();
+    await this.reopening;
     this.closed = true;
-    await this.db.close();
+    if (this.db.status === 'open') await this.db.close();
   }
 }
 
@@ -679,6 +828,21 @@ const slotKey = (r: LiuhenRecord): string => `${r.device}\0${r.seq}`;
 /** A fresh 16-byte salt (DESIGN: ≥ 16 random bytes per record). */
 function freshSalt(): Hex {
   return toHex(pooledRandomBytes(16));
+}
+
+/** A failure's message without its stack, for health and errors (LevelDB's say "IO error: … No space left on device"). */
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** Free bytes for unprivileged writers on the journal's filesystem, or undefined where statfs is unavailable. */
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isJournalLocked(e: unknown): boolean {
