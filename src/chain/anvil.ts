@@ -155,6 +155,16 @@ export function previousStatePath(statePath: string): string {
   return join(dirname(statePath), `${basename(statePath).replace(/\.json$/, '')}.prev.json`);
 }
 
+/**
+ * `state.exit.json`: Anvil's own dump when it is stopped by a signal (`--dump-state`). A Ctrl-C in a
+ * terminal reaches Anvil too (same process group) before Liuhen's last snapshot, so Anvil saves its
+ * state itself — written in place, so only ever a side file: at the next start it replaces `state.json`
+ * (atomically) when it is complete and newer, and is removed otherwise.
+ */
+export function exitStatePath(statePath: string): string {
+  return join(dirname(statePath), `${basename(statePath).replace(/\.json$/, '')}.exit.json`);
+}
+
 /** Starts Anvil and resolves once its JSON-RPC answers `eth_chainId`. */
 export async function startAnvil(p: StartAnvilParameters = {}): Promise<EmbeddedChain> {
   const host = p.host ?? '127.0.0.1';
@@ -165,13 +175,20 @@ export async function startAnvil(p: StartAnvilParameters = {}): Promise<Embedded
   if (!p.statePath) return launch(p, host, port, chainId, undefined, 'none');
   mkdirSync(dirname(p.statePath), { recursive: true });
   await rm(`${p.statePath}.tmp`, { force: true });
+  const exitDump = exitStatePath(p.statePath);
+  let hadState = false;
+  if (existsSync(exitDump)) {
+    hadState = true;
+    const [exit, current] = await Promise.all([checkStateFile(exitDump), existsSync(p.statePath) ? checkStateFile(p.statePath) : Promise.resolve(undefined)]);
+    if (exit.ok && (!current?.ok || exit.block > current.block)) await promote(exitDump, p.statePath);
+    else await rm(exitDump, { force: true });
+  }
   // Candidates, newest first. A file that does not parse, or that Anvil refuses, is moved aside (kept for
   // inspection, never deleted) and the next one is tried; with none left the chain starts empty.
   const candidates: Array<[string, ChainStateSource]> = [
     [p.statePath, 'current'],
     [previousStatePath(p.statePath), 'previous'],
   ];
-  let hadState = false;
   for (const [path, source] of candidates) {
     if (!existsSync(path)) continue;
     hadState = true;
@@ -219,6 +236,7 @@ async function moveAside(path: string, reason: string, emit: (e: ChainStateEvent
 async function launch(p: StartAnvilParameters, host: string, port: number, chainId: number, loadFrom: string | undefined, stateSource: ChainStateSource): Promise<EmbeddedChain> {
   const args = ['--host', host, '--port', String(port), '--chain-id', String(chainId), '--silent'];
   if (loadFrom) args.push('--load-state', loadFrom);
+  if (p.statePath) args.push('--dump-state', exitStatePath(p.statePath));
   if (p.blockTime !== undefined) args.push('--block-time', String(p.blockTime));
   const child = spawn(p.binary ?? anvilBinaryPath(), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
@@ -338,7 +356,7 @@ class StatePersister {
       const t0 = performance.now();
       const dump = await rpcCall<string>(this.rpc, 'anvil_dumpState', []);
       const json = await gunzipAsync(Buffer.from(dump.replace(/^0x/, ''), 'hex'));
-      await writeAtomically(this.path, previousStatePath(this.path), json);
+      await writeAtomically(this.path, json);
       this.lastMs = Math.round(performance.now() - t0);
       this.savedHash = head.hash;
       this.savedBlock = Number(head.number);
@@ -354,15 +372,19 @@ class StatePersister {
   }
 }
 
-async function writeAtomically(path: string, prev: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+/** Installs a complete snapshot file as the current one (the current kept as previous). */
+async function promote(from: string, path: string): Promise<void> {
+  const fh = await open(from, 'r+');
   try {
-    await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
   }
+  await rotateInto(from, path);
+}
+
+async function rotateInto(tmp: string, path: string): Promise<void> {
+  const prev = previousStatePath(path);
   if (await stat(path).then(() => true, () => false)) {
     const prevTmp = `${prev}.tmp`;
     await rm(prevTmp, { force: true });
@@ -376,6 +398,18 @@ async function writeAtomically(path: string, prev: string, data: Buffer): Promis
   } finally {
     await dir.close();
   }
+}
+
+async function writeAtomically(path: string, data: Buffer): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rotateInto(tmp, path);
 }
 
 async function rpcCall<T>(rpc: string, method: string, params: unknown[], timeoutMs = 60_000): Promise<T> {
@@ -515,6 +549,10 @@ export async function superviseAnvil(p: SupervisedChainParameters): Promise<Supe
     while (!stopping) {
       const running = chain!;
       const code = await running.exited;
+      if (stopping) return;
+      // Ctrl-C in a terminal reaches Anvil (same process group) a moment before Liuhen's own stop begins:
+      // a short grace before this counts as a failure.
+      await sleep(initialMs);
       if (stopping) return;
       lastPersisted = running.state();
       chain = undefined;

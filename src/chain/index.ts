@@ -1,4 +1,4 @@
-export { startAnvil, superviseAnvil, previousStatePath, anvilBinaryPath, freePort, assertPortFree, EMBEDDED_CHAIN_ID } from './anvil.js';
+export { startAnvil, superviseAnvil, previousStatePath, exitStatePath, anvilBinaryPath, freePort, assertPortFree, EMBEDDED_CHAIN_ID } from './anvil.js';
 export type { StartAnvilParameters, EmbeddedChain, ChainStateSource, ChainStateEvent, ChainStateStatus, ChainSupervisorEvent, SupervisedChainParameters, SupervisedChain, ChainHealth, ChainProcessState } from './anvil.js';
 export { RegistryClient, registryInterface, decodeRegistryError, parseAnchorLog, parseCosignLog, AGENCY_ROLE, NOTARY_ROLE, DEFAULT_ADMIN_ROLE } from './registry.js';
 export type { OnChainBatch, AnchorLog, CosignLog, RegistryClientOptions } from './registry.js';

@@ -13,6 +13,7 @@ import { HDNodeWallet, JsonRpcProvider, Mnemonic } from 'ethers';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   anvilBinaryPath,
+  exitStatePath,
   previousStatePath,
   startAnvil,
   superviseAnvil,
@@ -107,6 +108,23 @@ describe('the embedded chain state (issue 10.3)', () => {
     await again.stop();
   });
 
+  it('Ctrl-C reaching Anvil between two snapshots loses nothing: its exit dump replaces the older snapshot', async () => {
+    const statePath = join(folder(), 'state.json');
+    const chain = await startAnvil({ port: 0, statePath, stateInterval: 3600 });
+    await mine(chain.rpc, 2);
+    await chain.saveState();
+    const head = await mine(chain.rpc, 3);
+    process.kill(chain.pid, 'SIGINT'); // the terminal's Ctrl-C, not chain.stop(): no last snapshot by Liuhen
+    await chain.exited;
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).best_block_number).toBe(2);
+    const again = await startAnvil({ port: 0, statePath });
+    open.push(again);
+    expect(again.stateSource).toBe('current');
+    expect(await blockNumber(again.rpc)).toBe(head);
+    expect(existsSync(exitStatePath(statePath))).toBe(false);
+    await again.stop();
+  });
+
   it('a torn state.json (cut in half) falls back to state.prev.json and is kept aside', async () => {
     const dir = folder();
     const statePath = join(dir, 'state.json');
@@ -117,6 +135,7 @@ describe('the embedded chain state (issue 10.3)', () => {
     await chain.saveState();
     await chain.stop();
     const prevHead = JSON.parse(readFileSync(previousStatePath(statePath), 'utf8')).best_block_number as number;
+    rmSync(exitStatePath(statePath)); // as after a kill -9: Anvil wrote no exit dump
     truncateSync(statePath, Math.floor(statSync(statePath).size / 2));
 
     const events: ChainStateEvent[] = [];
@@ -143,6 +162,7 @@ describe('the embedded chain state (issue 10.3)', () => {
     await chain.stop();
     writeFileSync(statePath, '');
     writeFileSync(previousStatePath(statePath), '');
+    writeFileSync(exitStatePath(statePath), '');
 
     const again = await startAnvil({ port: 0, statePath });
     open.push(again);
