@@ -49,7 +49,7 @@ export interface StartAnvilParameters {
   blockTime?: number;
   /**
    * Shortest pause between two snapshots, seconds (a snapshot is taken only when the head moved;
-   * the pause also grows to 3× the last dump's duration, so a long history never keeps Anvil busy dumping). @default 1
+   * the pause also grows to 3× the last dump's duration, up to 5 s, so a long history never keeps Anvil busy dumping). @default 1
    */
   stateInterval?: number;
   /** Path of the anvil binary. @default resolved from `@foundry-rs/anvil-<platform>-<arch>` */
@@ -287,6 +287,8 @@ async function launch(p: StartAnvilParameters, host: string, port: number, chain
 }
 
 const gunzipAsync = promisify(gunzip);
+/** The pause between snapshots grows with their cost (3× the last one) but never beyond this (Anvil's own old default interval). */
+const MAX_SNAPSHOT_GAP_MS = 5000;
 
 /**
  * Takes `anvil_dumpState` snapshots when the head moved and writes them so that
@@ -343,7 +345,7 @@ class StatePersister {
     this.timer = setTimeout(() => {
       void this.save()
         .catch(() => undefined)
-        .finally(() => this.schedule(Math.max(this.minIntervalMs, 3 * (this.lastMs ?? 0))));
+        .finally(() => this.schedule(Math.max(this.minIntervalMs, Math.min(MAX_SNAPSHOT_GAP_MS, 3 * (this.lastMs ?? 0)))));
     }, ms);
     this.timer.unref();
   }
