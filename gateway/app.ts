@@ -68,6 +68,7 @@ export function createApp(deps: GatewayDeps): Express {
       requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
     }),
     verifyLimiter: limiter(config.rateLimit.verify, 'verifications'),
+    ...(deps.components && { components: deps.components }),
   };
 
   const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes];
