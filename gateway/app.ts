@@ -21,6 +21,9 @@ import { notaryRoutes } from './routes/notary/router.js';
 import { recordRoutes } from './routes/records/router.js';
 import { tokenRoutes } from './routes/tokens/router.js';
 import { verifyRoutes } from './routes/verify/router.js';
+import { findingRoutes } from './routes/findings/router.js';
+import { closeSupervision } from './routes/stats/service.js';
+import { statsRoutes } from './routes/stats/router.js';
 
 /**
  * Builds the gateway: an Express app over the SDK. Opens nothing and
@@ -69,7 +72,7 @@ export function createApp(deps: GatewayDeps): Express {
     verifyLimiter: limiter(config.rateLimit.verify, 'verifications'),
   };
 
-  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes];
+  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes, ...statsRoutes, ...findingRoutes];
   let openapi: unknown;
 
   const app = express();
@@ -91,7 +94,8 @@ export function createApp(deps: GatewayDeps): Express {
   else app.use(createPagesRouter());
   app.use(notFound);
   app.use(errorMiddleware(logger, ctx.dataDir));
-  (app.locals as Record<symbol, unknown>)[DRAIN] = () => audit.flush();
+  // Supervision: the statistics index is closed with the app (reopened if the app serves again).
+  (app.locals as Record<symbol, unknown>)[DRAIN] = () => audit.flush().then(() => closeSupervision(ctx));
   return app;
 }
 
