@@ -232,7 +232,7 @@ export async function revertOf(contract: Contract, action: Promise<unknown>): Pr
     const data = revertData(error);
     if (data === undefined) throw error;
     const parsed = contract.interface.parseError(data);
-    if (parsed === null) throw new Error(`unknown revert data ${data}`);
+    if (parsed === null) throw new Error(`unknown revert data ${data}`, { cause: error });
     return { name: parsed.name, args: plain(parsed.args) as unknown[] };
   }
   throw new Error('expected a revert, the call succeeded');
