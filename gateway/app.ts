@@ -24,6 +24,7 @@ import { verifyRoutes } from './routes/verify/router.js';
 import { findingRoutes } from './routes/findings/router.js';
 import { closeSupervision } from './routes/stats/service.js';
 import { statsRoutes } from './routes/stats/router.js';
+import { createSupervisionPagesRouter } from './routes/stats/pages.js';
 
 /**
  * Builds the gateway: an Express app over the SDK. Opens nothing and
@@ -90,6 +91,7 @@ export function createApp(deps: GatewayDeps): Express {
   });
   app.use(api);
   app.use('/v1', notFound);
+  app.use(createSupervisionPagesRouter());
   if (deps.pages !== undefined) app.use(deps.pages);
   else app.use(createPagesRouter());
   app.use(notFound);
