@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApp, silentLogger, TokenStore } from '../../gateway/index.js';
 import { createPagesRouter } from '../../gateway/pages/router.js';
-import { aesGcmKeyWrapper, DeviceKey, Journal, Liuhen, openEvidenceStore, staticKeyResolver, type EvidenceStore, type LiuhenRecord } from '../../src/index.js';
+import { aesGcmKeyWrapper, DeviceKey, Journal, Liuhen, openEvidenceStore, staticKeyResolver, type EvidenceStore, type LiuhenRecord, type Stage } from '../../src/index.js';
 import { FakeChain } from '../gateway/fake-chain.js';
 
 export const AGENCIES = ['JN-CGJ', 'JN-SCJGJ', 'JN-JTYS', 'JN-STHJ'];
@@ -43,7 +43,7 @@ export async function buildSupervisionWorld(root: string, o: { withStore?: boole
   for (let day = 0; day < DAYS; day++) {
     for (const [ai, agency] of AGENCIES.entries()) {
       const c = `${agency}-${day}`;
-      const stages = ['filing', 'investigation', ...(day % 3 === ai % 3 ? [] : ['review']), 'decision', 'service'] as const;
+      const stages: Stage[] = ['filing', 'investigation', ...(day % 3 === ai % 3 ? [] : ['review' as const]), 'decision', 'service'];
       for (const [i, stage] of stages.entries()) {
         const r = await liuhen.append({ agency, device: `TERM-${ai}`, officer: `OF-${ai}`, case: c, stage, kind: 'form', body: { title: stage }, capturedAt: at(day, 60 + i * 10) });
         firstRecord ??= { id: r.record.id, leaf: r.leaf };
