@@ -805,6 +805,25 @@ export class Journal {
     await this.write(() => this.db.put(`m:${key}`, value, { sync: true }));
   }
 
+  // ── tail for higher layers (src/stats): added by the supervision room ──
+  // Minimal and read-only: the agency's journal order is the one complete,
+  // gap-free order of everything journaled (device seqs may arrive out of
+  // order, a filled hole lands below a device's head), so a follower that
+  // keeps one ack cursor per agency sees every record exactly once.
+
+  /** The last ack journaled for `agency` (0 when none). */
+  lastAck(agency: string): number {
+    return this.agencyAcks.get(agency) ?? 0;
+  }
+
+  /** Records of `agency` in journal (ack) order, after `afterAck`, at most `limit`. */
+  async *agencyRecords(agency: string, options: { afterAck?: number; limit?: number } = {}): AsyncGenerator<StoredRecord> {
+    for await (const value of this.db.values({ gt: K.queue(agency, options.afterAck ?? 0), lt: end(K.queuePrefix(agency)), limit: options.limit ?? -1 })) {
+      const r = await this.getRecord((JSON.parse(value) as QueueEntry).id);
+      if (r) yield r;
+    }
+  }
+
   /** Closes once; every caller waits for the same close. */
   close(): Promise<void> {
     this.closing ??= this.closeNow();
