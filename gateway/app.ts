@@ -22,6 +22,10 @@ import { notaryRoutes } from './routes/notary/router.js';
 import { recordRoutes } from './routes/records/router.js';
 import { tokenRoutes } from './routes/tokens/router.js';
 import { verifyRoutes } from './routes/verify/router.js';
+import { findingRoutes } from './routes/findings/router.js';
+import { closeSupervision } from './routes/stats/service.js';
+import { statsRoutes } from './routes/stats/router.js';
+import { createSupervisionPagesRouter } from './routes/stats/pages.js';
 
 /**
  * Builds the gateway: an Express app over the SDK. Opens nothing and
@@ -68,9 +72,10 @@ export function createApp(deps: GatewayDeps): Express {
       requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
     }),
     verifyLimiter: limiter(config.rateLimit.verify, 'verifications'),
+    ...(deps.components && { components: deps.components }),
   };
 
-  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes];
+  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes, ...statsRoutes, ...findingRoutes];
   let openapi: unknown;
 
   const app = express();
@@ -90,11 +95,13 @@ export function createApp(deps: GatewayDeps): Express {
   });
   app.use(api);
   app.use('/v1', notFound);
+  app.use(createSupervisionPagesRouter());
   if (deps.pages !== undefined) app.use(deps.pages);
   else app.use(createPagesRouter());
   app.use(notFound);
   app.use(errorMiddleware(logger, ctx.dataDir));
-  (app.locals as Record<symbol, unknown>)[DRAIN] = () => audit.flush();
+  // Supervision: the statistics index is closed with the app (reopened if the app serves again).
+  (app.locals as Record<symbol, unknown>)[DRAIN] = () => audit.flush().then(() => closeSupervision(ctx));
   (app.locals as Record<symbol, unknown>)[HTTP_CONFIG] = config.http;
   return app;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agencySchema, deviceSchema, describeIssues, LiuhenError, officerSchema } from '../src/index.js';
+import { supervisionConfigSchema } from './routes/stats/config.js';
 
 const GiB = 1024 ** 3;
 const KiB = 1024;
@@ -93,6 +94,8 @@ export const gatewayConfigSchema = z.strictObject({
       maxClockSkewSeconds: z.number().min(0).optional(),
     })
     .prefault({}),
+  /** The supervision body: its agency and device chains, statistics, 码上监督 feedback limits (gateway/routes/stats/config.ts). */
+  supervision: supervisionConfigSchema,
   /** Express `trust proxy`: false (default) when clients connect directly; a hop count behind a reverse proxy. */
   trustProxy: z.union([z.boolean(), z.number().int().min(0).max(16)]).default(false),
 });

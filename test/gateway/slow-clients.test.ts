@@ -43,7 +43,6 @@ function drip(url: string, from: string, receipt: string): Drip {
 describe('slow clients cannot starve public verification (issue 9.6)', () => {
   let h: Harness;
   let receipt: string;
-  let sha256: string;
   const drips: Drip[] = [];
   beforeAll(async () => {
     h = await startGateway({
@@ -56,7 +55,7 @@ describe('slow clients cannot starve public verification (issue 9.6)', () => {
     const created = await upload(h, new TextEncoder().encode('evidence'));
     await h.liuhen.seal();
     receipt = await (await h.call(`/v1/records/${created.id}/receipt`, { token: h.t.agency })).text();
-    sha256 = created.sha256;
+
   });
   afterAll(async () => {
     for (const d of drips) d.stop();
