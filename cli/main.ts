@@ -7,6 +7,7 @@ import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
+import { registerReceiptCommands } from './receipt-commands.js';
 import { loadSdk } from './sdk.js';
 import { registerStartCommands } from './start-commands.js';
 
@@ -54,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   registerCoreCommands(program, run);
+  registerReceiptCommands(program.commands.find((c) => c.name() === 'receipt')!, run);
   registerChainCommands(program, run);
   registerNotaryCommands(program, run);
   registerGatewayCommands(program, run);
