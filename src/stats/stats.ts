@@ -492,6 +492,13 @@ export class SupervisionStats {
         this.puts.set(`Q:${tracking}`, JSON.stringify(fb));
         return;
       }
+      case 'feedback-phone-erased': {
+        const fb = await this.getFeedback(String(body.tracking));
+        if (!fb) return;
+        fb.phoneErasedAt = s.record.capturedAt;
+        this.puts.set(`Q:${fb.tracking}`, JSON.stringify(fb));
+        return;
+      }
       default:
         return;
     }
