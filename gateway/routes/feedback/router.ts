@@ -19,7 +19,10 @@ function trackingCode(): string {
   let bits = 0n;
   for (const b of bytes) bits = (bits << 8n) | BigInt(b);
   let out = '';
-  for (let i = 0; i < 16; i++) out = CROCKFORD[Number(bits & 31n)]! + out, (bits >>= 5n);
+  for (let i = 0; i < 16; i++) {
+    out = CROCKFORD[Number(bits & 31n)]! + out;
+    bits >>= 5n;
+  }
   return out;
 }
 
