@@ -4,6 +4,7 @@
  * marked 已核实 and its history. Screenshots go to
  * $LIUHEN_SCREENSHOTS (default <tmp>/liuhen-supervision-screens) to be looked at.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,22 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
     expect(await page.locator('#fb-steps').textContent()).toContain('受理');
     expect(await page.locator('body').textContent()).not.toContain('内部意见');
     await page.screenshot({ path: join(SHOTS, 'feedback-status.png'), fullPage: true });
+  });
+
+  it('出证: a certificate downloaded from the record page holds the SHA-256, block number and notary', async () => {
+    await page.goto(`${world.url}/records/${world.photo.id}`);
+    const button = page.locator('#certificate-button');
+    expect(await button.textContent()).toBe('出具存证证明(PDF)');
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    const path = join(SHOTS, 'certificate.pdf');
+    await download.saveAs(path);
+    const text = execFileSync('pdftotext', ['-layout', path, '-'], { encoding: 'utf8' });
+    expect(text).toContain(world.photo.sha256);
+    expect(text).toContain(`block ${world.photo.block}`);
+    expect(text).toContain(world.photo.notary);
+    expect(text).toContain('电子数据存证证明');
+    expect(await page.locator('#certificate-note').textContent()).toContain('SHA-256');
+    execFileSync('pdftoppm', ['-r', '70', '-png', '-f', '1', '-l', '1', path, join(SHOTS, 'certificate-page')]);
   });
 
   it('switches to English', async () => {

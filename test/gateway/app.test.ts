@@ -54,6 +54,8 @@ describe('HTTP hygiene', () => {
         'GET /v1/feedback',
         'POST /v1/feedback/{ref}/steps',
         'DELETE /v1/feedback/{ref}/phone',
+        'GET /v1/records/{id}/certificate',
+        'GET /v1/certificates/{sha256}',
       ].sort(),
     );
     expect(ops.find((o) => o.key === 'GET /v1/records/{id}/content')!.op['x-roles']).toEqual(['supervisor']);
