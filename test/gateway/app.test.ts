@@ -55,7 +55,7 @@ describe('HTTP hygiene', () => {
         'POST /v1/feedback/{ref}/steps',
         'DELETE /v1/feedback/{ref}/phone',
         'GET /v1/records/{id}/certificate',
-        'GET /v1/certificates/{sha256}',
+        'GET /v1/certificates/{hash}',
       ].sort(),
     );
     expect(ops.find((o) => o.key === 'GET /v1/records/{id}/content')!.op['x-roles']).toEqual(['supervisor']);

@@ -73,16 +73,16 @@ export function certificateRoutes(app: Context): RouteSpec[] {
     }),
     defineRoute({
       method: 'get',
-      path: '/v1/certificates/:sha256',
+      path: '/v1/certificates/:hash',
       tag: 'supervision',
       summary: "Is this certificate genuine? Looks a certificate PDF up by its SHA-256: a doctored file (or one never issued) is not found",
       access: 'public',
       before: [app.verifyLimiter],
-      params: z.strictObject({ sha256: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be a SHA-256 (64 hex digits)').transform((s) => s.replace(/^0x/, '').toLowerCase()) }),
+      params: z.strictObject({ hash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be a SHA-256 (64 hex digits)').transform((s) => s.replace(/^0x/, '').toLowerCase()) }),
       responses: { 200: { description: 'the certificate is registered', schema: certificateLookupSchema }, ...errorResponses(400, 404, 429) },
       handler: async (ctx, _req, res) => {
         const s = await stats(ctx.app, true);
-        const c = await s.getCertificate(ctx.params.sha256);
+        const c = await s.getCertificate(ctx.params.hash);
         if (!c) throw httpError('NOT_FOUND', 'no certificate with this SHA-256 was issued: the file is not a genuine certificate, or was altered');
         const stored = await ctx.app.journal.getRecord(c.certificateId);
         const loc = stored ? await ctx.app.journal.locate(stored) : undefined;
