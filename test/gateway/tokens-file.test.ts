@@ -41,7 +41,7 @@ describe('the token file digest on the audit trail', () => {
       await body?.(g);
       const entries: DigestEntry[] = [];
       for await (const s of g.liuhen.journal.deviceRecords('gateway-audit')) {
-        const b = s.record.body as DigestEntry;
+        const b = s.record.body as unknown as DigestEntry;
         if (b?.event === 'gateway-tokens') entries.push(b);
       }
       return { notes: g.notes, entries, g };
