@@ -5,11 +5,12 @@ import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
-import { reportError, type GlobalOptions } from './output.js';
+import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
 import { registerStartCommands } from './start-commands.js';
 
 /** `liuhen` — every command takes --data DIR and --json. */
 export async function main(argv: string[]): Promise<number> {
+  endCleanlyOnBrokenPipe();
   const program = new Command('liuhen')
     .description('Liuhen (留痕): tamper-evident, notarized law-enforcement evidence')
     .option('--data <dir>', 'data folder', process.env.LIUHEN_DATA ?? DEFAULT_DATA_DIR)

@@ -47,3 +47,24 @@ export function progressBar(label: string): { update: (done: number, total?: num
     },
   };
 }
+
+/**
+ * `liuhen verify … | head -1`: when the reader of stdout (or stderr) goes
+ * away, the next write fails with EPIPE, emitted as an 'error' event that,
+ * unhandled, kills the process with a stack trace (issue 9.7). Instead: a
+ * long-running command (start, gateway, notary serve — they wait on
+ * SIGINT/SIGTERM) stops as on Ctrl-C; any other command exits at once with
+ * 141 (128 + SIGPIPE, what a shell reports for `yes | head -1`). Later writes
+ * to the dead stream are dropped.
+ */
+export function endCleanlyOnBrokenPipe(): void {
+  let broken = false;
+  const onError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (broken) return;
+    broken = true;
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+    else process.exit(141);
+  };
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', onError);
+}

@@ -3,7 +3,7 @@ import { isLiuhenError, receiptFromJournal, type AuditPolicy, type BatchInfo, ty
 import type { AuditTrail } from './audit/trail.js';
 import type { TokenStore } from './auth/tokens.js';
 import type { GatewayConfig } from './config.js';
-import type { BatchChainStatus, GatewayChain, Logger } from './deps.js';
+import type { BatchChainStatus, ComponentHealth, GatewayChain, Logger } from './deps.js';
 import { httpError } from './http/errors.js';
 
 /** Everything a handler may use, resolved once by `createApp`. */
@@ -21,6 +21,8 @@ export interface Context {
   logger: Logger;
   authFailureLimiter: RequestHandler;
   verifyLimiter: RequestHandler;
+  /** Components around the gateway (see GatewayDeps.components). */
+  components?: () => Promise<ComponentHealth[]>;
 }
 
 /** A batch's chain status as the API reports it (`chainError` when the chain could not be asked). */

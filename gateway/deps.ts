@@ -27,6 +27,17 @@ export interface GatewayDeps {
   logger?: Logger;
   /** The web pages router (`createPagesRouter()`); mounted after the API when given. */
   pages?: import('express').Router;
+  /** What the process around the gateway runs (`liuhen start`: the chain process, its state, anchoring, the notary); shown by `/healthz`. */
+  components?: () => Promise<ComponentHealth[]>;
+}
+
+/** One component's real state for `/healthz` (issue 10.4): anything not `ok` makes the gateway degraded, with `detail` as the reason. */
+export interface ComponentHealth {
+  name: string;
+  status: 'ok' | 'degraded' | 'down';
+  detail: string;
+  /** Figures behind the status (lag, backlog, restarts …). */
+  data?: Record<string, unknown>;
 }
 
 export interface Logger {

@@ -21,14 +21,18 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MERKLE_TREE_TOO_LARGE: 400,
   MERKLE_EMPTY_TREE: 400,
   UPLOAD_INCOMPLETE: 400,
+  REQUEST_TOO_SLOW: 408,
+  CAPTURE_IN_FUTURE: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  DEVICE_OTHER_AGENCY: 403,
   NOT_FOUND: 404,
   RECORD_NOT_FOUND: 404,
   BATCH_NOT_FOUND: 404,
   ANCHOR_NOT_FOUND: 404,
   STORE_NOT_FOUND: 404,
   RECORD_NOT_SEALED: 409,
+  DEVICE_SEQ_EXHAUSTED: 409,
   PAYLOAD_TOO_LARGE: 413,
   STORE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -106,7 +110,8 @@ export function errorMiddleware(logger: Logger, dataDir: string): ErrorRequestHa
       res.destroy();
       return;
     }
-    if (status === 413 || e.code === 'UPLOAD_INCOMPLETE') res.set('Connection', 'close');
+    // A refused request whose body is still arriving: close the connection after the answer, never keep reading (and waiting for) a body nobody wants (issue 9.6).
+    if (status === 413 || status === 408 || e.code === 'UPLOAD_INCOMPLETE' || !req.complete) res.set('Connection', 'close');
     res.status(status).json(errorBody(e, dataDir));
   };
 }

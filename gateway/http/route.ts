@@ -5,6 +5,7 @@ import type { AuditEntry } from '../audit/trail.js';
 import type { AuthResult, Principal, Role } from '../auth/tokens.js';
 import type { Context } from '../context.js';
 import { readJson } from './body.js';
+import { setMinDataRate } from './rate.js';
 
 /**
  * A route is declared once, as data: its path, who may call it, the zod
@@ -32,6 +33,8 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   access: Access;
   /** Write an audit entry for every call (auth failures are audited on every route). */
   audit?: boolean;
+  /** Minimum body data rate of this route (bytes/s), instead of the gateway's `http.minBytesPerSecond`. */
+  minBytesPerSecond?: number;
   /** Extra per-route middleware before auth (e.g. the public verification rate limit). */
   before?: RequestHandler[];
   params?: P;
@@ -81,6 +84,7 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
   const chain: RequestHandler[] = [
     (req, res, next) => {
       locals(res).auditIds = {};
+      if (spec.minBytesPerSecond !== undefined) setMinDataRate(res, spec.minBytesPerSecond);
       watchForAudit(req, res, spec, app);
       next();
     },

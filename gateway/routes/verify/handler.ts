@@ -32,17 +32,35 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
   const limits = app.config.limits;
   // Public uploads are hashed on this machine: bound how many run at once, so
   // anonymous callers cannot tie up the gateway with many large files.
-  const running = uploadsInFlight.get(app) ?? 0;
-  if (running >= limits.verifyUploads) throw httpError('RATE_LIMITED', 'too many file verifications are running; try again shortly, or send the file\'s sha256 instead of the file (the Verify page hashes it in your browser)');
-  uploadsInFlight.set(app, running + 1);
+  // One address may hold only `verifyUploadsPerAddress` of the slots, so a few slow clients cannot take them all (issue 9.6).
+  const slots = uploadSlots(app);
+  const from = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  const mine = slots.byAddress.get(from) ?? 0;
+  const busy = 'too many file verifications are running; try again shortly, or send the file\'s sha256 instead of the file (the Verify page hashes it in your browser)';
+  if (slots.running >= limits.verifyUploads) throw httpError('RATE_LIMITED', busy);
+  if (mine >= limits.verifyUploadsPerAddress) throw httpError('RATE_LIMITED', `this address already has ${mine} file verifications running; ${busy.slice(busy.indexOf('try'))}`);
+  slots.running++;
+  slots.byAddress.set(from, mine + 1);
   try {
     await verifyMultipart(app, spec, req, res);
   } finally {
-    uploadsInFlight.set(app, (uploadsInFlight.get(app) ?? 1) - 1);
+    slots.running--;
+    const left = (slots.byAddress.get(from) ?? 1) - 1;
+    if (left <= 0) slots.byAddress.delete(from);
+    else slots.byAddress.set(from, left);
   }
 }
 
-const uploadsInFlight = new WeakMap<object, number>();
+interface UploadSlots {
+  running: number;
+  byAddress: Map<string, number>;
+}
+const uploadsInFlight = new WeakMap<object, UploadSlots>();
+function uploadSlots(app: object): UploadSlots {
+  let s = uploadsInFlight.get(app);
+  if (!s) uploadsInFlight.set(app, (s = { running: 0, byAddress: new Map() }));
+  return s;
+}
 
 async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['app'], spec: RouteSpec, req: Request, res: Response): Promise<void> {
   const limits = app.config.limits;
