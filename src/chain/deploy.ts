@@ -1,5 +1,6 @@
 import { ContractFactory, HDNodeWallet, Mnemonic, parseEther, type JsonRpcProvider, type Signer } from 'ethers';
 import { anchoringAgencies, readConfig, writeConfig, type ChainConfig } from '../config.js';
+import type { Journal } from '../journal/journal.js';
 import { fail } from '../errors.js';
 import { agencyToBytes32 } from './attestation.js';
 import { isDevChain } from './anvil.js';
@@ -60,6 +61,12 @@ export interface DeployParameters {
   confirmations?: number;
   /** Whether to grant NOTARY_ROLE to this folder's notary key (creating it if absent). @default true */
   notary?: boolean;
+  /**
+   * The folder's journal when the caller holds it open (`liuhen start`): its
+   * anchor states tell whether batches were anchored on the configured
+   * registry (`assessRegistry`). Without it, the journal is opened for the check.
+   */
+  journal?: Journal;
   onStep?: (s: DeployStep) => void;
 }
 
