@@ -105,7 +105,8 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     say(`chain ${chain.rpc} (chain id ${chain.chainId}, state in ${join(dir.chain, 'state.json')})`);
 
     // 3. The registry and keys: idempotent (reused when the chain still has it).
-    const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc });
+    // The journal goes along: deploy refuses (REGISTRY_MOVED) to move anchored batches to another registry on its own.
+    const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc, journal: liuhen.journal });
     liuhen.reloadConfig();
     say(d.deployed ? `registry deployed at ${d.chain.registry}` : `registry ${d.chain.registry} reused`);
 
