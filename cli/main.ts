@@ -6,6 +6,7 @@ import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { reportError, type GlobalOptions } from './output.js';
+import { registerRegistryCommands } from './registry-commands.js';
 import { registerStartCommands } from './start-commands.js';
 
 /** `liuhen` — every command takes --data DIR and --json. */
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGatewayCommands(program, run);
   registerStartCommands(program, run);
   registerCarCommands(program, run);
+  registerRegistryCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

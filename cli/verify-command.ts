@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type ChainVerifier, createChainVerifier, parseReceipt, paths, readConfig, type Verdict, verifyReceipt } from '../src/index.js';
+import { type ChainVerifier, createChainVerifier, parseReceipt, paths, readConfig, trustedRegistries, type Verdict, verifyReceipt } from '../src/index.js';
 
 export interface VerifyFileParameters {
   file: string;
@@ -29,7 +29,7 @@ export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactor
   if (rpc) {
     if (chainFactory) chain = await chainFactory(rpc);
     else {
-      const trusted = p.registry ? [p.registry] : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? [config.chain.registry] : undefined;
+      const trusted = p.registry ? [p.registry] : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? trustedRegistries(config.chain) : undefined;
       chain = createChainVerifier({ rpc, trustedRegistries: trusted, minConfirmations: p.minConfirmations });
     }
   }
