@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { migrateRegistry, redactUrl, type DeployStep } from '../src/index.js';
+import type { DeployStep } from '../src/index.js';
 import { describeStep } from './chain-commands.js';
 import { printJson, printLine, type Run } from './output.js';
+import { sdk } from './sdk.js';
 
 /**
  * `liuhen registry migrate`: the one deliberate way to move a data folder to
@@ -17,8 +18,8 @@ export function registerRegistryCommands(program: Command, run: Run): void {
     .action((o: { rpc?: string }) =>
       run(async (g) => {
         const onStep = (s: DeployStep) => (g.json ? printJson(s) : printLine(describeStep(s)));
-        const r = await migrateRegistry({ dataDir: g.data, rpc: o.rpc, onStep });
-        if (g.json) printJson({ chain: { ...r.chain, rpc: redactUrl(r.chain.rpc) }, previous: r.previous });
+        const r = await sdk.migrateRegistry({ dataDir: g.data, rpc: o.rpc, onStep });
+        if (g.json) printJson({ chain: { ...r.chain, rpc: sdk.redactUrl(r.chain.rpc) }, previous: r.previous });
         else printLine(`moved from registry ${r.previous.registry} to ${r.chain.registry} on chain ${r.chain.chainId}; receipts of ${r.previous.registry} stay verifiable (chain.previousRegistries in config.json)`);
       }),
     );

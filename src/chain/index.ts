@@ -1,5 +1,5 @@
-export { startAnvil, anvilBinaryPath, freePort, assertPortFree, EMBEDDED_CHAIN_ID } from './anvil.js';
-export type { StartAnvilParameters, EmbeddedChain } from './anvil.js';
+export { startAnvil, superviseAnvil, previousStatePath, exitStatePath, anvilBinaryPath, freePort, assertPortFree, EMBEDDED_CHAIN_ID } from './anvil.js';
+export type { StartAnvilParameters, EmbeddedChain, ChainStateSource, ChainStateEvent, ChainStateStatus, ChainSupervisorEvent, SupervisedChainParameters, SupervisedChain, ChainHealth, ChainProcessState } from './anvil.js';
 export { RegistryClient, registryInterface, registryV1Interface, decodeRegistryError, parseAnchorLog, parseCosignLog, agencyArg, deviceHash, deviceKindValue, deviceKindOf, CosignedBatches, DEVICE_KINDS, AGENCY_ROLE, NOTARY_ROLE, DEFAULT_ADMIN_ROLE } from './registry.js';
 export type { OnChainBatch, OnChainDevice, OnChainDeviceKey, DeviceKind, AnchorLog, CosignLog, RegistryClientOptions } from './registry.js';
 export { connect as connectChain, redactUrl, isNetworkError } from './rpc.js';
