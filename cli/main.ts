@@ -7,6 +7,7 @@ import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
+import { registerRegistryCommands } from './registry-commands.js';
 import { loadSdk } from './sdk.js';
 import { registerStartCommands } from './start-commands.js';
 
@@ -59,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGatewayCommands(program, run);
   registerStartCommands(program, run);
   registerCarCommands(program, run);
+  registerRegistryCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
