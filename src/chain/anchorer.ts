@@ -389,9 +389,9 @@ class ChainAnchorer implements Anchorer {
     const old = s.anchor!;
     this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: old.blockNumber, blockHash: old.blockHash, detail });
     const reorgs = (s.reorgs ?? 0) + 1;
-    const onChain = await registry.batch(b.root);
+    const onChain = await registry.batch(this.agency, b.root);
     if (onChain.exists) {
-      const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
+      const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
       if (log) return this.markAnchored(b, { ...s, reorgs }, log, onChain.anchoredAt, provider);
     }
     const { anchor: _gone, anchoredAt: _a, finalAt: _f, ...rest } = s;
@@ -424,9 +424,9 @@ class ChainAnchorer implements Anchorer {
     nonce: PassNonce,
   ): Promise<AnchorState> {
     const tx = s.tx!;
-    const onChain = await registry.batch(b.root);
+    const onChain = await registry.batch(this.agency, b.root);
     if (onChain.exists) {
-      const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
+      const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
       if (log) return this.markAnchored(b, s, log, onChain.anchoredAt, provider);
     }
     const receipt = await provider.getTransactionReceipt(tx.txHash);
@@ -461,12 +461,12 @@ class ChainAnchorer implements Anchorer {
     inFlight: number,
     nonce: PassNonce,
   ): Promise<AnchorState> {
-    const onChain = await registry.batch(b.root);
+    const onChain = await registry.batch(this.agency, b.root);
     if (onChain.exists) {
       if (onChain.agency !== this.agency || onChain.seq !== b.seq) {
         fail('CHAIN_DIVERGED', `root ${b.root} is on chain as batch ${onChain.seq} of "${onChain.agency}", but is batch ${b.seq} of "${this.agency}" here`);
       }
-      const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
+      const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
       if (log) return this.markAnchored(b, s, log, onChain.anchoredAt, provider);
     }
     const args = { root: b.root, size: b.size, prevRoot: b.prevRoot, firstCapturedAt: unixSeconds(b.firstCapturedAt), lastCapturedAt: unixSeconds(b.lastCapturedAt) };
