@@ -74,9 +74,11 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 }
 
 const live = new Set<RunningLiuhen>();
-process.once('exit', () => {
+/** Every system still running is killed with this process (each runs in its own group, so nothing else would). */
+export function killAllStarted(): void {
   for (const s of live) killGroup(s, 'SIGKILL');
-});
+}
+process.once('exit', killAllStarted);
 
 /** `liuhen start` in a new session (its own process group), ready once it printed its JSON line. */
 export function startLiuhen(dataDir: string, env: Record<string, string> = {}): Promise<RunningLiuhen> {
