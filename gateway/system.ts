@@ -30,9 +30,9 @@ import {
   type NotaryEvent,
 } from '../src/index.js';
 import { createApp } from './app.js';
-import { createDevTokens, TokenStore, type DevTokens } from './auth/tokens.js';
+import { auditTokenFile, createDevTokens, TokenStore, type DevTokens } from './auth/tokens.js';
 import { createGatewayChain, type ClosableGatewayChain } from './chain.js';
-import type { GatewayConfigInput } from './config.js';
+import { parseGatewayConfig, type GatewayConfigInput } from './config.js';
 import { stderrLogger, type ComponentHealth, type Logger } from './deps.js';
 import { gatewayDir, KEYRING_PASSPHRASE_ENV, readGatewayConfig } from './open.js';
 import { createPagesRouter } from './pages/router.js';
@@ -175,6 +175,8 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
 
     // 6. The gateway, with fresh dev tokens for this run.
     const tokens = await TokenStore.open(gatewayDir(p.dataDir));
+    const tokenFile = await auditTokenFile(liuhen, tokens, { audit: parseGatewayConfig(p.gatewayConfig ?? readGatewayConfig(p.dataDir)).audit });
+    if (tokenFile.finding) logger.warn(tokenFile.finding.message, { code: tokenFile.finding.code });
     const dev = await createDevTokens(tokens, liuhen.config.agency);
     const agencyTokens: Record<string, string> = { [liuhen.config.agency]: dev.agency };
     for (const agency of anchoringAgencies(liuhen.config).slice(1)) {

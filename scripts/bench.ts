@@ -1,12 +1,12 @@
 /**
  * `npm run bench [-- name…]`: runs the benchmark modules in scripts/bench/
- * (core, store, gas, chain, gateway — those present; faults, the ≥ 50-kill
- * campaign, only when named) and prints one JSON line
+ * (core, store, browser, gas, chain, gateway — those present; faults, the
+ * ≥ 50-kill campaign, only when named) and prints one JSON line
  * per figure. Benchmarks measure; tests never assert timings.
  */
 import { existsSync } from 'node:fs';
 
-const ORDER = ['core', 'store', 'gas', 'chain', 'gateway', 'faults'];
+const ORDER = ['core', 'store', 'browser', 'gas', 'chain', 'gateway', 'faults'];
 /** Long-running sections: only when named (`npm run bench -- faults`). */
 const ON_REQUEST = new Set(['faults']);
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
