@@ -8,6 +8,7 @@ import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
 import { registerReceiptCommands } from './receipt-commands.js';
+import { registerRegistryCommands } from './registry-commands.js';
 import { loadSdk } from './sdk.js';
 import { registerStartCommands } from './start-commands.js';
 
@@ -61,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGatewayCommands(program, run);
   registerStartCommands(program, run);
   registerCarCommands(program, run);
+  registerRegistryCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -25,6 +25,8 @@ import { recordRoutes } from './routes/records/router.js';
 import { tokenRoutes } from './routes/tokens/router.js';
 import { verifyRoutes } from './routes/verify/router.js';
 import { findingRoutes } from './routes/findings/router.js';
+import { feedbackRoutes } from './routes/feedback/router.js';
+import { certificateRoutes } from './routes/certificates/router.js';
 import { closeSupervision } from './routes/stats/service.js';
 import { statsRoutes } from './routes/stats/router.js';
 import { createSupervisionPagesRouter } from './routes/stats/pages.js';
@@ -79,7 +81,7 @@ export function createApp(deps: GatewayDeps): Express {
   };
   ctx.metrics = createMetrics(ctx);
 
-  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes, ...statsRoutes, ...findingRoutes];
+  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes, ...statsRoutes, ...findingRoutes, ...feedbackRoutes(ctx), ...certificateRoutes(ctx)];
   let openapi: unknown;
 
   const app = express();

@@ -50,7 +50,8 @@ export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
   await o.prepare?.(dir);
   const liuhen = await Liuhen.open(dir);
   const chain = typeof o.chain === 'function' ? o.chain(liuhen) : o.chain;
-  const keys = staticKeyResolver([AGENCY, OTHER].map((agency) => aesGcmKeyWrapper({ keyId: `kek-${agency}`, agency, kek: randomBytes(32) })));
+  // JN-SFJ: the supervision body (its feedback phone numbers are stored under its own KEK).
+  const keys = staticKeyResolver([AGENCY, OTHER, 'JN-SFJ'].map((agency) => aesGcmKeyWrapper({ keyId: `kek-${agency}`, agency, kek: randomBytes(32) })));
   const store = await openEvidenceStore({ kind: 'local', dir: join(dir, 'store'), durable: false }, keys);
   const tokens = await TokenStore.open(join(dir, 'gateway'));
   const dev = await createDevTokens(tokens, AGENCY);
