@@ -1,9 +1,9 @@
-import { getAddress, type JsonRpcProvider } from 'ethers';
+import { getAddress, type JsonRpcProvider, type Log } from 'ethers';
 import { isLiuhenError } from '../errors.js';
 import type { Receipt } from '../receipt/format.js';
-import type { ChainVerifier, CheckOutcome } from '../verify/types.js';
+import type { AnchorOutcome, ChainVerifier, CheckOutcome } from '../verify/types.js';
 import { recoverAttestationSigner } from './attestation.js';
-import { NOTARY_ROLE, parseAnchorLog, registryInterface, RegistryClient } from './registry.js';
+import { NOTARY_ROLE, parseAnchorLog, registryInterface, RegistryClient, type AnchorLog } from './registry.js';
 import { connect, isNetworkError, redactUrl, type Connection } from './rpc.js';
 
 export interface ChainVerifierParameters {
@@ -32,24 +32,57 @@ const out = (status: CheckOutcome['status'], code: string, detail: string): Chec
 const short = (h: string) => `${h.slice(0, 10)}…`;
 const BATCH_ANCHORED = registryInterface.getEvent('BatchAnchored')!.topicHash;
 
+type StoredBatch = Awaited<ReturnType<RegistryClient['batch']>>;
+type BatchFacts = Receipt['batch'];
+
+function sameFacts(ev: AnchorLog | undefined, b: BatchFacts): boolean {
+  return !!ev && ev.root === b.root && ev.agency === b.agency && ev.seq === b.seq && ev.size === b.size && ev.prevRoot === b.prevRoot;
+}
+
+function parseAnchorLogSafe(l: Log): AnchorLog | undefined {
+  try {
+    return parseAnchorLog(l);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The registry's facts of the batch against the receipt's: the first difference as a `fail`, or undefined. */
+function factsMismatch(stored: StoredBatch, b: BatchFacts, what: 'ANCHOR' | 'NOTARY'): CheckOutcome | undefined {
+  if (!stored.exists) return out('fail', `${what}_ROOT_UNKNOWN`, `the registry has no batch with root ${short(b.root)}`);
+  if (stored.agency !== b.agency) return out('fail', `${what}_AGENCY_MISMATCH`, `the registry has the root as a batch of "${stored.agency}", the receipt says "${b.agency}"`);
+  if (stored.seq !== b.seq) return out('fail', `${what}_SEQ_MISMATCH`, `the registry has the root as batch #${stored.seq}, the receipt says #${b.seq}`);
+  if (stored.size !== b.size) return out('fail', `${what}_SIZE_MISMATCH`, `the registry has ${stored.size} records in the batch, the receipt says ${b.size}`);
+  if (stored.prevRoot !== b.prevRoot) return out('fail', `${what}_PREV_ROOT_MISMATCH`, `the registry chains the batch to ${short(stored.prevRoot)}, the receipt to ${short(b.prevRoot)}`);
+  return undefined;
+}
+
 /**
  * The chain half of verification (`ChainVerifier`): the anchor check and the
  * notary check of the pipeline in src/verify. The receipt is hostile input;
  * every fact it states is compared with what the chain says:
  *
- * anchor — the registry (trusted, see `trustedRegistries`) holds the root with
- * the receipt's agency, seq, size and prevRoot; the transaction `txHash`
- * succeeded, was sent to the registry and logged `BatchAnchored` for that
- * root; it is in block `blockNumber` whose hash and timestamp are the
- * receipt's; the block has at least `minConfirmations`. A contradiction is
- * `fail`; too few confirmations or an unreachable node is `pending`.
+ * anchor — the registry (trusted, see `trustedRegistries`) holds the root
+ * with the receipt's agency, seq, size and prevRoot (the batch facts); the
+ * block the registry holds it in has at least `minConfirmations`; the
+ * receipt's `txHash`, when the chain knows it, is a transaction to the
+ * registry that logged `BatchAnchored` with those facts. Where the receipt
+ * says the anchor is (transaction, block number and hash, time) is
+ * information, not pass/fail (issue 10.1): a chain rolled back and the same
+ * facts anchored again gives `warn ANCHOR_REANCHORED`, and the outcome's
+ * `anchoredAt` is the chain's time, which the policy check judges. A
+ * contradiction of the facts is `fail`; too few confirmations or an
+ * unreachable node is `pending`. docs/threat-model.md says why this does not
+ * weaken the check.
  *
- * notary — each attestation recovers (EIP-712, low s) to its `notary`, the
- * signers are distinct, each holds NOTARY_ROLE or was recorded as co-signer on
- * chain (the registry keeps counting co-signatures of since-revoked
- * notaries), a recorded `attestedAt(root, notary)` equals the receipt's, and
- * at least `notaryThreshold()` of them are on chain. No attestations yet, or
- * valid ones not yet submitted to the chain, is `pending`.
+ * notary — the batch facts are the registry's; each attestation recovers
+ * (EIP-712, low s) over them to its `notary`, the signers are distinct, each
+ * holds NOTARY_ROLE or was recorded as co-signer on chain (the registry keeps
+ * counting co-signatures of since-revoked notaries); a recorded
+ * `attestedAt(root, notary)` other than the receipt's is accepted only from a
+ * current notary (it co-signed the same facts again, e.g. after a rollback);
+ * at least `notaryThreshold()` of the signers are on chain. No attestations
+ * yet, or valid ones not yet submitted to the chain, is `pending`.
  */
 export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVerifier {
   if (!p.rpc && !p.provider) throw new TypeError('createChainVerifier needs rpc or provider');
@@ -66,7 +99,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
   };
 
   /** Network trouble → pending; a registry call that reverts → the address is no registry → fail. */
-  const guard = async (what: 'anchor' | 'notary', run: () => Promise<CheckOutcome>): Promise<CheckOutcome> => {
+  const guard = async (what: 'anchor' | 'notary', run: () => Promise<AnchorOutcome>): Promise<AnchorOutcome> => {
     try {
       return await run();
     } catch (e) {
@@ -111,39 +144,46 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const { registry, provider } = opened;
         const b = receipt.batch;
 
-        // Independent reads go out together: one round trip instead of four.
-        const [stored, tx, block, head] = await Promise.all([registry.batch(b.root), provider.getTransactionReceipt(a.txHash), provider.getBlock(a.blockNumber), provider.getBlockNumber()]);
-        if (!stored.exists) return out('fail', 'ANCHOR_ROOT_UNKNOWN', `registry ${registry.address} has no batch with root ${short(b.root)}`);
-        if (stored.agency !== b.agency) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${stored.agency}", the receipt says "${b.agency}"`);
-        if (stored.seq !== b.seq) return out('fail', 'ANCHOR_SEQ_MISMATCH', `the registry has the root as batch #${stored.seq}, the receipt says #${b.seq}`);
-        if (stored.size !== b.size) return out('fail', 'ANCHOR_SIZE_MISMATCH', `the registry has ${stored.size} records in the batch, the receipt says ${b.size}`);
-        if (stored.prevRoot !== b.prevRoot) return out('fail', 'ANCHOR_PREV_ROOT_MISMATCH', `the registry chains the batch to ${short(stored.prevRoot)}, the receipt to ${short(b.prevRoot)}`);
-        if (stored.blockNumber !== a.blockNumber) return out('fail', 'ANCHOR_BLOCK_MISMATCH', `the registry anchored the batch in block ${stored.blockNumber}, the receipt says ${a.blockNumber}`);
+        // Independent reads go out together: one round trip instead of three.
+        const [stored, tx, head] = await Promise.all([registry.batch(b.root), provider.getTransactionReceipt(a.txHash), provider.getBlockNumber()]);
+        // The batch facts the registry holds are what the receipt must match: they are
+        // what the agency committed to and the notaries signed (issue 10.1, route b).
+        const facts = factsMismatch(stored, b, 'ANCHOR');
+        if (facts) return facts;
 
-        if (!tx) return out('fail', 'ANCHOR_TX_NOT_FOUND', `transaction ${short(a.txHash)} is not on chain ${a.chainId}`);
-        if (tx.status !== 1) return out('fail', 'ANCHOR_TX_FAILED', `transaction ${short(a.txHash)} reverted`);
-        if (!tx.to || getAddress(tx.to) !== registry.address) return out('fail', 'ANCHOR_TX_WRONG_CONTRACT', `transaction ${short(a.txHash)} was sent to ${tx.to ?? '(contract creation)'}, not to the registry`);
-        const logged = tx.logs.some((l) => {
-          if (getAddress(l.address) !== registry.address || l.topics[0] !== BATCH_ANCHORED || l.topics[3] !== b.root) return false;
-          const ev = parseAnchorLog(l);
-          return ev.agency === b.agency && ev.seq === b.seq && ev.size === b.size && ev.prevRoot === b.prevRoot;
-        });
-        if (!logged) return out('fail', 'ANCHOR_TX_NO_EVENT', `transaction ${short(a.txHash)} did not log BatchAnchored for root ${short(b.root)}`);
-        if (tx.blockNumber !== a.blockNumber) return out('fail', 'ANCHOR_BLOCK_MISMATCH', `transaction ${short(a.txHash)} is in block ${tx.blockNumber}, the receipt says ${a.blockNumber}`);
-        if (tx.blockHash !== a.blockHash) return out('fail', 'ANCHOR_BLOCK_HASH_MISMATCH', `transaction ${short(a.txHash)} is in block ${short(tx.blockHash)}, the receipt says ${short(a.blockHash)} (reorganised?)`);
-
-        if (!block) return out('fail', 'ANCHOR_BLOCK_MISSING', `block ${a.blockNumber} does not exist on chain ${a.chainId}`);
-        if (block.hash !== a.blockHash) return out('fail', 'ANCHOR_BLOCK_HASH_MISMATCH', `block ${a.blockNumber} is ${short(block.hash ?? '')}, the receipt says ${short(a.blockHash)} (reorganised?)`);
-        if (block.timestamp !== a.timestamp || stored.anchoredAt !== a.timestamp) {
-          return out('fail', 'ANCHOR_TIMESTAMP_MISMATCH', `block ${a.blockNumber} has timestamp ${block.timestamp}, the receipt says ${a.timestamp}`);
+        // Where the receipt says the anchor is: a transaction hash commits to the
+        // transaction's content, so a transaction found under it must be this batch's
+        // anchor. A chain rollback can only make it vanish or (replayed after the
+        // batch was anchored again) revert — never make it another transaction.
+        if (tx) {
+          if (!tx.to || getAddress(tx.to) !== registry.address) return out('fail', 'ANCHOR_TX_WRONG_CONTRACT', `transaction ${short(a.txHash)} was sent to ${tx.to ?? '(contract creation)'}, not to the registry`);
+          if (tx.status === 1 && !tx.logs.some((l) => getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED && sameFacts(parseAnchorLogSafe(l), b))) {
+            return out('fail', 'ANCHOR_TX_NO_EVENT', `transaction ${short(a.txHash)} did not log BatchAnchored for root ${short(b.root)}`);
+          }
         }
-        const confirmations = head - a.blockNumber + 1;
-        if (confirmations < minConfirmations) return out('pending', 'ANCHOR_UNCONFIRMED', `${confirmations} confirmation(s) of block ${a.blockNumber}; policy asks for ${minConfirmations}`);
-        const where = `batch ${b.agency}#${b.seq} anchored in block ${a.blockNumber} at ${new Date(a.timestamp * 1000).toISOString()} (${confirmations} confirmation(s))`;
+
+        // Finality is judged where the registry holds the batch now.
+        const confirmations = head - stored.blockNumber + 1;
+        if (confirmations < minConfirmations) return out('pending', 'ANCHOR_UNCONFIRMED', `${confirmations} confirmation(s) of block ${stored.blockNumber}; policy asks for ${minConfirmations}`);
+        const proven = { anchoredAt: stored.anchoredAt };
+        const where = `batch ${b.agency}#${b.seq} anchored in block ${stored.blockNumber} at ${new Date(stored.anchoredAt * 1000).toISOString()} (${confirmations} confirmation(s))`;
         // Anyone can deploy a registry and make themselves its notary: an anchor in a
         // registry nobody vouched for proves nothing, so it cannot verify.
         if (!trusted) return out('pending', 'ANCHOR_REGISTRY_NOT_PINNED', `${where}, but registry ${registry.address} is not pinned: give --registry with the consortium's published registry address (or verify from a data folder configured for this chain)`);
-        return out('pass', 'ANCHOR_VALID', where);
+        // Block number, block hash, transaction and time in the receipt are information:
+        // after a rollback the same facts are anchored again elsewhere. A shift is told,
+        // and the time the policy judges is the chain's (`anchoredAt`), never the claim.
+        const asStated = tx?.status === 1 && tx.blockNumber === a.blockNumber && tx.blockHash === a.blockHash && stored.blockNumber === a.blockNumber && stored.anchoredAt === a.timestamp;
+        if (!asStated) {
+          const shift = stored.anchoredAt - a.timestamp;
+          const moved = [
+            stored.blockNumber !== a.blockNumber ? `block ${a.blockNumber} → ${stored.blockNumber}` : '',
+            shift !== 0 ? `time ${shift > 0 ? '+' : ''}${shift} s` : '',
+            !tx ? `transaction ${short(a.txHash)} no longer on chain` : tx.status !== 1 ? `transaction ${short(a.txHash)} reverted (replayed after the re-anchoring)` : tx.blockHash !== a.blockHash ? `block hash ${short(a.blockHash)} → ${short(tx.blockHash)}` : '',
+          ].filter(Boolean);
+          return { ...out('warn', 'ANCHOR_REANCHORED', `${where}; the same batch facts as the receipt, anchored again since it was issued (${moved.join(', ') || 'block hash changed'}): the chain's time is used`), ...proven };
+        }
+        return { ...out('pass', 'ANCHOR_VALID', where), ...proven };
       }),
 
     checkNotary: (receipt) =>
@@ -155,6 +195,10 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         if ('status' in opened) return opened;
         const { registry } = opened;
         const b = receipt.batch;
+        // The attestations must be over the batch facts the registry holds (a receipt
+        // whose facts differ fails here too, even when its anchor check is not run).
+        const differs = factsMismatch(await registry.batch(b.root), b, 'NOTARY');
+        if (differs) return differs;
         // Recover every signer first (pure), then ask the chain about all of them at once.
         const signers: string[] = [];
         for (const [i, att] of receipt.attestations.entries()) {
@@ -175,6 +219,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         let onChain = 0;
         let offChain = 0;
         let revoked = 0;
+        let renotarized = 0;
         for (const [i, att] of receipt.attestations.entries()) {
           const signer = signers[i]!;
           if (signer !== getAddress(att.notary)) return out('fail', 'NOTARY_SIGNER_MISMATCH', `attestation ${i} names ${getAddress(att.notary)} but was signed by ${signer} (or over other batch data)`);
@@ -182,7 +227,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
           seen.add(signer);
           const { recorded, isNotary } = facts[i]!;
           if (recorded !== 0 && recorded !== att.attestedAt) {
-            return out('fail', 'NOTARY_ATTESTED_AT_MISMATCH', `attestation ${i}: the chain records ${signer} at ${recorded}, the receipt says ${att.attestedAt}`);
+            // After a chain rollback the notary co-signs the same facts again at a new
+            // time (issue 10.1): the receipt's attestation is still that notary's valid
+            // signature over the facts the chain holds, and the chain shows the notary
+            // co-signed them. Accepted from a CURRENT notary only: a revoked key's
+            // signature must be exactly the one the chain recorded while it was trusted.
+            if (!isNotary) return out('fail', 'NOTARY_ATTESTED_AT_MISMATCH', `attestation ${i}: the chain records ${signer} at ${recorded}, the receipt says ${att.attestedAt}, and ${signer} no longer holds NOTARY_ROLE`);
+            renotarized++;
           }
           if (!isNotary && recorded === 0) return out('fail', 'NOTARY_NOT_NOTARY', `attestation ${i}: ${signer} does not hold NOTARY_ROLE on registry ${registry.address}`);
           if (!isNotary) revoked++;
@@ -191,7 +242,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         }
         if (!trusted) return out('pending', 'NOTARY_REGISTRY_NOT_PINNED', `notary roles are those of registry ${registry.address}, which is not pinned: give --registry with the consortium's published registry address`);
         if (onChain >= threshold) {
-          const note = revoked ? ` (${revoked} since revoked; counted as recorded)` : '';
+          const note = `${revoked ? ` (${revoked} since revoked; counted as recorded)` : ''}${renotarized ? ` (${renotarized} co-signed again on chain at another time than the receipt's attestation, e.g. after a chain rollback)` : ''}`;
           return out('pass', 'NOTARY_VALID', `${onChain} notary co-signature(s) on chain, threshold ${threshold}${note}`);
         }
         if (onChain + offChain >= threshold) return out('pending', 'NOTARY_NOT_ON_CHAIN', `${offChain} valid attestation(s) not yet co-signed on chain; ${onChain} of ${threshold} recorded`);
