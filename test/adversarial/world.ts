@@ -71,6 +71,22 @@ export interface World {
   close(): Promise<void>;
 }
 
+/** At most `n` at once: CLI children are heavy on a shared 2-core machine, and the gateway bounds file verifications in flight (429 beyond). */
+function limiter(n: number): <T>(run: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async (run) => {
+    while (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await run();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const codesOf = (v: Verdict) => Object.fromEntries(v.checks.map((c) => [c.name, `${c.status}:${c.code}`]));
 
@@ -116,6 +132,8 @@ export async function startWorld(): Promise<World> {
   const verifier: ClosableChainVerifier = createChainVerifier({ provider, trustedRegistries: [registry] });
   const work = mkdtempSync(join(tmpdir(), 'liuhen-adv-'));
   let n = 0;
+  const cliSlot = limiter(2);
+  const uploadSlot = limiter(1);
 
   const outcomeOfJson = async (r: Response): Promise<Outcome> => {
     const body = (await r.json()) as Verdict & { error?: { code: string } };
@@ -123,6 +141,44 @@ export async function startWorld(): Promise<World> {
     if (r.status === 400 && (body.error?.code === 'INVALID_RECEIPT' || body.error?.code === 'RECEIPT_FORMAT_UNKNOWN')) return { status: 'failed', codes: { format: `fail:${body.error.code}` } };
     if (r.status !== 200) throw new Error(`POST /v1/verify: ${r.status} ${JSON.stringify(body)}`);
     return { status: body.status, codes: codesOf(body) };
+  };
+
+  const runCli = (s: Submission): Promise<Outcome & { exit: number | null }> => {
+    if (!s.file) throw new Error('the CLI verifies a file: give `file`');
+    const i = n++;
+    const file = join(work, `file-${i}`);
+    const receiptFile = join(work, `receipt-${i}.json`);
+    writeFileSync(file, s.file);
+    writeFileSync(receiptFile, typeof s.receipt === 'string' ? s.receipt : JSON.stringify(s.receipt));
+    const args = [BIN, '--json', '--data', join(work, 'no-data'), 'verify', file, '--receipt', receiptFile, '--rpc', anvil.rpc, '--registry', registry];
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.once('error', reject);
+      child.once('close', (exit) => {
+        const line = stdout.trim().split('\n').filter(Boolean).pop();
+        let verdict: Verdict | undefined;
+        try {
+          verdict = line ? (JSON.parse(line) as Verdict) : undefined;
+        } catch {
+          verdict = undefined;
+        }
+        if (verdict?.format === 'liuhen-verdict/1') resolve({ exit, status: verdict.status, codes: codesOf(verdict) });
+        else if (exit === 2) resolve({ exit, status: 'refused', codes: { format: `fail:${/"code":"([A-Z_]+)"/.exec(stdout + stderr)?.[1] ?? 'USAGE'}` } });
+        else reject(new Error(`liuhen verify exited ${exit}: ${stdout} ${stderr}`));
+      });
+    });
+  };
+
+  const multipart = async (s: Submission): Promise<Outcome> => {
+    const form = new FormData();
+    form.append('receipt', typeof s.receipt === 'string' ? s.receipt : JSON.stringify(s.receipt));
+    if (s.file) form.append('file', new Blob([s.file as BlobPart]), 'evidence.bin');
+    else if (s.sha256) form.append('sha256', s.sha256);
+    return outcomeOfJson(await gateway.call('/v1/verify', { method: 'POST', body: form }));
   };
 
   return {
@@ -141,33 +197,7 @@ export async function startWorld(): Promise<World> {
       return { status: v.status, codes: codesOf(v) };
     },
     cli(s) {
-      if (!s.file) throw new Error('the CLI verifies a file: give `file`');
-      const i = n++;
-      const file = join(work, `file-${i}`);
-      const receiptFile = join(work, `receipt-${i}.json`);
-      writeFileSync(file, s.file);
-      writeFileSync(receiptFile, typeof s.receipt === 'string' ? s.receipt : JSON.stringify(s.receipt));
-      const args = [BIN, '--json', '--data', join(work, 'no-data'), 'verify', file, '--receipt', receiptFile, '--rpc', anvil.rpc, '--registry', registry];
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-        child.once('error', reject);
-        child.once('close', (exit) => {
-          const line = stdout.trim().split('\n').filter(Boolean).pop();
-          let verdict: Verdict | undefined;
-          try {
-            verdict = line ? (JSON.parse(line) as Verdict) : undefined;
-          } catch {
-            verdict = undefined;
-          }
-          if (verdict?.format === 'liuhen-verdict/1') resolve({ exit, status: verdict.status, codes: codesOf(verdict) });
-          else if (exit === 2) resolve({ exit, status: 'refused', codes: { format: `fail:${/"code":"([A-Z_]+)"/.exec(stdout + stderr)?.[1] ?? 'USAGE'}` } });
-          else reject(new Error(`liuhen verify exited ${exit}: ${stdout} ${stderr}`));
-        });
-      });
+      return cliSlot(() => runCli(s));
     },
     async gatewayJson(s) {
       const body: Record<string, unknown> = { receipt: s.receipt };
@@ -175,12 +205,8 @@ export async function startWorld(): Promise<World> {
       else if (s.sha256) body.sha256 = s.sha256;
       return outcomeOfJson(await gateway.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
     },
-    async gatewayMultipart(s) {
-      const form = new FormData();
-      form.append('receipt', typeof s.receipt === 'string' ? s.receipt : JSON.stringify(s.receipt));
-      if (s.file) form.append('file', new Blob([s.file as BlobPart]), 'evidence.bin');
-      else if (s.sha256) form.append('sha256', s.sha256);
-      return outcomeOfJson(await gateway.call('/v1/verify', { method: 'POST', body: form }));
+    gatewayMultipart(s) {
+      return uploadSlot(() => multipart(s));
     },
     async close() {
       verifier.close();
