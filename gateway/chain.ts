@@ -19,6 +19,8 @@ export interface GatewayChainParameters {
   timeoutMs?: number;
   /** How long a batch's status is reused (a page shows many records of one batch). @default 2000 ms */
   cacheMs?: number;
+  /** How old the verifier's synced chain view may be (src/chain/verifier-cache.ts). @default min(cacheMs, 1000) ms */
+  verdictCacheMs?: number;
 }
 
 const MAX_SETTLED = 100_000;
@@ -45,7 +47,7 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     });
     return conn;
   };
-  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: [registryAddress] } : {}), minConfirmations: Math.max(1, p.chain.confirmations) });
+  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: [registryAddress] } : {}), minConfirmations: Math.max(1, p.chain.confirmations), cache: { headTtlMs: p.verdictCacheMs ?? Math.min(p.cacheMs ?? 1000, 1000) } });
   const cacheMs = p.cacheMs ?? 2000;
   const cache = new Map<string, { at: number; value: Promise<BatchChainStatus> }>();
   /** Final and notarized batches: reused while the anchorer's state still says final at the same block. */

@@ -3,7 +3,8 @@ import { isLiuhenError } from '../errors.js';
 import type { Receipt } from '../receipt/format.js';
 import type { AnchorOutcome, ChainVerifier, CheckOutcome } from '../verify/types.js';
 import { recoverAttestationSigner } from './attestation.js';
-import { NOTARY_ROLE, parseAnchorLog, registryInterface, RegistryClient, type AnchorLog } from './registry.js';
+import { parseAnchorLog, registryInterface, RegistryClient, type AnchorLog } from './registry.js';
+import { RegistryView, type CacheStats, type VerifierCacheOptions } from './verifier-cache.js';
 import { connect, isNetworkError, redactUrl, type Connection } from './rpc.js';
 
 export interface ChainVerifierParameters {
@@ -21,11 +22,21 @@ export interface ChainVerifierParameters {
   minConfirmations?: number;
   /** Per-request timeout, ms. @default 10000 */
   timeoutMs?: number;
+  /**
+   * The verdict cache (src/chain/verifier-cache.ts): how old the synced chain
+   * view may be (`headTtlMs`, default 0: synced before every verification —
+   * a long-lived public verifier such as the gateway sets e.g. 1000) and the
+   * confirmations after which batch facts are final and kept (`finality`,
+   * default `minConfirmations`).
+   */
+  cache?: VerifierCacheOptions;
 }
 
 export interface ClosableChainVerifier extends ChainVerifier {
   /** Releases the provider it created. */
   close(): void;
+  /** Verdict-cache counters, summed over registries (hits, misses, syncs with the chain, full drops). */
+  cacheStats(): CacheStats;
 }
 
 const out = (status: CheckOutcome['status'], code: string, detail: string): CheckOutcome => ({ status, code, detail });
@@ -109,28 +120,36 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
     }
   };
 
-  // A registry seen deployed is remembered for a few seconds: both checks of one
-  // verification (and a burst of verifications) share one eth_getCode.
-  const deployedUntil = new Map<string, number>();
-  const hasCode = async (provider: JsonRpcProvider, address: string): Promise<boolean> => {
-    if ((deployedUntil.get(address) ?? 0) > Date.now()) return true;
-    const deployed = (await provider.getCode(address)) !== '0x';
-    if (deployed) deployedUntil.set(address, Date.now() + 5_000);
-    return deployed;
+  // One cached view of the chain per registry address (nothing shared between registries).
+  const views = new Map<string, RegistryView>();
+  const viewOf = (provider: JsonRpcProvider, address: string): RegistryView => {
+    let v = views.get(address);
+    if (!v) {
+      v = new RegistryView(new RegistryClient(address, provider), provider, { finality: minConfirmations, ...p.cache });
+      views.set(address, v);
+      if (views.size > 64) views.delete(views.keys().next().value!);
+    }
+    return v;
   };
 
   /** Common to both checks: the node serves the receipt's chain and the registry is trusted and deployed. */
-  const openRegistry = async (receipt: Receipt, what: 'ANCHOR' | 'NOTARY'): Promise<CheckOutcome | { registry: RegistryClient; provider: JsonRpcProvider }> => {
+  const openRegistry = async (receipt: Receipt, what: 'ANCHOR' | 'NOTARY'): Promise<CheckOutcome | { registry: RegistryClient; view: RegistryView }> => {
     const a = receipt.anchor!;
     const { provider, chainId } = await connection();
     if (chainId !== a.chainId) return out('fail', 'CHAIN_MISMATCH', `the receipt names chain ${a.chainId}, the node serves chain ${chainId}`);
     const address = getAddress(a.registry);
     if (trusted && !trusted.includes(address)) return out('fail', `${what}_REGISTRY_UNTRUSTED`, `registry ${address} is not a trusted registry (${trusted.join(', ')})`);
-    if (!(await hasCode(provider, address))) return out('fail', `${what}_REGISTRY_MISSING`, `there is no contract at ${address} on chain ${chainId}`);
-    return { registry: new RegistryClient(address, provider), provider };
+    const view = viewOf(provider, address);
+    if (!(await view.isDeployed())) return out('fail', `${what}_REGISTRY_MISSING`, `there is no contract at ${address} on chain ${chainId}`);
+    return { registry: view.registry, view };
   };
 
   return {
+    cacheStats() {
+      const total: CacheStats = { hits: 0, misses: 0, syncs: 0, flushes: 0 };
+      for (const v of views.values()) for (const k of Object.keys(total) as (keyof CacheStats)[]) total[k] += v.stats[k];
+      return total;
+    },
     close() {
       if (!p.provider && conn) void conn.then((c) => c.provider.destroy()).catch(() => undefined);
     },
@@ -141,11 +160,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         if (!a) return out('pending', 'ANCHOR_ABSENT', 'the receipt carries no anchor: the batch is not anchored yet');
         const opened = await openRegistry(receipt, 'ANCHOR');
         if ('status' in opened) return opened;
-        const { registry, provider } = opened;
+        const { registry, view } = opened;
         const b = receipt.batch;
 
-        // Independent reads go out together: one round trip instead of three.
-        const [stored, tx, head] = await Promise.all([registry.batch(b.root), provider.getTransactionReceipt(a.txHash), provider.getBlockNumber()]);
+        // The view is synced first (its head decides what may be cached); then the
+        // independent reads go out together.
+        const head = await view.head();
+        const [stored, tx] = await Promise.all([view.batch(b.root, head), view.transaction(a.txHash, head)]);
         // The batch facts the registry holds are what the receipt must match: they are
         // what the agency committed to and the notaries signed (issue 10.1, route b).
         const facts = factsMismatch(stored, b, 'ANCHOR');
@@ -193,11 +214,12 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         if (receipt.attestations.length === 0) return out('pending', 'NOTARY_ABSENT', 'no notary has attested the batch yet');
         const opened = await openRegistry(receipt, 'NOTARY');
         if ('status' in opened) return opened;
-        const { registry } = opened;
+        const { registry, view } = opened;
         const b = receipt.batch;
+        const head = await view.head();
         // The attestations must be over the batch facts the registry holds (a receipt
         // whose facts differ fails here too, even when its anchor check is not run).
-        const differs = factsMismatch(await registry.batch(b.root), b, 'NOTARY');
+        const differs = factsMismatch(await view.batch(b.root, head), b, 'NOTARY');
         if (differs) return differs;
         // Recover every signer first (pure), then ask the chain about all of them at once.
         const signers: string[] = [];
@@ -209,9 +231,9 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
           }
         }
         const [threshold, facts] = await Promise.all([
-          registry.notaryThreshold(),
+          view.notaryThreshold(),
           Promise.all(signers.map(async (s) => {
-            const [recorded, isNotary] = await Promise.all([registry.attestedAt(b.root, s), registry.hasRole(NOTARY_ROLE, s)]);
+            const [recorded, isNotary] = await Promise.all([view.attestedAt(b.root, s), view.isNotary(s)]);
             return { recorded, isNotary };
           })),
         ]);
