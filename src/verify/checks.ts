@@ -2,7 +2,7 @@ import { hashFile, hashStream } from '../hash/stream.js';
 import { isLiuhenError } from '../errors.js';
 import { rootFromInclusionProof } from '../merkle/verify.js';
 import { recordLeaf } from '../record/leaf.js';
-import { isUsableDeviceKey, verifyRecordSignature } from '../record/device-key.js';
+import { isUsableDeviceKey, verifyRecordSignature } from '../record/signature.js';
 import type { Receipt } from '../receipt/format.js';
 import { fromHex, toHex } from '../util/hex.js';
 import type { CheckOutcome, ContentInput, VerifyPolicy } from './types.js';
@@ -40,7 +40,11 @@ export async function checkContent(receipt: Receipt, content: ContentInput | und
 
 export function checkSignature(receipt: Receipt, trusted: Record<string, string[]> | undefined): CheckOutcome {
   const record = receipt.record;
-  if (!record) return out('skipped', 'RECORD_WITHHELD', 'the record is withheld; its device signature is covered by the leaf');
+  if (!record) {
+    // Asked to check the key against a device registry, but the key is in the withheld record: not confirmed (issue 9.1).
+    if (trusted) return out('pending', 'SIGNATURE_RECORD_WITHHELD', 'a device registry was given, but the record (and the key that signed it) is withheld: the key cannot be checked against the registry');
+    return out('skipped', 'RECORD_WITHHELD', 'the record is withheld; its device signature is covered by the leaf');
+  }
   if (!record.sig) return out('fail', 'SIGNATURE_MISSING', 'the record carries no device signature');
   let usable = false;
   let valid = false;

@@ -55,6 +55,13 @@ describe('withheld record + content → incomplete, never verified', () => {
   });
 });
 
+test('SDK: a device registry given with the record withheld → signature pending SIGNATURE_RECORD_WITHHELD, never verified', async () => {
+  const key = w.a.receipt.record!.sig!.key;
+  const v = await verifyReceipt({ receipt: redactReceipt(w.a.receipt), trustedDeviceKeys: { [w.a.receipt.record!.device]: [key] } });
+  expect(v.checks.find((c) => c.name === 'signature')).toMatchObject({ status: 'pending', code: 'SIGNATURE_RECORD_WITHHELD' });
+  expect(v.status).toBe('incomplete');
+});
+
 describe('a policy on an unchecked anchor time is pending', () => {
   test('SDK without a chain: policy pending POLICY_ANCHOR_UNPROVEN (the receipt states a time nobody checked)', async () => {
     const v = await verifyReceipt({ receipt: w.a.receipt, content: { sha256: w.a.sha256 } });
