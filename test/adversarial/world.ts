@@ -109,14 +109,15 @@ async function settle(w: Pick<World, 'gateway' | 'provider' | 'chainId' | 'regis
   return { id: rec.id, leaf: rec.leaf, bytes, sha256: sha(bytes), receipt };
 }
 
-export async function startWorld(): Promise<World> {
+/** `verdictCacheMs`: the gateway verifier's cache TTL (default 0: synced before every verdict, as the tests want). */
+export async function startWorld(o: { verdictCacheMs?: number } = {}): Promise<World> {
   const anvil = await startAnvil({ port: 0 });
   let adapter: ClosableGatewayChain | undefined;
   let gateway: Harness;
   try {
     gateway = await startGateway({
       prepare: async (dir) => void (await deploy({ dataDir: dir, rpc: anvil.rpc })),
-      chain: (liuhen) => (adapter = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain!, cacheMs: 0 })),
+      chain: (liuhen) => (adapter = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain!, cacheMs: 0, verdictCacheMs: o.verdictCacheMs ?? 0 })),
     });
   } catch (e) {
     await anvil.stop();
