@@ -35,6 +35,9 @@ export type ErrorCode =
   | 'RECORD_NOT_SEALED'
   | 'BATCH_NOT_FOUND'
   | 'NOTHING_TO_SEAL'
+  | 'DEVICE_SEQ_EXHAUSTED'
+  | 'DEVICE_OTHER_AGENCY'
+  | 'CAPTURE_IN_FUTURE'
   // config and CLI
   | 'CONFIG_MISSING'
   | 'CONFIG_INVALID'
@@ -44,6 +47,7 @@ export type ErrorCode =
   | 'CHAIN_REVERTED'
   | 'CHAIN_MISMATCH'
   | 'REGISTRY_MISSING'
+  | 'REGISTRY_MOVED'
   | 'ANCHOR_NOT_FOUND'
   | 'CHAIN_PORT_IN_USE'
   | 'CHAIN_START_FAILED'
@@ -73,6 +77,7 @@ export type ErrorCode =
   | 'INVALID_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UPLOAD_INCOMPLETE'
+  | 'REQUEST_TOO_SLOW'
   | 'INTERNAL';
 
 export interface LiuhenErrorOptions {

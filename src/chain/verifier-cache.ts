@@ -24,10 +24,11 @@ import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.
  * below what was seen — including any block a cached fact came from, since a
  * changed block changes every hash after it) or is gone, EVERYTHING is
  * dropped. Otherwise the registry's logs since the last sync are read:
- * `BatchCosigned(root)` drops that root's co-signatures; `BatchAnchored`
- * changes nothing cached (new batches are not cached until final); any other
- * event of the registry (roles granted or revoked, the threshold changed,
- * anything a future version adds) drops roles and threshold. A value read
+ * `BatchCosigned(agency, root)` drops that root's co-signatures;
+ * `BatchAnchored` changes nothing cached (new batches are not cached until
+ * final); any other event of the registry (roles granted or revoked, the
+ * threshold changed, an event of a version 1 registry, anything a future
+ * version adds) drops roles, threshold and co-signatures. A value read
  * while a drop happened is not stored (generation counter). So a verdict
  * served from the cache equals the uncached verdict against the chain as of
  * the last sync — at most `headTtlMs` old. A different registry is a
@@ -129,12 +130,14 @@ export class RegistryView {
         root = undefined;
       }
       if (root) {
-        for (const k of [...this.cosigned.keys()]) if (k.startsWith(`${root}|`)) this.cosigned.delete(k);
+        for (const k of [...this.cosigned.keys()]) if (k.includes(`|${root}|`)) this.cosigned.delete(k);
       } else this.cosigned.clear();
       this.generation++;
       return;
     }
+    // Roles, threshold, anything else — or an event of another registry version: drop what may have changed.
     this.roles.clear();
+    this.cosigned.clear();
     this.threshold = undefined;
     this.generation++;
   }
@@ -174,8 +177,8 @@ export class RegistryView {
   }
 
   /** Batch facts; stored only when final at `head`. */
-  batch(root: string, head: number): Promise<StoredBatch> {
-    return this.through(this.batches, root, () => this.registry.batch(root), (b) => b.exists && head - b.blockNumber + 1 >= this.finality);
+  batch(agency: string, root: string, head: number): Promise<StoredBatch> {
+    return this.through(this.batches, `${agency}|${root}`, () => this.registry.batch(agency, root), (b) => b.exists && head - b.blockNumber + 1 >= this.finality);
   }
 
   /** The anchor transaction's receipt; stored only when found and final at `head`. */
@@ -187,8 +190,8 @@ export class RegistryView {
     return this.through(this.roles, account, () => this.registry.hasRole(NOTARY_ROLE, account), () => true);
   }
 
-  attestedAt(root: string, notary: string): Promise<number> {
-    return this.through(this.cosigned, `${root}|${notary}`, () => this.registry.attestedAt(root, notary), () => true);
+  attestedAt(agency: string, root: string, notary: string): Promise<number> {
+    return this.through(this.cosigned, `${agency}|${root}|${notary}`, () => this.registry.attestedAt(agency, root, notary), () => true);
   }
 
   async notaryThreshold(): Promise<number> {

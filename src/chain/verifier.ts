@@ -166,7 +166,12 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         // The view is synced first (its head decides what may be cached); then the
         // independent reads go out together.
         const head = await view.head();
-        const [stored, tx] = await Promise.all([view.batch(b.root, head), view.transaction(a.txHash, head)]);
+        const [stored, tx] = await Promise.all([view.batch(b.agency, b.root, head), view.transaction(a.txHash, head)]);
+        if (!stored.exists) {
+          // Batches are keyed by (agency, root): a root the receipt's transaction anchored for another agency is an agency mismatch.
+          const other = tx?.logs.map((l) => (getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED ? parseAnchorLogSafe(l) : undefined)).find((ev) => ev?.root === b.root);
+          if (other) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${other.agency}", the receipt says "${b.agency}"`);
+        }
         // The batch facts the registry holds are what the receipt must match: they are
         // what the agency committed to and the notaries signed (issue 10.1, route b).
         const facts = factsMismatch(stored, b, 'ANCHOR');
@@ -219,13 +224,15 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const head = await view.head();
         // The attestations must be over the batch facts the registry holds (a receipt
         // whose facts differ fails here too, even when its anchor check is not run).
-        const differs = factsMismatch(await view.batch(b.root, head), b, 'NOTARY');
+        const differs = factsMismatch(await view.batch(b.agency, b.root, head), b, 'NOTARY');
         if (differs) return differs;
+        // The EIP-712 domain version is the registry's (a version 1 registry's receipts stay verifiable).
+        const version = await registry.version();
         // Recover every signer first (pure), then ask the chain about all of them at once.
         const signers: string[] = [];
         for (const [i, att] of receipt.attestations.entries()) {
           try {
-            signers.push(recoverAttestationSigner(a.chainId, registry.address, { root: b.root, agency: b.agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt: att.attestedAt }, att.signature));
+            signers.push(recoverAttestationSigner(a.chainId, registry.address, { root: b.root, agency: b.agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt: att.attestedAt }, att.signature, version));
           } catch (e) {
             return out('fail', 'NOTARY_SIGNATURE_INVALID', `attestation ${i}: ${(e as Error).message.slice(0, 120)}`);
           }
@@ -233,7 +240,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const [threshold, facts] = await Promise.all([
           view.notaryThreshold(),
           Promise.all(signers.map(async (s) => {
-            const [recorded, isNotary] = await Promise.all([view.attestedAt(b.root, s), view.isNotary(s)]);
+            const [recorded, isNotary] = await Promise.all([view.attestedAt(b.agency, b.root, s), view.isNotary(s)]);
             return { recorded, isNotary };
           })),
         ]);
