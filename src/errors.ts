@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'CHAIN_REVERTED'
   | 'CHAIN_MISMATCH'
   | 'REGISTRY_MISSING'
+  | 'REGISTRY_MOVED'
   | 'ANCHOR_NOT_FOUND'
   | 'CHAIN_PORT_IN_USE'
   | 'CHAIN_START_FAILED'
@@ -76,6 +77,7 @@ export type ErrorCode =
   | 'INVALID_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UPLOAD_INCOMPLETE'
+  | 'REQUEST_TOO_SLOW'
   | 'INTERNAL';
 
 export interface LiuhenErrorOptions {

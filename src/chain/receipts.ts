@@ -7,7 +7,13 @@ import { receiptFromJournal } from '../receipt/build.js';
 import type { Receipt, ReceiptAnchor, ReceiptAttestation } from '../receipt/format.js';
 import { RegistryClient } from './registry.js';
 import { connect, onChain } from './rpc.js';
+import { trustedRegistries } from './deploy.js';
 import { isAnchored, sameDeployment, type AnchorState } from './state.js';
+
+/** The registry of `state` when it is the configured one or a previous one of the same chain, else undefined. */
+function anchoredRegistry(state: AnchorState | undefined, chain: ChainConfig): string | undefined {
+  return trustedRegistries(chain).find((r) => sameDeployment(state, chain.chainId, r));
+}
 
 /** The schema's limit on attestations per receipt. */
 const MAX_ATTESTATIONS = 32;
@@ -37,17 +43,18 @@ export interface ChainData {
  */
 export async function chainDataFor(p: ChainDataParameters): Promise<ChainData> {
   const none: ChainData = { anchor: null, attestations: [] };
-  const registryAddress = p.chain.registry;
-  if (!registryAddress) return none;
+  if (!p.chain.registry) return none;
   const state = await p.journal.getAnchorState<AnchorState>(p.batch.root);
-  if (!sameDeployment(state, p.chain.chainId, registryAddress) || !isAnchored(state)) return none;
+  // The configured registry, or one the folder moved away from (its anchors stay: docs/chain.md).
+  const registryAddress = anchoredRegistry(state, p.chain);
+  if (!registryAddress || !isAnchored(state)) return none;
   return onChain(p.chain.rpc, async () => {
     const registry = new RegistryClient(registryAddress, p.provider);
     if (!(await registry.isDeployed())) return none; // a reset chain: nothing to confirm
     const b = p.batch;
-    const stored = await registry.batch(b.root);
+    const stored = await registry.batch(b.agency, b.root);
     if (!stored.exists || stored.agency !== b.agency || stored.seq !== b.seq || stored.size !== b.size || stored.prevRoot !== b.prevRoot) return none;
-    const log = await registry.findAnchorLog(b.root, stored.blockNumber);
+    const log = await registry.findAnchorLog(b.agency, b.root, stored.blockNumber);
     if (!log) return none;
     const anchor: ReceiptAnchor = {
       chainId: p.chain.chainId,
@@ -59,7 +66,7 @@ export async function chainDataFor(p: ChainDataParameters): Promise<ChainData> {
     };
     const seen = new Set<string>();
     const attestations: ReceiptAttestation[] = [];
-    for (const c of await registry.cosignLogs(b.root, log.blockNumber)) {
+    for (const c of await registry.cosignLogs(b.agency, b.root, log.blockNumber)) {
       const key = c.notary.toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);
@@ -89,7 +96,7 @@ export async function receiptWithChain(p: ChainReceiptParameters): Promise<Recei
   const batch = await p.journal.getBatch(receipt.batch.agency, receipt.batch.seq);
   if (!batch) fail('JOURNAL_CORRUPT', `batch ${receipt.batch.agency}#${receipt.batch.seq} vanished while building a receipt`);
   const state = await p.journal.getAnchorState<AnchorState>(batch.root);
-  if (!p.chain.registry || !sameDeployment(state, p.chain.chainId, p.chain.registry) || !isAnchored(state)) return receipt;
+  if (!anchoredRegistry(state, p.chain) || !isAnchored(state)) return receipt;
   const provider = p.provider ?? (await connect({ rpc: p.chain.rpc, expectedChainId: p.chain.chainId })).provider;
   try {
     const { anchor, attestations } = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });

@@ -77,6 +77,14 @@ export class JournalIndexes {
     for await (const [k, v] of this.db.iterator({ gte: K.queue(agency, from), lt: end(K.queuePrefix(agency)), limit })) yield decodeJson(queueEntrySchema, v, k);
   }
 
+  /** Records of an agency in journal (ack) order, after `afterAck`, at most `limit`. */
+  async *agencyRecords(agency: string, options: { afterAck?: number; limit?: number } = {}): AsyncGenerator<StoredRecord> {
+    for await (const e of this.queue(agency, (options.afterAck ?? 0) + 1, options.limit ?? -1)) {
+      const r = await this.getRecord(e.id);
+      if (r) yield r;
+    }
+  }
+
   async tree(root: string): Promise<MerkleTree> {
     if (this.treeCache?.root === root) return this.treeCache.tree;
     const leaves = await this.disk.blobs.get(root);

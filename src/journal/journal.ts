@@ -221,6 +221,22 @@ export class Journal {
     return this.indexes.caseRecords(caseId);
   }
 
+  // ── tail for higher layers (src/stats, the supervision room) ─────────────
+  // Read-only: the agency's journal order is the one complete, gap-free order
+  // of everything journaled (device seqs may arrive out of order, a filled
+  // hole lands below a device's head), so a follower that keeps one ack
+  // cursor per agency sees every record exactly once.
+
+  /** The last ack journaled for `agency` (0 when none). */
+  lastAck(agency: string): number {
+    return this.appender.ack(agency);
+  }
+
+  /** Records of `agency` in journal (ack) order, after `afterAck`, at most `limit`. */
+  agencyRecords(agency: string, options: { afterAck?: number; limit?: number } = {}): AsyncGenerator<StoredRecord> {
+    return this.indexes.agencyRecords(agency, options);
+  }
+
   // ── typed sub-stores ─────────────────────────────────────────────────────
 
   /**

@@ -293,7 +293,7 @@ class NotaryService implements Notary {
   private async handle(ev: AnchorLog): Promise<BatchOutcome | undefined> {
     const existing = await this.log.decision(this.d, ev.root);
     if (existing !== undefined) return this.revisit(existing);
-    const r = reconcile(ev, await this.stored(ev.root));
+    const r = reconcile(ev, await this.stored(ev.agencyBytes32, ev.root));
     if ('mismatch' in r) return { status: 'waiting', batch: eventRef(ev), reason: 'NOT_ANCHORED', detail: r.mismatch };
     return this.evaluate(r.batch);
   }
@@ -311,7 +311,7 @@ class NotaryService implements Notary {
   }
 
   private async recheck(dec: NotaryDecision): Promise<BatchOutcome | undefined> {
-    const stored = await this.stored(dec.batch.root);
+    const stored = await this.stored(dec.batch.agency, dec.batch.root);
     if (stored === undefined) return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: 'refused earlier; the registry no longer holds this root' };
     const ev: AnchoredEventFacts = {
       agencyBytes32: dec.batch.agency,
@@ -330,7 +330,7 @@ class NotaryService implements Notary {
   }
 
   private async evaluate(batch: AnchoredBatch): Promise<BatchOutcome | undefined> {
-    const onChain = await this.attestedAt(batch.root);
+    const onChain = await this.attestedAt(batch.agency, batch.root);
     if (onChain !== 0) {
       const stamp = new Date().toISOString();
       await this.log.recordCosigned(this.d, { chainId: this.chainId, registry: this.registry, batch, status: 'cosigned', cosigned: { attestedAt: onChain }, decidedAt: stamp, updatedAt: stamp });
@@ -369,7 +369,7 @@ class NotaryService implements Notary {
     if (mine !== undefined && mine.root.toLowerCase() !== batch.prevRoot) {
       return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not root ${mine.root}, which this notary attested as batch ${batch.seq - 1} of agency ${details.agency}`, details: { ...details, attestedPrevRoot: mine.root } };
     }
-    const prev = await this.stored(batch.prevRoot);
+    const prev = await this.stored(batch.agency, batch.prevRoot);
     if (prev === undefined) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not anchored in the registry`, details };
     if (prev.agencyBytes32.toLowerCase() !== batch.agency) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is a batch of agency ${agencyCodeOf(prev.agencyBytes32) ?? prev.agencyBytes32}, not of ${details.agency}`, details };
     if (prev.seq !== batch.seq - 1) return { reason: 'SEQ_GAP', message: `prevRoot ${batch.prevRoot} is batch ${prev.seq}, not ${batch.seq - 1}`, details: { ...details, prevSeq: prev.seq } };
@@ -379,15 +379,16 @@ class NotaryService implements Notary {
   private async sign(batch: AnchoredBatch): Promise<BatchOutcome | undefined> {
     const attestedAt = Math.max(this.now(), batch.anchoredAt);
     const value: BatchAttestationValue = { root: batch.root, agency: batch.agencyCode!, seq: batch.seq, size: batch.size, prevRoot: batch.prevRoot, attestedAt };
-    const digest = attestationDigest(this.chainId, this.registry, value);
+    const version = await this.rpc(() => this.client.version(), `reading the version of the registry ${this.registry}`);
+    const digest = attestationDigest(this.chainId, this.registry, value, version);
     // The registry computes the digest from its own storage; if the two differ, a signature would be useless.
-    const theirs = await this.rpc(() => this.client.attestationDigest(batch.root, attestedAt), `calling attestationDigest on the registry ${this.registry}`);
+    const theirs = await this.rpc(() => this.client.attestationDigest(batch.agency, batch.root, attestedAt), `calling attestationDigest on the registry ${this.registry}`);
     if (theirs.toLowerCase() !== digest.toLowerCase()) {
       fail('CHAIN_MISMATCH', `the registry ${this.registry} computes attestation digest ${theirs} for batch ${batch.seq} of ${value.agency}, the SDK ${digest}: not a registry this SDK version can attest for`, { details: { ours: digest, theirs } });
     }
     const types = ATTESTATION_TYPES as unknown as Record<string, TypedDataField[]>;
-    const signature = Signature.from(await this.p.wallet.signTypedData(attestationDomain(this.chainId, this.registry), types, attestationMessage(value))).serialized;
-    const signer = recoverAttestationSigner(this.chainId, this.registry, value, signature);
+    const signature = Signature.from(await this.p.wallet.signTypedData(attestationDomain(this.chainId, this.registry, version), types, attestationMessage(value))).serialized;
+    const signer = recoverAttestationSigner(this.chainId, this.registry, value, signature, version);
     if (signer !== this.address) fail('KEY_INVALID', `the notary signer produced a signature of ${signer}, not of ${this.address}`);
     const stamp = new Date().toISOString();
     const dec: NotaryDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: { attestedAt, signature, digest }, decidedAt: stamp, updatedAt: stamp };
@@ -405,10 +406,10 @@ class NotaryService implements Notary {
   /** Brings a signed decision to the chain (or reports it, in relayer mode). */
   private async finish(dec: NotaryDecision, o: { resumed: boolean; report: boolean }): Promise<BatchOutcome | undefined> {
     const at = dec.attestation!;
-    const onChain = await this.attestedAt(dec.batch.root);
+    const onChain = await this.attestedAt(dec.batch.agency, dec.batch.root);
     if (onChain !== 0) return this.markCosigned(dec, onChain, o.resumed, dec.tx?.hash);
     if (!this.submit) return o.report ? signedOutcome(dec, false, o.resumed) : undefined;
-    if ((await this.stored(dec.batch.root)) === undefined) {
+    if ((await this.stored(dec.batch.agency, dec.batch.root)) === undefined) {
       return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `signed (attestedAt ${at.attestedAt}); the registry does not hold this root now` };
     }
     try {
@@ -441,7 +442,7 @@ class NotaryService implements Notary {
 
   private async sendTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
     const at = dec.attestation!;
-    const data = this.client.encodeCosign(dec.batch.root, [at]);
+    const data = await this.rpc(() => this.client.encodeCosign(dec.batch.agency, dec.batch.root, [at]), `reading the version of the registry ${this.registry}`);
     let gas: bigint;
     try {
       gas = await this.p.provider.estimateGas({ from: this.address, to: this.registry, data });
@@ -487,7 +488,7 @@ class NotaryService implements Notary {
     for (;;) {
       const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
       if (receipt !== null) {
-        const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.root) : 0;
+        const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.agency, dec.batch.root) : 0;
         if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
         fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
       }
@@ -541,13 +542,13 @@ class NotaryService implements Notary {
   }
 
   /** The registry's batch of `root`; undefined when it was never anchored. */
-  private async stored(root: string): Promise<OnChainBatch | undefined> {
-    const b = await this.rpc(() => this.client.batch(root), `calling batch on the registry ${this.registry}`);
+  private async stored(agency: string, root: string): Promise<OnChainBatch | undefined> {
+    const b = await this.rpc(() => this.client.batch(agency, root), `calling batch on the registry ${this.registry}`);
     return b.exists ? b : undefined;
   }
 
-  private attestedAt(root: string): Promise<number> {
-    return this.rpc(() => this.client.attestedAt(root, this.address), `calling attestedAt on the registry ${this.registry}`);
+  private attestedAt(agency: string, root: string): Promise<number> {
+    return this.rpc(() => this.client.attestedAt(agency, root, this.address), `calling attestedAt on the registry ${this.registry}`);
   }
 
   private async rpc<T>(fn: () => Promise<T>, doing: string): Promise<T> {
