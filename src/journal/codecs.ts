@@ -52,10 +52,10 @@ export function decode<T>(schema: z.ZodType<T>, value: unknown, key: string): T 
 const printable = (key: string) => key.replace(/[\u0000-\u001f\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /**
- * What the journal itself requires of a stored anchor state: an object for one
- * batch root with a status. The chain module owns the exact shape (its state
+ * What the journal itself requires of a stored anchor state: an object with a
+ * status, for the batch root it is stored under (when it names one). The chain module owns the exact shape (its state
  * machine) and may read through `anchorStates.as(itsSchema)`; unknown fields
  * are kept, so the journal never drops what a newer chain module wrote.
  */
-export const anchorStateEnvelopeSchema = z.looseObject({ root: hash32, status: z.string().min(1).max(32) });
+export const anchorStateEnvelopeSchema = z.looseObject({ root: hash32.optional(), status: z.string().min(1).max(32) });
 export type AnchorStateEnvelope = z.infer<typeof anchorStateEnvelopeSchema>;

@@ -248,7 +248,8 @@ export class Journal {
    */
   async getAnchorState<T>(root: string, schema?: z.ZodType<T>): Promise<T | undefined> {
     const state = schema ? await this.anchorStore.as(schema).get(root) : await this.anchorStore.get(root);
-    if (state !== undefined && !schema && (state as AnchorStateEnvelope).root !== root) fail('JOURNAL_CORRUPT', `the anchor state stored for batch ${root} names batch ${(state as AnchorStateEnvelope).root}`);
+    const named = (state as AnchorStateEnvelope | undefined)?.root;
+    if (!schema && named !== undefined && named !== root) fail('JOURNAL_CORRUPT', `the anchor state stored for batch ${root} names batch ${named}`);
     return state as T | undefined;
   }
 

@@ -23,7 +23,8 @@ describe('Journal typed sub-stores', () => {
       const exact = z.strictObject({ v: z.literal(1), status: z.enum(['anchored', 'final']), root: z.string(), agency: z.string(), seq: z.number(), extra: z.object({ kept: z.boolean() }) });
       expect(await j.getAnchorState(root, exact)).toEqual(state);
       await expect(j.getAnchorState(root, z.strictObject({ v: z.literal(2) }))).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT' });
-      await expect(j.putAnchorState(root, { status: 'anchored' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      await expect(j.putAnchorState(root, { root: 'nope', status: 'anchored' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      await expect(j.putAnchorState(root, { root })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
       expect([...(await collect(j.anchorStates()))]).toEqual([[root, state]]);
       await j.putMeta('greeting', '你好');
       expect(await j.getMeta('greeting')).toBe('你好');
