@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 
-const ORDER = ['core', 'store', 'browser', 'gas', 'chain', 'gateway'];
+const ORDER = ['core', 'store', 'browser', 'gas', 'chain', 'gateway', 'supervision'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const emit = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
 
