@@ -136,7 +136,8 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     } else if (chain.stateSource === 'previous') {
       notes.push('the chain state fell back to the previous snapshot (the newer one was damaged): the blocks after it are anchored and notarized again');
     }
-    const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc });
+    // The journal goes along: deploy refuses (REGISTRY_MOVED) to move anchored batches to another registry on its own.
+    const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc, journal: liuhen.journal });
     liuhen.reloadConfig();
     say(d.deployed ? `registry deployed at ${d.chain.registry}` : `registry ${d.chain.registry} reused`);
     if (chainLost && d.chain.registry?.toLowerCase() !== configured.registry!.toLowerCase()) {
