@@ -37,6 +37,8 @@ export interface HarnessOptions {
   clock?: () => Date;
   /** Builds the app without a store (uploads → 503). */
   noStore?: boolean;
+  /** The gateway's logger (default: silent). */
+  logger?: import('../../gateway/index.js').Logger;
   /** Wraps the default audit trail (e.g. to make it fail). */
   audit?: (trail: AuditTrail) => AuditTrail;
 }
@@ -56,7 +58,7 @@ export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
   const other = (await tokens.create({ role: 'agency', agency: OTHER, label: 'other agency', createdBy: 'test' })).token;
   const config: GatewayConfigInput = { rateLimit: { requests: 100_000, verify: 100_000, authFailures: 100_000 }, ...o.config };
   const trail = new JournalAuditTrail(liuhen, { agency: AGENCY, device: AUDIT_DEVICE, officer: 'GW-0001', clock: o.clock ?? (() => new Date()), logger: silentLogger });
-  const app = createApp({ liuhen, tokens, ...(o.audit ? { audit: o.audit(trail) } : {}), ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: silentLogger });
+  const app = createApp({ liuhen, tokens, ...(o.audit ? { audit: o.audit(trail) } : {}), ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: o.logger ?? silentLogger });
   const running = await listen(app, { port: 0 });
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {
     const { token, headers, ...rest } = init;

@@ -6,6 +6,7 @@ import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
 import { httpError } from '../../http/errors.js';
 import { readMultipart } from '../../http/multipart.js';
 import { parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
+import { createPublicReadAggregator, type PublicReadAggregator } from './audit.js';
 import { sha256Schema } from './schema.js';
 
 function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
@@ -25,7 +26,7 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
     const raw = await readJson(req, app.config.limits.jsonBytes);
     const receipt = parseReceipt(raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { receipt?: unknown }).receipt : undefined);
     const body = parseBody(spec, raw) as { sha256?: string };
-    res.json(await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined));
+    res.json(done(res, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined)));
     return;
   }
   if (type !== 'multipart/form-data') throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({receipt, sha256?}) or multipart/form-data (receipt, then file or sha256)');
@@ -84,7 +85,7 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
   });
   if (form.file) {
     if (form.fields.sha256 !== undefined) throw httpError('INVALID_INPUT', 'send either the file or its sha256, not both');
-    res.json(form.file);
+    res.json(done(res, form.file));
     return;
   }
   if (form.fields.receipt === undefined) throw httpError('INVALID_INPUT', 'the form has no "receipt"');
@@ -95,7 +96,13 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
     if (!r.success) throw httpError('INVALID_INPUT', "sha256 must be the file's SHA-256: 64 hex digits");
     sha256 = r.data;
   }
-  res.json(await verify(app, receipt, sha256 ? { sha256 } : undefined));
+  res.json(done(res, await verify(app, receipt, sha256 ? { sha256 } : undefined)));
+}
+
+/** Notes the verdict for the metrics (verifications by verdict). */
+function done<T extends { status: string }>(res: Response, verdict: T): T {
+  (res.locals as { verdict?: string }).verdict = verdict.status;
+  return verdict;
 }
 
 /** Check details that may name a device or a key are replaced for the public. */
@@ -106,11 +113,24 @@ function publicCheck(c: Check): Check {
   return c;
 }
 
+const aggregators = new WeakMap<object, PublicReadAggregator>();
+/** The per-app aggregator of public-verdict audit entries (see audit.ts). */
+export function publicReads(app: HandlerContext<unknown, unknown, unknown>['app']): PublicReadAggregator {
+  let a = aggregators.get(app);
+  if (!a) {
+    a = createPublicReadAggregator(app.audit, app.clock);
+    aggregators.set(app, a);
+  }
+  return a;
+}
+
 /** `GET /v1/verify/:leaf`: the QR target. Verifies the journal's full receipt, discloses only agency, kind and times. */
-export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, _req: Request, res: Response): Promise<void> {
+export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, req: Request, res: Response): Promise<void> {
   const app = ctx.app;
   const id = await app.journal.recordIdByLeaf(ctx.params.leaf);
   const stored = id ? await app.journal.getRecord(id) : undefined;
+  // Aggregated per leaf and minute (audit.ts): the route discloses no personal data.
+  publicReads(app).count(stored ? stored.leaf : null, req.ip ?? req.socket.remoteAddress ?? 'unknown');
   if (!stored) throw httpError('NOT_FOUND', 'no record with this leaf is known here');
   const base = {
     leaf: stored.leaf,
@@ -122,13 +142,13 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
   const loc = await app.journal.locate(stored);
   res.set('Cache-Control', 'no-store');
   if (!loc) {
-    res.json({ ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] });
+    res.json(done(res, { ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] }));
     return;
   }
   const { receipt, status } = await receiptWithChain(app, stored.record.id);
   const verdict = await verify(app, receipt, undefined);
   const integrity = verdict.checks.filter((c) => c.name === 'signature' || c.name === 'leaf' || c.name === 'inclusion');
-  res.json({
+  res.json(done(res, {
     ...base,
     sealed: true,
     batch: { agency: receipt.batch.agency, seq: receipt.batch.seq, root: receipt.batch.root, size: receipt.batch.size },
@@ -138,5 +158,5 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
     unaltered: integrity.every((c) => c.status === 'pass'),
     status: verdict.status,
     checks: verdict.checks.map(publicCheck),
-  });
+  }));
 }
