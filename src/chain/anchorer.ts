@@ -5,6 +5,10 @@ import type { Journal } from '../journal/journal.js';
 import type { BatchInfo } from '../journal/types.js';
 import { RegistryClient, decodeRegistryError, type AnchorLog } from './registry.js';
 import { assertChainId, connect, isNetworkError, onChain, redactUrl, unreachable } from './rpc.js';
+import { backoffDelay } from '../util/backoff.js';
+import { failpoint } from '../util/failpoints.js';
+import { SerialMutex } from '../util/mutex.js';
+import { ignoreAbort, sleep } from '../util/sleep.js';
 import { isAnchored, sameDeployment, type AnchorLocation, type AnchorState, type AnchorTx } from './state.js';
 
 /**
@@ -35,8 +39,6 @@ export type AnchorEvent =
   | { type: 'chain-up'; rpc: string; chainId: number; head: number }
   | { type: 'error'; code: string; message: string; retryInMs: number };
 
-export type CrashPoint = 'after-sign' | 'after-broadcast';
-
 export interface AnchorerParameters {
   journal: Journal;
   /** Needs `agency`, `chain` (rpc, chainId, registry, confirmations, deployBlock) and, for `run`, `seal`. */
@@ -52,8 +54,6 @@ export interface AnchorerParameters {
   pollMs?: number;
   /** Retry delays while the chain is down: doubling from `initialMs` up to `maxMs`. @default { initialMs: 500, maxMs: 30000 } */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** Test hook: SIGKILL this process at that point (default from env LIUHEN_TEST_CRASH_AT). */
-  crashAt?: CrashPoint;
 }
 
 export interface AnchorPendingOptions {
@@ -116,7 +116,6 @@ class ChainAnchorer implements Anchorer {
   private readonly maxInFlight: number;
   private readonly pollMs: number;
   private readonly backoff: { initialMs: number; maxMs: number };
-  private readonly crashAt: CrashPoint | undefined;
   private readonly seal: { maxRecords: number; maxSeconds: number };
   private provider: JsonRpcProvider | undefined;
   private readonly ownsProvider: boolean;
@@ -129,7 +128,7 @@ class ChainAnchorer implements Anchorer {
   private gasLimit = DEFAULT_GAS_LIMIT;
   private firstPendingSeen: number | undefined;
   private newlyAnchored = 0;
-  private pass_ = Promise.resolve() as Promise<unknown>;
+  private readonly passes = new SerialMutex();
 
   constructor(p: AnchorerParameters) {
     if (!p.config.chain?.registry) fail('REGISTRY_MISSING', 'the config has no chain registry; run `liuhen deploy` first');
@@ -141,8 +140,6 @@ class ChainAnchorer implements Anchorer {
     this.maxInFlight = Math.max(1, p.maxInFlight ?? 8);
     this.pollMs = p.pollMs ?? 200;
     this.backoff = { initialMs: p.backoff?.initialMs ?? 500, maxMs: p.backoff?.maxMs ?? 30_000 };
-    const envCrash = process.env.LIUHEN_TEST_CRASH_AT;
-    this.crashAt = p.crashAt ?? (envCrash === 'after-sign' || envCrash === 'after-broadcast' ? envCrash : undefined);
     this.seal = p.config.seal ?? { maxRecords: 1000, maxSeconds: 2 };
     this.provider = p.provider;
     this.ownsProvider = !p.provider;
@@ -192,9 +189,9 @@ class ChainAnchorer implements Anchorer {
         } catch (e) {
           // The journal refused (closed, or a failed write): say so and keep trying; anchoring goes on.
           this.emit({ type: 'error', code: isLiuhenError(e) ? e.code : 'INTERNAL', message: describe(e), retryInMs: this.backoff.maxMs });
-          await sleep(this.backoff.maxMs, signal).catch(() => undefined);
+          await sleep(this.backoff.maxMs, signal).catch(ignoreAbort(signal));
         }
-        await sleep(sealEvery, signal).catch(() => undefined);
+        await sleep(sealEvery, signal).catch(ignoreAbort(signal));
       }
     })();
     const anchoring = (async () => {
@@ -210,7 +207,7 @@ class ChainAnchorer implements Anchorer {
           if (isNetworkError(e)) this.emit({ type: 'chain-down', rpc: redactUrl(this.chain.rpc), attempt, retryInMs: wait, message: describe(e) });
           else this.emit({ type: 'error', code: isLiuhenError(e) ? e.code : 'INTERNAL', message: describe(e), retryInMs: wait });
         }
-        if (wait > 0) await sleep(wait, signal).catch(() => undefined);
+        if (wait > 0) await sleep(wait, signal).catch(ignoreAbort(signal));
       }
     })();
     await Promise.all([sealing, anchoring]);
@@ -239,14 +236,12 @@ class ChainAnchorer implements Anchorer {
   }
 
   private retryDelay(attempt: number): number {
-    return Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempt - 1, 20));
+    return backoffDelay(this.backoff, attempt);
   }
 
   /** Passes never overlap (anchorPending and run may share an anchorer). */
   private serialPass(): Promise<PassResult> {
-    const next = this.pass_.then(() => this.pass());
-    this.pass_ = next.catch(() => undefined);
-    return next;
+    return this.passes.run(() => this.pass());
   }
 
   private async count(): Promise<{ anchored: number; final: number }> {
@@ -506,10 +501,10 @@ class ChainAnchorer implements Anchorer {
     const { note: _n, ...prev } = s ?? { ...this.base(b), status: 'pending' as const, updatedAt: '' };
     let next = await this.write({ ...prev, ...this.base(b), status: 'signed', tx });
     this.emit({ type: 'signed', seq: b.seq, root: b.root, nonce: tx.nonce, txHash: tx.txHash });
-    this.crash('after-sign');
+    failpoint('anchor.after-sign');
     nonce.next++;
     await this.broadcast(raw);
-    this.crash('after-broadcast');
+    failpoint('anchor.after-broadcast');
     next = await this.write({ ...next, status: 'submitted', submittedAt: new Date().toISOString() });
     this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: tx.txHash, rebroadcast: false });
     return next;
@@ -599,9 +594,6 @@ class ChainAnchorer implements Anchorer {
     return changed;
   }
 
-  private crash(point: CrashPoint): void {
-    if (this.crashAt === point) process.kill(process.pid, 'SIGKILL');
-  }
 }
 
 /** RFC 3339 → unix seconds (floor). */
@@ -615,19 +607,4 @@ function describe(e: unknown): string {
   if (isLiuhenError(e)) return e.message;
   const x = e as { shortMessage?: string; message?: string; code?: string };
   return x?.shortMessage ?? x?.message ?? x?.code ?? String(e);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

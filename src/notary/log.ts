@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { fail, LiuhenError } from '../errors.js';
+import { SerialMutex } from '../util/mutex.js';
 import type { AnchoredBatch, NotaryRefusal } from './policy.js';
 
 /**
@@ -93,7 +94,7 @@ export const logDomain = (chainId: number, registry: string): string => `${chain
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
 export class NotaryLog {
-  private lock: Promise<unknown> = Promise.resolve();
+  private readonly lock = new SerialMutex();
   private closed = false;
 
   private constructor(
@@ -138,7 +139,7 @@ export class NotaryLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.lock.catch(() => undefined);
+    await this.lock.idle();
     await this.db.close();
   }
 
@@ -262,7 +263,7 @@ export class NotaryLog {
   /** Runs `build` and writes its ops, one at a time: a check inside `build` and its write are atomic for this process. */
   private write(build: () => Promise<Op[]>): Promise<void> {
     this.assertOpen();
-    const next = this.lock.then(async () => {
+    return this.lock.run(async () => {
       const ops = await build();
       try {
         await this.db.batch(ops, { sync: true });
@@ -270,8 +271,6 @@ export class NotaryLog {
         fail('JOURNAL_IO', `the notary log ${this.dir} could not write: ${(cause as Error).message}`, { cause });
       }
     });
-    this.lock = next.catch(() => undefined);
-    return next;
   }
 
   private assertOpen(): void {

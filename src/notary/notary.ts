@@ -2,6 +2,9 @@ import { getAddress, isError, Signature, Transaction, type Provider, type Signer
 import { attestationDigest, attestationDomain, attestationMessage, ATTESTATION_TYPES, recoverAttestationSigner, type BatchAttestationValue } from '../chain/attestation.js';
 import { chainError, registryRevert, RegistryClient, type AnchorLog, type OnChainBatch } from '../chain/registry.js';
 import { isNetworkError } from '../chain/rpc.js';
+import { KeyedBackoff } from '../util/backoff.js';
+import { SerialMutex } from '../util/mutex.js';
+import { ignoreAbort, sleep } from '../util/sleep.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { equivocationError, logDomain, NotaryLog, type NotaryDecision } from './log.js';
 import { listPending } from './pending.js';
@@ -111,8 +114,8 @@ class NotaryService implements Notary {
   private readonly deployBlock: number;
   private fromBlock: number | undefined;
   private recheckPending: boolean;
-  private exclusiveChain: Promise<unknown> = Promise.resolve();
-  private readonly failures = new Map<string, { count: number; nextAt: number }>();
+  private readonly exclusiveMutex = new SerialMutex();
+  private readonly failures = new KeyedBackoff<string>({ initialMs: 2_000, maxMs: MAX_BACKOFF_MS });
   private lastHead = -1;
   private txPending = false;
   private closed = false;
@@ -181,7 +184,7 @@ class NotaryService implements Notary {
         this.p.onEvent?.({ status: 'error', error: errorInfo(e) });
         delay = Math.min(delay * 2, 30_000);
       }
-      await sleep(delay, signal);
+      await sleep(delay, signal).catch(ignoreAbort(signal));
     }
   }
 
@@ -195,7 +198,7 @@ class NotaryService implements Notary {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.exclusiveChain.catch(() => undefined);
+    await this.exclusiveMutex.idle();
     await this.log.close();
   }
 
@@ -216,7 +219,7 @@ class NotaryService implements Notary {
       if (x === undefined) return;
       out.push(x);
       if (x.status === 'failed') this.noteFailure(root);
-      else this.failures.delete(root);
+      else this.failures.succeed(root);
       this.p.onEvent?.(x);
     };
     const head = await this.blockNumber();
@@ -527,9 +530,7 @@ class NotaryService implements Notary {
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new LiuhenError('JOURNAL_CLOSED', 'the notary is closed'));
-    const run = this.exclusiveChain.then(fn);
-    this.exclusiveChain = run.catch(() => undefined);
-    return run;
+    return this.exclusiveMutex.run(fn);
   }
 
   private blockNumber(): Promise<number> {
@@ -559,19 +560,15 @@ class NotaryService implements Notary {
   }
 
   private noteFailure(root: string): void {
-    const prev = this.failures.get(root);
-    const count = (prev?.count ?? 0) + 1;
-    this.failures.set(root, { count, nextAt: Date.now() + Math.min(1000 * 2 ** count, MAX_BACKOFF_MS) });
+    this.failures.fail(root);
   }
 
   private isDue(root: string): boolean {
-    const f = this.failures.get(root);
-    return f === undefined || f.nextAt <= Date.now();
+    return this.failures.due(root);
   }
 
   private retryDue(): boolean {
-    for (const f of this.failures.values()) if (f.nextAt <= Date.now()) return true;
-    return false;
+    return this.failures.anyDue();
   }
 }
 
@@ -612,17 +609,4 @@ function messageOf(e: unknown): string {
     cursor = (cursor as { error?: unknown; info?: { error?: unknown } }).error ?? (cursor as { info?: { error?: unknown } }).info?.error;
   }
   return parts.join(': ') || String(e);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
