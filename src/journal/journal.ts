@@ -10,6 +10,7 @@ import { parseRecord, parseUnchainedRecord } from '../record/parse.js';
 import { RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
 import { monotonicUlid } from '../util/ulid.js';
+import { SerialMutex } from '../util/mutex.js';
 import { pooledRandomBytes } from '../util/random-pool.js';
 import { end, K } from './keys.js';
 import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
@@ -74,7 +75,7 @@ export class Journal {
   /** Per device, the highest seq whose head is written or queued for writing: the head on disk only moves up. */
   private readonly headsQueued = new Map<string, number>();
   private closed = false;
-  private sealLock: Promise<unknown> = Promise.resolve();
+  private readonly sealLock = new SerialMutex();
   private treeCache: { root: string; tree: MerkleTree } | undefined;
 
   private constructor(readonly dir: string, db: Level<string, string>) {
@@ -390,9 +391,7 @@ export class Journal {
    * Returns the new batches, empty when nothing was pending.
    */
   seal(agency: string, options: SealOptions = {}): Promise<BatchInfo[]> {
-    const run = this.sealLock.then(() => this.sealNow(agency, options));
-    this.sealLock = run.catch(() => undefined);
-    return run;
+    return this.sealLock.run(() => this.sealNow(agency, options));
   }
 
   /** Seals all agencies with pending records. */
@@ -591,7 +590,7 @@ export class Journal {
   private async closeNow(): Promise<void> {
     // Let appends in flight (being signed, or queued for the disk) finish; new ones are refused.
     while (this.running > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
-    await this.sealLock;
+    await this.sealLock.idle();
     this.closed = true;
     await this.db.close();
   }
