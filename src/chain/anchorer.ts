@@ -1,9 +1,10 @@
-import { getAddress, Transaction, type FeeData, type JsonRpcProvider, type Signer, type TransactionRequest } from 'ethers';
+import { getAddress, type FeeData, type JsonRpcProvider, type Signer } from 'ethers';
 import type { LiuhenConfig } from '../config.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import type { Journal } from '../journal/journal.js';
 import type { BatchInfo } from '../journal/types.js';
-import { RegistryClient, decodeRegistryError, type AnchorLog } from './registry.js';
+import { Outbox, gasLimitFor } from './outbox.js';
+import { RegistryClient, decodeRegistryError, registryRevert, type AnchorLog } from './registry.js';
 import { assertChainId, connect, isNetworkError, onChain, redactUrl, unreachable } from './rpc.js';
 import { backoffDelay } from '../util/backoff.js';
 import { failpoint } from '../util/failpoints.js';
@@ -129,6 +130,7 @@ class ChainAnchorer implements Anchorer {
   private firstPendingSeen: number | undefined;
   private newlyAnchored = 0;
   private readonly passes = new SerialMutex();
+  private outbox_: { provider: JsonRpcProvider; outbox: Outbox } | undefined;
 
   constructor(p: AnchorerParameters) {
     if (!p.config.chain?.registry) fail('REGISTRY_MISSING', 'the config has no chain registry; run `liuhen deploy` first');
@@ -424,21 +426,24 @@ class ChainAnchorer implements Anchorer {
       const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
       if (log) return this.markAnchored(b, s, log, onChain.anchoredAt, provider);
     }
-    const receipt = await provider.getTransactionReceipt(tx.txHash);
-    if (receipt && receipt.status === 0) {
-      const reason = await this.revertReason(b, registry);
-      this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `transaction ${tx.txHash} reverted${reason ? `: ${reason}` : ''}` });
-      return this.write({ ...s, status: 'pending', note: `reverted: ${reason ?? 'unknown reason'}` });
-    }
-    if (receipt) return s; // mined a moment ago; the registry answers on the next pass
-    if (tx.nonce < minedNonce) {
-      this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} was used by another transaction` });
-      return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} used by another transaction` });
-    }
-    if (tx.nonce > nonce.next) {
-      // Sending it would leave a gap (the chain lost our earlier transactions, e.g. a reset dev chain).
-      this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} is beyond the account's next nonce ${nonce.next}` });
-      return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} beyond next nonce ${nonce.next}` });
+    const status = await this.outbox().reconcile(tx, { minedNonce, nextNonce: nonce.next });
+    switch (status.kind) {
+      case 'mined':
+        return s; // mined a moment ago; the registry answers on the next pass
+      case 'reverted': {
+        const reason = await this.revertReason(b, registry);
+        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `transaction ${tx.txHash} reverted${reason ? `: ${reason}` : ''}` });
+        return this.write({ ...s, status: 'pending', note: `reverted: ${reason ?? 'unknown reason'}` });
+      }
+      case 'replaced':
+        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} was used by another transaction` });
+        return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} used by another transaction` });
+      case 'gap':
+        // Sending it would leave a gap (the chain lost our earlier transactions, e.g. a reset dev chain).
+        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} is beyond the account's next nonce ${status.next}` });
+        return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} beyond next nonce ${status.next}` });
+      case 'unmined':
+        break;
     }
     await this.broadcast(tx.raw);
     if (tx.nonce === nonce.next) nonce.next++;
@@ -467,63 +472,46 @@ class ChainAnchorer implements Anchorer {
     const args = { root: b.root, size: b.size, prevRoot: b.prevRoot, firstCapturedAt: unixSeconds(b.firstCapturedAt), lastCapturedAt: unixSeconds(b.lastCapturedAt) };
     const data = registry.encodeAnchor(args);
     let gasLimit = this.gasLimit;
+    const outbox = this.outbox();
     if (inFlight === 0) {
       // Nothing of ours ahead of it: the call must succeed now, which also checks prevRoot continuity.
       const latest = await registry.latest(this.agency);
       if (latest.root !== b.prevRoot) {
         fail('CHAIN_DIVERGED', `the registry's last batch of "${this.agency}" is #${latest.seq} ${latest.root}, but local batch #${b.seq} follows ${b.prevRoot}; another station with this agency's key anchored a different chain, or batches were anchored to another registry`);
       }
-      try {
-        const estimate = await provider.estimateGas({ from: me, to: registry.address, data });
-        gasLimit = (estimate * 13n) / 10n;
-        if (gasLimit > this.gasLimit || this.gasLimit === DEFAULT_GAS_LIMIT) this.gasLimit = gasLimit;
-      } catch (e) {
-        if (isNetworkError(e)) throw e;
-        throw decodeRegistryError(e, `anchor of batch #${b.seq}`);
-      }
+      gasLimit = gasLimitFor(await outbox.estimate(registry.address, data, `anchor of batch #${b.seq}`));
+      if (gasLimit > this.gasLimit || this.gasLimit === DEFAULT_GAS_LIMIT) this.gasLimit = gasLimit;
     }
     const fees = (nonce.fees ??= await provider.getFeeData());
-    const request: TransactionRequest = {
-      to: registry.address,
-      data,
-      value: 0n,
-      nonce: nonce.next,
-      gasLimit,
-      chainId: BigInt(this.chain.chainId),
-      ...(fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null
-        ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
-        : { type: 0, gasPrice: fees.gasPrice ?? 0n }),
-    };
-    const raw = await this.signer.signTransaction(request);
-    const parsed = Transaction.from(raw);
-    if (parsed.nonce !== nonce.next || !parsed.from || getAddress(parsed.from) !== me) fail('KEY_INVALID', 'the signer produced a transaction for another account or nonce');
-    const tx: AnchorTx = { from: me, nonce: nonce.next, txHash: parsed.hash!, raw, signedAt: new Date().toISOString() };
+    const tx: AnchorTx = await outbox.sign({ to: registry.address, data, nonce: nonce.next, gasLimit, fees }, `anchor of batch #${b.seq}`);
+    if (tx.from !== me) fail('KEY_INVALID', 'the signer produced a transaction for another account');
     const { note: _n, ...prev } = s ?? { ...this.base(b), status: 'pending' as const, updatedAt: '' };
-    let next = await this.write({ ...prev, ...this.base(b), status: 'signed', tx });
-    this.emit({ type: 'signed', seq: b.seq, root: b.root, nonce: tx.nonce, txHash: tx.txHash });
-    failpoint('anchor.after-sign');
-    nonce.next++;
-    await this.broadcast(raw);
-    failpoint('anchor.after-broadcast');
-    next = await this.write({ ...next, status: 'submitted', submittedAt: new Date().toISOString() });
+    let next: AnchorState | undefined;
+    await outbox.persistAndSend(tx, async () => {
+      next = await this.write({ ...prev, ...this.base(b), status: 'signed', tx });
+      this.emit({ type: 'signed', seq: b.seq, root: b.root, nonce: tx.nonce, txHash: tx.txHash });
+      nonce.next++;
+    }, (e) => this.unfunded(e));
+    next = await this.write({ ...(next ?? { ...prev, ...this.base(b), tx }), status: 'submitted', submittedAt: new Date().toISOString() });
     this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: tx.txHash, rebroadcast: false });
     return next;
   }
 
-  private async broadcast(raw: string): Promise<void> {
-    const provider = this.provider!;
-    try {
-      await provider.send('eth_sendRawTransaction', [raw]);
-    } catch (e) {
-      if (isNetworkError(e)) throw e;
-      const msg = describe(e);
-      // Already in the pool or already mined: the next pass finds it by hash or in the registry.
-      if (/already known|already imported|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced|NONCE_EXPIRED|REPLACEMENT_UNDERPRICED/i.test(`${msg} ${(e as { code?: string }).code ?? ''}`)) return;
-      if (/insufficient funds/i.test(msg) || (e as { code?: string }).code === 'INSUFFICIENT_FUNDS') {
-        fail('CHAIN_TX_REJECTED', `the anchoring key ${this.address} has too little ether to pay for an anchor on ${redactUrl(this.chain.rpc)}; fund it`, { cause: e });
-      }
-      fail('CHAIN_TX_REJECTED', `the node refused the anchor transaction: ${msg.slice(0, 200)}`, { cause: e });
+  /** The anchoring key's outbox (one per provider). */
+  private outbox(): Outbox {
+    const provider = this.provider ?? fail('CHAIN_UNREACHABLE', 'the anchorer is not connected');
+    if (this.outbox_?.provider !== provider) {
+      this.outbox_ = { provider, outbox: new Outbox({ kind: 'anchor', provider, signer: this.signer, chainId: this.chain.chainId, endpoint: redactUrl(this.chain.rpc), decodeRevert: registryRevert }) };
     }
+    return this.outbox_.outbox;
+  }
+
+  private unfunded(e: unknown): LiuhenError {
+    return new LiuhenError('CHAIN_TX_REJECTED', `the anchoring key ${this.address} has too little ether to pay for an anchor on ${redactUrl(this.chain.rpc)}; fund it`, { cause: e });
+  }
+
+  private async broadcast(raw: string): Promise<void> {
+    await this.outbox().broadcast(raw, (e) => this.unfunded(e));
   }
 
   private async revertReason(b: BatchInfo, registry: RegistryClient): Promise<string | undefined> {

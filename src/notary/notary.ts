@@ -1,12 +1,13 @@
-import { getAddress, isError, Signature, Transaction, type Provider, type Signer, type TransactionRequest, type TypedDataField } from 'ethers';
+import { getAddress, isError, Signature, type Provider, type Signer, type TypedDataField } from 'ethers';
 import { attestationDigest, attestationDomain, attestationMessage, ATTESTATION_TYPES, recoverAttestationSigner, type BatchAttestationValue } from '../chain/attestation.js';
 import { chainError, registryRevert, RegistryClient, type AnchorLog, type OnChainBatch } from '../chain/registry.js';
+import { Outbox, type OutboxTx } from '../chain/outbox.js';
 import { isNetworkError } from '../chain/rpc.js';
 import { KeyedBackoff } from '../util/backoff.js';
 import { SerialMutex } from '../util/mutex.js';
 import { ignoreAbort, sleep } from '../util/sleep.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
-import { equivocationError, logDomain, NotaryLog, type NotaryDecision } from './log.js';
+import { equivocationError, logDomain, NotaryLog, type CosignTx, type NotaryDecision } from './log.js';
 import { listPending } from './pending.js';
 import { checkBatchPolicy, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
 import { agencyCodeOf, anchorLogPages, isZero32, reconcile, requireAddress, type AnchoredEventFacts } from './registry.js';
@@ -106,6 +107,7 @@ const MAX_BACKOFF_MS = 60_000;
 
 class NotaryService implements Notary {
   private readonly client: RegistryClient;
+  private readonly outbox: Outbox;
   private readonly d: string;
   private readonly now: () => number;
   private readonly pollMs: number;
@@ -131,6 +133,7 @@ class NotaryService implements Notary {
     private readonly log: NotaryLog,
   ) {
     this.client = new RegistryClient(registry, p.provider, { logPageSize: p.logPageSize });
+    this.outbox = new Outbox({ kind: 'cosign', provider: p.provider, signer: p.wallet, chainId, decodeRevert: registryRevert });
     this.d = logDomain(chainId, registry);
     this.now = p.now ?? (() => Math.floor(Date.now() / 1000));
     this.pollMs = p.pollIntervalMs ?? 1_000;
@@ -416,7 +419,7 @@ class NotaryService implements Notary {
     }
     try {
       if (dec.tx !== undefined) {
-        const resumed = await this.resumeTx(dec, o.resumed);
+        const resumed = await this.resumeTx({ ...dec, tx: dec.tx }, o.resumed);
         if (resumed !== undefined) return resumed;
       }
       return await this.sendTx(dec, o.resumed);
@@ -427,15 +430,21 @@ class NotaryService implements Notary {
     }
   }
 
-  /** A transaction in the log: wait for it, rebroadcast it, or (its nonce taken by another) let a new one be sent. */
-  private async resumeTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
-    const tx = dec.tx!;
-    const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
-    if (receipt !== null) return undefined; // mined but our co-signature is not on chain: reverted, or reorganised away
-    const mined = await this.rpc(() => this.p.provider.getTransactionCount(this.address, 'latest'), 'reading the notary nonce');
-    if (mined > tx.nonce) return undefined;
+  /** A transaction in the log: wait for it, rebroadcast it, or (mined without effect, its nonce taken, beyond a gap) let a new one be sent. */
+  private async resumeTx(dec: NotaryDecision & { tx: CosignTx }, resumed: boolean): Promise<BatchOutcome | undefined> {
+    const status = await this.outbox.reconcile(outboxTx(dec.tx, this.address));
+    switch (status.kind) {
+      case 'mined':
+      case 'reverted':
+        return undefined; // mined but our co-signature is not on chain: reverted, or reorganised away
+      case 'replaced':
+      case 'gap':
+        return undefined;
+      case 'unmined':
+        break;
+    }
     try {
-      await this.broadcast(tx.raw);
+      await this.outbox.broadcast(dec.tx.raw, (e) => this.sendError(e, dec));
     } catch (e) {
       throw this.sendError(e, dec);
     }
@@ -445,61 +454,28 @@ class NotaryService implements Notary {
   private async sendTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
     const at = dec.attestation!;
     const data = this.client.encodeCosign(dec.batch.root, [at]);
-    let gas: bigint;
+    let next: NotaryDecision & { tx: CosignTx };
     try {
-      gas = await this.p.provider.estimateGas({ from: this.address, to: this.registry, data });
-    } catch (e) {
-      throw this.sendError(e, dec);
-    }
-    const nonce = await this.rpc(() => this.p.provider.getTransactionCount(this.address, 'pending'), 'reading the notary nonce');
-    const fee = await this.rpc(() => this.p.provider.getFeeData(), 'reading gas prices');
-    const request: TransactionRequest = {
-      chainId: this.chainId,
-      nonce,
-      to: this.registry,
-      from: this.address,
-      data,
-      gasLimit: gas + gas / 5n + 10_000n,
-      ...(fee.maxFeePerGas !== null ? { type: 2, maxFeePerGas: fee.maxFeePerGas, maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n } : { type: 0, gasPrice: fee.gasPrice ?? 0n }),
-    };
-    const raw = await this.p.wallet.signTransaction(request);
-    const hash = Transaction.from(raw).hash!;
-    const next: NotaryDecision = { ...dec, status: 'submitted', tx: { hash, nonce, raw, signedAt: new Date().toISOString() }, updatedAt: new Date().toISOString() };
-    await this.log.recordSubmitted(this.d, next);
-    try {
-      await this.broadcast(raw);
+      const { nextNonce } = await this.outbox.nonces();
+      const tx = await this.outbox.sign({ to: this.registry, data, nonce: nextNonce }, `cosign for batch ${dec.batch.seq}`);
+      next = { ...dec, status: 'submitted', tx: { hash: tx.txHash, nonce: tx.nonce, raw: tx.raw, signedAt: tx.signedAt }, updatedAt: new Date().toISOString() };
+      await this.outbox.persistAndSend(tx, () => this.log.recordSubmitted(this.d, next), (e) => this.sendError(e, dec));
     } catch (e) {
       throw this.sendError(e, dec);
     }
     return this.awaitReceipt(next, resumed);
   }
 
-  private async broadcast(raw: string): Promise<void> {
-    try {
-      await this.p.provider.broadcastTransaction(raw);
-    } catch (e) {
-      // Already in the pool or already mined (a rebroadcast after a crash): the receipt tells.
-      if (isError(e, 'NONCE_EXPIRED') || /already known|known transaction|already imported|nonce too low/i.test(messageOf(e))) return;
-      throw e;
+  private async awaitReceipt(dec: NotaryDecision & { tx: CosignTx }, resumed: boolean): Promise<BatchOutcome> {
+    const tx = dec.tx;
+    const receipt = await this.outbox.waitReceipt(tx.hash, { timeoutMs: this.receiptTimeoutMs, pollMs: Math.min(this.pollMs, 250), ...(this.stopSignal ? { signal: this.stopSignal } : {}) });
+    if (receipt === null) {
+      this.txPending = true;
+      return { status: 'waiting', batch: batchRef(dec.batch), reason: 'TX_PENDING', detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run` };
     }
-  }
-
-  private async awaitReceipt(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome> {
-    const tx = dec.tx!;
-    const deadline = Date.now() + this.receiptTimeoutMs;
-    for (;;) {
-      const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
-      if (receipt !== null) {
-        const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.root) : 0;
-        if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
-        fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
-      }
-      if (Date.now() >= deadline || this.stopSignal?.aborted) {
-        this.txPending = true;
-        return { status: 'waiting', batch: batchRef(dec.batch), reason: 'TX_PENDING', detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run` };
-      }
-      await sleep(Math.min(this.pollMs, 250));
-    }
+    const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.root) : 0;
+    if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
+    fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
   }
 
   private async markCosigned(dec: NotaryDecision, attestedAt: number, resumed: boolean, txHash?: string, blockNumber?: number): Promise<BatchOutcome> {
@@ -514,7 +490,11 @@ class NotaryService implements Notary {
   }
 
   /** What went wrong sending cosign, with what to do about it. */
-  private sendError(e: unknown, dec: NotaryDecision): LiuhenError {
+  private sendError(err: unknown, dec: NotaryDecision): LiuhenError {
+    if (isLiuhenError(err, 'NOTARY_UNFUNDED')) return err;
+    // The outbox hands back coded errors; the node's own error is their cause.
+    const e = isLiuhenError(err) ? err.cause : err;
+    if (e === undefined) return err as LiuhenError;
     const what = `batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency}`;
     if (isError(e, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(messageOf(e))) {
       return new LiuhenError('NOTARY_UNFUNDED', `the notary account ${this.address} cannot pay the gas of cosign for ${what}; fund it (on a dev chain: send it ETH from a dev account), or run with --no-submit and hand the signatures to a relayer. The attestation stays in the log.`, { cause: e, details: { notary: this.address } });
@@ -523,7 +503,7 @@ class NotaryService implements Notary {
     if (revert?.name === 'EvidenceRegistryNotNotary') {
       return new LiuhenError('CHAIN_REVERTED', `cosign for ${what} reverted: ${this.address} does not hold NOTARY_ROLE; the registry admin must grant it (the attestation stays in the log and is sent once the role is granted)`, { cause: e, details: { error: revert.name, args: revert.args } });
     }
-    return chainError(e, `sending cosign for ${what}`);
+    return isLiuhenError(err) ? err : chainError(e, `sending cosign for ${what}`);
   }
 
   // ── plumbing ───────────────────────────────────────────────────────────────
@@ -609,4 +589,9 @@ function messageOf(e: unknown): string {
     cursor = (cursor as { error?: unknown; info?: { error?: unknown } }).error ?? (cursor as { info?: { error?: unknown } }).info?.error;
   }
   return parts.join(': ') || String(e);
+}
+
+/** A cosign transaction of the log as the outbox knows it (the log keeps its own field names, `hash`). */
+function outboxTx(tx: CosignTx, from: string): OutboxTx {
+  return { from, nonce: tx.nonce, txHash: tx.hash, raw: tx.raw, signedAt: tx.signedAt };
 }
