@@ -10,7 +10,25 @@ import { backoffDelay } from '../util/backoff.js';
 import { failpoint } from '../util/failpoints.js';
 import { SerialMutex } from '../util/mutex.js';
 import { ignoreAbort, sleep } from '../util/sleep.js';
-import { isAnchored, sameDeployment, type AnchorLocation, type AnchorState, type AnchorTx } from './state.js';
+import {
+  factsNeeded,
+  isAnchored,
+  readAnchorState,
+  relocateAction,
+  sameDeployment,
+  transition,
+  type AnchorAction,
+  type AnchoredState,
+  type AnchorFacts,
+  type AnchorLocation,
+  type AnchorState,
+  type AnchorTx,
+  type FinalState,
+  type PendingState,
+  type RegistryFact,
+  type SignedState,
+  type SubmittedState,
+} from './state.js';
 
 /**
  * The anchorer: puts every sealed batch of the config's agency on chain, in
@@ -99,6 +117,20 @@ const LOG_CHUNK = 10_000;
 interface PassNonce {
   next: number;
   fees?: FeeData;
+}
+
+/** What one pass shares between the steps of its batches. */
+interface StepContext {
+  provider: JsonRpcProvider;
+  registry: RegistryClient;
+  me: string;
+  head: number;
+  minedNonce: number;
+  nonce: PassNonce;
+  /** Our anchor transactions signed and not yet mined, so far in this pass. */
+  inFlight: number;
+  /** A batch could not be sent (too many in flight): later ones wait too, to keep seq order. */
+  blocked: boolean;
 }
 
 interface PassResult {
@@ -302,36 +334,25 @@ class ChainAnchorer implements Anchorer {
 
       const minedNonce = await provider.getTransactionCount(me, 'latest');
       const nonce: PassNonce = { next: Math.max(minedNonce, await provider.getTransactionCount(me, 'pending')) };
-      let inFlight = 0;
+      const ctx: StepContext = { provider, registry, me, head, minedNonce, nonce, inFlight: 0, blocked: false };
       let pendingLeft = 0;
-      let blocked = false;
       let contiguousFinal = true;
       for await (const b of this.journal.batches(this.agency, { afterSeq: this.cursor })) {
-        let s = await this.current(b.root);
-        if (s?.status === 'anchored') {
-          const before = s;
-          s = await this.checkAnchored(b, s, registry, provider, head);
-          progressed ||= s !== before;
-        }
-        if (s && (s.status === 'signed' || s.status === 'submitted')) {
-          const before = s;
-          s = await this.reconcileTx(b, s, registry, provider, minedNonce, nonce);
-          progressed ||= s.status !== before.status;
-        }
+        const before = await this.current(b.root);
+        let s = await this.step(b, before, ctx);
+        // A batch that just went back to pending (resign, requeue) is anchored anew in the same pass.
+        if (s !== before && s?.status === 'pending') s = await this.step(b, s, ctx);
+        if (s !== before) progressed = true;
         if (!s || s.status === 'pending') {
-          if (blocked || inFlight >= this.maxInFlight) {
-            pendingLeft++;
-            blocked = true;
-            contiguousFinal = false;
-            continue;
-          }
-          s = await this.anchorNew(b, s, registry, provider, me, inFlight, nonce);
-          progressed = true;
+          pendingLeft++;
+          contiguousFinal = false;
+          continue;
         }
-        if (s.status === 'signed' || s.status === 'submitted') inFlight++;
+        if (s.status === 'signed' || s.status === 'submitted') ctx.inFlight++;
         if (s.status === 'final' && contiguousFinal) this.cursor = b.seq;
         else contiguousFinal = false;
       }
+      const inFlight = ctx.inFlight;
       return { inFlight, pendingLeft, progressed, head };
     } catch (e) {
       if (isNetworkError(e)) {
@@ -344,13 +365,13 @@ class ChainAnchorer implements Anchorer {
     }
   }
 
-  /** The state of `root` for this deployment (a state of another chain or registry counts as none). */
+  /** The state of `root` for this deployment, validated (a state of another chain or registry counts as none). */
   private async current(root: string): Promise<AnchorState | undefined> {
-    const s = await this.journal.getAnchorState<AnchorState>(root);
+    const s = await readAnchorState(this.journal, root);
     return sameDeployment(s, this.chain.chainId, this.chain.registry) ? s : undefined;
   }
 
-  private async write(s: AnchorState): Promise<AnchorState> {
+  private async write<S extends AnchorState>(s: S): Promise<S> {
     const next = { ...s, updatedAt: new Date().toISOString() };
     await this.journal.putAnchorState(s.root, next);
     return next;
@@ -360,19 +381,79 @@ class ChainAnchorer implements Anchorer {
     return { v: 1, agency: b.agency, seq: b.seq, root: b.root, chainId: this.chain.chainId, registry: getAddress(this.chain.registry) };
   }
 
-  /** anchored → final after enough confirmations; → back when its block is gone. */
-  private async checkAnchored(b: BatchInfo, s: AnchorState, registry: RegistryClient, provider: JsonRpcProvider, head: number): Promise<AnchorState> {
-    const at = s.anchor!;
-    const block = await provider.getBlock(at.blockNumber);
-    if (!block || block.hash !== at.blockHash) return this.relocate(b, s, registry, provider, `block ${at.blockNumber} is now ${block?.hash ?? 'missing'}`);
-    // `chain.confirmations` counts blocks on top of the anchor block (0: final once mined).
-    const confirmations = head - at.blockNumber;
-    if (confirmations >= this.chain.confirmations) {
-      const next = await this.write({ ...s, status: 'final', finalAt: new Date().toISOString() });
-      this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: at.blockNumber, confirmations });
-      return next;
+  /** The carried-over annotations of a state (reorg count), for the next one. */
+  private carry(s: AnchorState | undefined): Pick<AnchorState, 'reorgs'> {
+    return s?.reorgs === undefined ? {} : { reorgs: s.reorgs };
+  }
+
+  /** What the registry says of `b.root`, with its canonical log when it holds it. */
+  private async registryFact(b: BatchInfo, registry: RegistryClient): Promise<RegistryFact & { anchoredAt?: number }> {
+    const onChain = await registry.batch(b.root);
+    if (!onChain.exists) return { held: false };
+    const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
+    const location = log ? { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash, timestamp: onChain.anchoredAt } : undefined;
+    return { held: true, agency: onChain.agency, seq: onChain.seq, location, anchoredAt: onChain.anchoredAt };
+  }
+
+  /**
+   * One batch, one step: gathers the facts its state needs, asks the pure
+   * `transition` what to do, and does it (state written before anything is
+   * sent). Returns the new state.
+   */
+  private async step(b: BatchInfo, s: AnchorState | undefined, ctx: StepContext): Promise<AnchorState | undefined> {
+    const need = factsNeeded(s);
+    const facts: AnchorFacts = { agency: this.agency, seq: b.seq, head: ctx.head, confirmations: this.chain.confirmations };
+    if (need.registry) facts.registry = await this.registryFact(b, ctx.registry);
+    if (need.anchorBlock && isAnchored(s)) facts.anchorBlockHash = (await ctx.provider.getBlock(s.anchor.blockNumber))?.hash ?? null;
+    if (need.tx && (s?.status === 'signed' || s?.status === 'submitted') && !facts.registry?.held) {
+      facts.tx = await this.outbox().reconcile(s.tx, { minedNonce: ctx.minedNonce, nextNonce: ctx.nonce.next });
     }
-    return s;
+    return this.apply(b, s, transition(s, facts), ctx);
+  }
+
+  private async apply(b: BatchInfo, s: AnchorState | undefined, action: AnchorAction, ctx: StepContext): Promise<AnchorState | undefined> {
+    switch (action.type) {
+      case 'none':
+      case 'wait':
+        return s;
+      case 'diverged':
+        return fail('CHAIN_DIVERGED', `root ${b.root}: ${action.reason}`);
+      case 'mark-anchored':
+        return this.markAnchored(b, s, action.location);
+      case 'mark-final': {
+        if (!isAnchored(s)) return s;
+        const next = await this.write<FinalState>({ ...s, status: 'final', finalAt: new Date().toISOString() });
+        this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: s.anchor.blockNumber, confirmations: action.confirmations });
+        return next;
+      }
+      case 'relocate':
+        return isAnchored(s) ? this.relocate(b, s, ctx.registry, action.detail) : s;
+      case 'requeue':
+        return s; // only produced by relocateAction
+      case 'rebroadcast': {
+        if (s?.status !== 'signed' && s?.status !== 'submitted') return s;
+        await this.broadcast(s.tx.raw);
+        if (s.tx.nonce === ctx.nonce.next) ctx.nonce.next++;
+        this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: s.tx.txHash, rebroadcast: true });
+        return s.status === 'submitted' ? s : this.write<SubmittedState>({ ...s, status: 'submitted', submittedAt: new Date().toISOString() });
+      }
+      case 'resign': {
+        if (s?.status !== 'signed' && s?.status !== 'submitted') return s;
+        let reason = action.reason;
+        if (ctx.registry && reason.endsWith('reverted')) {
+          const why = await this.revertReason(b, ctx.registry);
+          reason = `${reason}${why ? `: ${why}` : ''}`;
+        }
+        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: s.tx.nonce, reason });
+        return this.write<PendingState>({ ...this.base(b), ...this.carry(s), status: 'pending', tx: s.tx, note: reason, updatedAt: '' });
+      }
+      case 'sign-new':
+        if (ctx.blocked || ctx.inFlight >= this.maxInFlight) {
+          ctx.blocked = true;
+          return s;
+        }
+        return this.anchorNew(b, s, ctx);
+    }
   }
 
   /**
@@ -382,98 +463,49 @@ class ChainAnchorer implements Anchorer {
    * anchored again — by resending its transaction while that can still be
    * mined, else by a new one.
    */
-  private async relocate(b: BatchInfo, s: AnchorState, registry: RegistryClient, provider: JsonRpcProvider, detail: string): Promise<AnchorState> {
-    const old = s.anchor!;
+  private async relocate(b: BatchInfo, s: AnchoredState | FinalState, registry: RegistryClient, detail: string): Promise<AnchorState | undefined> {
+    const old = s.anchor;
     this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: old.blockNumber, blockHash: old.blockHash, detail });
     const reorgs = (s.reorgs ?? 0) + 1;
-    const onChain = await registry.batch(b.root);
-    if (onChain.exists) {
-      const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
-      if (log) return this.markAnchored(b, { ...s, reorgs }, log, onChain.anchoredAt, provider);
+    const action = relocateAction(s, await this.registryFact(b, registry), detail);
+    switch (action.type) {
+      case 'mark-anchored':
+        return this.markAnchored(b, { ...s, reorgs }, action.location);
+      case 'requeue': {
+        const common = { ...this.base(b), reorgs, note: `re-anchoring: ${action.detail}`, updatedAt: '' };
+        if (s.tx) return this.write<SubmittedState>({ ...common, status: 'submitted', tx: s.tx, submittedAt: new Date().toISOString() });
+        return this.write<PendingState>({ ...common, status: 'pending' });
+      }
+      default:
+        return s;
     }
-    const { anchor: _gone, anchoredAt: _a, finalAt: _f, ...rest } = s;
-    if (s.tx) return this.write({ ...rest, status: 'submitted', reorgs, note: `re-anchoring: ${detail}` });
-    return this.write({ ...rest, status: 'pending', reorgs, note: `re-anchoring: ${detail}` });
   }
 
-  private async markAnchored(b: BatchInfo, s: AnchorState | undefined, log: AnchorLog, timestamp: number | undefined, provider: JsonRpcProvider): Promise<AnchorState> {
-    const ts = timestamp ?? (await provider.getBlock(log.blockHash))?.timestamp;
-    if (ts === undefined) fail('CHAIN_UNREACHABLE', `block ${log.blockHash} vanished while reading it`);
-    const anchor: AnchorLocation = { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash, timestamp: ts };
-    const { note: _n, ...rest } = s ?? { ...this.base(b), status: 'pending' as const, updatedAt: '' };
+  /** Records where the chain holds `b` (`timestamp` read from the block when not given). */
+  private async markAnchored(b: BatchInfo, s: AnchorState | undefined, location: Omit<AnchorLocation, 'timestamp'> & { timestamp?: number }): Promise<AnchorState> {
+    const timestamp = location.timestamp ?? (await this.provider?.getBlock(location.blockHash))?.timestamp;
+    if (timestamp === undefined) fail('CHAIN_UNREACHABLE', `block ${location.blockHash} vanished while reading it`);
+    const anchor: AnchorLocation = { txHash: location.txHash, blockNumber: location.blockNumber, blockHash: location.blockHash, timestamp };
     const now = new Date().toISOString();
+    const tx = s?.tx;
+    const common = { ...this.base(b), ...this.carry(s), ...(tx ? { tx } : {}), anchor, anchoredAt: now, updatedAt: '' };
     // With confirmations 0 an anchor is final once mined: one write for both steps.
     const final = this.chain.confirmations === 0;
-    const next = await this.write({ ...rest, ...this.base(b), status: final ? 'final' : 'anchored', anchor, anchoredAt: now, ...(final && { finalAt: now }) });
+    const next = final ? await this.write<FinalState>({ ...common, status: 'final', finalAt: now }) : await this.write<AnchoredState>({ ...common, status: 'anchored' });
     this.newlyAnchored++;
     this.emit({ type: 'anchored', seq: b.seq, root: b.root, size: b.size, firstAck: b.firstAck, ...anchor });
     if (final) this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: anchor.blockNumber, confirmations: 0 });
     return next;
   }
 
-  /** signed/submitted → anchored, or resent (same bytes), or pending (the transaction can no longer be mined). */
-  private async reconcileTx(
-    b: BatchInfo,
-    s: AnchorState,
-    registry: RegistryClient,
-    provider: JsonRpcProvider,
-    minedNonce: number,
-    nonce: PassNonce,
-  ): Promise<AnchorState> {
-    const tx = s.tx!;
-    const onChain = await registry.batch(b.root);
-    if (onChain.exists) {
-      const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
-      if (log) return this.markAnchored(b, s, log, onChain.anchoredAt, provider);
-    }
-    const status = await this.outbox().reconcile(tx, { minedNonce, nextNonce: nonce.next });
-    switch (status.kind) {
-      case 'mined':
-        return s; // mined a moment ago; the registry answers on the next pass
-      case 'reverted': {
-        const reason = await this.revertReason(b, registry);
-        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `transaction ${tx.txHash} reverted${reason ? `: ${reason}` : ''}` });
-        return this.write({ ...s, status: 'pending', note: `reverted: ${reason ?? 'unknown reason'}` });
-      }
-      case 'replaced':
-        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} was used by another transaction` });
-        return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} used by another transaction` });
-      case 'gap':
-        // Sending it would leave a gap (the chain lost our earlier transactions, e.g. a reset dev chain).
-        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} is beyond the account's next nonce ${status.next}` });
-        return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} beyond next nonce ${status.next}` });
-      case 'unmined':
-        break;
-    }
-    await this.broadcast(tx.raw);
-    if (tx.nonce === nonce.next) nonce.next++;
-    this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: tx.txHash, rebroadcast: true });
-    return s.status === 'submitted' ? s : this.write({ ...s, status: 'submitted', submittedAt: new Date().toISOString() });
-  }
-
-  /** pending → (already in the registry: anchored) | signed → submitted. */
-  private async anchorNew(
-    b: BatchInfo,
-    s: AnchorState | undefined,
-    registry: RegistryClient,
-    provider: JsonRpcProvider,
-    me: string,
-    inFlight: number,
-    nonce: PassNonce,
-  ): Promise<AnchorState> {
-    const onChain = await registry.batch(b.root);
-    if (onChain.exists) {
-      if (onChain.agency !== this.agency || onChain.seq !== b.seq) {
-        fail('CHAIN_DIVERGED', `root ${b.root} is on chain as batch ${onChain.seq} of "${onChain.agency}", but is batch ${b.seq} of "${this.agency}" here`);
-      }
-      const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
-      if (log) return this.markAnchored(b, s, log, onChain.anchoredAt, provider);
-    }
+  /** pending → signed → submitted: signs a new anchor transaction and sends it through the outbox. */
+  private async anchorNew(b: BatchInfo, s: AnchorState | undefined, ctx: StepContext): Promise<AnchorState> {
+    const { registry, provider, me, nonce } = ctx;
     const args = { root: b.root, size: b.size, prevRoot: b.prevRoot, firstCapturedAt: unixSeconds(b.firstCapturedAt), lastCapturedAt: unixSeconds(b.lastCapturedAt) };
     const data = registry.encodeAnchor(args);
     let gasLimit = this.gasLimit;
     const outbox = this.outbox();
-    if (inFlight === 0) {
+    if (ctx.inFlight === 0) {
       // Nothing of ours ahead of it: the call must succeed now, which also checks prevRoot continuity.
       const latest = await registry.latest(this.agency);
       if (latest.root !== b.prevRoot) {
@@ -485,14 +517,17 @@ class ChainAnchorer implements Anchorer {
     const fees = (nonce.fees ??= await provider.getFeeData());
     const tx: AnchorTx = await outbox.sign({ to: registry.address, data, nonce: nonce.next, gasLimit, fees }, `anchor of batch #${b.seq}`);
     if (tx.from !== me) fail('KEY_INVALID', 'the signer produced a transaction for another account');
-    const { note: _n, ...prev } = s ?? { ...this.base(b), status: 'pending' as const, updatedAt: '' };
-    let next: AnchorState | undefined;
-    await outbox.persistAndSend(tx, async () => {
-      next = await this.write({ ...prev, ...this.base(b), status: 'signed', tx });
-      this.emit({ type: 'signed', seq: b.seq, root: b.root, nonce: tx.nonce, txHash: tx.txHash });
-      nonce.next++;
-    }, (e) => this.unfunded(e));
-    next = await this.write({ ...(next ?? { ...prev, ...this.base(b), tx }), status: 'submitted', submittedAt: new Date().toISOString() });
+    const common = { ...this.base(b), ...this.carry(s), tx, updatedAt: '' };
+    await outbox.persistAndSend(
+      tx,
+      async () => {
+        await this.write<SignedState>({ ...common, status: 'signed' });
+        this.emit({ type: 'signed', seq: b.seq, root: b.root, nonce: tx.nonce, txHash: tx.txHash });
+        nonce.next++;
+      },
+      (e) => this.unfunded(e),
+    );
+    const next = await this.write<SubmittedState>({ ...common, status: 'submitted', submittedAt: new Date().toISOString() });
     this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: tx.txHash, rebroadcast: false });
     return next;
   }
@@ -533,7 +568,7 @@ class ChainAnchorer implements Anchorer {
   private async tailChanged(registry: RegistryClient, provider: JsonRpcProvider): Promise<boolean> {
     const head = await this.journal.agencyHead(this.agency);
     if (!head) return false;
-    let newest: AnchorState | undefined;
+    let newest: AnchoredState | FinalState | undefined;
     for (let seq = head.seq; seq >= 1 && seq > head.seq - 64; seq--) {
       const b = await this.journal.getBatch(this.agency, seq);
       const s = b && (await this.current(b.root));
@@ -545,8 +580,8 @@ class ChainAnchorer implements Anchorer {
     if (!newest) return false;
     const latest = await registry.latest(this.agency);
     if (latest.seq < newest.seq) return true;
-    const block = await provider.getBlock(newest.anchor!.blockNumber);
-    return !block || block.hash !== newest.anchor!.blockHash;
+    const block = await provider.getBlock(newest.anchor.blockNumber);
+    return !block || block.hash !== newest.anchor.blockHash;
   }
 
   /**
@@ -555,13 +590,13 @@ class ChainAnchorer implements Anchorer {
    * vanished ones go back to be anchored. Returns whether anything changed.
    */
   private async fullScan(registry: RegistryClient, provider: JsonRpcProvider, head: number): Promise<boolean> {
-    const anchored: { b: BatchInfo; s: AnchorState }[] = [];
+    const anchored: { b: BatchInfo; s: AnchoredState | FinalState }[] = [];
     for await (const b of this.journal.batches(this.agency)) {
       const s = await this.current(b.root);
       if (isAnchored(s)) anchored.push({ b, s });
     }
     if (anchored.length === 0) return false;
-    const from = Math.min(this.chain.deployBlock ?? 0, ...anchored.map((x) => x.s.anchor!.blockNumber));
+    const from = Math.min(this.chain.deployBlock ?? 0, ...anchored.map((x) => x.s.anchor.blockNumber));
     const logs = new Map<string, AnchorLog>();
     for (let lo = from; lo <= head; lo += LOG_CHUNK) {
       for (const l of await registry.anchorLogs(this.agency, lo, Math.min(head, lo + LOG_CHUNK - 1))) logs.set(l.root, l);
@@ -569,13 +604,13 @@ class ChainAnchorer implements Anchorer {
     let changed = false;
     for (const { b, s } of anchored) {
       const log = logs.get(b.root);
-      if (log && log.blockHash === s.anchor!.blockHash && log.txHash === s.anchor!.txHash) continue;
+      if (log && log.blockHash === s.anchor.blockHash && log.txHash === s.anchor.txHash) continue;
       changed = true;
       if (log) {
-        this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: s.anchor!.blockNumber, blockHash: s.anchor!.blockHash, detail: `now in block ${log.blockNumber}` });
-        await this.markAnchored(b, { ...s, reorgs: (s.reorgs ?? 0) + 1 }, log, undefined, provider);
+        this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: s.anchor.blockNumber, blockHash: s.anchor.blockHash, detail: `now in block ${log.blockNumber}` });
+        await this.markAnchored(b, { ...s, reorgs: (s.reorgs ?? 0) + 1 }, { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash });
       } else {
-        await this.relocate(b, s, registry, provider, 'the registry no longer holds it');
+        await this.relocate(b, s, registry, 'the registry no longer holds it');
       }
     }
     if (changed) this.cursor = 0;
