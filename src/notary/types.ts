@@ -43,6 +43,8 @@ export type BatchOutcome =
 export type NotaryEvent =
   | BatchOutcome
   | { status: 'rewound'; fromBlock: number; detail: string }
+  /** The chain lost this notary's co-signature of a batch its log says co-signed (rollback, reorg): it co-signs again. */
+  | { status: 'recosigning'; batch: NotaryBatchRef; reuse: boolean; detail: string }
   | { status: 'error'; error: NotaryErrorInfo };
 
 /** An anchored batch this notary has not co-signed (`liuhen notary pending`). */
