@@ -1,15 +1,17 @@
 import { Command } from 'commander';
-import { DEFAULT_DATA_DIR } from '../src/index.js';
+import { DEFAULT_DATA_DIR } from './constants.js';
 import { registerCarCommands } from './car-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
-import { reportError, type GlobalOptions } from './output.js';
+import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
+import { loadSdk } from './sdk.js';
 import { registerStartCommands } from './start-commands.js';
 
 /** `liuhen` — every command takes --data DIR and --json. */
 export async function main(argv: string[]): Promise<number> {
+  endCleanlyOnBrokenPipe();
   const program = new Command('liuhen')
     .description('Liuhen (留痕): tamper-evident, notarized law-enforcement evidence')
     .option('--data <dir>', 'data folder', process.env.LIUHEN_DATA ?? DEFAULT_DATA_DIR)
@@ -17,9 +19,10 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   let exitCode = 0;
-  const run = async (action: (opts: GlobalOptions) => Promise<number | void>): Promise<void> => {
+  const run = async (action: (opts: GlobalOptions) => Promise<number | void>, o: { light?: boolean } = {}): Promise<void> => {
     const g = program.opts<GlobalOptions>();
     try {
+      if (!o.light) await loadSdk();
       exitCode = (await action(g)) ?? 0;
     } catch (e) {
       exitCode = reportError(e, g.json);

@@ -1,4 +1,4 @@
-import { type ErrorCode, isLiuhenError } from '../src/index.js';
+import { type ErrorCode, isLiuhenError } from '../src/errors.js';
 
 /** Output helpers shared by the commands: JSON lines on stdout, people's text on stdout, diagnostics on stderr. */
 export interface GlobalOptions {
@@ -6,8 +6,12 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** How a command runs: its action gets the global options and returns an exit status (default 0). */
-export type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+/**
+ * How a command runs: its action gets the global options and returns an exit
+ * status (default 0). The SDK (`sdk`) is loaded before the action unless the
+ * command is marked `light` (it imports what it needs itself).
+ */
+export type Run = (action: (opts: GlobalOptions) => Promise<number | void>, o?: { light?: boolean }) => Promise<void>;
 
 export const printJson = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 export const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -46,4 +50,25 @@ export function progressBar(label: string): { update: (done: number, total?: num
       if (tty) process.stderr.write('\r\x1b[K');
     },
   };
+}
+
+/**
+ * `liuhen verify … | head -1`: when the reader of stdout (or stderr) goes
+ * away, the next write fails with EPIPE, emitted as an 'error' event that,
+ * unhandled, kills the process with a stack trace (issue 9.7). Instead: a
+ * long-running command (start, gateway, notary serve — they wait on
+ * SIGINT/SIGTERM) stops as on Ctrl-C; any other command exits at once with
+ * 141 (128 + SIGPIPE, what a shell reports for `yes | head -1`). Later writes
+ * to the dead stream are dropped.
+ */
+export function endCleanlyOnBrokenPipe(): void {
+  let broken = false;
+  const onError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (broken) return;
+    broken = true;
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+    else process.exit(141);
+  };
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', onError);
 }

@@ -9,9 +9,10 @@ import {IEvidenceRegistry} from "./IEvidenceRegistry.sol";
 
 /**
  * @title EvidenceRegistry
- * @notice Liuhen's on-chain registry: per-agency chains of RFC 6962 batch
- * roots, co-signed by a k-of-n set of notaries (EIP-712 domain
- * "Liuhen EvidenceRegistry", version "1"; EIP-5267 `eip712Domain()`).
+ * @notice Liuhen's on-chain registry, version 2: per-agency chains of RFC 6962
+ * batch roots keyed by `(agency, root)`, co-signed by a k-of-n set of notaries
+ * (EIP-712 domain "Liuhen EvidenceRegistry", version "2"; EIP-5267
+ * `eip712Domain()`), enrolled device keys per agency, and display names.
  *
  * Invariant: an address holds `AGENCY_ROLE` exactly when it is bound to an
  * agency. {bindAgency} is the only way in (a direct `grantRole(AGENCY_ROLE, x)`
@@ -28,16 +29,33 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
     /// @inheritdoc IEvidenceRegistry
     uint64 public constant ATTESTATION_CLOCK_SKEW = 300;
 
+    /// @inheritdoc IEvidenceRegistry
+    uint256 public constant MAX_NAME_LENGTH = 256;
+
+    /// @inheritdoc IEvidenceRegistry
+    uint256 public constant MAX_DEVICE_ID_LENGTH = 128;
+
     bytes32 private constant BATCH_ATTESTATION_TYPEHASH =
         keccak256(
             "BatchAttestation(bytes32 root,bytes32 agency,uint64 seq,uint64 size,bytes32 prevRoot,uint64 attestedAt)"
         );
 
+    /// @dev Where an agency's chain continues from an earlier registry (see {setAgencyCheckpoint}).
+    struct Checkpoint {
+        bytes32 root;
+        uint64 seq;
+    }
+
     mapping(address account => bytes32) private _agencyOf;
     mapping(bytes32 agency => bytes32) private _latestRoot;
-    mapping(bytes32 root => Batch) private _batches;
-    mapping(bytes32 root => mapping(address notary => uint64)) private _attestedAt;
-    mapping(bytes32 root => mapping(uint256 position => address)) private _cosignerAt;
+    mapping(bytes32 agency => Checkpoint) private _checkpoints;
+    mapping(bytes32 agency => mapping(bytes32 root => Batch)) private _batches;
+    mapping(bytes32 agency => mapping(bytes32 root => mapping(address notary => uint64))) private _attestedAt;
+    mapping(bytes32 agency => mapping(bytes32 root => mapping(uint256 position => address))) private _cosignerAt;
+    mapping(bytes32 agency => string) private _agencyNames;
+    mapping(address notary => string) private _notaryNames;
+    mapping(bytes32 agency => mapping(bytes32 deviceHash => Device)) private _devices;
+    mapping(bytes32 agency => mapping(bytes32 deviceHash => mapping(uint256 index => DeviceKey))) private _deviceKeys;
     uint256 private _notaryCount;
     uint256 private _notaryThreshold;
 
@@ -48,7 +66,7 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
      *
      * - `admin` must not be the zero address.
      */
-    constructor(address admin) EIP712("Liuhen EvidenceRegistry", "1") {
+    constructor(address admin) EIP712("Liuhen EvidenceRegistry", "2") {
         if (admin == address(0)) revert EvidenceRegistryInvalidAccount(address(0));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _notaryThreshold = 1;
@@ -79,6 +97,30 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
         return _agencyOf[account];
     }
 
+    /// @inheritdoc IEvidenceRegistry
+    function setAgencyCheckpoint(bytes32 agency, uint64 seq, bytes32 root) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (agency == bytes32(0)) revert EvidenceRegistryZeroAgency();
+        if (seq == 0 || root == bytes32(0)) revert EvidenceRegistryInvalidCheckpoint(seq, root);
+        bytes32 head = _latestRoot[agency];
+        if (head != bytes32(0)) revert EvidenceRegistryAgencyChainStarted(agency, head);
+        _checkpoints[agency] = Checkpoint({root: root, seq: seq});
+        _latestRoot[agency] = root;
+        emit AgencyCheckpointSet(agency, seq, root);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function setAgencyName(bytes32 agency, string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (agency == bytes32(0)) revert EvidenceRegistryZeroAgency();
+        _checkName(name);
+        _agencyNames[agency] = name;
+        emit AgencyNamed(agency, name);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function agencyName(bytes32 agency) external view returns (string memory) {
+        return _agencyNames[agency];
+    }
+
     // ─── Notaries ────────────────────────────────────────────────────────────
 
     /// @inheritdoc IEvidenceRegistry
@@ -100,6 +142,24 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
         return _notaryCount;
     }
 
+    /// @inheritdoc IEvidenceRegistry
+    function setNotaryName(address notary, string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (notary == address(0)) revert EvidenceRegistryInvalidAccount(notary);
+        _checkName(name);
+        _notaryNames[notary] = name;
+        emit NotaryNamed(notary, name);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function notaryName(address notary) external view returns (string memory) {
+        return _notaryNames[notary];
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function registryVersion() external pure returns (uint256) {
+        return 2;
+    }
+
     // ─── Batches ─────────────────────────────────────────────────────────────
 
     /// @inheritdoc IEvidenceRegistry
@@ -119,14 +179,22 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
         if (firstCapturedAt > lastCapturedAt) {
             revert EvidenceRegistryInvalidCaptureSpan(firstCapturedAt, lastCapturedAt);
         }
-        Batch storage existing = _batches[root];
-        if (existing.seq != 0) revert EvidenceRegistryRootAlreadyAnchored(root, existing.agency, existing.seq);
+        // Keyed by (agency, root): a root another agency anchored (even a copy of
+        // this one, front-run from the mempool) is a different batch.
+        mapping(bytes32 => Batch) storage batches = _batches[agency];
+        uint64 existing = batches[root].seq;
+        if (existing != 0) revert EvidenceRegistryRootAlreadyAnchored(agency, root, existing);
         bytes32 last = _latestRoot[agency];
         if (prevRoot != last) revert EvidenceRegistryUnexpectedPrevRoot(agency, last, prevRoot);
 
-        seq = last == bytes32(0) ? 1 : _batches[last].seq + 1;
-        _batches[root] = Batch({
-            agency: agency,
+        if (last == bytes32(0)) {
+            seq = 1;
+        } else {
+            uint64 lastSeq = batches[last].seq;
+            // Zero only for a checkpoint root (an earlier registry's batch): continue its numbering.
+            seq = (lastSeq != 0 ? lastSeq : _checkpoints[agency].seq) + 1;
+        }
+        batches[root] = Batch({
             prevRoot: prevRoot,
             seq: seq,
             size: size,
@@ -142,9 +210,10 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function cosign(bytes32 root, Attestation[] calldata attestations) external {
-        Batch memory stored = _batches[root];
-        if (stored.anchoredAt == 0) revert EvidenceRegistryBatchNotAnchored(root);
+    function cosign(bytes32 agency, bytes32 root, Attestation[] calldata attestations) external {
+        Batch storage slot = _batches[agency][root];
+        Batch memory stored = slot;
+        if (stored.anchoredAt == 0) revert EvidenceRegistryBatchNotAnchored(agency, root);
         if (attestations.length == 0) revert EvidenceRegistryNoAttestations();
 
         uint256 threshold = _notaryThreshold;
@@ -154,61 +223,155 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
 
         for (uint256 i = 0; i < attestations.length; ++i) {
             Attestation calldata attestation = attestations[i];
-            address signer = _checkAttestation(root, stored, i, attestation, previous);
+            address signer = _checkAttestation(agency, root, stored, i, attestation, previous);
             previous = signer;
 
-            // Idempotent resubmission: a notary counts once per root; its first attestation stays.
-            if (_attestedAt[root][signer] != 0) continue;
+            // Idempotent resubmission: a notary counts once per batch; its first attestation stays.
+            if (_attestedAt[agency][root][signer] != 0) continue;
 
-            _attestedAt[root][signer] = attestation.attestedAt;
-            _cosignerAt[root][count] = signer;
-            _batches[root].cosignerCount = ++count;
-            emit BatchCosigned(root, signer, attestation.attestedAt, attestation.signature);
+            _attestedAt[agency][root][signer] = attestation.attestedAt;
+            _cosignerAt[agency][root][count] = signer;
+            slot.cosignerCount = ++count;
+            emit BatchCosigned(agency, root, signer, attestation.attestedAt, attestation.signature);
 
             if (!notarized && count >= threshold) {
                 notarized = true;
-                _batches[root].notarizedAt = uint64(block.timestamp);
-                emit BatchNotarized(root, count);
+                slot.notarizedAt = uint64(block.timestamp);
+                emit BatchNotarized(agency, root, count);
             }
         }
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function batch(bytes32 root) external view returns (Batch memory) {
-        return _batches[root];
+    function batch(bytes32 agency, bytes32 root) external view returns (Batch memory) {
+        return _batches[agency][root];
     }
 
     /// @inheritdoc IEvidenceRegistry
     function latest(bytes32 agency) external view returns (uint64 seq, bytes32 root) {
         root = _latestRoot[agency];
-        seq = _batches[root].seq;
+        seq = _batches[agency][root].seq;
+        if (seq == 0 && root != bytes32(0)) seq = _checkpoints[agency].seq;
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function isNotarized(bytes32 root) external view returns (bool) {
-        // Unknown roots have no co-signers and the threshold is at least 1.
-        return _batches[root].cosignerCount >= _notaryThreshold;
+    function isNotarized(bytes32 agency, bytes32 root) external view returns (bool) {
+        // Unknown batches have no co-signers and the threshold is at least 1.
+        return _batches[agency][root].cosignerCount >= _notaryThreshold;
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function cosigners(bytes32 root) external view returns (address[] memory notaries) {
-        uint256 count = _batches[root].cosignerCount;
+    function cosigners(bytes32 agency, bytes32 root) external view returns (address[] memory notaries) {
+        uint256 count = _batches[agency][root].cosignerCount;
         notaries = new address[](count);
         for (uint256 i = 0; i < count; ++i) {
-            notaries[i] = _cosignerAt[root][i];
+            notaries[i] = _cosignerAt[agency][root][i];
         }
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function attestedAt(bytes32 root, address notary) external view returns (uint64) {
-        return _attestedAt[root][notary];
+    function attestedAt(bytes32 agency, bytes32 root, address notary) external view returns (uint64) {
+        return _attestedAt[agency][root][notary];
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function attestationDigest(bytes32 root, uint64 attestedAt_) external view returns (bytes32) {
-        Batch memory stored = _batches[root];
-        if (stored.anchoredAt == 0) revert EvidenceRegistryBatchNotAnchored(root);
-        return _digest(root, stored, attestedAt_);
+    function attestationDigest(bytes32 agency, bytes32 root, uint64 attestedAt_) external view returns (bytes32) {
+        Batch memory stored = _batches[agency][root];
+        if (stored.anchoredAt == 0) revert EvidenceRegistryBatchNotAnchored(agency, root);
+        return _digest(agency, root, stored, attestedAt_);
+    }
+
+    // ─── Devices ─────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IEvidenceRegistry
+    function enrollDevice(
+        bytes32 agency,
+        string calldata deviceId,
+        DeviceKind kind,
+        bytes32 publicKey,
+        uint64 validFrom
+    ) external {
+        _checkDeviceController(agency);
+        bytes32 deviceHash = _deviceHash(deviceId);
+        if (kind == DeviceKind.None) revert EvidenceRegistryInvalidDeviceKind(kind);
+        if (publicKey == bytes32(0)) revert EvidenceRegistryZeroDeviceKey();
+        Device storage d = _devices[agency][deviceHash];
+        if (d.kind != DeviceKind.None) revert EvidenceRegistryDeviceAlreadyEnrolled(agency, deviceHash);
+        d.kind = kind;
+        d.keyCount = 1;
+        d.enrolledAt = uint64(block.timestamp);
+        _deviceKeys[agency][deviceHash][0] = DeviceKey({
+            publicKey: publicKey,
+            validFrom: validFrom,
+            validUntil: 0,
+            compromisedAt: 0,
+            revokedAt: 0
+        });
+        emit DeviceEnrolled(agency, deviceHash, deviceId, kind, publicKey, validFrom);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function rotateDeviceKey(
+        bytes32 agency,
+        string calldata deviceId,
+        bytes32 publicKey,
+        uint64 validFrom
+    ) external returns (uint32 keyIndex) {
+        _checkDeviceController(agency);
+        bytes32 deviceHash = _deviceHash(deviceId);
+        Device storage d = _devices[agency][deviceHash];
+        if (d.kind == DeviceKind.None) revert EvidenceRegistryDeviceNotEnrolled(agency, deviceHash);
+        if (publicKey == bytes32(0)) revert EvidenceRegistryZeroDeviceKey();
+        keyIndex = d.keyCount;
+        DeviceKey storage current = _deviceKeys[agency][deviceHash][keyIndex - 1];
+        if (validFrom <= current.validFrom) revert EvidenceRegistryInvalidValidFrom(validFrom, current.validFrom);
+        // A revoked key keeps its revocation; otherwise it signs until the new key takes over.
+        if (current.revokedAt == 0) current.validUntil = validFrom;
+        _deviceKeys[agency][deviceHash][keyIndex] = DeviceKey({
+            publicKey: publicKey,
+            validFrom: validFrom,
+            validUntil: 0,
+            compromisedAt: 0,
+            revokedAt: 0
+        });
+        d.keyCount = keyIndex + 1;
+        emit DeviceKeyRotated(agency, deviceHash, deviceId, keyIndex, publicKey, validFrom);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function revokeDeviceKey(
+        bytes32 agency,
+        string calldata deviceId,
+        uint32 keyIndex,
+        uint64 compromisedAt,
+        string calldata reason
+    ) external {
+        _checkDeviceController(agency);
+        bytes32 deviceHash = _deviceHash(deviceId);
+        Device storage d = _devices[agency][deviceHash];
+        if (d.kind == DeviceKind.None) revert EvidenceRegistryDeviceNotEnrolled(agency, deviceHash);
+        if (keyIndex >= d.keyCount) revert EvidenceRegistryUnknownDeviceKey(agency, deviceHash, keyIndex, d.keyCount);
+        DeviceKey storage key = _deviceKeys[agency][deviceHash][keyIndex];
+        if (key.revokedAt != 0) revert EvidenceRegistryDeviceKeyAlreadyRevoked(agency, deviceHash, keyIndex, key.revokedAt);
+        if (compromisedAt > block.timestamp) revert EvidenceRegistryCompromiseInFuture(compromisedAt, uint64(block.timestamp));
+        _checkName(reason);
+        key.compromisedAt = compromisedAt;
+        key.revokedAt = uint64(block.timestamp);
+        emit DeviceKeyRevoked(agency, deviceHash, deviceId, keyIndex, key.publicKey, compromisedAt, reason);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function device(bytes32 agency, bytes32 deviceHash) external view returns (Device memory) {
+        return _devices[agency][deviceHash];
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function deviceKeys(bytes32 agency, bytes32 deviceHash) external view returns (DeviceKey[] memory keys) {
+        uint256 count = _devices[agency][deviceHash].keyCount;
+        keys = new DeviceKey[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            keys[i] = _deviceKeys[agency][deviceHash][i];
+        }
     }
 
     /// @inheritdoc IEvidenceRegistry
@@ -294,13 +457,37 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
         return revoked;
     }
 
+    // ─── Checks ──────────────────────────────────────────────────────────────
+
+    /// @dev Reverts unless the caller is bound to `agency` or holds `DEFAULT_ADMIN_ROLE` (governance).
+    function _checkDeviceController(bytes32 agency) private view {
+        if (agency == bytes32(0)) revert EvidenceRegistryZeroAgency();
+        if (_agencyOf[msg.sender] != agency && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert EvidenceRegistryNotDeviceController(msg.sender, agency);
+        }
+    }
+
+    /// @dev `keccak256(bytes(deviceId))`, after checking the id's length.
+    function _deviceHash(string calldata deviceId) private pure returns (bytes32) {
+        uint256 length = bytes(deviceId).length;
+        if (length == 0 || length > MAX_DEVICE_ID_LENGTH) revert EvidenceRegistryInvalidDeviceId(length);
+        return keccak256(bytes(deviceId));
+    }
+
+    /// @dev Reverts when `name` (a display name or revocation reason) is longer than {MAX_NAME_LENGTH} bytes.
+    function _checkName(string calldata name) private pure {
+        uint256 length = bytes(name).length;
+        if (length > MAX_NAME_LENGTH) revert EvidenceRegistryNameTooLong(length, MAX_NAME_LENGTH);
+    }
+
     // ─── Signatures ──────────────────────────────────────────────────────────
 
     /**
-     * @dev Checks attestation `index` of a {cosign} call on the stored batch `root` and
-     * returns its signer; `previous` is the signer of the attestation before it (zero for the first).
+     * @dev Checks attestation `index` of a {cosign} call on the stored batch `root` of `agency`
+     * and returns its signer; `previous` is the signer of the attestation before it (zero for the first).
      */
     function _checkAttestation(
+        bytes32 agency,
         bytes32 root,
         Batch memory stored,
         uint256 index,
@@ -308,7 +495,7 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
         address previous
     ) private view returns (address signer) {
         uint64 at = attestation.attestedAt;
-        signer = _recover(index, _digest(root, stored, at), attestation.signature);
+        signer = _recover(index, _digest(agency, root, stored, at), attestation.signature);
         if (signer <= previous) {
             if (signer == previous) revert EvidenceRegistryDuplicateSigner(index, signer);
             revert EvidenceRegistryUnsortedSigners(index, previous, signer);
@@ -323,15 +510,15 @@ contract EvidenceRegistry is IEvidenceRegistry, AccessControl, EIP712 {
         if (at < earliestAllowed) revert EvidenceRegistryAttestationBeforeAnchor(index, at, earliestAllowed);
     }
 
-    /// @dev EIP-712 digest of `BatchAttestation` for `root`, with every other field from the stored batch.
-    function _digest(bytes32 root, Batch memory stored, uint64 attestedAt_) private view returns (bytes32) {
+    /// @dev EIP-712 digest of `BatchAttestation` for `root` of `agency`, with every other field from the stored batch.
+    function _digest(bytes32 agency, bytes32 root, Batch memory stored, uint64 attestedAt_) private view returns (bytes32) {
         return
             _hashTypedDataV4(
                 keccak256(
                     abi.encode(
                         BATCH_ATTESTATION_TYPEHASH,
                         root,
-                        stored.agency,
+                        agency,
                         stored.seq,
                         stored.size,
                         stored.prevRoot,

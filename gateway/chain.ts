@@ -31,7 +31,7 @@ export interface ClosableGatewayChain extends GatewayChain {
  * The gateway's view of the chain, over the SDK's chain module: the
  * anchorer's state in the journal says how far a batch got; the anchor and
  * attestations are what the chain confirms now (`chainDataFor`); notarized
- * is the registry's `isNotarized(root)`.
+ * is the registry's `isNotarized(agency, root)`.
  */
 export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayChain {
   const registryAddress = p.chain.registry;
@@ -63,7 +63,7 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     const { provider } = await connection();
     const registry = new RegistryClient(registryAddress, provider);
     const data = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });
-    const notarized = data.anchor ? await registry.isNotarized(batch.root) : false;
+    const notarized = data.anchor ? await registry.isNotarized(batch.agency, batch.root) : false;
     // The journal may say anchored while the chain no longer has it (reorg not yet handled): report what the chain says.
     return { phase: data.anchor ? phase : 'submitted', anchor: data.anchor, attestations: data.attestations, notarized };
   };

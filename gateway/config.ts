@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agencySchema, deviceSchema, describeIssues, LiuhenError, officerSchema } from '../src/index.js';
+import { supervisionConfigSchema } from './routes/stats/config.js';
 
 const GiB = 1024 ** 3;
 const KiB = 1024;
@@ -22,6 +23,8 @@ export const gatewayConfigSchema = z.strictObject({
       jsonBytes: bytes(16 * 1024 * KiB).default(272 * KiB),
       /** Largest non-file multipart field (`meta`, `receipt`, `sha256`). @default 272 KiB */
       fieldBytes: bytes(16 * 1024 * KiB).default(272 * KiB),
+      /** File verifications one client address may run at once (the rest of `verifyUploads` stays free for others). @default 2 */
+      verifyUploadsPerAddress: z.number().int().min(1).max(1024).default(2),
       /** Most multipart parts (fields + files). @default 4 */
       parts: z.number().int().min(2).max(64).default(4),
     })
@@ -35,6 +38,41 @@ export const gatewayConfigSchema = z.strictObject({
       verify: z.number().int().min(1).max(10_000_000).default(120),
       /** Failed authorisations (401/403) per window and address; beyond it every request of that address is refused until the window ends. */
       authFailures: z.number().int().min(1).max(10_000_000).default(30),
+    })
+    .prefault({}),
+  /**
+   * Slow clients (issue 9.6). A fixed total time would cut off real multi-GB
+   * uploads on slow links, so a request body must instead keep a minimum data
+   * rate: every `rateWindowMs` it must have delivered at least
+   * `minBytesPerSecond × window` bytes, or it is answered 408 REQUEST_TOO_SLOW
+   * and its connection closed (Slowloris-style drip feeds). Time spent waiting
+   * on the gateway itself (backpressure) is never counted against the client.
+   */
+  http: z
+    .strictObject({
+      /** Time to receive a request's headers. @default 20 s */
+      headersTimeoutMs: z.number().int().min(100).max(600_000).default(20_000),
+      /** Window over which the data rate is measured. @default 15 s */
+      rateWindowMs: z.number().int().min(100).max(600_000).default(15_000),
+      /** Minimum body rate, all routes (1 KB/s: a poor mobile link still uploads several GB a day). */
+      minBytesPerSecond: z.number().int().min(1).max(1e9).default(1000),
+      /** Minimum body rate of the public `POST /v1/verify` (its uploads hold one of `verifyUploads` slots). */
+      verifyMinBytesPerSecond: z.number().int().min(1).max(1e9).default(4000),
+      /**
+       * Requests per client address still sending their body after one window
+       * ("slow"); one more is cut off. Raise it for many stations behind one NAT
+       * or for load tests. @default 16
+       */
+      slowPerAddress: z.number().int().min(1).max(1_000_000).default(16),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * SHA-256 (hex) of the bearer token Prometheus sends for `GET /metrics`.
+       * Unset: /metrics answers loopback clients only (and nobody when trustProxy is set).
+       */
+      tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (sha256 of the token)').optional(),
     })
     .prefault({}),
   health: z
@@ -65,6 +103,8 @@ export const gatewayConfigSchema = z.strictObject({
       maxClockSkewSeconds: z.number().min(0).optional(),
     })
     .prefault({}),
+  /** The supervision body: its agency and device chains, statistics, 码上监督 feedback limits (gateway/routes/stats/config.ts). */
+  supervision: supervisionConfigSchema,
   /** Express `trust proxy`: false (default) when clients connect directly; a hop count behind a reverse proxy. */
   trustProxy: z.union([z.boolean(), z.number().int().min(0).max(16)]).default(false),
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Liuhen, LiuhenError, openEvidenceStore, openKeyring, paths, type EvidenceStore } from '../src/index.js';
-import { TokenStore } from './auth/tokens.js';
+import { auditTokenFile, TokenStore } from './auth/tokens.js';
 import { createGatewayChain, type ClosableGatewayChain } from './chain.js';
 import { parseGatewayConfig, type GatewayConfig } from './config.js';
 import type { Logger } from './deps.js';
@@ -44,6 +44,9 @@ export async function openGateway(p: OpenGatewayParameters): Promise<OpenedGatew
   let chain: ClosableGatewayChain | undefined;
   try {
     const tokens = await TokenStore.open(gatewayDir(p.dataDir));
+    // The token file's digest on the audit trail; a change made outside the API is shown to the operator.
+    const tokenFile = await auditTokenFile(liuhen, tokens, { audit: config.audit });
+    if (tokenFile.finding) notes.push(tokenFile.finding.message);
     const bootstrapToken = await tokens.bootstrap();
     const keyringPath = join(paths(p.dataDir).store, 'keyring.json');
     const passphrase = p.keyringPassphrase ?? process.env[KEYRING_PASSPHRASE_ENV];

@@ -1,15 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
-import { drainApp } from './app.js';
+import { drainApp, httpConfigOf } from './app.js';
 
 export interface ListenParameters {
   /** @default 8080 */
   port?: number;
   /** @default '127.0.0.1' (loopback: put a TLS proxy in front to serve others) */
   host?: string;
-  /** Time to receive a whole request (large uploads). @default 2 h */
+  /**
+   * Time to receive a whole request. @default 0 (none): a multi-GB upload on a
+   * slow link may take hours; slow clients are bounded by the minimum data
+   * rate instead (config `http`, issue 9.6).
+   */
   requestTimeoutMs?: number;
+  /** Time to receive the headers. @default the app's `http.headersTimeoutMs` (20 s) */
+  headersTimeoutMs?: number;
   /** A connection silent this long is closed (a stalled upload journals nothing). @default 120 s */
   idleTimeoutMs?: number;
 }
@@ -30,7 +36,16 @@ export interface RunningGateway {
 /** Serves `app` over HTTP. Resolves once listening. */
 export function listen(app: Express, p: ListenParameters = {}): Promise<RunningGateway> {
   const host = p.host ?? '127.0.0.1';
-  const server = createServer({ requestTimeout: p.requestTimeoutMs ?? 2 * 3600_000, headersTimeout: 60_000 }, app);
+  const headersTimeout = p.headersTimeoutMs ?? httpConfigOf(app).headersTimeoutMs;
+  const server = createServer(
+    {
+      requestTimeout: p.requestTimeoutMs ?? 0,
+      headersTimeout,
+      // Node checks both timeouts on this period (default 30 s): check often enough that the header bound means what it says.
+      connectionsCheckingInterval: Math.max(50, Math.min(5000, Math.floor(headersTimeout / 2))),
+    },
+    app,
+  );
   server.setTimeout(p.idleTimeoutMs ?? 120_000, (socket) => socket.destroy());
   return new Promise((resolve, reject) => {
     server.once('error', reject);

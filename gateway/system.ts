@@ -15,21 +15,25 @@ import {
   openNotary,
   paths,
   readConfig,
-  startAnvil,
+  superviseAnvil,
   writeConfig,
   type Anchorer,
   type AnchorEvent,
-  type EmbeddedChain,
+  type AnchorState,
+  type ChainStateEvent,
+  type ChainSupervisorEvent,
+  type Journal,
+  type SupervisedChain,
   type EvidenceStore,
   type Keyring,
   type Notary,
   type NotaryEvent,
 } from '../src/index.js';
 import { createApp } from './app.js';
-import { createDevTokens, TokenStore, type DevTokens } from './auth/tokens.js';
+import { auditTokenFile, createDevTokens, TokenStore, type DevTokens } from './auth/tokens.js';
 import { createGatewayChain, type ClosableGatewayChain } from './chain.js';
-import type { GatewayConfigInput } from './config.js';
-import { stderrLogger, type Logger } from './deps.js';
+import { parseGatewayConfig, type GatewayConfigInput } from './config.js';
+import { stderrLogger, type ComponentHealth, type Logger } from './deps.js';
 import { gatewayDir, KEYRING_PASSPHRASE_ENV, readGatewayConfig } from './open.js';
 import { createPagesRouter } from './pages/router.js';
 import { listen, type RunningGateway } from './server.js';
@@ -66,6 +70,10 @@ export interface RunningSystem {
   tokens: DevTokens;
   /** Agency tokens per agency code (the first is also `tokens.agency`). */
   agencyTokens: Record<string, string>;
+  /** The supervised embedded chain. */
+  chain: SupervisedChain;
+  /** The component states `/healthz` shows. */
+  components: () => Promise<ComponentHealth[]>;
   stop(): Promise<void>;
 }
 
@@ -96,18 +104,47 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     const liuhen = await Liuhen.open(p.dataDir);
     cleanups.push(() => liuhen.close());
 
-    // 2. The chain: Anvil with its state in the data folder, on the configured port when free.
+    // 2. The chain: Anvil with its state in the data folder, on the configured port when free,
+    //    supervised (restarted from its last snapshot if it dies, issue 10.4).
     const configured = liuhen.config.chain;
     const wantPort = p.chainPort ?? portOf(configured?.rpc) ?? 8545;
     const port = await assertPortFree('127.0.0.1', wantPort).then(() => wantPort, () => freePort());
-    const chain: EmbeddedChain = await startAnvil({ statePath: join(dir.chain, 'state.json'), port, chainId: EMBEDDED_CHAIN_ID });
+    const statePath = join(dir.chain, 'state.json');
+    const chain: SupervisedChain = await superviseAnvil({
+      statePath,
+      port,
+      chainId: EMBEDDED_CHAIN_ID,
+      onStateEvent: (e) => logChainState(logger, e),
+      onEvent: (e) => logChainProcess(logger, e),
+    });
     cleanups.push(() => chain.stop());
-    say(`chain ${chain.rpc} (chain id ${chain.chainId}, state in ${join(dir.chain, 'state.json')})`);
+    say(`chain ${chain.rpc} (chain id ${chain.chainId}, state in ${statePath}${chain.stateSource === 'previous' ? ', fell back to the previous snapshot' : ''})`);
 
     // 3. The registry and keys: idempotent (reused when the chain still has it).
+    //    An embedded chain that lost its whole state (every snapshot damaged or deleted) while this folder
+    //    had a registry on it: the dev registry is deployed again — as the dev deployer's first transaction
+    //    on an empty chain it lands at the same address — and every batch is anchored and co-signed again
+    //    by the reconcilers. Loudly: an error line in the log and a note in /healthz until the next start.
+    const notes: string[] = [];
+    const hadRegistry = configured?.chainId === EMBEDDED_CHAIN_ID && configured.registry !== undefined;
+    const chainLost = hadRegistry && (chain.stateSource === 'lost' || chain.stateSource === 'new');
+    if (chainLost) {
+      const note = `the embedded chain lost its state (${chain.stateSource === 'lost' ? 'every snapshot was damaged' : 'no snapshot found'}): the dev registry is redeployed at ${configured.registry} and every batch is anchored and notarized again`;
+      logger.error(note, { registry: configured.registry, stateSource: chain.stateSource });
+      say(`WARNING: ${note}`);
+      notes.push(note);
+    } else if (chain.stateSource === 'previous') {
+      notes.push('the chain state fell back to the previous snapshot (the newer one was damaged): the blocks after it are anchored and notarized again');
+    }
     const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc });
     liuhen.reloadConfig();
     say(d.deployed ? `registry deployed at ${d.chain.registry}` : `registry ${d.chain.registry} reused`);
+    if (chainLost && d.chain.registry?.toLowerCase() !== configured.registry!.toLowerCase()) {
+      // Not the deterministic address: something else ran first on the empty chain. Say it; old receipts name the old address.
+      const note = `the registry was redeployed at ${d.chain.registry}, not at ${configured.registry}: receipts that name the old address need it trusted for verification`;
+      logger.error(note, {});
+      notes.push(note);
+    }
 
     // 4. The evidence store and the anchoring loops.
     const keyring = await devKeyring(p.dataDir, anchoringAgencies(liuhen.config));
@@ -138,6 +175,8 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
 
     // 6. The gateway, with fresh dev tokens for this run.
     const tokens = await TokenStore.open(gatewayDir(p.dataDir));
+    const tokenFile = await auditTokenFile(liuhen, tokens, { audit: parseGatewayConfig(p.gatewayConfig ?? readGatewayConfig(p.dataDir)).audit });
+    if (tokenFile.finding) logger.warn(tokenFile.finding.message, { code: tokenFile.finding.code });
     const dev = await createDevTokens(tokens, liuhen.config.agency);
     const agencyTokens: Record<string, string> = { [liuhen.config.agency]: dev.agency };
     for (const agency of anchoringAgencies(liuhen.config).slice(1)) {
@@ -145,7 +184,8 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     }
     const gatewayChain: ClosableGatewayChain = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain! });
     cleanups.push(() => gatewayChain.close());
-    const app = createApp({ liuhen, tokens, store, chain: gatewayChain, pages: createPagesRouter(), logger, config: p.gatewayConfig ?? readGatewayConfig(p.dataDir) });
+    const components = systemComponents({ chain, journal: liuhen.journal, agencies: anchoringAgencies(liuhen.config), notary, notes, registry: d.chain.registry!, chainId: chain.chainId });
+    const app = createApp({ liuhen, tokens, store, chain: gatewayChain, pages: createPagesRouter(), logger, config: p.gatewayConfig ?? readGatewayConfig(p.dataDir), components });
     const gatewayPort = p.port ?? 8080;
     const running: RunningGateway = await listen(app, { port: gatewayPort, ...(p.host ? { host: p.host } : {}) }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') throw new LiuhenError('INVALID_INPUT', `port ${gatewayPort} is in use (another Liuhen?): stop it or choose another with --port`);
@@ -160,6 +200,8 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
       chainId: chain.chainId,
       tokens: dev,
       agencyTokens,
+      chain,
+      components,
       stop: async () => {
         rmSync(runFile(p.dataDir), { force: true });
         await stopAll();
@@ -195,6 +237,146 @@ function portOf(rpc: string | undefined): number | undefined {
   if (!rpc) return undefined;
   const port = Number(new URL(rpc).port);
   return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+function logChainState(logger: Logger, e: ChainStateEvent): void {
+  switch (e.type) {
+    case 'state-damaged':
+      logger.error('chain state damaged: moved aside', { path: e.path, movedTo: e.movedTo, reason: e.reason });
+      return;
+    case 'state-loaded':
+      if (e.source === 'previous') logger.warn('chain state: loaded the previous snapshot', { path: e.path, block: e.block });
+      else if (e.source === 'lost') logger.error('chain state: no usable snapshot, the chain starts empty', {});
+      return;
+    case 'state-save-failed':
+      logger.warn('chain state snapshot failed (the last good one is kept)', { message: e.message });
+      return;
+    case 'state-saved':
+      return;
+    default:
+      e satisfies never;
+  }
+}
+
+function logChainProcess(logger: Logger, e: ChainSupervisorEvent): void {
+  switch (e.type) {
+    case 'chain-exited':
+      logger.warn('chain process exited: restarting', { code: e.code, restartInMs: e.restartInMs, failures: e.failures });
+      return;
+    case 'chain-restarted':
+      logger.warn('chain process restarted', { pid: e.pid, restarts: e.restarts, stateSource: e.stateSource });
+      return;
+    case 'chain-restart-failed':
+      logger.warn('chain restart failed', { message: e.message, restartInMs: e.restartInMs, failures: e.failures });
+      return;
+    case 'chain-failing':
+      // The alert: an operator must look (uploads are still journaled and acknowledged meanwhile).
+      logger.error('ALERT: the embedded chain keeps failing to run', { failures: e.failures, message: e.message });
+      return;
+    default:
+      e satisfies never;
+  }
+}
+
+interface ComponentSources {
+  chain: SupervisedChain;
+  journal: Journal;
+  agencies: string[];
+  notary: Notary;
+  notes: string[];
+  registry: string;
+  chainId: number;
+}
+
+/** Sealed batches older than this and still not anchored make anchoring degraded. */
+const ANCHOR_LAG_SECONDS = 120;
+/** Anchored batches the notary has not co-signed for this long make the notary degraded. */
+const NOTARY_BACKLOG_SECONDS = 120;
+
+/**
+ * The real state of each component for `/healthz` (issue 10.4): the chain
+ * process and its snapshots, the anchoring lag per agency, the notary's
+ * backlog, the journal's write state. Cheap enough for every probe: anchoring
+ * walks forward from the last batch known anchored; the notary's backlog (a
+ * log scan) is reused for 5 s.
+ */
+function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]> {
+  const firstOpen = new Map<string, number>();
+  let notaryCache: { at: number; value: Promise<ComponentHealth> } | undefined;
+  const anchoring = async (): Promise<ComponentHealth> => {
+    const lag: Record<string, { unanchored: number; oldestSealedSeconds: number | null }> = {};
+    let worst = 0;
+    for (const agency of s.agencies) {
+      const head = await s.journal.agencyHead(agency);
+      let seq = firstOpen.get(agency) ?? 1;
+      let oldest: number | null = null;
+      for (; head && seq <= head.seq; seq++) {
+        const batch = await s.journal.getBatch(agency, seq);
+        if (!batch) break;
+        const st = await s.journal.getAnchorState<AnchorState>(batch.root);
+        const done = st && st.chainId === s.chainId && st.registry.toLowerCase() === s.registry.toLowerCase() && (st.status === 'anchored' || st.status === 'final');
+        if (!done) {
+          oldest = Math.max(0, Math.floor((Date.now() - Date.parse(batch.sealedAt)) / 1000));
+          break;
+        }
+      }
+      // Only moves forward over batches seen anchored; a rollback that un-anchors one shows at the next start
+      // (the anchorer re-anchors it meanwhile).
+      firstOpen.set(agency, seq);
+      const unanchored = head ? Math.max(0, head.seq - seq + 1) : 0;
+      lag[agency] = { unanchored, oldestSealedSeconds: oldest };
+      worst = Math.max(worst, oldest ?? 0);
+    }
+    const total = Object.values(lag).reduce((a, l) => a + l.unanchored, 0);
+    if (worst > ANCHOR_LAG_SECONDS) return { name: 'anchoring', status: 'degraded', detail: `a batch sealed ${worst} s ago is not anchored yet (${total} waiting)`, data: lag };
+    return { name: 'anchoring', status: 'ok', detail: total === 0 ? 'every sealed batch is anchored' : `${total} batch(es) on their way`, data: lag };
+  };
+  const seenPending = new Map<string, number>();
+  const notary = (): Promise<ComponentHealth> => {
+    if (notaryCache && Date.now() - notaryCache.at < 5000) return notaryCache.value;
+    const value = (async (): Promise<ComponentHealth> => {
+      const pending = await s.notary.pending();
+      const now = Date.now();
+      const keys = new Set(pending.map((b) => `${b.batch.agency}/${b.batch.seq}/${b.batch.root}`));
+      for (const k of seenPending.keys()) if (!keys.has(k)) seenPending.delete(k);
+      for (const k of keys) if (!seenPending.has(k)) seenPending.set(k, now);
+      const waited = Math.floor((now - Math.min(now, ...seenPending.values())) / 1000);
+      const refused = pending.filter((b) => b.state === 'refused').length;
+      const data = { pending: pending.length, refused, longestWaitSeconds: pending.length > 0 ? waited : null };
+      if (refused > 0) return { name: 'notary', status: 'degraded', detail: `${refused} batch(es) refused by the notary`, data };
+      if (waited > NOTARY_BACKLOG_SECONDS) return { name: 'notary', status: 'degraded', detail: `${pending.length} anchored batch(es) not co-signed, one for ${waited} s`, data };
+      return { name: 'notary', status: 'ok', detail: pending.length === 0 ? 'every anchored batch is co-signed' : `${pending.length} batch(es) being co-signed`, data };
+    })().catch((e: unknown): ComponentHealth => ({ name: 'notary', status: 'degraded', detail: `backlog unknown: ${(e as Error).message.slice(0, 200)}` }));
+    notaryCache = { at: Date.now(), value };
+    return value;
+  };
+  const journal = async (): Promise<ComponentHealth | undefined> => {
+    // journal.health() (the journal's own write state, issue 10.4) where this SDK has it.
+    const probe = (s.journal as { health?: () => Promise<{ status?: string; writable?: boolean; detail?: string; error?: string }> | { status?: string; writable?: boolean; detail?: string; error?: string } }).health;
+    if (typeof probe !== 'function') return undefined;
+    const h = await probe.call(s.journal);
+    const down = h.writable === false || (h.status !== undefined && h.status !== 'ok');
+    return { name: 'journal', status: down ? 'down' : 'ok', detail: down ? `refuses writes: ${h.detail ?? h.error ?? h.status ?? 'failed'}` : 'accepts writes', data: { ...h } };
+  };
+  return async () => {
+    const h = s.chain.health();
+    const chain: ComponentHealth =
+      h.state === 'up'
+        ? { name: 'chain', status: h.persisted.lastError ? 'degraded' : 'ok', detail: h.persisted.lastError ? `state snapshots fail (the last good one is kept): ${h.persisted.lastError}` : `running (pid ${h.pid})`, data: { ...h } }
+        : h.state === 'restarting'
+          ? { name: 'chain', status: 'degraded', detail: `the chain process exited (${h.lastExit?.code}) and is being restarted`, data: { ...h } }
+          : h.state === 'failing'
+            ? { name: 'chain', status: 'down', detail: `the chain process keeps failing (${h.failures} failures): ${h.lastError}`, data: { ...h } }
+            : { name: 'chain', status: 'down', detail: 'stopped', data: { ...h } };
+    const [a, n, j] = await Promise.all([anchoring(), notary(), journal().catch((e: unknown): ComponentHealth => ({ name: 'journal', status: 'down', detail: (e as Error).message.slice(0, 200) }))]);
+    // A lost or rolled-back chain state stays noted for this run; degraded until everything is anchored and co-signed again.
+    const caughtUp = a.status === 'ok' && (a.data as Record<string, { unanchored: number }>) && Object.values(a.data as Record<string, { unanchored: number }>).every((l) => l.unanchored === 0) && n.status === 'ok' && (n.data as { pending: number } | undefined)?.pending === 0;
+    const out: ComponentHealth[] = [chain];
+    for (const note of s.notes) out.push({ name: 'chain-state', status: caughtUp ? 'ok' : 'degraded', detail: caughtUp ? `${note} (done)` : note });
+    out.push(a, n);
+    if (j) out.push(j);
+    return out;
+  };
 }
 
 function logAnchor(logger: Logger, agency: string, e: AnchorEvent): void {

@@ -1,11 +1,11 @@
 /**
  * `npm run bench [-- name…]`: runs the benchmark modules in scripts/bench/
- * (core, store, gas, chain, gateway — those present) and prints one JSON line
+ * (core, store, browser, gas, chain, gateway — those present) and prints one JSON line
  * per figure. Benchmarks measure; tests never assert timings.
  */
 import { existsSync } from 'node:fs';
 
-const ORDER = ['core', 'store', 'gas', 'chain', 'gateway'];
+const ORDER = ['core', 'store', 'browser', 'gas', 'chain', 'gateway'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const emit = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
 

@@ -35,6 +35,9 @@ export type ErrorCode =
   | 'RECORD_NOT_SEALED'
   | 'BATCH_NOT_FOUND'
   | 'NOTHING_TO_SEAL'
+  | 'DEVICE_SEQ_EXHAUSTED'
+  | 'DEVICE_OTHER_AGENCY'
+  | 'CAPTURE_IN_FUTURE'
   // config and CLI
   | 'CONFIG_MISSING'
   | 'CONFIG_INVALID'
@@ -75,6 +78,7 @@ export type ErrorCode =
   | 'INVALID_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UPLOAD_INCOMPLETE'
+  | 'REQUEST_TOO_SLOW'
   | 'INTERNAL';
 
 export interface LiuhenErrorOptions {

@@ -18,6 +18,7 @@ export * from './completeness/index.js';
 export * from './chain/index.js';
 export * from './store/index.js';
 export * from './notary/index.js';
+export * from './stats/index.js';
 
 export { Liuhen } from './liuhen.js';
 export type { InitParameters, RecordMeta } from './liuhen.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { agencySchema, describeIssues, LiuhenError, writeFileAtomic } from '../../src/index.js';
+import { agencySchema, describeIssues, LiuhenError, writeFileAtomic, type Liuhen } from '../../src/index.js';
 
 /**
  * Gateway tokens. A token is `lh_<id>_<secret>`: `id` (16 hex digits) is
@@ -63,6 +63,9 @@ const DUMMY = sha256('lh_0000000000000000_dummy');
 export class TokenStore {
   private readonly byId = new Map<string, TokenEntry>();
   private writing: Promise<unknown> = Promise.resolve();
+  /** SHA-256 (hex) of the token file as last read or written by this store; null while there is none. */
+  private fileDigest: string | null = null;
+  private readonly persisted: ((digest: string) => Promise<void>)[] = [];
 
   private constructor(
     readonly dir: string,
@@ -79,7 +82,9 @@ export class TokenStore {
     if (existed) {
       let raw: unknown;
       try {
-        raw = JSON.parse(await readFile(path, 'utf8'));
+        const text = await readFile(path);
+        store.fileDigest = createHash('sha256').update(text).digest('hex');
+        raw = JSON.parse(text.toString('utf8'));
       } catch (cause) {
         throw new LiuhenError('CONFIG_INVALID', `${path} is not valid JSON`, { cause });
       }
@@ -92,6 +97,16 @@ export class TokenStore {
 
   get path(): string {
     return join(this.dir, 'tokens.json');
+  }
+
+  /** SHA-256 (hex) of `tokens.json` as this store last read or wrote it; null when there is no file yet. */
+  get digest(): string | null {
+    return this.fileDigest;
+  }
+
+  /** Called with the new file digest after each change this store writes (awaited before the change resolves). */
+  onPersisted(listener: (digest: string) => Promise<void>): void {
+    this.persisted.push(listener);
   }
 
   /**
@@ -176,6 +191,8 @@ export class TokenStore {
         undo();
         throw new LiuhenError('JOURNAL_IO', 'the token file could not be written', { cause });
       }
+      // The change is on disk: its digest goes to the audit trail (listeners log their own failures).
+      for (const l of this.persisted) await l(this.fileDigest!).catch(() => undefined);
     });
     this.writing = run.catch(() => undefined);
     return run;
@@ -184,8 +201,111 @@ export class TokenStore {
   private async persist(): Promise<void> {
     const text = `${JSON.stringify({ format: TOKENS_FORMAT, tokens: [...this.byId.values()] }, null, 2)}\n`;
     await writeFileAtomic(this.path, text, { mode: 0o600 });
+    this.fileDigest = createHash('sha256').update(text, 'utf8').digest('hex');
   }
 
+}
+
+// ── the token file's digest in the audit trail ─────────────────────────────
+
+/**
+ * `tokens.json` has no integrity protection of its own: whoever can write the
+ * data folder can add an admin hash (beyond what Liuhen can defend, see
+ * docs/threat-model.md). What Liuhen can do is make such a change visible.
+ * At each gateway start the file's SHA-256 is journaled on the audit trail's
+ * device chain (signed, sealed and anchored like every audit entry), and so
+ * is the digest after every change made through the API. At the next start,
+ * a file whose digest is not the last one journaled was changed outside the
+ * API: the start entry then carries the finding `TOKENS_CHANGED_OUTSIDE_API`
+ * and the caller shows it to the operator.
+ *
+ * The last digest entry is found through a journal meta key holding its
+ * sequence number on the audit chain; the entry itself is read back and must
+ * be a `gateway-tokens` event of that chain (the audit device is reserved for
+ * the gateway, so an agency cannot write one).
+ */
+export const TOKENS_CHANGED_OUTSIDE_API = 'TOKENS_CHANGED_OUTSIDE_API';
+const LAST_DIGEST_META = 'gateway.tokens.lastDigestSeq';
+
+export interface TokenFileFinding {
+  code: typeof TOKENS_CHANGED_OUTSIDE_API;
+  severity: 'warning';
+  message: string;
+  /** Digest journaled last (at the previous start or the last change through the API). */
+  expected: string | null;
+  /** Digest of the file found now (null: the file is gone). */
+  found: string | null;
+}
+
+export interface TokenFileAudit {
+  /** The digest journaled now, and the finding when the file changed outside the API. */
+  digest: string | null;
+  finding?: TokenFileFinding;
+}
+
+export interface TokenFileAuditOptions {
+  /** Audit chain: agency, device and officer of the entries (the gateway config's `audit`). */
+  audit?: { agency?: string; device?: string; officer?: string };
+  clock?: () => Date;
+  /** Where a digest that could not be journaled after an API change is reported. */
+  onError?: (e: unknown) => void;
+}
+
+interface DigestBody {
+  event: 'gateway-tokens';
+  reason: 'start' | 'api';
+  digest: string | null;
+  finding?: TokenFileFinding;
+}
+
+/** Journals the token file's digest for this start, compares it with the last one journaled, and hooks later API changes. */
+export async function auditTokenFile(liuhen: Liuhen, tokens: TokenStore, options: TokenFileAuditOptions = {}): Promise<TokenFileAudit> {
+  const agency = options.audit?.agency ?? liuhen.config.agency;
+  const device = options.audit?.device ?? 'gateway-audit';
+  const officer = options.audit?.officer ?? 'gateway';
+  const clock = options.clock ?? (() => new Date());
+  const journal = liuhen.journal;
+
+  const journalDigest = async (body: DigestBody): Promise<void> => {
+    const r = await liuhen.append({ agency, device, officer, kind: 'event', capturedAt: clock().toISOString(), body: JSON.parse(JSON.stringify(body)) as Record<string, never> });
+    await journal.putMeta(LAST_DIGEST_META, String(r.record.seq));
+  };
+
+  const last = await lastDigest(liuhen, device);
+  const found = tokens.digest;
+  let finding: TokenFileFinding | undefined;
+  if (last !== undefined && last !== found) {
+    finding = {
+      code: TOKENS_CHANGED_OUTSIDE_API,
+      severity: 'warning',
+      message: `${tokens.path} changed outside the token API since the gateway last recorded it (digest ${short(last)} → ${short(found)}): check the tokens it holds (liuhen gateway tokens list), revoke any you did not create`,
+      expected: last,
+      found,
+    };
+  }
+  await journalDigest({ event: 'gateway-tokens', reason: 'start', digest: found, ...(finding ? { finding } : {}) });
+  tokens.onPersisted((digest) =>
+    journalDigest({ event: 'gateway-tokens', reason: 'api', digest }).catch((e: unknown) => {
+      options.onError?.(e);
+      throw e;
+    }),
+  );
+  return { digest: found, ...(finding ? { finding } : {}) };
+}
+
+const short = (d: string | null) => (d === null ? 'none' : `${d.slice(0, 12)}…`);
+
+/** The digest of the last `gateway-tokens` entry on the audit chain, or undefined when none was ever journaled. */
+async function lastDigest(liuhen: Liuhen, device: string): Promise<string | null | undefined> {
+  const at = await liuhen.journal.getMeta(LAST_DIGEST_META);
+  const seq = at === undefined ? NaN : Number(at);
+  if (!Number.isSafeInteger(seq) || seq < 1) return undefined;
+  for await (const s of liuhen.journal.deviceRecords(device, { afterSeq: seq - 1, limit: 1 })) {
+    const body = s.record.body as Partial<DigestBody> | undefined;
+    if (s.record.seq !== seq || body?.event !== 'gateway-tokens') return undefined;
+    return typeof body.digest === 'string' ? body.digest : null;
+  }
+  return undefined;
 }
 
 function infoOf(e: TokenEntry): TokenInfo {

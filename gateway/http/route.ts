@@ -5,6 +5,8 @@ import type { AuditEntry } from '../audit/trail.js';
 import type { AuthResult, Principal, Role } from '../auth/tokens.js';
 import type { Context } from '../context.js';
 import { readJson } from './body.js';
+import { setMinDataRate } from './rate.js';
+import { requestIdOf } from '../logging.js';
 
 /**
  * A route is declared once, as data: its path, who may call it, the zod
@@ -32,6 +34,8 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   access: Access;
   /** Write an audit entry for every call (auth failures are audited on every route). */
   audit?: boolean;
+  /** Minimum body data rate of this route (bytes/s), instead of the gateway's `http.minBytesPerSecond`. */
+  minBytesPerSecond?: number;
   /** Extra per-route middleware before auth (e.g. the public verification rate limit). */
   before?: RequestHandler[];
   params?: P;
@@ -81,6 +85,7 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
   const chain: RequestHandler[] = [
     (req, res, next) => {
       locals(res).auditIds = {};
+      if (spec.minBytesPerSecond !== undefined) setMinDataRate(res, spec.minBytesPerSecond);
       watchForAudit(req, res, spec, app);
       next();
     },
@@ -117,6 +122,7 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
           from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
           outcome: { status: 0, complete: false },
           phase: 'access',
+          ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
         });
       } catch (cause) {
         throw new LiuhenError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written, so this read is refused; try again later', { cause });
@@ -200,6 +206,7 @@ function watchForAudit(req: Request, res: Response, spec: RouteSpec, app: Contex
       when: app.clock().toISOString(),
       from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
       outcome: { status, ...(l.errorCode ? { code: l.errorCode } : {}), complete: res.writableFinished },
+      ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
     });
   };
   res.once('finish', write);

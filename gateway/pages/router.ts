@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import QRCode from 'qrcode';
  *   GET /devices/:device       body-camera continuity (supervisor)
  *   GET /records/:id           a record's receipt with its QR code (supervisor)
  *   GET /static/*              web/ as-is: HTML, CSS, plain ES modules (no build step)
- *   GET /vendor/noble-hashes/* the browser ESM files of @noble/hashes that sha2.js needs
+ *   GET /vendor/hash-wasm/sha256.umd.min.js  hash-wasm's SHA-256, loaded by the hashing worker
  *   GET /qr.svg?link=…         QR code of a public verification link, rendered server-side
  *
  * The pages hold no data: they call the JSON API (`/v1/...`) from the browser,
@@ -29,9 +29,10 @@ const require = createRequire(import.meta.url);
 
 export function createPagesRouter(options: PagesOptions = {}): Router {
   const webRoot = options.webRoot ?? findWebRoot();
-  const vendor = nobleHashesFiles();
+  const hashWasm = hashWasmFile();
   const router = Router();
 
+  const workerPath = resolve(webRoot, 'js', 'hash-worker.js');
   const page = (file: string) => (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-cache');
     res.sendFile(file, { root: webRoot, dotfiles: 'deny' });
@@ -48,23 +49,23 @@ export function createPagesRouter(options: PagesOptions = {}): Router {
       index: false,
       redirect: false,
       dotfiles: 'ignore',
-      setHeaders: (res) => res.set('Cache-Control', 'no-cache'),
+      setHeaders: (res, path) => {
+        res.set('Cache-Control', 'no-cache');
+        // The hashing worker compiles hash-wasm's WebAssembly: its own policy (a
+        // worker's CSP is the one delivered with its script, CSP3 §6.1) adds
+        // 'wasm-unsafe-eval' — WebAssembly only, never JavaScript eval — to helmet's.
+        if (path === workerPath) res.set('Content-Security-Policy', WORKER_CSP);
+      },
     }),
   );
   router.use('/static', (_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such page asset' } });
   });
 
-  // Only the files the import graph of sha2.js reaches, by exact name: nothing
-  // else in node_modules is reachable from the web.
-  router.get('/vendor/noble-hashes/:file', (req, res) => {
-    const path = vendor.get(req.params.file);
-    if (!path) {
-      res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such vendored file' } });
-      return;
-    }
+  // One file, by exact name: nothing else in node_modules is reachable from the web.
+  router.get('/vendor/hash-wasm/sha256.umd.min.js', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=86400');
-    res.type('text/javascript').sendFile(path);
+    res.type('text/javascript').sendFile(hashWasm);
   });
 
   router.get('/qr.svg', async (req, res) => {
@@ -83,6 +84,9 @@ export function createPagesRouter(options: PagesOptions = {}): Router {
 }
 
 /** The options the QR endpoint renders with (exported so tests can re-render and compare). */
+/** helmet's default policy, plus WebAssembly compilation, for the hashing worker only. */
+export const WORKER_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'none'; object-src 'none'; base-uri 'none'";
+
 export const QR_OPTIONS = { type: 'svg', errorCorrectionLevel: 'M', margin: 2 } as const;
 
 const LINK_PATH = /^\/v\/0x[0-9a-f]{64}$/;
@@ -110,26 +114,11 @@ function findWebRoot(): string {
 }
 
 /**
- * @noble/hashes ships plain ES modules with relative imports only, so the
- * browser can load them as they are. Walks the import graph from sha2.js and
- * utils.js and refuses to start if a file imports anything but a sibling
- * (that would need a bundler, and this project has no build step).
+ * hash-wasm's UMD build of SHA-256 alone (18 KB, the WebAssembly inlined):
+ * a classic worker loads it with importScripts, no bundler needed.
  */
-function nobleHashesFiles(): Map<string, string> {
-  const root = dirname(require.resolve('@noble/hashes/sha2.js'));
-  const files = new Map<string, string>();
-  const queue = ['sha2.js', 'utils.js'];
-  while (queue.length > 0) {
-    const name = queue.pop()!;
-    if (files.has(name)) continue;
-    const path = resolve(root, name);
-    files.set(name, path);
-    const source = readFileSync(path, 'utf8');
-    for (const m of source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/gm)) {
-      const spec = m[1]!;
-      if (!/^\.\/[A-Za-z0-9_-]+\.js$/.test(spec)) throw new Error(`@noble/hashes/${name} imports "${spec}": not servable as browser ESM without a bundler`);
-      queue.push(spec.slice(2));
-    }
-  }
-  return files;
+function hashWasmFile(): string {
+  const path = join(dirname(require.resolve('hash-wasm')), 'sha256.umd.min.js');
+  if (!existsSync(path)) throw new Error(`hash-wasm: ${path} missing (the Verify page hashes with it)`);
+  return path;
 }

@@ -12,6 +12,10 @@
  * - `gas.cosign`: one `cosign` carrying k notaries' attestations (threshold k).
  * - `gas.verifyInclusion`: an `eth_estimateGas` of the view for a proof in a
  *   tree of 1,000,000 records (20 siblings).
+ * - `gas.device.enroll` / `gas.device.rotate` / `gas.device.revoke`: enrolling
+ *   a device with its first Ed25519 key, rotating it, revoking a key (with a
+ *   32-byte reason), as the agency's station.
+ * - `gas.names`: the admin naming an agency and a notary (Chinese names, UTF-8).
  *
  *   npx tsx scripts/bench/gas.ts
  */
@@ -102,18 +106,18 @@ export async function run(emit: Emit): Promise<void> {
     .sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
   for (const n of notaries) await (await registry.grantRole(NOTARY_ROLE, n.address)).wait();
   const { chainId } = await hre.ethers.provider.getNetwork();
-  const domain = { name: 'Liuhen EvidenceRegistry', version: '1', chainId, verifyingContract: await registry.getAddress() };
+  const domain = { name: 'Liuhen EvidenceRegistry', version: '2', chainId, verifyingContract: await registry.getAddress() };
   const asCarrier = connect(registry, carrier);
   for (const k of [1, 3, 5]) {
     await (await registry.setNotaryThreshold(k)).wait();
     const { root } = await anchorOne(50);
-    const b = await registry.batch(root);
+    const b = await registry.batch(agency, root);
     const attestedAt = b.anchoredAt as bigint;
-    const message = { root, agency: b.agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt };
+    const message = { root, agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt };
     const digest = TypedDataEncoder.hash(domain, TYPES, message);
     const attestations = notaries.slice(0, k).map((n) => ({ attestedAt, signature: n.signingKey.sign(digest).serialized }));
-    const gas = await gasOf(asCarrier.cosign(root, attestations));
-    if (!(await registry.isNotarized(root))) throw new Error(`batch not notarized with ${k} of ${k}`);
+    const gas = await gasOf(asCarrier.cosign(agency, root, attestations));
+    if (!(await registry.isNotarized(agency, root))) throw new Error(`batch not notarized with ${k} of ${k}`);
     emit({ bench: 'gas.cosign', notaries: k, threshold: k, gas, gasPerNotary: Math.round(gas / k) });
   }
 
@@ -128,6 +132,19 @@ export async function run(emit: Emit): Promise<void> {
   if (!(await registry.verifyInclusion(hex(r), hex(leaf), 0, 1_000_000, proof))) throw new Error('bench proof does not verify');
   const gas = await registry.verifyInclusion.estimateGas(hex(r), hex(leaf), 0, 1_000_000, proof);
   emit({ bench: 'gas.verifyInclusion', records: 1_000_000, proofLength: proof.length, gas: Number(gas) });
+
+  // Devices: enrollment, rotation and revocation by the agency's own station.
+  const key = (label: string): string => keccak256(toUtf8Bytes(`bench-device-key-${label}`));
+  const BODY_CAMERA = 1;
+  for (const [i, deviceId] of ['BC-0001', 'JN-CG-BODYCAM-2026-000123'].entries()) {
+    emit({ bench: 'gas.device.enroll', deviceIdBytes: deviceId.length, gas: await gasOf(asStation.enrollDevice(agency, deviceId, BODY_CAMERA, key(`${i}-0`), t0)) });
+  }
+  emit({ bench: 'gas.device.rotate', gas: await gasOf(asStation.rotateDeviceKey(agency, 'BC-0001', key('0-1'), t0 + 86_400n)) });
+  emit({ bench: 'gas.device.revoke', reasonBytes: 32, gas: await gasOf(asStation.revokeDeviceKey(agency, 'BC-0001', 0, t0 + 3_600n, 'lost on patrol, reported stolen.')) });
+
+  // Display names (UTF-8: 3 bytes per Chinese character).
+  emit({ bench: 'gas.names', what: 'agency', gas: await gasOf(registry.setAgencyName(agency, '济南市城市管理局')) });
+  emit({ bench: 'gas.names', what: 'notary', gas: await gasOf(registry.setNotaryName(notaries[0]!.address, '济南市泉城公证处')) });
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -7,7 +7,6 @@ import { Outbox, gasLimitFor } from './outbox.js';
 import { RegistryClient, decodeRegistryError, registryRevert, type AnchorLog } from './registry.js';
 import { assertChainId, connect, isNetworkError, onChain, redactUrl, unreachable } from './rpc.js';
 import { backoffDelay } from '../util/backoff.js';
-import { failpoint } from '../util/failpoints.js';
 import { SerialMutex } from '../util/mutex.js';
 import { ignoreAbort, sleep } from '../util/sleep.js';
 import {
@@ -388,9 +387,9 @@ class ChainAnchorer implements Anchorer {
 
   /** What the registry says of `b.root`, with its canonical log when it holds it. */
   private async registryFact(b: BatchInfo, registry: RegistryClient): Promise<RegistryFact & { anchoredAt?: number }> {
-    const onChain = await registry.batch(b.root);
+    const onChain = await registry.batch(this.agency, b.root);
     if (!onChain.exists) return { held: false };
-    const log = await registry.findAnchorLog(b.root, onChain.blockNumber);
+    const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
     const location = log ? { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash, timestamp: onChain.anchoredAt } : undefined;
     return { held: true, agency: onChain.agency, seq: onChain.seq, location, anchoredAt: onChain.anchoredAt };
   }
@@ -488,7 +487,8 @@ class ChainAnchorer implements Anchorer {
     const anchor: AnchorLocation = { txHash: location.txHash, blockNumber: location.blockNumber, blockHash: location.blockHash, timestamp };
     const now = new Date().toISOString();
     const tx = s?.tx;
-    const common = { ...this.base(b), ...this.carry(s), ...(tx ? { tx } : {}), anchor, anchoredAt: now, updatedAt: '' };
+    const submittedAt = s?.submittedAt;
+    const common = { ...this.base(b), ...this.carry(s), ...(tx ? { tx } : {}), ...(submittedAt ? { submittedAt } : {}), anchor, anchoredAt: now, updatedAt: '' };
     // With confirmations 0 an anchor is final once mined: one write for both steps.
     const final = this.chain.confirmations === 0;
     const next = final ? await this.write<FinalState>({ ...common, status: 'final', finalAt: now }) : await this.write<AnchoredState>({ ...common, status: 'anchored' });

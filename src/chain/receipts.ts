@@ -45,9 +45,9 @@ export async function chainDataFor(p: ChainDataParameters): Promise<ChainData> {
     const registry = new RegistryClient(registryAddress, p.provider);
     if (!(await registry.isDeployed())) return none; // a reset chain: nothing to confirm
     const b = p.batch;
-    const stored = await registry.batch(b.root);
+    const stored = await registry.batch(b.agency, b.root);
     if (!stored.exists || stored.agency !== b.agency || stored.seq !== b.seq || stored.size !== b.size || stored.prevRoot !== b.prevRoot) return none;
-    const log = await registry.findAnchorLog(b.root, stored.blockNumber);
+    const log = await registry.findAnchorLog(b.agency, b.root, stored.blockNumber);
     if (!log) return none;
     const anchor: ReceiptAnchor = {
       chainId: p.chain.chainId,
@@ -59,7 +59,7 @@ export async function chainDataFor(p: ChainDataParameters): Promise<ChainData> {
     };
     const seen = new Set<string>();
     const attestations: ReceiptAttestation[] = [];
-    for (const c of await registry.cosignLogs(b.root, log.blockNumber)) {
+    for (const c of await registry.cosignLogs(b.agency, b.root, log.blockNumber)) {
       const key = c.notary.toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);

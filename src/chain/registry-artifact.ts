@@ -56,6 +56,22 @@ export const evidenceRegistryArtifact = {
     {
       "inputs": [
         {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "root",
+          "type": "bytes32"
+        }
+      ],
+      "name": "EvidenceRegistryAgencyChainStarted",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
           "internalType": "address",
           "name": "account",
           "type": "address"
@@ -110,11 +126,90 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         }
       ],
       "name": "EvidenceRegistryBatchNotAnchored",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "compromisedAt",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "blockTime",
+          "type": "uint64"
+        }
+      ],
+      "name": "EvidenceRegistryCompromiseInFuture",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "EvidenceRegistryDeviceAlreadyEnrolled",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint256",
+          "name": "keyIndex",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint64",
+          "name": "revokedAt",
+          "type": "uint64"
+        }
+      ],
+      "name": "EvidenceRegistryDeviceKeyAlreadyRevoked",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "EvidenceRegistryDeviceNotEnrolled",
       "type": "error"
     },
     {
@@ -168,6 +263,44 @@ export const evidenceRegistryArtifact = {
     {
       "inputs": [
         {
+          "internalType": "uint64",
+          "name": "seq",
+          "type": "uint64"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "root",
+          "type": "bytes32"
+        }
+      ],
+      "name": "EvidenceRegistryInvalidCheckpoint",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "length",
+          "type": "uint256"
+        }
+      ],
+      "name": "EvidenceRegistryInvalidDeviceId",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "enum IEvidenceRegistry.DeviceKind",
+          "name": "kind",
+          "type": "uint8"
+        }
+      ],
+      "name": "EvidenceRegistryInvalidDeviceKind",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
           "internalType": "uint256",
           "name": "index",
           "type": "uint256"
@@ -209,8 +342,56 @@ export const evidenceRegistryArtifact = {
       "type": "error"
     },
     {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "validFrom",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "currentValidFrom",
+          "type": "uint64"
+        }
+      ],
+      "name": "EvidenceRegistryInvalidValidFrom",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "length",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "maxLength",
+          "type": "uint256"
+        }
+      ],
+      "name": "EvidenceRegistryNameTooLong",
+      "type": "error"
+    },
+    {
       "inputs": [],
       "name": "EvidenceRegistryNoAttestations",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "account",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        }
+      ],
+      "name": "EvidenceRegistryNotDeviceController",
       "type": "error"
     },
     {
@@ -233,12 +414,12 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
-          "name": "root",
+          "name": "agency",
           "type": "bytes32"
         },
         {
           "internalType": "bytes32",
-          "name": "agency",
+          "name": "root",
           "type": "bytes32"
         },
         {
@@ -269,6 +450,32 @@ export const evidenceRegistryArtifact = {
         }
       ],
       "name": "EvidenceRegistryUnexpectedPrevRoot",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint256",
+          "name": "keyIndex",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "keyCount",
+          "type": "uint256"
+        }
+      ],
+      "name": "EvidenceRegistryUnknownDeviceKey",
       "type": "error"
     },
     {
@@ -315,6 +522,11 @@ export const evidenceRegistryArtifact = {
     },
     {
       "inputs": [],
+      "name": "EvidenceRegistryZeroDeviceKey",
+      "type": "error"
+    },
+    {
+      "inputs": [],
       "name": "EvidenceRegistryZeroNotaryThreshold",
       "type": "error"
     },
@@ -356,6 +568,50 @@ export const evidenceRegistryArtifact = {
         }
       ],
       "name": "AgencyBound",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "seq",
+          "type": "uint64"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "root",
+          "type": "bytes32"
+        }
+      ],
+      "name": "AgencyCheckpointSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "name",
+          "type": "string"
+        }
+      ],
+      "name": "AgencyNamed",
       "type": "event"
     },
     {
@@ -432,6 +688,12 @@ export const evidenceRegistryArtifact = {
         {
           "indexed": true,
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         },
@@ -463,6 +725,12 @@ export const evidenceRegistryArtifact = {
         {
           "indexed": true,
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         },
@@ -478,8 +746,162 @@ export const evidenceRegistryArtifact = {
     },
     {
       "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "deviceId",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "enum IEvidenceRegistry.DeviceKind",
+          "name": "kind",
+          "type": "uint8"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "publicKey",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "validFrom",
+          "type": "uint64"
+        }
+      ],
+      "name": "DeviceEnrolled",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "deviceId",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint32",
+          "name": "keyIndex",
+          "type": "uint32"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "publicKey",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "compromisedAt",
+          "type": "uint64"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "reason",
+          "type": "string"
+        }
+      ],
+      "name": "DeviceKeyRevoked",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "deviceId",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint32",
+          "name": "keyIndex",
+          "type": "uint32"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "publicKey",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "validFrom",
+          "type": "uint64"
+        }
+      ],
+      "name": "DeviceKeyRotated",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
       "inputs": [],
       "name": "EIP712DomainChanged",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "notary",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "name",
+          "type": "string"
+        }
+      ],
+      "name": "NotaryNamed",
       "type": "event"
     },
     {
@@ -617,12 +1039,57 @@ export const evidenceRegistryArtifact = {
     },
     {
       "inputs": [],
+      "name": "MAX_DEVICE_ID_LENGTH",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_NAME_LENGTH",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
       "name": "NOTARY_ROLE",
       "outputs": [
         {
           "internalType": "bytes32",
           "name": "",
           "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        }
+      ],
+      "name": "agencyName",
+      "outputs": [
+        {
+          "internalType": "string",
+          "name": "",
+          "type": "string"
         }
       ],
       "stateMutability": "view",
@@ -690,6 +1157,11 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         },
@@ -712,6 +1184,11 @@ export const evidenceRegistryArtifact = {
     },
     {
       "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
         {
           "internalType": "bytes32",
           "name": "root",
@@ -738,6 +1215,11 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         }
@@ -746,11 +1228,6 @@ export const evidenceRegistryArtifact = {
       "outputs": [
         {
           "components": [
-            {
-              "internalType": "bytes32",
-              "name": "agency",
-              "type": "bytes32"
-            },
             {
               "internalType": "bytes32",
               "name": "prevRoot",
@@ -827,6 +1304,11 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         },
@@ -857,6 +1339,11 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         }
@@ -867,6 +1354,98 @@ export const evidenceRegistryArtifact = {
           "internalType": "address[]",
           "name": "notaries",
           "type": "address[]"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "device",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "enum IEvidenceRegistry.DeviceKind",
+              "name": "kind",
+              "type": "uint8"
+            },
+            {
+              "internalType": "uint32",
+              "name": "keyCount",
+              "type": "uint32"
+            },
+            {
+              "internalType": "uint64",
+              "name": "enrolledAt",
+              "type": "uint64"
+            }
+          ],
+          "internalType": "struct IEvidenceRegistry.Device",
+          "name": "",
+          "type": "tuple"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "deviceHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "deviceKeys",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "bytes32",
+              "name": "publicKey",
+              "type": "bytes32"
+            },
+            {
+              "internalType": "uint64",
+              "name": "validFrom",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "validUntil",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "compromisedAt",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "revokedAt",
+              "type": "uint64"
+            }
+          ],
+          "internalType": "struct IEvidenceRegistry.DeviceKey[]",
+          "name": "keys",
+          "type": "tuple[]"
         }
       ],
       "stateMutability": "view",
@@ -913,6 +1492,39 @@ export const evidenceRegistryArtifact = {
         }
       ],
       "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "string",
+          "name": "deviceId",
+          "type": "string"
+        },
+        {
+          "internalType": "enum IEvidenceRegistry.DeviceKind",
+          "name": "kind",
+          "type": "uint8"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "publicKey",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint64",
+          "name": "validFrom",
+          "type": "uint64"
+        }
+      ],
+      "name": "enrollDevice",
+      "outputs": [],
+      "stateMutability": "nonpayable",
       "type": "function"
     },
     {
@@ -980,6 +1592,11 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes32",
           "name": "root",
           "type": "bytes32"
         }
@@ -1033,6 +1650,25 @@ export const evidenceRegistryArtifact = {
       "type": "function"
     },
     {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "notary",
+          "type": "address"
+        }
+      ],
+      "name": "notaryName",
+      "outputs": [
+        {
+          "internalType": "string",
+          "name": "",
+          "type": "string"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
       "inputs": [],
       "name": "notaryThreshold",
       "outputs": [
@@ -1043,6 +1679,19 @@ export const evidenceRegistryArtifact = {
         }
       ],
       "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "registryVersion",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "pure",
       "type": "function"
     },
     {
@@ -1067,6 +1716,39 @@ export const evidenceRegistryArtifact = {
       "inputs": [
         {
           "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "string",
+          "name": "deviceId",
+          "type": "string"
+        },
+        {
+          "internalType": "uint32",
+          "name": "keyIndex",
+          "type": "uint32"
+        },
+        {
+          "internalType": "uint64",
+          "name": "compromisedAt",
+          "type": "uint64"
+        },
+        {
+          "internalType": "string",
+          "name": "reason",
+          "type": "string"
+        }
+      ],
+      "name": "revokeDeviceKey",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
           "name": "role",
           "type": "bytes32"
         },
@@ -1077,6 +1759,99 @@ export const evidenceRegistryArtifact = {
         }
       ],
       "name": "revokeRole",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "string",
+          "name": "deviceId",
+          "type": "string"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "publicKey",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint64",
+          "name": "validFrom",
+          "type": "uint64"
+        }
+      ],
+      "name": "rotateDeviceKey",
+      "outputs": [
+        {
+          "internalType": "uint32",
+          "name": "keyIndex",
+          "type": "uint32"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint64",
+          "name": "seq",
+          "type": "uint64"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "root",
+          "type": "bytes32"
+        }
+      ],
+      "name": "setAgencyCheckpoint",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "agency",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "string",
+          "name": "name",
+          "type": "string"
+        }
+      ],
+      "name": "setAgencyName",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "notary",
+          "type": "address"
+        },
+        {
+          "internalType": "string",
+          "name": "name",
+          "type": "string"
+        }
+      ],
+      "name": "setNotaryName",
       "outputs": [],
       "stateMutability": "nonpayable",
       "type": "function"
@@ -1166,6 +1941,6 @@ export const evidenceRegistryArtifact = {
       "type": "function"
     }
   ],
-  bytecode: "0x610160604052348015610010575f5ffd5b5060405161283638038061283683398101604081905261002f9161035c565b6040518060400160405280601781526020017f4c697568656e2045766964656e63655265676973747279000000000000000000815250604051806040016040528060018152602001603160f81b81525061008e826101b060201b60201c565b6101205261009b816101b0565b61014052815160208084019190912060e052815190820120610100524660a05261012760e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c0526001600160a01b03811661015e576040516308c5770b60e41b81525f60048201526024015b60405180910390fd5b6101685f826101ed565b5060016009819055604080515f815260208101929092527fcf000a99bb772f4a1721ef0d714008195bf0ad9bab3c522f20fa6559a30b3a13910160405180910390a150610401565b5f5f829050601f815111156101da578260405163305a27a960e01b81526004016101559190610382565b80516101e5826103b7565b179392505050565b5f7fb65a831710346acfae65a808a37f27ab439206a966e9a4ab4035af91c51c8dd18314801561023257506001600160a01b0382165f90815260036020526040902054155b1561025b57604051631d002d4760e11b81526001600160a01b0383166004820152602401610155565b5f61026684846102b5565b905080801561029457507f014df5ee2861d7f34562399ffa112fc59b51f810d2b875c3609ba0c31ac873d084145b156102ac5760085f81546102a7906103dd565b909155505b90505b92915050565b5f828152602081815260408083206001600160a01b038516845290915281205460ff16610355575f838152602081815260408083206001600160a01b03861684529091529020805460ff1916600117905561030d3390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a45060016102af565b505f6102af565b5f6020828403121561036c575f5ffd5b81516001600160a01b03811681146102ac575f5ffd5b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b805160208083015191908110156103d7575f198160200360031b1b821691505b50919050565b5f600182016103fa57634e487b7160e01b5f52601160045260245ffd5b5060010190565b60805160a05160c05160e0516101005161012051610140516123e46104525f395f61185c01525f61182c01525f611bc501525f611b9d01525f611af801525f611b2201525f611b4c01526123e45ff3fe608060405234801561000f575f5ffd5b5060043610610187575f3560e01c806382c8d693116100d9578063b94a85d911610093578063f45ec83a1161006e578063f45ec83a146103bf578063f7fe70e3146103fd578063fddaa06514610410578063fe6ad6c61461051c575f5ffd5b8063b94a85d914610385578063c48b0baa14610398578063d547741f146103ac575f5ffd5b806382c8d6931461030d57806384b0196e1461031557806391d148541461033057806393b8386d14610343578063a217fddf1461036b578063b6c3002f14610372575f5ffd5b806336568abe116101445780634f5856831161011f5780634f5856831461027857806355fdc7ec1461028b57806364f0ac311461029357806379feb107146102b4575f5ffd5b806336568abe146102315780634d0adefd146102445780634d1d2dbe14610258575f5ffd5b806301ffc9a71461018b578063032d26ab146101b35780630e73fea6146101d45780631a9a6b54146101e7578063248a9ca3146101fc5780632f2ff15d1461021e575b5f5ffd5b61019e610199366004611d4b565b610554565b60405190151581526020015b60405180910390f35b6101c66101c1366004611d8d565b61057e565b6040519081526020016101aa565b61019e6101e2366004611dfe565b610656565b6101fa6101f5366004611e78565b610846565b005b6101c661020a366004611ea0565b5f9081526020819052604090206001015490565b6101fa61022c366004611eb7565b610955565b6101fa61023f366004611eb7565b61097f565b6101c65f51602061236f5f395f51905f5281565b61026b610266366004611ea0565b6109b7565b6040516101aa9190611ed8565b6101fa610286366004611f23565b610a85565b6009546101c6565b61029c61012c81565b6040516001600160401b0390911681526020016101aa565b6102ee6102c2366004611ea0565b5f908152600460209081526040808320548084526005909252909120600201546001600160401b031691565b604080516001600160401b0390931683526020830191909152016101aa565b6008546101c6565b61031d610dc0565b6040516101aa9796959493929190611f98565b61019e61033e366004611eb7565b610e02565b6101c661035136600461202e565b6001600160a01b03165f9081526003602052604090205490565b6101c65f81565b6101fa61038036600461202e565b610e2a565b61029c610393366004612047565b610e8b565b6101c65f51602061238f5f395f51905f5281565b6101fa6103ba366004611eb7565b6112d4565b61029c6103cd366004611eb7565b5f9182526006602090815260408084206001600160a01b039390931684529190529020546001600160401b031690565b6101fa61040b366004611ea0565b6112f8565b61050f61041e366004611ea0565b60408051610140810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e081018290526101008101829052610120810191909152505f908152600560209081526040918290208251610140810184528154815260018201549281019290925260028101546001600160401b0380821694840194909452600160401b80820485166060850152600160801b80830486166080860152600160c01b92839004861660a086015260039093015480861660c0860152908104851660e08501529182048416610100840152900490911661012082015290565b6040516101aa919061209a565b61019e61052a366004611ea0565b6009545f9182526005602052604090912060030154600160801b90046001600160401b0316101590565b5f6001600160e01b0319821663ca1a629b60e01b1480610578575061057882611399565b92915050565b5f8281526005602090815260408083208151610140810183528154815260018201549381019390935260028101546001600160401b0380821693850193909352600160401b80820484166060860152600160801b80830485166080870152600160c01b92839004851660a087015260039093015480851660c08701819052918104851660e08701529283048416610100860152910490911661012083015282036106435760405163cd289e5d60e01b8152600481018590526024015b60405180910390fd5b61064e8482856113cd565b949350505050565b5f83851061066557505f61083c565b845f6106726001876121a6565b9050875f5b8581101561082857825f03610692575f94505050505061083c565b83600116600114806106a357508284145b15610774576002600160f81b8888848181106106c1576106c16121b9565b6040516001600160f81b03199094166020858101919091520291909101356021830152506041810184905260610160408051601f1981840301815290829052610709916121cd565b602060405180830381855afa158015610724573d5f5f3e3d5ffd5b5050506040513d601f19601f8201168201806040525081019061074791906121e3565b91505b6001841615801561075a57508315155b1561076f57600193841c939290921c9161074a565b610818565b6002600160f81b8389898581811061078e5761078e6121b9565b6040516001600160f81b0319909516602086810191909152602186019490945292909202013560418301525060610160408051601f19818403018152908290526107d7916121cd565b602060405180830381855afa1580156107f2573d5f5f3e3d5ffd5b5050506040513d601f19601f8201168201806040525081019061081591906121e3565b91505b600193841c9392831c9201610677565b508115801561083657508981145b93505050505b9695505050505050565b5f61085081611464565b8161086d576040516212689360e11b815260040160405180910390fd5b6001600160a01b03831661089f576040516308c5770b60e41b81526001600160a01b038416600482015260240161063a565b6001600160a01b0383165f9081526003602052604090205480156108e85760405163567699ed60e11b81526001600160a01b03851660048201526024810182905260440161063a565b6001600160a01b0384165f9081526003602052604090208390556109195f51602061236f5f395f51905f5285611471565b5060405183906001600160a01b038616907fc826cd76eb57dba4a63725c6ae0614963ef376236d933ce7281e3a4c9354e9e0905f90a350505050565b5f8281526020819052604090206001015461096f81611464565b6109798383611471565b50505050565b6001600160a01b03811633146109a85760405163334bd91960e11b815260040160405180910390fd5b6109b28282611511565b505050565b5f818152600560205260409020600301546060906001600160401b03600160801b90910481169081908111156109ef576109ef6121fa565b604051908082528060200260200182016040528015610a18578160200160208202803683370190505b5091505f5b81811015610a7e575f84815260076020908152604080832084845290915290205483516001600160a01b0390911690849083908110610a5e57610a5e6121b9565b6001600160a01b0390921660209283029190910190910152600101610a1d565b5050919050565b5f8381526005602090815260408083208151610140810183528154815260018201549381019390935260028101546001600160401b0380821693850193909352600160401b80820484166060860152600160801b80830485166080870152600160c01b92839004851660a087015260039093015480851660c08701819052918104851660e087015292830484166101008601529104909116610120830152909103610b465760405163cd289e5d60e01b81526004810185905260240161063a565b5f829003610b6757604051637d3d1b6160e01b815260040160405180910390fd5b6009546101008201516101208301516001600160401b031615155f805b86811015610db55736888883818110610b9f57610b9f6121b9565b9050602002810190610bb1919061220e565b90505f610bc18b8985858861162b565b5f8c81526006602090815260408083206001600160a01b03851684529091529020549094508491506001600160401b031615610bfe575050610dad565b610c0b602083018361222c565b5f8c81526006602090815260408083206001600160a01b038616808552908352818420805467ffffffffffffffff19166001600160401b039687161790558f845260078352818420948b16845293909152902080546001600160a01b0319169091179055610c7886612245565b5f8c8152600560209081526040909120600301805467ffffffffffffffff60801b1916600160801b6001600160401b038516021790559096506001600160a01b038216908c907ff110d7053ba717bb7794a00a20434c792047af12a5871c35cef103a3d5782c8f90610cec9086018661222c565b610cf9602087018761226f565b604051610d08939291906122b1565b60405180910390a384158015610d27575086866001600160401b031610155b15610daa575f8b8152600560205260409081902060030180546001600160401b034216600160c01b026001600160c01b0390911617905551600195508b907ff0ff24917468e9af4947267e3e728c6dbed7d9c415fe8d7323728538a39f499190610da19089906001600160401b0391909116815260200190565b60405180910390a25b50505b600101610b84565b505050505050505050565b5f6060805f5f5f6060610dd1611825565b610dd9611855565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f918252602082815260408084206001600160a01b0393909316845291905290205460ff1690565b5f610e3481611464565b6001600160a01b0382165f90815260036020526040902054610e7457604051631d002d4760e11b81526001600160a01b038316600482015260240161063a565b6109b25f51602061236f5f395f51905f5283611511565b335f9081526003602052604081205480610ecd5760405163e2517d3f60e01b81523360048201525f51602061236f5f395f51905f52602482015260440161063a565b86610eeb5760405163aaa975c760e01b815260040160405180910390fd5b856001600160401b03165f03610f14576040516347a3e33d60e11b815260040160405180910390fd5b826001600160401b0316846001600160401b03161115610f5a57604051631bdfc4c360e11b81526001600160401b0380861660048301528416602482015260440161063a565b5f87815260056020526040902060028101546001600160401b031615610fb3578054600282015460405163ee85867f60e01b8152600481018b905260248101929092526001600160401b0316604482015260640161063a565b5f82815260046020526040902054868114610ff257604051632e856dd960e01b815260048101849052602481018290526044810188905260640161063a565b8015611022575f8181526005602052604090206002015461101d906001600160401b031660016122ef565b611025565b60015b9350604051806101400160405280848152602001888152602001856001600160401b03168152602001896001600160401b03168152602001876001600160401b03168152602001866001600160401b03168152602001426001600160401b03168152602001436001600160401b031681526020015f6001600160401b031681526020015f6001600160401b031681525060055f8b81526020019081526020015f205f820151815f0155602082015181600101556040820151816002015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060608201518160020160086101000a8154816001600160401b0302191690836001600160401b0316021790555060808201518160020160106101000a8154816001600160401b0302191690836001600160401b0316021790555060a08201518160020160186101000a8154816001600160401b0302191690836001600160401b0316021790555060c0820151816003015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060e08201518160030160086101000a8154816001600160401b0302191690836001600160401b031602179055506101008201518160030160106101000a8154816001600160401b0302191690836001600160401b031602179055506101208201518160030160186101000a8154816001600160401b0302191690836001600160401b031602179055509050508860045f8581526020019081526020015f208190555088846001600160401b0316847f82ae31b7caa92d218cbeba7f59ac132cbce98b3fcbc16f0946aa1e9d02a1729f8b8b8b8b6040516112c094939291906001600160401b03948516815260208101939093529083166040830152909116606082015260800190565b60405180910390a450505095945050505050565b5f828152602081905260409020600101546112ee81611464565b6109798383611511565b5f61130281611464565b815f036113225760405163103f97bf60e01b815260040160405180910390fd5b60085482111561135357600854604051639eac383b60e01b815260048101919091526024810183905260440161063a565b600980549083905560408051828152602081018590527fcf000a99bb772f4a1721ef0d714008195bf0ad9bab3c522f20fa6559a30b3a13910160405180910390a1505050565b5f6001600160e01b03198216637965db0b60e01b148061057857506301ffc9a760e01b6001600160e01b0319831614610578565b815160408084015160608086015160208088015185517fad081dd064f7b69d1492496c48ff6a428c816607b9fecce481e9e211f6a003a592810192909252948101899052918201949094526001600160401b03918216608082015292811660a084015260c0830191909152821660e08201525f9061064e906101000160405160208183030381529060405280519060200120611880565b61146e81336118ac565b50565b5f5f51602061236f5f395f51905f52831480156114a357506001600160a01b0382165f90815260036020526040902054155b156114cc57604051631d002d4760e11b81526001600160a01b038316600482015260240161063a565b5f6114d784846118e9565b90508080156114f257505f51602061238f5f395f51905f5284145b1561150a5760085f81546115059061230e565b909155505b9392505050565b5f5f51602061238f5f395f51905f528314801561153357506115338383610e02565b801561154e5750600954600160085461154c91906121a6565b105b1561158757600160085461156291906121a6565b600954604051639eac383b60e01b81526004810192909252602482015260440161063a565b5f6115928484611978565b9050801561150a575f51602061238f5f395f51905f5284036115c55760085f81546115bc90612326565b9091555061150a565b5f51602061236f5f395f51905f52840361150a576001600160a01b0383165f8181526003602052604080822080549083905590519092839290917f0b39345c415ed3137afe3001d93a7ed856c7947e21679caa8f66f5287e03af909190a3509392505050565b5f8061163a602085018561222c565b905061165d8561164b8989856113cd565b611658602088018861226f565b6119e1565b9150826001600160a01b0316826001600160a01b0316116116ef57826001600160a01b0316826001600160a01b0316036116bc57604051632af4718d60e21b8152600481018690526001600160a01b038316602482015260440161063a565b60405163cc3cebcd60e01b8152600481018690526001600160a01b0380851660248301528316604482015260640161063a565b6117065f51602061238f5f395f51905f5283610e02565b61173557604051635897a3e760e01b8152600481018690526001600160a01b038316602482015260440161063a565b5f61174261012c426122ef565b9050806001600160401b0316826001600160401b03161115611791576040516380ec29bb60e01b8152600481018790526001600160401b0380841660248301528216604482015260640161063a565b5f61012c6001600160401b03168860c001516001600160401b0316116117b85760016117ca565b61012c8860c001516117ca919061233b565b9050806001600160401b0316836001600160401b03161015611819576040516308fa7fad60e21b8152600481018890526001600160401b0380851660248301528216604482015260640161063a565b50505095945050505050565b60606118507f0000000000000000000000000000000000000000000000000000000000000000611aaf565b905090565b60606118507f0000000000000000000000000000000000000000000000000000000000000000611aaf565b5f61057861188c611aec565b8360405161190160f01b8152600281019290925260228201526042902090565b6118b68282610e02565b6118e55760405163e2517d3f60e01b81526001600160a01b03821660048201526024810183905260440161063a565b5050565b5f6118f48383610e02565b611971575f838152602081815260408083206001600160a01b03861684529091529020805460ff191660011790556119293390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a4506001610578565b505f610578565b5f6119838383610e02565b15611971575f838152602081815260408083206001600160a01b0386168085529252808320805460ff1916905551339286917ff6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b9190a4506001610578565b5f5f5f5f6119f0878787611c15565b919450925090506002826003811115611a0b57611a0b61235a565b03611a33576040516302f6b67d60e51b8152600481018990526024810182905260440161063a565b6003826003811115611a4757611a4761235a565b03611a6f5760405163897df98b60e01b8152600481018990526024810182905260440161063a565b5f826003811115611a8257611a8261235a565b14611aa3576040516313192fd360e21b81526004810189905260240161063a565b50909695505050505050565b60605f611abb83611c5c565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f306001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016148015611b4457507f000000000000000000000000000000000000000000000000000000000000000046145b15611b6e57507f000000000000000000000000000000000000000000000000000000000000000090565b611850604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b5f80806041849003611c49578435602086013560408701355f1a611c3b89828585611c83565b955095509550505050611c53565b505f915060029050825b93509350939050565b5f60ff8216601f81111561057857604051632cd44ac360e21b815260040160405180910390fd5b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115611cbc57505f91506003905082611d41565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015611d0d573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116611d3857505f925060019150829050611d41565b92505f91508190505b9450945094915050565b5f60208284031215611d5b575f5ffd5b81356001600160e01b03198116811461150a575f5ffd5b80356001600160401b0381168114611d88575f5ffd5b919050565b5f5f60408385031215611d9e575f5ffd5b82359150611dae60208401611d72565b90509250929050565b5f5f83601f840112611dc7575f5ffd5b5081356001600160401b03811115611ddd575f5ffd5b6020830191508360208260051b8501011115611df7575f5ffd5b9250929050565b5f5f5f5f5f5f60a08789031215611e13575f5ffd5b8635955060208701359450604087013593506060870135925060808701356001600160401b03811115611e44575f5ffd5b611e5089828a01611db7565b979a9699509497509295939492505050565b80356001600160a01b0381168114611d88575f5ffd5b5f5f60408385031215611e89575f5ffd5b611e9283611e62565b946020939093013593505050565b5f60208284031215611eb0575f5ffd5b5035919050565b5f5f60408385031215611ec8575f5ffd5b82359150611dae60208401611e62565b602080825282518282018190525f918401906040840190835b81811015611f185783516001600160a01b0316835260209384019390920191600101611ef1565b509095945050505050565b5f5f5f60408486031215611f35575f5ffd5b8335925060208401356001600160401b03811115611f51575f5ffd5b611f5d86828701611db7565b9497909650939450505050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b60ff60f81b8816815260e060208201525f611fb660e0830189611f6a565b8281036040840152611fc88189611f6a565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b8181101561201d578351835260209384019390920191600101611fff565b50909b9a5050505050505050505050565b5f6020828403121561203e575f5ffd5b61150a82611e62565b5f5f5f5f5f60a0868803121561205b575f5ffd5b8535945061206b60208701611d72565b93506040860135925061208060608701611d72565b915061208e60808701611d72565b90509295509295909350565b5f61014082019050825182526020830151602083015260408301516120ca60408401826001600160401b03169052565b5060608301516120e560608401826001600160401b03169052565b50608083015161210060808401826001600160401b03169052565b5060a083015161211b60a08401826001600160401b03169052565b5060c083015161213660c08401826001600160401b03169052565b5060e083015161215160e08401826001600160401b03169052565b5061010083015161216e6101008401826001600160401b03169052565b5061012083015161218b6101208401826001600160401b03169052565b5092915050565b634e487b7160e01b5f52601160045260245ffd5b8181038181111561057857610578612192565b634e487b7160e01b5f52603260045260245ffd5b5f82518060208501845e5f920191825250919050565b5f602082840312156121f3575f5ffd5b5051919050565b634e487b7160e01b5f52604160045260245ffd5b5f8235603e19833603018112612222575f5ffd5b9190910192915050565b5f6020828403121561223c575f5ffd5b61150a82611d72565b5f6001600160401b0382166001600160401b03810361226657612266612192565b60010192915050565b5f5f8335601e19843603018112612284575f5ffd5b8301803591506001600160401b0382111561229d575f5ffd5b602001915036819003821315611df7575f5ffd5b6001600160401b038416815260406020820152816040820152818360608301375f818301606090810191909152601f909201601f1916010192915050565b6001600160401b03818116838216019081111561057857610578612192565b5f6001820161231f5761231f612192565b5060010190565b5f8161233457612334612192565b505f190190565b6001600160401b03828116828216039081111561057857610578612192565b634e487b7160e01b5f52602160045260245ffdfeb65a831710346acfae65a808a37f27ab439206a966e9a4ab4035af91c51c8dd1014df5ee2861d7f34562399ffa112fc59b51f810d2b875c3609ba0c31ac873d0a2646970667358221220609cc5febb40d258ca0da0dee5925b77bc367815fff4727411ee3010e66bcb4564736f6c634300081e0033",
+  bytecode: "0x610160604052348015610010575f5ffd5b50604051613ee8380380613ee883398101604081905261002f9161035c565b6040518060400160405280601781526020017f4c697568656e2045766964656e63655265676973747279000000000000000000815250604051806040016040528060018152602001601960f91b81525061008e826101b060201b60201c565b6101205261009b816101b0565b61014052815160208084019190912060e052815190820120610100524660a05261012760e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c0526001600160a01b03811661015e576040516308c5770b60e41b81525f60048201526024015b60405180910390fd5b6101685f826101ed565b506001600e819055604080515f815260208101929092527fcf000a99bb772f4a1721ef0d714008195bf0ad9bab3c522f20fa6559a30b3a13910160405180910390a150610401565b5f5f829050601f815111156101da578260405163305a27a960e01b81526004016101559190610382565b80516101e5826103b7565b179392505050565b5f7fb65a831710346acfae65a808a37f27ab439206a966e9a4ab4035af91c51c8dd18314801561023257506001600160a01b0382165f90815260036020526040902054155b1561025b57604051631d002d4760e11b81526001600160a01b0383166004820152602401610155565b5f61026684846102b5565b905080801561029457507f014df5ee2861d7f34562399ffa112fc59b51f810d2b875c3609ba0c31ac873d084145b156102ac57600d5f81546102a7906103dd565b909155505b90505b92915050565b5f828152602081815260408083206001600160a01b038516845290915281205460ff16610355575f838152602081815260408083206001600160a01b03861684529091529020805460ff1916600117905561030d3390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a45060016102af565b505f6102af565b5f6020828403121561036c575f5ffd5b81516001600160a01b03811681146102ac575f5ffd5b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b805160208083015191908110156103d7575f198160200360031b1b821691505b50919050565b5f600182016103fa57634e487b7160e01b5f52601160045260245ffd5b5060010190565b60805160a05160c05160e051610100516101205161014051613a966104525f395f61257b01525f61254b01525f612cc401525f612c9c01525f612bf701525f612c2101525f612c4b0152613a965ff3fe608060405234801561000f575f5ffd5b5060043610610234575f3560e01c806384b0196e11610135578063c48b0baa116100b4578063e77f43d411610079578063e77f43d414610594578063f2cc246314610696578063f7fe70e3146106b6578063f8d6aba1146106c9578063fdbab781146106dc575f5ffd5b8063c48b0baa14610534578063ce54b58f14610548578063d0118fcd1461055b578063d547741f1461056e578063da55839214610581575f5ffd5b8063a217fddf116100fa578063a217fddf146104cc578063b2f0c096146104d3578063b6c3002f146104e6578063b94a85d9146104f9578063c0acda051461050c575f5ffd5b806384b0196e1461045a57806386074985146104755780638db614101461047e57806391d148541461049157806393b8386d146104a4575f5ffd5b806341ed3bb3116101c157806364f0ac311161018657806364f0ac31146103ef5780636bd31a30146103f857806379feb107146104005780637c6e66601461043257806382c8d69314610452575f5ffd5b806341ed3bb31461034357806343a25ec2146103565780634d0adefd1461037657806355fdc7ec1461038a57806361b5ecf614610392575f5ffd5b80631a9a6b54116102075780631a9a6b54146102a4578063248a9ca3146102b95780632f2ff15d146102db57806336568abe146102ee5780633bb1c7d314610301575f5ffd5b806301ffc9a7146102385780630e1fb52a146102605780630e73fea6146102805780630f9be51c14610293575b5f5ffd5b61024b610246366004612ddc565b6106ef565b60405190151581526020015b60405180910390f35b61027361026e366004612e03565b610719565b6040516102579190612e23565b61024b61028e366004612f00565b61085c565b60025b604051908152602001610257565b6102b76102b2366004612f7f565b610a4c565b005b6102966102c7366004612fa7565b5f9081526020819052604090206001015490565b6102b76102e9366004612fbe565b610b60565b6102b76102fc366004612fbe565b610b8a565b61024b61030f366004612e03565b600e545f928352600660209081526040808520938552929052912060020154600160801b90046001600160401b0316101590565b6102b7610351366004612ffe565b610bc2565b610369610364366004612fa7565b610cfa565b604051610257919061305f565b6102965f516020613a215f395f51905f5281565b600e54610296565b6103d76103a0366004613071565b5f9283526007602090815260408085209385529281528284206001600160a01b03929092168452529020546001600160401b031690565b6040516001600160401b039091168152602001610257565b6103d761012c81565b610296608081565b61041361040e366004612fa7565b610d99565b604080516001600160401b039093168352602083019190915201610257565b610445610440366004612e03565b610dfc565b60405161025791906130d7565b600d54610296565b610462610e93565b6040516102579796959493929190613112565b61029661010081565b6102b761048c3660046131e5565b610ed5565b61024b61049f366004612fbe565b611184565b6102966104b236600461325a565b6001600160a01b03165f9081526003602052604090205490565b6102965f81565b6102b76104e1366004613273565b6111ac565b6102b76104f436600461325a565b61155e565b6103d76105073660046132c1565b6115bf565b61051f61051a366004613314565b611a28565b60405163ffffffff9091168152602001610257565b6102965f516020613a415f395f51905f5281565b610296610556366004613369565b611d4a565b61036961056936600461325a565b611e24565b6102b761057c366004612fbe565b611e4a565b6102b761058f366004613392565b611e6e565b6106896105a2366004612e03565b60408051610120810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e08101829052610100810191909152505f8281526006602090815260408083208484528252918290208251610120810184528154815260018201546001600160401b0380821694830194909452600160401b808204851695830195909552600160801b80820485166060840152600160c01b918290048516608084015260029093015480851660a0840152948504841660c0830152918404831660e082015292041661010082015292915050565b60405161025791906133e0565b6106a96106a4366004612e03565b611f20565b60405161025791906134bc565b6102b76106c4366004612fa7565b611ffa565b6102b76106d73660046134fc565b61209b565b6102b76106ea36600461359d565b6122cd565b5f6001600160e01b0319821663dfcc66e760e01b1480610713575061071382612349565b92915050565b5f828152600b60209081526040808320848452909152902054606090610100900463ffffffff16806001600160401b03811115610758576107586135cb565b6040519080825280602002602001820160405280156107af57816020015b6040805160a0810182525f808252602080830182905292820181905260608201819052608082015282525f199092019101816107765790505b5091505f5b81811015610854575f858152600c602090815260408083208784528252808320848452825291829020825160a081018452815481526001909101546001600160401b0380821693830193909352600160401b8104831693820193909352600160801b830482166060820152600160c01b9092041660808201528351849083908110610841576108416135df565b60209081029190910101526001016107b4565b505092915050565b5f83851061086b57505f610a42565b845f610878600187613607565b9050875f5b85811015610a2e57825f03610898575f945050505050610a42565b83600116600114806108a957508284145b1561097a576002600160f81b8888848181106108c7576108c76135df565b6040516001600160f81b03199094166020858101919091520291909101356021830152506041810184905260610160408051601f198184030181529082905261090f9161361a565b602060405180830381855afa15801561092a573d5f5f3e3d5ffd5b5050506040513d601f19601f8201168201806040525081019061094d9190613630565b91505b6001841615801561096057508315155b1561097557600193841c939290921c91610950565b610a1e565b6002600160f81b83898985818110610994576109946135df565b6040516001600160f81b0319909516602086810191909152602186019490945292909202013560418301525060610160408051601f19818403018152908290526109dd9161361a565b602060405180830381855afa1580156109f8573d5f5f3e3d5ffd5b5050506040513d601f19601f82011682018060405250810190610a1b9190613630565b91505b600193841c9392831c920161087d565b5081158015610a3c57508981145b93505050505b9695505050505050565b5f610a568161237d565b81610a73576040516212689360e11b815260040160405180910390fd5b6001600160a01b038316610aaa576040516308c5770b60e41b81526001600160a01b03841660048201526024015b60405180910390fd5b6001600160a01b0383165f908152600360205260409020548015610af35760405163567699ed60e11b81526001600160a01b038516600482015260248101829052604401610aa1565b6001600160a01b0384165f908152600360205260409020839055610b245f516020613a215f395f51905f528561238a565b5060405183906001600160a01b038616907fc826cd76eb57dba4a63725c6ae0614963ef376236d933ce7281e3a4c9354e9e0905f90a350505050565b5f82815260208190526040902060010154610b7a8161237d565b610b84838361238a565b50505050565b6001600160a01b0381163314610bb35760405163334bd91960e11b815260040160405180910390fd5b610bbd828261242a565b505050565b5f610bcc8161237d565b83610be9576040516212689360e11b815260040160405180910390fd5b6001600160401b0383161580610bfd575081155b15610c2d57604051639c28f8e360e01b81526001600160401b038416600482015260248101839052604401610aa1565b5f848152600460205260409020548015610c6457604051636ef71ff960e11b81526004810186905260248101829052604401610aa1565b6040805180820182528481526001600160401b0386811660208084018281525f8b8152600583528681209551865590516001909501805467ffffffffffffffff1916959094169490941790925560048252918390208690558251918252810185905286917f5ec4da3275a7977dc1e10e1628547ecc93b79ec8d1a2585f2ad513450f428741910160405180910390a25050505050565b5f818152600960205260409020805460609190610d1690613647565b80601f0160208091040260200160405190810160405280929190818152602001828054610d4290613647565b8015610d8d5780601f10610d6457610100808354040283529160200191610d8d565b820191905f5260205f20905b815481529060010190602001808311610d7057829003601f168201915b50505050509050919050565b5f8181526004602090815260408083205460068352818420818552909252909120600101546001600160401b03169081158015610dd557508015155b15610df7575f838152600560205260409020600101546001600160401b031691505b915091565b60408051606080820183525f8083526020808401829052838501829052868252600b815284822086835290528390208351918201909352825491929091829060ff166003811115610e4f57610e4f6130a3565b6003811115610e6057610e606130a3565b81529054610100810463ffffffff1660208301526501000000000090046001600160401b03166040909101529392505050565b5f6060805f5f5f6060610ea4612544565b610eac612574565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b610ede8661259f565b5f610ee98686612608565b90505f846003811115610efe57610efe6130a3565b03610f1e5783604051635a2c32e760e11b8152600401610aa1919061367f565b82610f3c576040516311e9f80d60e11b815260040160405180910390fd5b5f878152600b60209081526040808320848452909152812090815460ff166003811115610f6b57610f6b6130a3565b14610f9357604051639fda823960e01b81526004810189905260248101839052604401610aa1565b80548590829060ff19166001836003811115610fb157610fb16130a3565b02179055506001815f0160016101000a81548163ffffffff021916908363ffffffff16021790555042815f0160056101000a8154816001600160401b0302191690836001600160401b031602179055506040518060a00160405280858152602001846001600160401b031681526020015f6001600160401b031681526020015f6001600160401b031681526020015f6001600160401b0316815250600c5f8a81526020019081526020015f205f8481526020019081526020015f205f5f81526020019081526020015f205f820151815f01556020820151816001015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060408201518160010160086101000a8154816001600160401b0302191690836001600160401b0316021790555060608201518160010160106101000a8154816001600160401b0302191690836001600160401b0316021790555060808201518160010160186101000a8154816001600160401b0302191690836001600160401b0316021790555090505081887fa2c7dc3044ba01c6ab861d1bcf23b6709621ec85a82b1bef918feee3cf2125c489898989896040516111729594939291906136b5565b60405180910390a35050505050505050565b5f918252602082815260408084206001600160a01b0393909316845291905290205460ff1690565b5f84815260066020908152604080832086845282528083208151610120810183528154815260018201546001600160401b0380821695830195909552600160401b808204861694830194909452600160801b80820486166060840152600160c01b9182900486166080840152600284015480871660a08501819052958104871660c0850152908104861660e084015204909316610100840152920361126e5760405163e2b6b67760e01b81526004810187905260248101869052604401610aa1565b5f83900361128f57604051637d3d1b6160e01b815260040160405180910390fd5b600e5460e08201516101008301516001600160401b031615155f805b8781101561155157368989838181106112c6576112c66135df565b90506020028101906112d891906136f6565b90505f6112e98d8d8a868689612659565b905080935060075f8e81526020019081526020015f205f8d81526020019081526020015f205f826001600160a01b03166001600160a01b031681526020019081526020015f205f9054906101000a90046001600160401b03166001600160401b03165f14611358575050611549565b6113656020830183613714565b60075f8f81526020019081526020015f205f8e81526020019081526020015f205f836001600160a01b03166001600160a01b031681526020019081526020015f205f6101000a8154816001600160401b0302191690836001600160401b031602179055508060085f8f81526020019081526020015f205f8e81526020019081526020015f205f886001600160401b031681526020019081526020015f205f6101000a8154816001600160a01b0302191690836001600160a01b031602179055508561142f9061372d565b60028a01805467ffffffffffffffff60801b1916600160801b6001600160401b0384160217905595506001600160a01b0381168c8e7f47234c3363050626875b3f90d8ddab3af464040e84ab5959cf174d7f1e4427656114926020870187613714565b61149f6020880188613757565b6040516114ae93929190613799565b60405180910390a4841580156114cd575086866001600160401b031610155b15611546576002890180546001600160401b034216600160c01b026001600160c01b03909116179055604051600195508c908e907fa66a66aa9cc5cf411665f537a6f485f49a51c9ff35fc74024befc1059e538ce89061153d908a906001600160401b0391909116815260200190565b60405180910390a35b50505b6001016112ab565b5050505050505050505050565b5f6115688161237d565b6001600160a01b0382165f908152600360205260409020546115a857604051631d002d4760e11b81526001600160a01b0383166004820152602401610aa1565b610bbd5f516020613a215f395f51905f528361242a565b335f90815260036020526040812054806116015760405163e2517d3f60e01b81523360048201525f516020613a215f395f51905f526024820152604401610aa1565b8661161f5760405163aaa975c760e01b815260040160405180910390fd5b856001600160401b03165f03611648576040516347a3e33d60e11b815260040160405180910390fd5b826001600160401b0316846001600160401b0316111561168e57604051631bdfc4c360e11b81526001600160401b03808616600483015284166024820152604401610aa1565b5f8181526006602090815260408083208a845291829052909120600101546001600160401b031680156116ed5760405163ee85867f60e01b815260048101849052602481018a90526001600160401b0382166044820152606401610aa1565b5f8381526004602052604090205487811461172c57604051632e856dd960e01b8152600481018590526024810182905260448101899052606401610aa1565b8061173a576001945061178c565b5f818152602084905260408120600101546001600160401b03169081900361177b575f858152600560205260409020600101546001600160401b031661177d565b805b6117889060016137bb565b9550505b604051806101200160405280898152602001866001600160401b031681526020018a6001600160401b03168152602001886001600160401b03168152602001876001600160401b03168152602001426001600160401b03168152602001436001600160401b031681526020015f6001600160401b031681526020015f6001600160401b0316815250835f8c81526020019081526020015f205f820151815f01556020820151816001015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060408201518160010160086101000a8154816001600160401b0302191690836001600160401b0316021790555060608201518160010160106101000a8154816001600160401b0302191690836001600160401b0316021790555060808201518160010160186101000a8154816001600160401b0302191690836001600160401b0316021790555060a0820151816002015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060c08201518160020160086101000a8154816001600160401b0302191690836001600160401b0316021790555060e08201518160020160106101000a8154816001600160401b0302191690836001600160401b031602179055506101008201518160020160186101000a8154816001600160401b0302191690836001600160401b031602179055509050508960045f8681526020019081526020015f208190555089856001600160401b0316857f82ae31b7caa92d218cbeba7f59ac132cbce98b3fcbc16f0946aa1e9d02a1729f8c8c8c8c604051611a1394939291906001600160401b03948516815260208101939093529083166040830152909116606082015260800190565b60405180910390a45050505095945050505050565b5f611a328661259f565b5f611a3d8686612608565b5f888152600b602090815260408083208484529091528120919250815460ff166003811115611a6e57611a6e6130a3565b03611a9657604051630228616560e41b81526004810189905260248101839052604401610aa1565b84611ab4576040516311e9f80d60e11b815260040160405180910390fd5b80545f898152600c60209081526040808320868452909152812061010090920463ffffffff1694509081611ae96001876137da565b63ffffffff16815260208101919091526040015f2060018101549091506001600160401b0390811690861611611b4b576001810154604051634cd01f6f60e11b81526001600160401b0380881660048301529091166024820152604401610aa1565b6001810154600160c01b90046001600160401b03165f03611b93576001810180546fffffffffffffffff00000000000000001916600160401b6001600160401b038816021790555b6040518060a00160405280878152602001866001600160401b031681526020015f6001600160401b031681526020015f6001600160401b031681526020015f6001600160401b0316815250600c5f8b81526020019081526020015f205f8581526020019081526020015f205f8663ffffffff1681526020019081526020015f205f820151815f01556020820151816001015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060408201518160010160086101000a8154816001600160401b0302191690836001600160401b0316021790555060608201518160010160106101000a8154816001600160401b0302191690836001600160401b0316021790555060808201518160010160186101000a8154816001600160401b0302191690836001600160401b03160217905550905050836001611cde91906137f6565b825463ffffffff919091166101000264ffffffff001990911617825560405183908a907fed8eca5ac38389a3697e240663b4951d502f0c2f1549d01533211640fe7551e290611d36908c908c908a908d908d90613812565b60405180910390a350505095945050505050565b5f83815260066020908152604080832085845282528083208151610120810183528154815260018201546001600160401b0380821695830195909552600160401b808204861694830194909452600160801b80820486166060840152600160c01b918290048616608084015260029093015480861660a08401819052948104861660c0840152928304851660e08301529091049092166101008301528203611e0f5760405163e2b6b67760e01b81526004810186905260248101859052604401610aa1565b611e1b85858386612855565b95945050505050565b6001600160a01b0381165f908152600a60205260409020805460609190610d1690613647565b5f82815260208190526040902060010154611e648161237d565b610b84838361242a565b5f611e788161237d565b6001600160a01b038416611eaa576040516308c5770b60e41b81526001600160a01b0385166004820152602401610aa1565b611eb483836128e2565b6001600160a01b0384165f908152600a60205260409020611ed683858361389c565b50836001600160a01b03167f85a149a89822df422b257f51a51cccbad09b1bd3096352273dacc69afa14b9488484604051611f12929190613955565b60405180910390a250505050565b5f8281526006602090815260408083208484529091529020600201546060906001600160401b03600160801b9091048116908190811115611f6357611f636135cb565b604051908082528060200260200182016040528015611f8c578160200160208202803683370190505b5091505f5b81811015610854575f858152600860209081526040808320878452825280832084845290915290205483516001600160a01b0390911690849083908110611fda57611fda6135df565b6001600160a01b0390921660209283029190910190910152600101611f91565b5f6120048161237d565b815f036120245760405163103f97bf60e01b815260040160405180910390fd5b600d5482111561205557600d54604051639eac383b60e01b8152600481019190915260248101839052604401610aa1565b600e80549083905560408051828152602081018590527fcf000a99bb772f4a1721ef0d714008195bf0ad9bab3c522f20fa6559a30b3a13910160405180910390a1505050565b6120a48761259f565b5f6120af8787612608565b5f898152600b602090815260408083208484529091528120919250815460ff1660038111156120e0576120e06130a3565b0361210857604051630228616560e41b8152600481018a905260248101839052604401610aa1565b805463ffffffff61010090910481169087161061215f5780546040516370ffe7f960e11b8152600481018b90526024810184905263ffffffff80891660448301526101009092049091166064820152608401610aa1565b5f898152600c60209081526040808320858452825280832063ffffffff8a16845290915290206001810154600160c01b90046001600160401b0316156121e957600181015460405163195a8c6960e01b8152600481018c90526024810185905263ffffffff89166044820152600160c01b9091046001600160401b03166064820152608401610aa1565b42866001600160401b0316111561222657604051635a7bd1e160e01b81526001600160401b03808816600483015242166024820152604401610aa1565b61223085856128e2565b600181018054426001600160401b03908116600160c01b026001600160c01b03918a16600160801b02919091166fffffffffffffffffffffffffffffffff90921691909117179055805460405184918c917f55e6d2cb9b8ac65540bc8347a3aa8723d4079cc9b380e3f49509245c95b060f7916122b9918e918e918e91908e908e908e90613970565b60405180910390a350505050505050505050565b5f6122d78161237d565b836122f4576040516212689360e11b815260040160405180910390fd5b6122fe83836128e2565b5f84815260096020526040902061231683858361389c565b50837f801de5b4444ea5b3271458a703286684e7ebfded194015b48620241810f1395a8484604051611f12929190613955565b5f6001600160e01b03198216637965db0b60e01b148061071357506301ffc9a760e01b6001600160e01b0319831614610713565b6123878133612911565b50565b5f5f516020613a215f395f51905f52831480156123bc57506001600160a01b0382165f90815260036020526040902054155b156123e557604051631d002d4760e11b81526001600160a01b0383166004820152602401610aa1565b5f6123f0848461294e565b905080801561240b57505f516020613a415f395f51905f5284145b1561242357600d5f815461241e906139c5565b909155505b9392505050565b5f5f516020613a415f395f51905f528314801561244c575061244c8383611184565b80156124675750600e546001600d546124659190613607565b105b156124a0576001600d5461247b9190613607565b600e54604051639eac383b60e01b815260048101929092526024820152604401610aa1565b5f6124ab84846129dd565b90508015612423575f516020613a415f395f51905f5284036124de57600d5f81546124d5906139dd565b90915550612423565b5f516020613a215f395f51905f528403612423576001600160a01b0383165f8181526003602052604080822080549083905590519092839290917f0b39345c415ed3137afe3001d93a7ed856c7947e21679caa8f66f5287e03af909190a3509392505050565b606061256f7f0000000000000000000000000000000000000000000000000000000000000000612a46565b905090565b606061256f7f0000000000000000000000000000000000000000000000000000000000000000612a46565b806125bc576040516212689360e11b815260040160405180910390fd5b335f9081526003602052604090205481148015906125e157506125df5f33611184565b155b156123875760405163515ae2fd60e01b815233600482015260248101829052604401610aa1565b5f818015806126175750608081115b15612638576040516306ada23f60e31b815260048101829052602401610aa1565b83836040516126489291906139f2565b604051809103902091505092915050565b5f806126686020850185613714565b905061268c8561267a8a8a8a86612855565b6126876020880188613757565b612a83565b9150826001600160a01b0316826001600160a01b03161161271e57826001600160a01b0316826001600160a01b0316036126eb57604051632af4718d60e21b8152600481018690526001600160a01b0383166024820152604401610aa1565b60405163cc3cebcd60e01b8152600481018690526001600160a01b03808516602483015283166044820152606401610aa1565b6127355f516020613a415f395f51905f5283611184565b61276457604051635897a3e760e01b8152600481018690526001600160a01b0383166024820152604401610aa1565b5f61277161012c426137bb565b9050806001600160401b0316826001600160401b031611156127c0576040516380ec29bb60e01b8152600481018790526001600160401b03808416602483015282166044820152606401610aa1565b5f61012c6001600160401b03168860a001516001600160401b0316116127e75760016127f9565b61012c8860a001516127f99190613a01565b9050806001600160401b0316836001600160401b03161015612848576040516308fa7fad60e21b8152600481018890526001600160401b03808516602483015282166044820152606401610aa1565b5050509695505050505050565b602080830151604080850151855182517fad081dd064f7b69d1492496c48ff6a428c816607b9fecce481e9e211f6a003a595810195909552918401879052606084018890526001600160401b039283166080850152821660a084015260c0830152821660e08201525f90611e1b906101000160405160208183030381529060405280519060200120612b51565b80610100811115610bbd57604051630c5095c960e01b8152600481018290526101006024820152604401610aa1565b61291b8282611184565b61294a5760405163e2517d3f60e01b81526001600160a01b038216600482015260248101839052604401610aa1565b5050565b5f6129598383611184565b6129d6575f838152602081815260408083206001600160a01b03861684529091529020805460ff1916600117905561298e3390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a4506001610713565b505f610713565b5f6129e88383611184565b156129d6575f838152602081815260408083206001600160a01b0386168085529252808320805460ff1916905551339286917ff6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b9190a4506001610713565b60605f612a5283612b7d565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f5f5f5f612a92878787612ba4565b919450925090506002826003811115612aad57612aad6130a3565b03612ad5576040516302f6b67d60e51b81526004810189905260248101829052604401610aa1565b6003826003811115612ae957612ae96130a3565b03612b115760405163897df98b60e01b81526004810189905260248101829052604401610aa1565b5f826003811115612b2457612b246130a3565b14612b45576040516313192fd360e21b815260048101899052602401610aa1565b50909695505050505050565b5f610713612b5d612beb565b8360405161190160f01b8152600281019290925260228201526042902090565b5f60ff8216601f81111561071357604051632cd44ac360e21b815260040160405180910390fd5b5f80806041849003612bd8578435602086013560408701355f1a612bca89828585612d14565b955095509550505050612be2565b505f915060029050825b93509350939050565b5f306001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016148015612c4357507f000000000000000000000000000000000000000000000000000000000000000046145b15612c6d57507f000000000000000000000000000000000000000000000000000000000000000090565b61256f604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115612d4d57505f91506003905082612dd2565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015612d9e573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116612dc957505f925060019150829050612dd2565b92505f91508190505b9450945094915050565b5f60208284031215612dec575f5ffd5b81356001600160e01b031981168114612423575f5ffd5b5f5f60408385031215612e14575f5ffd5b50508035926020909101359150565b602080825282518282018190525f918401906040840190835b81811015612eae578351805184526001600160401b0360208201511660208501526001600160401b0360408201511660408501526001600160401b0360608201511660608501526001600160401b0360808201511660808501525060a083019250602084019350600181019050612e3c565b509095945050505050565b5f5f83601f840112612ec9575f5ffd5b5081356001600160401b03811115612edf575f5ffd5b6020830191508360208260051b8501011115612ef9575f5ffd5b9250929050565b5f5f5f5f5f5f60a08789031215612f15575f5ffd5b8635955060208701359450604087013593506060870135925060808701356001600160401b03811115612f46575f5ffd5b612f5289828a01612eb9565b979a9699509497509295939492505050565b80356001600160a01b0381168114612f7a575f5ffd5b919050565b5f5f60408385031215612f90575f5ffd5b612f9983612f64565b946020939093013593505050565b5f60208284031215612fb7575f5ffd5b5035919050565b5f5f60408385031215612fcf575f5ffd5b82359150612fdf60208401612f64565b90509250929050565b80356001600160401b0381168114612f7a575f5ffd5b5f5f5f60608486031215613010575f5ffd5b8335925061302060208501612fe8565b929592945050506040919091013590565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b602081525f6124236020830184613031565b5f5f5f60608486031215613083575f5ffd5b833592506020840135915061309a60408501612f64565b90509250925092565b634e487b7160e01b5f52602160045260245ffd5b600481106130d357634e487b7160e01b5f52602160045260245ffd5b9052565b5f6060820190506130e98284516130b7565b63ffffffff60208401511660208301526001600160401b03604084015116604083015292915050565b60ff60f81b8816815260e060208201525f61313060e0830189613031565b82810360408401526131428189613031565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b81811015613197578351835260209384019390920191600101613179565b50909b9a5050505050505050505050565b5f5f83601f8401126131b8575f5ffd5b5081356001600160401b038111156131ce575f5ffd5b602083019150836020828501011115612ef9575f5ffd5b5f5f5f5f5f5f60a087890312156131fa575f5ffd5b8635955060208701356001600160401b03811115613216575f5ffd5b61322289828a016131a8565b909650945050604087013560048110613239575f5ffd5b92506060870135915061324e60808801612fe8565b90509295509295509295565b5f6020828403121561326a575f5ffd5b61242382612f64565b5f5f5f5f60608587031215613286575f5ffd5b843593506020850135925060408501356001600160401b038111156132a9575f5ffd5b6132b587828801612eb9565b95989497509550505050565b5f5f5f5f5f60a086880312156132d5575f5ffd5b853594506132e560208701612fe8565b9350604086013592506132fa60608701612fe8565b915061330860808701612fe8565b90509295509295909350565b5f5f5f5f5f60808688031215613328575f5ffd5b8535945060208601356001600160401b03811115613344575f5ffd5b613350888289016131a8565b9095509350506040860135915061330860608701612fe8565b5f5f5f6060848603121561337b575f5ffd5b833592506020840135915061309a60408501612fe8565b5f5f5f604084860312156133a4575f5ffd5b6133ad84612f64565b925060208401356001600160401b038111156133c7575f5ffd5b6133d3868287016131a8565b9497909650939450505050565b5f61012082019050825182526001600160401b0360208401511660208301526001600160401b036040840151166040830152606083015161342c60608401826001600160401b03169052565b50608083015161344760808401826001600160401b03169052565b5060a083015161346260a08401826001600160401b03169052565b5060c083015161347d60c08401826001600160401b03169052565b5060e083015161349860e08401826001600160401b03169052565b506101008301516134b56101008401826001600160401b03169052565b5092915050565b602080825282518282018190525f918401906040840190835b81811015612eae5783516001600160a01b03168352602093840193909201916001016134d5565b5f5f5f5f5f5f5f60a0888a031215613512575f5ffd5b8735965060208801356001600160401b0381111561352e575f5ffd5b61353a8a828b016131a8565b909750955050604088013563ffffffff81168114613556575f5ffd5b935061356460608901612fe8565b925060808801356001600160401b0381111561357e575f5ffd5b61358a8a828b016131a8565b989b979a50959850939692959293505050565b5f5f5f604084860312156135af575f5ffd5b8335925060208401356001600160401b038111156133c7575f5ffd5b634e487b7160e01b5f52604160045260245ffd5b634e487b7160e01b5f52603260045260245ffd5b634e487b7160e01b5f52601160045260245ffd5b81810381811115610713576107136135f3565b5f82518060208501845e5f920191825250919050565b5f60208284031215613640575f5ffd5b5051919050565b600181811c9082168061365b57607f821691505b60208210810361367957634e487b7160e01b5f52602260045260245ffd5b50919050565b6020810161071382846130b7565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b608081525f6136c860808301878961368d565b90506136d760208301866130b7565b8360408301526001600160401b03831660608301529695505050505050565b5f8235603e1983360301811261370a575f5ffd5b9190910192915050565b5f60208284031215613724575f5ffd5b61242382612fe8565b5f6001600160401b0382166001600160401b03810361374e5761374e6135f3565b60010192915050565b5f5f8335601e1984360301811261376c575f5ffd5b8301803591506001600160401b03821115613785575f5ffd5b602001915036819003821315612ef9575f5ffd5b6001600160401b0384168152604060208201525f611e1b60408301848661368d565b6001600160401b038181168382160190811115610713576107136135f3565b63ffffffff8281168282160390811115610713576107136135f3565b63ffffffff8181168382160190811115610713576107136135f3565b608081525f61382560808301878961368d565b63ffffffff9590951660208301525060408101929092526001600160401b031660609091015292915050565b601f821115610bbd57805f5260205f20601f840160051c810160208510156138765750805b601f840160051c820191505b81811015613895575f8155600101613882565b5050505050565b6001600160401b038311156138b3576138b36135cb565b6138c7836138c18354613647565b83613851565b5f601f8411600181146138f8575f85156138e15750838201355b5f19600387901b1c1916600186901b178355613895565b5f83815260208120601f198716915b828110156139275786850135825560209485019460019092019101613907565b5086821015613943575f1960f88860031b161c19848701351681555b505060018560011b0183555050505050565b602081525f61396860208301848661368d565b949350505050565b60a081525f61398360a08301898b61368d565b63ffffffff881660208401528660408401526001600160401b038616606084015282810360808401526139b781858761368d565b9a9950505050505050505050565b5f600182016139d6576139d66135f3565b5060010190565b5f816139eb576139eb6135f3565b505f190190565b818382375f9101908152919050565b6001600160401b038281168282160390811115610713576107136135f356feb65a831710346acfae65a808a37f27ab439206a966e9a4ab4035af91c51c8dd1014df5ee2861d7f34562399ffa112fc59b51f810d2b875c3609ba0c31ac873d0a26469706673582212208212fe907e5c9f52fee32b4eccd9ecd08cb84f9317a41169b4030822c958c07a64736f6c634300081e0033",
   solcVersion: "0.8.30+commit.73712a01.Emscripten.clang",
 } as const;

@@ -1,25 +1,68 @@
-import { Contract, decodeBytes32String, getAddress, id, Interface, zeroPadValue, type ContractRunner, type Log, type Provider } from 'ethers';
+import { Contract, decodeBytes32String, getAddress, id, Interface, keccak256, toUtf8Bytes, zeroPadValue, type ContractRunner, type Log, type Provider } from 'ethers';
 import { isLiuhenError, LiuhenError } from '../errors.js';
 import { ZERO32 } from '../util/hex.js';
-import { agencyToBytes32 } from './attestation.js';
+import { agencyToBytes32, type RegistryVersion } from './attestation.js';
 import { evidenceRegistryArtifact } from './registry-artifact.js';
+import { evidenceRegistryV1Artifact } from './registry-v1-artifact.js';
 import { classifyChainError, isNetworkError, revertData, toChainError } from '../util/chain-error.js';
 
-/** The registry's ABI as an ethers Interface (events, errors, functions). */
+/** The current (version 2) registry's ABI as an ethers Interface (events, errors, functions). */
 export const registryInterface = new Interface(evidenceRegistryArtifact.abi as never);
+/** The version 1 registry's ABI: still read, so that receipts anchored on it stay verifiable. */
+export const registryV1Interface = new Interface(evidenceRegistryV1Artifact.abi as never);
 
 export const AGENCY_ROLE = id('AGENCY_ROLE');
 export const NOTARY_ROLE = id('NOTARY_ROLE');
 export const DEFAULT_ADMIN_ROLE = ZERO32;
 
+/** `BatchAnchored` has the same signature (agency, seq and root indexed) in both versions. */
 const BATCH_ANCHORED = registryInterface.getEvent('BatchAnchored')!.topicHash;
+/** Version 2: `BatchCosigned(agency indexed, root indexed, notary indexed, attestedAt, signature)`. */
 const BATCH_COSIGNED = registryInterface.getEvent('BatchCosigned')!.topicHash;
+/** Version 1: `BatchCosigned(root indexed, notary indexed, attestedAt, signature)`. */
+const BATCH_COSIGNED_V1 = registryV1Interface.getEvent('BatchCosigned')!.topicHash;
+
+/** Device kinds as enrolled on a version 2 registry (`IEvidenceRegistry.DeviceKind`, without `None`). */
+export const DEVICE_KINDS = ['body-camera', 'terminal', 'station'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+/** The contract's enum value of a device kind (`None` = 0 is never enrolled). */
+export function deviceKindValue(kind: DeviceKind): number {
+  switch (kind) {
+    case 'body-camera':
+      return 1;
+    case 'terminal':
+      return 2;
+    case 'station':
+      return 3;
+  }
+}
+
+/** The device kind of the contract's enum value, undefined for `None` or an unknown value. */
+export function deviceKindOf(value: number): DeviceKind | undefined {
+  return value >= 1 && value <= DEVICE_KINDS.length ? DEVICE_KINDS[value - 1] : undefined;
+}
+
+/** How a device id is keyed on chain: `keccak256(bytes(deviceId))` (the contract's `deviceHash`). */
+export function deviceHash(deviceId: string): string {
+  return keccak256(toUtf8Bytes(deviceId));
+}
+
+/**
+ * An agency argument as the contract wants it: an agency code (`JN-CG`) is
+ * encoded with `encodeBytes32String`; a 0x-prefixed 32-byte hex string is
+ * taken as already encoded (no code can look like one: codes are at most 31
+ * bytes).
+ */
+export function agencyArg(agency: string): string {
+  return /^0x[0-9a-fA-F]{64}$/.test(agency) ? agency.toLowerCase() : agencyToBytes32(agency);
+}
 
 /** `IEvidenceRegistry.Batch`, with numbers as JS numbers and the agency decoded. */
 export interface OnChainBatch {
-  /** False for a root that was never anchored (every other field is then zero). */
+  /** False for a batch the agency never anchored (every other field is then zero). */
   exists: boolean;
-  /** Agency code as text ('' when the root is unknown). */
+  /** Agency code as text ('' when the batch is unknown). */
   agency: string;
   agencyBytes32: string;
   prevRoot: string;
@@ -52,6 +95,8 @@ export interface AnchorLog {
 
 /** One `BatchCosigned` log: a notary's co-signature as recorded on chain. */
 export interface CosignLog {
+  /** The agency's bytes32 (version 2 logs carry it; for version 1 it is the agency asked for, or zero). */
+  agencyBytes32: string;
   root: string;
   notary: string;
   attestedAt: number;
@@ -61,19 +106,73 @@ export interface CosignLog {
   blockNumber: number;
 }
 
+/** An enrolled device and its whole key history, as a version 2 registry holds them. */
+export interface OnChainDevice {
+  agency: string;
+  deviceHash: string;
+  kind: DeviceKind;
+  /** `block.timestamp` of the enrollment. */
+  enrolledAt: number;
+  keys: OnChainDeviceKey[];
+}
+
+export interface OnChainDeviceKey {
+  index: number;
+  /** Ed25519 public key, 0x-prefixed lowercase hex (32 bytes). */
+  publicKey: string;
+  validFrom: number;
+  /** 0 while the key is current. */
+  validUntil: number;
+  /** 0 unless revoked. */
+  compromisedAt: number;
+  /** 0 unless revoked. */
+  revokedAt: number;
+}
+
+/** Batches a notary co-signed: keyed by (agency, root) on version 2, by root on version 1. */
+export class CosignedBatches {
+  private readonly keys = new Set<string>();
+  constructor(readonly version: RegistryVersion) {}
+  add(agencyBytes32: string, root: string): void {
+    this.keys.add(this.key(agencyBytes32, root));
+  }
+  has(agencyBytes32: string, root: string): boolean {
+    return this.keys.has(this.key(agencyBytes32, root));
+  }
+  get size(): number {
+    return this.keys.size;
+  }
+  private key(agencyBytes32: string, root: string): string {
+    // A version 1 registry held a root for one agency only.
+    return this.version === 1 ? root.toLowerCase() : `${agencyBytes32.toLowerCase()}:${root.toLowerCase()}`;
+  }
+}
+
 export interface RegistryClientOptions {
   /** Blocks per `eth_getLogs` request of the paged scans; halved while the endpoint refuses a range. @default 5000 */
   logPageSize?: number;
+  /** The registry's version when already known (skips asking the registry). */
+  version?: RegistryVersion;
 }
 
+/** Versions already asked, per provider and address: a registry's code does not change. */
+const knownVersions = new WeakMap<object, Map<string, RegistryVersion>>();
+
 /**
- * A small typed client of `EvidenceRegistry` (ABI from the committed artifact).
- * Reads are views or log queries; reverts come back as CHAIN_REVERTED errors
- * naming the Solidity error and its arguments (`decodeRegistryError`).
+ * A small typed client of `EvidenceRegistry`, version 2 (ABI from the
+ * committed artifact) and version 1 (the frozen v1 artifact): every batch
+ * function takes the agency, as version 2 keys batches by (agency, root);
+ * on a version 1 registry the client asks by root and answers "unknown
+ * batch" when the root belongs to another agency, so callers see the same
+ * semantics. Reads are views or log queries; reverts come back as
+ * CHAIN_REVERTED errors naming the Solidity error and its arguments
+ * (`decodeRegistryError`).
  */
 export class RegistryClient {
   readonly contract: Contract;
+  private readonly contractV1: Contract;
   private logPageSize: number;
+  private versionKnown: RegistryVersion | undefined;
 
   constructor(
     readonly address: string,
@@ -82,12 +181,14 @@ export class RegistryClient {
   ) {
     this.address = getAddress(address);
     this.contract = new Contract(this.address, registryInterface, runner);
+    this.contractV1 = new Contract(this.address, registryV1Interface, runner);
     this.logPageSize = options.logPageSize ?? 5_000;
+    this.versionKnown = options.version ?? knownVersions.get(this.provider as object)?.get(this.address);
   }
 
   /** The same registry with another runner (e.g. a signer). */
   connect(runner: ContractRunner): RegistryClient {
-    return new RegistryClient(this.address, runner, { logPageSize: this.logPageSize });
+    return new RegistryClient(this.address, runner, { logPageSize: this.logPageSize, ...(this.versionKnown !== undefined && { version: this.versionKnown }) });
   }
 
   private get provider(): Provider {
@@ -95,9 +196,9 @@ export class RegistryClient {
     return p;
   }
 
-  private async call<T>(name: string, args: unknown[]): Promise<T> {
+  private async call<T>(name: string, args: unknown[], contract: Contract = this.contract): Promise<T> {
     try {
-      return (await this.contract.getFunction(name).staticCall(...args)) as T;
+      return (await contract.getFunction(name).staticCall(...args)) as T;
     } catch (e) {
       if ((e as { code?: string }).code === 'BAD_DATA') {
         // An empty answer: no contract (or not this one) at the address.
@@ -107,7 +208,34 @@ export class RegistryClient {
     }
   }
 
-  /** True when the address holds contract code answering `NOTARY_ROLE()` like a registry. */
+  /**
+   * The registry's interface version: `registryVersion()` answers 2; a version
+   * 1 registry has no such function, so a revert or an empty answer from a
+   * contract that answers `NOTARY_ROLE()` like a registry means 1. Asked once
+   * per provider and address.
+   */
+  async version(): Promise<RegistryVersion> {
+    if (this.versionKnown !== undefined) return this.versionKnown;
+    let v: RegistryVersion;
+    try {
+      const n = (await this.contract.getFunction('registryVersion').staticCall()) as bigint;
+      if (n !== 2n) throw new LiuhenError('REGISTRY_MISSING', `${this.address} says it is registry version ${n}; this SDK reads versions 1 and 2`, { details: { registry: this.address, version: n.toString() } });
+      v = 2;
+    } catch (e) {
+      if (isLiuhenError(e) || isNetworkError(e)) throw e;
+      // No registryVersion(): version 1 if it is a registry at all (else REGISTRY_MISSING / CHAIN_REVERTED from call()).
+      const role = await this.call<string>('NOTARY_ROLE', [], this.contractV1);
+      if (role !== NOTARY_ROLE) throw new LiuhenError('REGISTRY_MISSING', `${this.address} does not answer like an EvidenceRegistry`, { details: { registry: this.address } });
+      v = 1;
+    }
+    this.versionKnown = v;
+    const byProvider = knownVersions.get(this.provider as object) ?? new Map<string, RegistryVersion>();
+    byProvider.set(this.address, v);
+    knownVersions.set(this.provider as object, byProvider);
+    return v;
+  }
+
+  /** True when the address holds contract code answering `NOTARY_ROLE()` like a registry (either version). */
   async isDeployed(): Promise<boolean> {
     const code = await this.provider.getCode(this.address);
     if (code === '0x') return false;
@@ -119,23 +247,24 @@ export class RegistryClient {
     }
   }
 
-  async batch(root: string): Promise<OnChainBatch> {
-    const b = await this.call<{
-      agency: string;
-      prevRoot: string;
-      seq: bigint;
-      size: bigint;
-      firstCapturedAt: bigint;
-      lastCapturedAt: bigint;
-      anchoredAt: bigint;
-      blockNumber: bigint;
-      cosignerCount: bigint;
-      notarizedAt: bigint;
-    }>('batch', [root]);
+  /** The batch `root` of `agency` (an agency code, or its bytes32); `exists: false` when the agency never anchored it. */
+  async batch(agency: string, root: string): Promise<OnChainBatch> {
+    const a = agencyArg(agency);
+    type Raw = { prevRoot: string; seq: bigint; size: bigint; firstCapturedAt: bigint; lastCapturedAt: bigint; anchoredAt: bigint; blockNumber: bigint; cosignerCount: bigint; notarizedAt: bigint };
+    let b: Raw;
+    if ((await this.version()) === 1) {
+      const v1 = await this.call<Raw & { agency: string }>('batch', [root], this.contractV1);
+      // Version 1 keyed by root alone: a root of another agency is not this agency's batch.
+      if (v1.seq === 0n || v1.agency.toLowerCase() !== a) return unknownBatch();
+      b = v1;
+    } else {
+      b = await this.call<Raw>('batch', [a, root]);
+    }
+    if (b.seq === 0n) return unknownBatch();
     return {
-      exists: b.seq !== 0n,
-      agency: b.seq === 0n ? '' : agencyText(b.agency),
-      agencyBytes32: b.agency,
+      exists: true,
+      agency: agencyText(a),
+      agencyBytes32: a,
       prevRoot: b.prevRoot,
       seq: Number(b.seq),
       size: Number(b.size),
@@ -148,9 +277,9 @@ export class RegistryClient {
     };
   }
 
-  /** The agency's last batch on chain: seq 0 and the zero root before its first. */
+  /** The agency's last batch on chain (or its checkpoint, version 2): seq 0 and the zero root before its first. */
   async latest(agency: string): Promise<{ seq: number; root: string }> {
-    const [seq, root] = await this.call<[bigint, string]>('latest', [agencyToBytes32(agency)]);
+    const [seq, root] = await this.call<[bigint, string]>('latest', [agencyArg(agency)], await this.contractFor());
     return { seq: Number(seq), root };
   }
 
@@ -172,54 +301,120 @@ export class RegistryClient {
     return Number(await this.call<bigint>('notaryCount', []));
   }
 
-  isNotarized(root: string): Promise<boolean> {
-    return this.call<boolean>('isNotarized', [root]);
+  async isNotarized(agency: string, root: string): Promise<boolean> {
+    if ((await this.version()) === 1) {
+      const b = await this.batch(agency, root);
+      return b.exists && (await this.call<boolean>('isNotarized', [root], this.contractV1));
+    }
+    return this.call<boolean>('isNotarized', [agencyArg(agency), root]);
   }
 
-  /** `attestedAt` recorded for `notary` on `root`; 0 when it did not co-sign. */
-  async attestedAt(root: string, notary: string): Promise<number> {
-    return Number(await this.call<bigint>('attestedAt', [root, notary]));
+  /** `attestedAt` recorded for `notary` on the batch; 0 when it did not co-sign. */
+  async attestedAt(agency: string, root: string, notary: string): Promise<number> {
+    if ((await this.version()) === 1) {
+      if (!(await this.batch(agency, root)).exists) return 0;
+      return Number(await this.call<bigint>('attestedAt', [root, notary], this.contractV1));
+    }
+    return Number(await this.call<bigint>('attestedAt', [agencyArg(agency), root, notary]));
   }
 
-  async cosigners(root: string): Promise<string[]> {
-    return [...(await this.call<string[]>('cosigners', [root]))];
+  async cosigners(agency: string, root: string): Promise<string[]> {
+    if ((await this.version()) === 1) {
+      if (!(await this.batch(agency, root)).exists) return [];
+      return [...(await this.call<string[]>('cosigners', [root], this.contractV1))];
+    }
+    return [...(await this.call<string[]>('cosigners', [agencyArg(agency), root]))];
   }
 
   verifyInclusion(root: string, leaf: string, index: number, size: number, proof: string[]): Promise<boolean> {
     return this.call<boolean>('verifyInclusion', [root, leaf, index, size, proof]);
   }
 
-  /** The EIP-712 digest the registry computes from its own storage for an attestation of `root` at `attestedAt`. */
-  attestationDigest(root: string, attestedAt: number): Promise<string> {
-    return this.call<string>('attestationDigest', [root, attestedAt]);
+  /** The EIP-712 digest the registry computes from its own storage for an attestation of the batch at `attestedAt`. */
+  async attestationDigest(agency: string, root: string, attestedAt: number): Promise<string> {
+    if ((await this.version()) === 1) {
+      // A root of another agency is no batch of this one: answer as version 2 would.
+      if (!(await this.batch(agency, root)).exists) {
+        const args = { agency: show(agencyArg(agency)), root };
+        throw new LiuhenError('CHAIN_REVERTED', `the registry reverted attestationDigest with EvidenceRegistryBatchNotAnchored(agency=${args.agency}, root=${root})`, { details: { error: 'EvidenceRegistryBatchNotAnchored', args } });
+      }
+      return this.call<string>('attestationDigest', [root, attestedAt], this.contractV1);
+    }
+    return this.call<string>('attestationDigest', [agencyArg(agency), root, attestedAt]);
   }
 
-  /** Calldata of `anchor(root, size, prevRoot, firstCapturedAt, lastCapturedAt)`. */
+  /** The display name of an agency ('' when none, and always on a version 1 registry, which has no names). */
+  async agencyName(agency: string): Promise<string> {
+    if ((await this.version()) === 1) return '';
+    return this.call<string>('agencyName', [agencyArg(agency)]);
+  }
+
+  /** The display name of a notary ('' when none, and always on a version 1 registry). */
+  async notaryName(notary: string): Promise<string> {
+    if ((await this.version()) === 1) return '';
+    return this.call<string>('notaryName', [notary]);
+  }
+
+  /** Device `deviceId` of `agency` with its key history; undefined when not enrolled (always, on a version 1 registry). */
+  async device(agency: string, deviceId: string): Promise<OnChainDevice | undefined> {
+    if ((await this.version()) === 1) return undefined;
+    const a = agencyArg(agency);
+    const h = deviceHash(deviceId);
+    const [d, keys] = await Promise.all([
+      this.call<{ kind: bigint; keyCount: bigint; enrolledAt: bigint }>('device', [a, h]),
+      this.call<Array<{ publicKey: string; validFrom: bigint; validUntil: bigint; compromisedAt: bigint; revokedAt: bigint }>>('deviceKeys', [a, h]),
+    ]);
+    const kind = deviceKindOf(Number(d.kind));
+    if (kind === undefined) return undefined;
+    return {
+      agency: agencyText(a),
+      deviceHash: h,
+      kind,
+      enrolledAt: Number(d.enrolledAt),
+      keys: keys.map((k, index) => ({
+        index,
+        publicKey: k.publicKey.toLowerCase(),
+        validFrom: Number(k.validFrom),
+        validUntil: Number(k.validUntil),
+        compromisedAt: Number(k.compromisedAt),
+        revokedAt: Number(k.revokedAt),
+      })),
+    };
+  }
+
+  /** Calldata of `anchor(root, size, prevRoot, firstCapturedAt, lastCapturedAt)` (the same in both versions). */
   encodeAnchor(p: { root: string; size: number; prevRoot: string; firstCapturedAt: number; lastCapturedAt: number }): string {
     return registryInterface.encodeFunctionData('anchor', [p.root, p.size, p.prevRoot, p.firstCapturedAt, p.lastCapturedAt]);
   }
 
-  /** Calldata of `cosign(root, [{attestedAt, signature}, …])`. */
-  encodeCosign(root: string, attestations: ReadonlyArray<{ attestedAt: number; signature: string }>): string {
-    return registryInterface.encodeFunctionData('cosign', [root, attestations.map((a) => [a.attestedAt, a.signature])]);
+  /** Calldata of `cosign(agency, root, [{attestedAt, signature}, …])` (version 1: `cosign(root, …)`). */
+  async encodeCosign(agency: string, root: string, attestations: ReadonlyArray<{ attestedAt: number; signature: string }>): Promise<string> {
+    const atts = attestations.map((a) => [a.attestedAt, a.signature]);
+    if ((await this.version()) === 1) return registryV1Interface.encodeFunctionData('cosign', [root, atts]);
+    return registryInterface.encodeFunctionData('cosign', [agencyArg(agency), root, atts]);
   }
 
-  /** The canonical `BatchAnchored` log of `root` (a node only returns logs of its canonical chain), if any. */
-  async findAnchorLog(root: string, fromBlock = 0): Promise<AnchorLog | undefined> {
-    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_ANCHORED, null, null, root], fromBlock, toBlock: 'latest' });
+  /** The canonical `BatchAnchored` log of the agency's `root` (a node only returns logs of its canonical chain), if any. */
+  async findAnchorLog(agency: string, root: string, fromBlock = 0): Promise<AnchorLog | undefined> {
+    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_ANCHORED, agencyArg(agency), null, root], fromBlock, toBlock: 'latest' });
     const live = logs.filter((l) => !l.removed);
     return live.length > 0 ? parseAnchorLog(live[live.length - 1]!) : undefined;
   }
 
   /** Every `BatchAnchored` log of an agency in [fromBlock, toBlock], in chain order. */
   async anchorLogs(agency: string, fromBlock: number, toBlock: number | 'latest' = 'latest'): Promise<AnchorLog[]> {
-    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_ANCHORED, agencyToBytes32(agency)], fromBlock, toBlock });
+    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_ANCHORED, agencyArg(agency)], fromBlock, toBlock });
     return logs.filter((l) => !l.removed).map(parseAnchorLog);
   }
 
-  /** The `BatchCosigned` logs of `root`, in chain order. */
-  async cosignLogs(root: string, fromBlock = 0): Promise<CosignLog[]> {
-    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_COSIGNED, root], fromBlock, toBlock: 'latest' });
+  /** The `BatchCosigned` logs of the agency's batch `root`, in chain order. */
+  async cosignLogs(agency: string, root: string, fromBlock = 0): Promise<CosignLog[]> {
+    const a = agencyArg(agency);
+    if ((await this.version()) === 1) {
+      const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_COSIGNED_V1, root], fromBlock, toBlock: 'latest' });
+      return logs.filter((l) => !l.removed).map((l) => ({ ...parseCosignLog(l), agencyBytes32: a }));
+    }
+    const logs = await this.provider.getLogs({ address: this.address, topics: [BATCH_COSIGNED, a, root], fromBlock, toBlock: 'latest' });
     return logs.filter((l) => !l.removed).map(parseCosignLog);
   }
 
@@ -234,13 +429,22 @@ export class RegistryClient {
     }
   }
 
-  /** Roots `notary` co-signed in [fromBlock, toBlock] (from its `BatchCosigned` logs, paged), lowercase. */
-  async cosignedRoots(notary: string, fromBlock: number, toBlock: number): Promise<Set<string>> {
-    const roots = new Set<string>();
-    for await (const page of this.logPages([BATCH_COSIGNED, null, zeroPadValue(notary, 32)], fromBlock, toBlock)) {
-      for (const log of page.logs) if (log.topics.length === 3) roots.add(log.topics[1]!.toLowerCase());
+  /** Batches `notary` co-signed in [fromBlock, toBlock] (from its `BatchCosigned` logs, paged). */
+  async cosignedBatches(notary: string, fromBlock: number, toBlock: number): Promise<CosignedBatches> {
+    const version = await this.version();
+    const out = new CosignedBatches(version);
+    const topics = version === 1 ? [BATCH_COSIGNED_V1, null, zeroPadValue(notary, 32)] : [BATCH_COSIGNED, null, null, zeroPadValue(notary, 32)];
+    for await (const page of this.logPages(topics, fromBlock, toBlock)) {
+      for (const log of page.logs) {
+        if (version === 1 && log.topics.length === 3) out.add(ZERO32, log.topics[1]!);
+        if (version === 2 && log.topics.length === 4) out.add(log.topics[1]!, log.topics[2]!);
+      }
     }
-    return roots;
+    return out;
+  }
+
+  private async contractFor(): Promise<Contract> {
+    return (await this.version()) === 1 ? this.contractV1 : this.contract;
   }
 
   /**
@@ -272,6 +476,10 @@ export class RegistryClient {
       start = stop + 1;
     }
   }
+}
+
+function unknownBatch(): OnChainBatch {
+  return { exists: false, agency: '', agencyBytes32: ZERO32, prevRoot: ZERO32, seq: 0, size: 0, firstCapturedAt: 0, lastCapturedAt: 0, anchoredAt: 0, blockNumber: 0, cosignerCount: 0, notarizedAt: 0 };
 }
 
 /** The agency code of a bytes32, or the bytes32 itself when it is not a valid string. */
@@ -314,10 +522,13 @@ function decodeAnchorLog(log: Log): AnchorLog | undefined {
   };
 }
 
+/** Parses a `BatchCosigned` log of either version (version 1 logs carry no agency: zero). */
 export function parseCosignLog(log: Log): CosignLog {
-  const ev = registryInterface.parseLog({ topics: [...log.topics], data: log.data });
+  const v1 = log.topics[0] === BATCH_COSIGNED_V1;
+  const ev = (v1 ? registryV1Interface : registryInterface).parseLog({ topics: [...log.topics], data: log.data });
   if (!ev || ev.name !== 'BatchCosigned') throw new Error('not a BatchCosigned log');
   return {
+    agencyBytes32: v1 ? ZERO32 : (ev.args.agency as string).toLowerCase(),
     root: ev.args.root as string,
     notary: getAddress(ev.args.notary as string),
     attestedAt: Number(ev.args.attestedAt),
@@ -334,13 +545,13 @@ export function registryRevert(e: unknown): { name: string; args: Record<string,
   let args: Record<string, string> = {};
   if (ethersRevert) {
     name = ethersRevert.name;
-    const frag = registryInterface.getError(name);
+    const frag = registryInterface.getError(name) ?? registryV1Interface.getError(name);
     args = Object.fromEntries((frag?.inputs ?? []).map((inp, i) => [inp.name || `arg${i}`, show(ethersRevert.args[i])]));
   } else {
     const data = revertData(e);
     if (data) {
       try {
-        const parsed = registryInterface.parseError(data);
+        const parsed = registryInterface.parseError(data) ?? registryV1Interface.parseError(data);
         if (parsed) {
           name = parsed.name;
           args = Object.fromEntries(parsed.fragment.inputs.map((inp, i) => [inp.name || `arg${i}`, show(parsed.args[i])]));

@@ -61,9 +61,11 @@ export type PendingState = AnchorStateBase & {
   /** The last transaction signed for the batch, if any (it can no longer be mined, or the anchor was lost). */
   tx?: AnchorTx;
   anchor?: never;
+  anchoredAt?: never;
+  submittedAt?: never;
 };
-export type SignedState = AnchorStateBase & { status: 'signed'; tx: AnchorTx; anchor?: never };
-export type SubmittedState = AnchorStateBase & { status: 'submitted'; tx: AnchorTx; submittedAt: string; anchor?: never };
+export type SignedState = AnchorStateBase & { status: 'signed'; tx: AnchorTx; anchor?: never; anchoredAt?: never; submittedAt?: never };
+export type SubmittedState = AnchorStateBase & { status: 'submitted'; tx: AnchorTx; submittedAt: string; anchor?: never; anchoredAt?: never };
 export type AnchoredState = AnchorStateBase & {
   status: 'anchored';
   /** Our transaction, kept for a byte-identical rebroadcast after a reorg (absent when the batch was found anchored already). */
@@ -71,8 +73,10 @@ export type AnchoredState = AnchorStateBase & {
   anchor: AnchorLocation;
   /** When this process saw the anchor (local clock). */
   anchoredAt: string;
+  /** When our transaction was broadcast (the metrics' broadcast → mined latency). */
+  submittedAt?: string;
 };
-export type FinalState = AnchorStateBase & { status: 'final'; tx?: AnchorTx; anchor: AnchorLocation; anchoredAt: string; finalAt: string };
+export type FinalState = AnchorStateBase & { status: 'final'; tx?: AnchorTx; anchor: AnchorLocation; anchoredAt: string; submittedAt?: string; finalAt: string };
 
 export type AnchorState = PendingState | SignedState | SubmittedState | AnchoredState | FinalState;
 
@@ -102,8 +106,8 @@ export const anchorStateSchema = z.discriminatedUnion('status', [
   z.object({ ...base, status: z.literal('pending'), tx: txSchema.optional() }),
   z.object({ ...base, status: z.literal('signed'), tx: txSchema }),
   z.object({ ...base, status: z.literal('submitted'), tx: txSchema, submittedAt: z.string() }),
-  z.object({ ...base, status: z.literal('anchored'), tx: txSchema.optional(), anchor: locationSchema, anchoredAt: z.string() }),
-  z.object({ ...base, status: z.literal('final'), tx: txSchema.optional(), anchor: locationSchema, anchoredAt: z.string(), finalAt: z.string() }),
+  z.object({ ...base, status: z.literal('anchored'), tx: txSchema.optional(), anchor: locationSchema, anchoredAt: z.string(), submittedAt: z.string().optional() }),
+  z.object({ ...base, status: z.literal('final'), tx: txSchema.optional(), anchor: locationSchema, anchoredAt: z.string(), submittedAt: z.string().optional(), finalAt: z.string() }),
 ]);
 
 /**

@@ -112,8 +112,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const b = receipt.batch;
 
         // Independent reads go out together: one round trip instead of four.
-        const [stored, tx, block, head] = await Promise.all([registry.batch(b.root), provider.getTransactionReceipt(a.txHash), provider.getBlock(a.blockNumber), provider.getBlockNumber()]);
-        if (!stored.exists) return out('fail', 'ANCHOR_ROOT_UNKNOWN', `registry ${registry.address} has no batch with root ${short(b.root)}`);
+        const [stored, tx, block, head] = await Promise.all([registry.batch(b.agency, b.root), provider.getTransactionReceipt(a.txHash), provider.getBlock(a.blockNumber), provider.getBlockNumber()]);
+        if (!stored.exists) {
+          // Batches are keyed by (agency, root): a root the receipt's transaction anchored for another agency is an agency mismatch.
+          const other = tx?.logs.find((l) => getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED && l.topics[3] === b.root);
+          if (other) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${parseAnchorLog(other).agency}", the receipt says "${b.agency}"`);
+          return out('fail', 'ANCHOR_ROOT_UNKNOWN', `registry ${registry.address} has no batch of "${b.agency}" with root ${short(b.root)}`);
+        }
         if (stored.agency !== b.agency) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${stored.agency}", the receipt says "${b.agency}"`);
         if (stored.seq !== b.seq) return out('fail', 'ANCHOR_SEQ_MISMATCH', `the registry has the root as batch #${stored.seq}, the receipt says #${b.seq}`);
         if (stored.size !== b.size) return out('fail', 'ANCHOR_SIZE_MISMATCH', `the registry has ${stored.size} records in the batch, the receipt says ${b.size}`);
@@ -155,11 +160,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         if ('status' in opened) return opened;
         const { registry } = opened;
         const b = receipt.batch;
+        // The EIP-712 domain version is the registry's (a version 1 registry's receipts stay verifiable).
+        const version = await registry.version();
         // Recover every signer first (pure), then ask the chain about all of them at once.
         const signers: string[] = [];
         for (const [i, att] of receipt.attestations.entries()) {
           try {
-            signers.push(recoverAttestationSigner(a.chainId, registry.address, { root: b.root, agency: b.agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt: att.attestedAt }, att.signature));
+            signers.push(recoverAttestationSigner(a.chainId, registry.address, { root: b.root, agency: b.agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt: att.attestedAt }, att.signature, version));
           } catch (e) {
             return out('fail', 'NOTARY_SIGNATURE_INVALID', `attestation ${i}: ${(e as Error).message.slice(0, 120)}`);
           }
@@ -167,7 +174,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const [threshold, facts] = await Promise.all([
           registry.notaryThreshold(),
           Promise.all(signers.map(async (s) => {
-            const [recorded, isNotary] = await Promise.all([registry.attestedAt(b.root, s), registry.hasRole(NOTARY_ROLE, s)]);
+            const [recorded, isNotary] = await Promise.all([registry.attestedAt(b.agency, b.root, s), registry.hasRole(NOTARY_ROLE, s)]);
             return { recorded, isNotary };
           })),
         ]);

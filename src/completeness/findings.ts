@@ -175,7 +175,13 @@ export function caseFindings(caseId: string, records: readonly AuditedRecord[], 
   return out;
 }
 
-/** Capture time in the future of its journaling, or sealed/anchored long after capture. */
+/**
+ * Capture time in the future of its journaling, or sealed/anchored long after
+ * capture. An old capture is never refused at ingest (issue 9.3: nothing a
+ * client sends may make a notary refuse a batch, and evidence is not dropped
+ * for being late): sealed within the seal window, it shows here as
+ * RECORD_SEALED_LATE (and RECORD_ANCHORED_LATE) for a supervisor instead.
+ */
 export function timelinessFindings(r: AuditedRecord, policy: AuditPolicy = {}): Finding[] {
   const out: Finding[] = [];
   const captured = secs(r.record.capturedAt);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { MerkleTree, MAX_TREE_SIZE } from '../merkle/tree.js';
@@ -7,12 +7,13 @@ import { canonicalize, canonicalMembers, type CanonicalMembers } from '../record
 import { leafOfCanonical } from '../record/leaf.js';
 import { DeviceKey, isUsableDeviceKey, verifyRecordSignatureAsync } from '../record/device-key.js';
 import { parseRecord, parseUnchainedRecord } from '../record/parse.js';
-import { RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
+import { MAX_DEVICE_SEQ, RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { fromHex, toHex, ZERO32, type Hex } from '../util/hex.js';
 import { monotonicUlid } from '../util/ulid.js';
 import { SerialMutex } from '../util/mutex.js';
 import { pooledRandomBytes } from '../util/random-pool.js';
 import { end, K } from './keys.js';
+import { claimDevice } from './ownership.js';
 import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
 
 /** An append waiting for its device's chain slot and signature. */
@@ -30,6 +31,40 @@ interface PendingAppend {
   puts: string[];
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+export interface JournalOptions {
+  /**
+   * How far (seconds) a record's `capturedAt` may lie after the journal's clock
+   * (device clock drift). Later captures are refused with CAPTURE_IN_FUTURE
+   * (issue 9.3): a capture time a client chose must never later make a notary
+   * refuse the batch, and a notary allows 300 s after the anchoring block, so
+   * this stays well below that. Default 120.
+   */
+  maxFutureSkewSeconds?: number;
+  /** Clock (tests). */
+  now?: () => number;
+  /** Free disk space below which `health()` says degraded (a full disk is near). Default 64 MiB. */
+  minFreeBytes?: number;
+  /** After a failed write: first and longest wait (ms) between attempts to reopen. Default 200 and 5000. */
+  reopenDelayMs?: { min: number; max: number };
+  /** Told whenever `health().status` changes between ok and failed (e.g. to log it). */
+  onHealth?: (health: JournalHealth) => void;
+}
+
+export const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 120;
+
+/**
+ * What the journal can do now (for /healthz): `ok`; `degraded` — it writes,
+ * but free disk space is low; `failed` — a write failed, uploads are refused
+ * (JOURNAL_IO) until it has reopened itself, which it retries on its own.
+ */
+export interface JournalHealth {
+  status: 'ok' | 'degraded' | 'failed';
+  /** Why it is not ok (undefined when ok). */
+  reason: string | undefined;
+  /** Since when (ISO time) it is in this status. */
+  since: string;
 }
 
 export interface SealOptions {
@@ -54,6 +89,8 @@ export class Journal {
   private readonly db: Level<string, string>;
   private readonly blobs;
   private readonly deviceHeads = new Map<string, DeviceHead>();
+  /** The agency each device's chain belongs to (see ownership.ts); set under the device lock. */
+  private readonly owners = new Map<string, string>();
   private readonly agencyAcks = new Map<string, number>();
   private readonly nextId = monotonicUlid();
   private queue: PendingAppend[] = [];
@@ -67,7 +104,14 @@ export class Journal {
   /** Device slots (`device\0seq`) taken by records not yet on disk: the fork check must see them too. */
   private readonly inflightSlots = new Set<string>();
   private flushing = false;
-  private broken: unknown = undefined;
+  /** Set when a write failed: work is refused until reopen() has rebuilt the in-memory state from the disk. */
+  private failure: { cause: unknown; since: number; attempts: number } | undefined;
+  private okSince: number;
+  private lowSpaceSince: number | undefined;
+  private reopening: Promise<void> | undefined;
+  private wakeReopen: (() => void) | undefined;
+  /** Resolved when nothing is running, flushing or queued (close() and reopen() wait for it; no polling). */
+  private idleWaiters: Array<() => void> = [];
   /** Set when close() begins: new appends are refused, those in flight finish. */
   private closing: Promise<void> | undefined;
   /** Appends and ingests begun and not yet settled. */
@@ -78,13 +122,27 @@ export class Journal {
   private readonly sealLock = new SerialMutex();
   private treeCache: { root: string; tree: MerkleTree } | undefined;
 
-  private constructor(readonly dir: string, db: Level<string, string>) {
+  private readonly maxFutureSkewMs: number;
+  private readonly clock: () => number;
+  private readonly minFreeBytes: number;
+  private readonly reopenDelay: { min: number; max: number };
+  private readonly onHealth: ((health: JournalHealth) => void) | undefined;
+
+  private constructor(readonly dir: string, db: Level<string, string>, options: JournalOptions) {
     this.db = db;
+    const skew = options.maxFutureSkewSeconds ?? DEFAULT_MAX_FUTURE_SKEW_SECONDS;
+    if (!Number.isSafeInteger(skew) || skew < 0) fail('INVALID_INPUT', `maxFutureSkewSeconds must be a non-negative integer, got ${String(skew)}`);
+    this.maxFutureSkewMs = skew * 1000;
+    this.clock = options.now ?? Date.now;
+    this.minFreeBytes = options.minFreeBytes ?? 64 * 1024 * 1024;
+    this.reopenDelay = options.reopenDelayMs ?? { min: 200, max: 5000 };
+    this.onHealth = options.onHealth;
+    this.okSince = this.clock();
     this.blobs = db.sublevel<string, Uint8Array>('blob', { valueEncoding: 'view' });
   }
 
   /** Opens (creating if needed) the journal in `dir`. A second process gets JOURNAL_LOCKED naming the folder. */
-  static async open(dir: string): Promise<Journal> {
+  static async open(dir: string, options: JournalOptions = {}): Promise<Journal> {
     mkdirSync(dir, { recursive: true });
     const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
     try {
@@ -94,7 +152,13 @@ export class Journal {
       if (locked) fail('JOURNAL_LOCKED', `the data folder ${dir} is in use by another Liuhen process; stop it or use another --data folder`, { cause, details: { dir } });
       return fail('JOURNAL_IO', `cannot open the journal in ${dir}: ${(cause as Error).message}`, { cause, details: { dir } });
     }
-    const j = new Journal(dir, db);
+    let j: Journal;
+    try {
+      j = new Journal(dir, db, options);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
     await j.recover();
     return j;
   }
@@ -103,6 +167,9 @@ export class Journal {
     for await (const [key, value] of this.db.iterator({ gte: 'd:', lt: end('d:') })) {
       const head = JSON.parse(value) as DeviceHead;
       this.deviceHeads.set(key.slice(2), head);
+      // A device's owner is the agency of every record of its chain, so of its head's.
+      const owner = (await this.getRecord(head.id))?.record.agency;
+      if (owner !== undefined) this.owners.set(key.slice(2), owner);
       this.headsQueued.set(key.slice(2), head.seq);
     }
     for await (const [key, value] of this.db.iterator({ gte: 'ag:', lt: end('ag:') })) {
@@ -131,6 +198,7 @@ export class Journal {
       // Everything but the chain slot is validated (schema and JCS, RFC 8785) before the
       // record joins its device's queue, so a bad draft fails alone, never its run.
       const unchained = parseUnchainedRecord({ ...draft, v: RECORD_VERSION, id, salt: freshSalt() });
+      this.assertCapturedNotInFuture(unchained);
       chained = await this.chain(unchained, canonicalMembers(unchained), signer);
     } catch (e) {
       this.inflightIds.delete(id);
@@ -169,12 +237,32 @@ export class Journal {
     for (let start = 0; start < waiting.length; ) {
       let stop = start + 1;
       while (stop < waiting.length && waiting[stop]!.signer === waiting[start]!.signer) stop++;
-      const run = waiting.slice(start, stop);
+      let run = waiting.slice(start, stop);
       start = stop;
       try {
         this.assertUsable();
         const head = this.deviceHeads.get(device);
         const after = { seq: head?.seq ?? 0, leaf: head?.leaf ?? ZERO32 };
+        // Ownership is decided here, under the device lock: a record of another agency is refused alone.
+        let owner = this.owners.get(device);
+        run = run.filter((w) => {
+          try {
+            owner = claimDevice(device, owner, w.record.agency);
+            return true;
+          } catch (e) {
+            w.reject(e);
+            return false;
+          }
+        });
+        if (run.length === 0) continue;
+        // A chain never goes past MAX_DEVICE_SEQ (issue 9.4): what fits is journaled, the rest refused.
+        const room = MAX_DEVICE_SEQ - after.seq;
+        if (room < run.length) {
+          const err = new LiuhenError('DEVICE_SEQ_EXHAUSTED', `device ${device} has reached seq ${after.seq}; its chain may not go past ${MAX_DEVICE_SEQ}. Record under a new device name (and key)`, { details: { device, seq: after.seq, max: MAX_DEVICE_SEQ } });
+          for (const w of run.slice(Math.max(room, 0))) w.reject(err);
+          run = run.slice(0, Math.max(room, 0));
+          if (run.length === 0) continue;
+        }
         const records = run.map((w) => w.record);
         const signer = run[0]!.signer;
         // Only our own DeviceKey's runs are taken whole (its code computes the leaves);
@@ -184,6 +272,7 @@ export class Journal {
         for (const c of chained) this.inflightSlots.add(slotKey(c.record));
         const last = chained[chained.length - 1]!;
         this.deviceHeads.set(device, { seq: last.record.seq, leaf: last.leaf, id: last.record.id });
+        this.owners.set(device, owner!);
         run.forEach((w, i) => w.resolve(chained[i]!));
       } catch (e) {
         // Nothing of this run was journaled and the device head did not move.
@@ -207,6 +296,7 @@ export class Journal {
 
   private async ingestNow(input: unknown): Promise<AppendResult & { duplicate: boolean }> {
     const record = parseRecord(input);
+    this.assertCapturedNotInFuture(record);
     if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
     if (!isUsableDeviceKey(record.sig.key)) fail('SIGNATURE_INVALID', `record ${record.id} is signed with a small-order or malformed Ed25519 key, which proves nothing`);
     if (!(await verifyRecordSignatureAsync(record))) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
@@ -226,6 +316,7 @@ export class Journal {
       }
       advances = await this.underDeviceLock(record.device, async () => {
         const head = this.deviceHeads.get(record.device);
+        this.owners.set(record.device, claimDevice(record.device, this.owners.get(record.device), record.agency));
         // The head is the highest seq journaled or in flight, so a slot above it is free;
         // only a late record (a slot below the head) needs a look at the disk.
         const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : head && record.seq <= head.seq ? await this.db.get(K.deviceIndex(record.device, record.seq)) : undefined;
@@ -243,6 +334,24 @@ export class Journal {
     return { ...(await this.persist({ record, leaf, canonical }, advances)), duplicate: false };
   }
 
+  /**
+   * A capture time beyond the clock skew is refused (issue 9.3), for station
+   * appends and device uploads alike. Only the future is bounded: an old
+   * capture is evidence like any other, journaled and flagged late by
+   * completeness (RECORD_JOURNALED_LATE). A device whose clock runs fast can
+   * upload the same signed record again once its capture time has come.
+   */
+  private assertCapturedNotInFuture(record: { id: string; capturedAt: string }): void {
+    const now = this.clock();
+    const ahead = Date.parse(record.capturedAt) - now;
+    if (ahead > this.maxFutureSkewMs) {
+      const retryAfterSeconds = Math.ceil((ahead - this.maxFutureSkewMs) / 1000);
+      fail('CAPTURE_IN_FUTURE', `record ${record.id} claims capture at ${record.capturedAt}, ${Math.round(ahead / 1000)} s after this journal's clock (${new Date(now).toISOString()}); at most ${this.maxFutureSkewMs / 1000} s of clock skew is accepted. Check the device clock, or upload it again in ${retryAfterSeconds} s`, {
+        details: { id: record.id, capturedAt: record.capturedAt, now: new Date(now).toISOString(), maxFutureSkewSeconds: this.maxFutureSkewMs / 1000, retryAfterSeconds },
+      });
+    }
+  }
+
   /** Runs an append or ingest that close() must wait for (refused once close() has begun). */
   private async tracked<T>(work: () => Promise<T>): Promise<T> {
     this.assertAccepting();
@@ -251,6 +360,7 @@ export class Journal {
       return await work();
     } finally {
       this.running--;
+      this.notifyIdle();
     }
   }
 
@@ -287,7 +397,7 @@ export class Journal {
     const ack = (this.agencyAcks.get(record.agency) ?? 0) + 1;
     this.agencyAcks.set(record.agency, ack);
     // A StoredRecord, written around the record's JCS text instead of serialising the record again.
-    const stored = `{"record":${canonical},"leaf":"${leaf}","ack":${ack},"journaledAt":${Date.now()}}`;
+    const stored = `{"record":${canonical},"leaf":"${leaf}","ack":${ack},"journaledAt":${this.clock()}}`;
     const entry: QueueEntry = { id: record.id, leaf, capturedAt: record.capturedAt };
     const puts = [
       K.record(record.id), stored,
@@ -336,8 +446,8 @@ export class Journal {
         await batch.write({ sync: true });
         for (const p of group) p.resolve();
       } catch (cause) {
-        this.broken = cause;
-        const err = new LiuhenError('JOURNAL_IO', `the journal in ${this.dir} could not write; nothing in this group was acknowledged. Reopen the journal.`, { cause });
+        this.writeFailed(cause);
+        const err = new LiuhenError('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(cause)}); nothing in this group was acknowledged. It reopens itself once the cause is gone`, { cause });
         for (const p of [...group, ...this.queue]) p.reject(err);
         this.queue = [];
         this.groupAcks = new Map();
@@ -345,6 +455,7 @@ export class Journal {
       }
     }
     this.flushing = false;
+    this.notifyIdle();
   }
 
   /** For new work: also refused once close() has begun. */
@@ -355,7 +466,123 @@ export class Journal {
 
   private assertUsable(): void {
     if (this.closed) fail('JOURNAL_CLOSED', `the journal in ${this.dir} is closed`);
-    if (this.broken) fail('JOURNAL_IO', `the journal in ${this.dir} failed to write earlier; reopen it`);
+    if (this.failure) fail('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(this.failure.cause)}); it reopens itself once the cause is gone (free disk space?) — try again later`);
+  }
+
+  // ── health and self-repair (issue 10.4) ──────────────────────────────────
+
+  /** The journal's real state, for /healthz (see JournalHealth). */
+  health(): JournalHealth {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    if (this.closing) return { status: 'failed', reason: `the journal is ${this.closed ? 'closed' : 'closing'}`, since: iso(this.okSince) };
+    if (this.failure) {
+      const { cause, since, attempts } = this.failure;
+      return { status: 'failed', reason: `a write failed (${describe(cause)}); uploads are refused until the journal has reopened (${attempts} attempt${attempts === 1 ? '' : 's'} so far)`, since: iso(since) };
+    }
+    const free = freeBytes(this.dir);
+    if (free !== undefined && free < this.minFreeBytes) {
+      this.lowSpaceSince ??= this.clock();
+      return { status: 'degraded', reason: `${Math.floor(free / 1048576)} MiB free on the journal's disk (${this.dir}); below ${Math.floor(this.minFreeBytes / 1048576)} MiB writes will soon fail`, since: iso(this.lowSpaceSince) };
+    }
+    this.lowSpaceSince = undefined;
+    return { status: 'ok', reason: undefined, since: iso(this.okSince) };
+  }
+
+  /**
+   * A write failed: the in-memory chain heads and acks may stand ahead of the
+   * disk, so every append is refused until the journal has reopened LevelDB
+   * (a failed synced write leaves it refusing writes) and re-read its state
+   * from the disk. Nothing of the failed group was acknowledged, so nothing
+   * acknowledged can be lost or duplicated: after the reopen the chains
+   * continue from what is on disk.
+   */
+  private writeFailed(cause: unknown): void {
+    if (this.failure || this.closing) return;
+    this.failure = { cause, since: this.clock(), attempts: 0 };
+    this.onHealth?.(this.health());
+    this.reopening = this.repair().finally(() => (this.reopening = undefined));
+  }
+
+  private async repair(): Promise<void> {
+    let delay = this.reopenDelay.min;
+    for (;;) {
+      // Work in flight fails fast (every step checks assertUsable); wait until none is left.
+      await this.whenIdle();
+      await this.sealLock;
+      const failure = this.failure;
+      if (this.closing || !failure) return;
+      failure.attempts++;
+      try {
+        await this.reopen();
+        this.failure = undefined;
+        this.okSince = this.clock();
+        this.onHealth?.(this.health());
+        return;
+      } catch (cause) {
+        failure.cause = cause;
+      }
+      // The cause (a full disk) cannot be watched for; try again after a growing pause, woken early by close().
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        timer.unref();
+        this.wakeReopen = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeReopen = undefined;
+      delay = Math.min(delay * 2, this.reopenDelay.max);
+    }
+  }
+
+  /** Reopens LevelDB, rebuilds the in-memory state from the disk and proves that a synced write lands again. */
+  private async reopen(): Promise<void> {
+    if (this.db.status === 'open') await this.db.close();
+    await this.db.open();
+    this.deviceHeads.clear();
+    this.owners.clear();
+    this.agencyAcks.clear();
+    this.headsQueued.clear();
+    this.inflightIds.clear();
+    this.inflightSlots.clear();
+    this.groupAcks = new Map();
+    this.groupDeviceHeads = new Map();
+    this.treeCache = undefined;
+    await this.recover();
+    await this.db.put(K.probe, new Date(this.clock()).toISOString(), { sync: true });
+  }
+
+  /** Runs a write outside group commit (sealing, anchor state, meta); a failure starts the repair. */
+  private async write<T>(work: () => Promise<T>): Promise<T> {
+    this.assertUsable();
+    this.running++;
+    try {
+      return await work();
+    } catch (cause) {
+      if (!isLiuhenError(cause)) {
+        this.writeFailed(cause);
+        fail('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(cause)}); it reopens itself once the cause is gone`, { cause });
+      }
+      throw cause;
+    } finally {
+      this.running--;
+      this.notifyIdle();
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.running === 0 && !this.flushing && this.queue.length === 0;
+  }
+
+  private whenIdle(): Promise<void> {
+    return this.isIdle() ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   // ── sealing ──────────────────────────────────────────────────────────────
@@ -439,16 +666,14 @@ export class Journal {
         fail('JOURNAL_CORRUPT', `batch root ${root} already exists`);
       }
       const newHead: AgencyHead = { seq: batch.seq, root, sealedThrough: from + leaves.length - 1 };
-      await this.db.batch(
-        [
-          { type: 'put', key: K.batch(agency, batch.seq), value: JSON.stringify(batch) },
-          { type: 'put', key: K.batchByRoot(root), value: `${agency}:${batch.seq}` },
-          { type: 'put', key: K.batchByAck(agency, newHead.sealedThrough), value: String(batch.seq) },
-          { type: 'put', key: K.agencyHead(agency), value: JSON.stringify(newHead) },
-          { type: 'put', sublevel: this.blobs as never, key: root, value: packed as never },
-        ],
-        { sync: true },
-      );
+      const puts = [
+        { type: 'put' as const, key: K.batch(agency, batch.seq), value: JSON.stringify(batch) },
+        { type: 'put' as const, key: K.batchByRoot(root), value: `${agency}:${batch.seq}` },
+        { type: 'put' as const, key: K.batchByAck(agency, newHead.sealedThrough), value: String(batch.seq) },
+        { type: 'put' as const, key: K.agencyHead(agency), value: JSON.stringify(newHead) },
+        { type: 'put' as const, sublevel: this.blobs as never, key: root, value: packed as never },
+      ];
+      await this.write(() => this.db.batch(puts, { sync: true }));
       this.treeCache = { root, tree };
       out.push(batch);
       // A partial batch took everything durable at the time of the call; records
@@ -562,8 +787,7 @@ export class Journal {
 
   /** Durable (synced) before it resolves: the anchorer relies on it before broadcasting. */
   async putAnchorState<T>(root: string, state: T): Promise<void> {
-    this.assertUsable();
-    await this.db.put(K.anchor(root), JSON.stringify(state), { sync: true });
+    await this.write(() => this.db.put(K.anchor(root), JSON.stringify(state), { sync: true }));
   }
 
   async *anchorStates<T>(): AsyncGenerator<[string, T]> {
@@ -577,8 +801,26 @@ export class Journal {
   }
 
   async putMeta(key: string, value: string): Promise<void> {
-    this.assertUsable();
-    await this.db.put(`m:${key}`, value, { sync: true });
+    await this.write(() => this.db.put(`m:${key}`, value, { sync: true }));
+  }
+
+  // ── tail for higher layers (src/stats): added by the supervision room ──
+  // Minimal and read-only: the agency's journal order is the one complete,
+  // gap-free order of everything journaled (device seqs may arrive out of
+  // order, a filled hole lands below a device's head), so a follower that
+  // keeps one ack cursor per agency sees every record exactly once.
+
+  /** The last ack journaled for `agency` (0 when none). */
+  lastAck(agency: string): number {
+    return this.agencyAcks.get(agency) ?? 0;
+  }
+
+  /** Records of `agency` in journal (ack) order, after `afterAck`, at most `limit`. */
+  async *agencyRecords(agency: string, options: { afterAck?: number; limit?: number } = {}): AsyncGenerator<StoredRecord> {
+    for await (const value of this.db.values({ gt: K.queue(agency, options.afterAck ?? 0), lt: end(K.queuePrefix(agency)), limit: options.limit ?? -1 })) {
+      const r = await this.getRecord((JSON.parse(value) as QueueEntry).id);
+      if (r) yield r;
+    }
   }
 
   /** Closes once; every caller waits for the same close. */
@@ -589,10 +831,12 @@ export class Journal {
 
   private async closeNow(): Promise<void> {
     // Let appends in flight (being signed, or queued for the disk) finish; new ones are refused.
-    while (this.running > 0 || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    await this.whenIdle();
     await this.sealLock.idle();
+    this.wakeReopen?.();
+    await this.reopening;
     this.closed = true;
-    await this.db.close();
+    if (this.db.status === 'open') await this.db.close();
   }
 }
 
@@ -602,6 +846,21 @@ const slotKey = (r: LiuhenRecord): string => `${r.device}\0${r.seq}`;
 /** A fresh 16-byte salt (DESIGN: ≥ 16 random bytes per record). */
 function freshSalt(): Hex {
   return toHex(pooledRandomBytes(16));
+}
+
+/** A failure's message without its stack, for health and errors (LevelDB's say "IO error: … No space left on device"). */
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** Free bytes for unprivileged writers on the journal's filesystem, or undefined where statfs is unavailable. */
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isJournalLocked(e: unknown): boolean {

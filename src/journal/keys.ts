@@ -16,6 +16,7 @@
  *   blob / <root>              → leaf hashes, 32 bytes each (binary sublevel)
  *   x:<root>                   → anchor state (chain module)
  *   l:<leaf>                   → id                      record by leaf (public verification, QR links)
+ *   p:write-probe              → ISO time                written after a reopen, to prove writes land again
  */
 export const pad = (n: number): string => n.toString().padStart(16, '0');
 
@@ -36,6 +37,7 @@ export const K = {
   batchByAck: (agency: string, lastAck: number) => `bx:${agency}:${pad(lastAck)}`,
   anchor: (root: string) => `x:${root}`,
   leaf: (leaf: string) => `l:${leaf}`,
+  probe: 'p:write-probe',
 } as const;
 
 /** Upper bound for a prefix range scan. */

@@ -333,7 +333,7 @@ class NotaryService implements Notary {
   private async handle(ev: AnchorLog): Promise<BatchOutcome | undefined> {
     const existing = await this.log.decision(this.d, ev.root);
     if (existing !== undefined) return this.revisit(existing, ev);
-    const r = reconcile(ev, await this.stored(ev.root));
+    const r = reconcile(ev, await this.stored(ev.agencyBytes32, ev.root));
     if ('mismatch' in r) return { status: 'waiting', batch: eventRef(ev), reason: 'NOT_ANCHORED', detail: r.mismatch };
     return this.evaluate(r.batch);
   }
@@ -360,15 +360,15 @@ class NotaryService implements Notary {
    * slot: the equivocation guard of `recordSigned` still applies.
    */
   private async reconcileCosigned(dec: CosignedDecision, ev?: AnchorLog): Promise<BatchOutcome | undefined> {
-    const onChain = await this.attestedAt(dec.batch.root);
+    const onChain = await this.attestedAt(dec.batch.agency, dec.batch.root);
     const skipped: BatchOutcome = { status: 'skipped', batch: batchRef(dec.batch), reason: 'ALREADY_COSIGNED', detail: `co-signed earlier${dec.cosigned.txHash ? ` (tx ${dec.cosigned.txHash})` : ''}` };
     if (onChain !== 0) return skipped;
-    const stored = await this.stored(dec.batch.root);
+    const stored = await this.stored(dec.batch.agency, dec.batch.root);
     const r = stored === undefined ? undefined : reconcile(ev ?? eventFacts(dec.batch, stored), stored);
     const batch = r !== undefined && 'batch' in r ? r.batch : undefined;
     let accepted = false;
     if (batch !== undefined && dec.attestation !== undefined && dec.attestation.attestedAt >= batch.anchoredAt && sameBatchFacts(dec.batch, batch)) {
-      const theirs = await this.rpc(() => this.client.attestationDigest(batch.root, dec.attestation!.attestedAt), `calling attestationDigest on the registry ${this.registry}`);
+      const theirs = await this.rpc(() => this.client.attestationDigest(batch.agency, batch.root, dec.attestation!.attestedAt), `calling attestationDigest on the registry ${this.registry}`);
       accepted = theirs.toLowerCase() === dec.attestation.digest.toLowerCase();
     }
     const action = notaryTransition(dec, { onChainAttestedAt: onChain, anchored: batch !== undefined, submit: this.submit, loggedAttestationAccepted: accepted });
@@ -396,7 +396,7 @@ class NotaryService implements Notary {
   }
 
   private async recheck(dec: NotaryDecision): Promise<BatchOutcome | undefined> {
-    const stored = await this.stored(dec.batch.root);
+    const stored = await this.stored(dec.batch.agency, dec.batch.root);
     if (stored === undefined) return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: 'refused earlier; the registry no longer holds this root' };
     const ev: AnchoredEventFacts = {
       agencyBytes32: dec.batch.agency,
@@ -415,7 +415,7 @@ class NotaryService implements Notary {
   }
 
   private async evaluate(batch: AnchoredBatch): Promise<BatchOutcome | undefined> {
-    const onChain = await this.attestedAt(batch.root);
+    const onChain = await this.attestedAt(batch.agency, batch.root);
     if (onChain !== 0) {
       const stamp = new Date().toISOString();
       await this.log.recordCosigned(this.d, { chainId: this.chainId, registry: this.registry, batch, status: 'cosigned', cosigned: { attestedAt: onChain }, decidedAt: stamp, updatedAt: stamp });
@@ -454,7 +454,7 @@ class NotaryService implements Notary {
     if (mine !== undefined && mine.root.toLowerCase() !== batch.prevRoot) {
       return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not root ${mine.root}, which this notary attested as batch ${batch.seq - 1} of agency ${details.agency}`, details: { ...details, attestedPrevRoot: mine.root } };
     }
-    const prev = await this.stored(batch.prevRoot);
+    const prev = await this.stored(batch.agency, batch.prevRoot);
     if (prev === undefined) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not anchored in the registry`, details };
     if (prev.agencyBytes32.toLowerCase() !== batch.agency) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is a batch of agency ${agencyCodeOf(prev.agencyBytes32) ?? prev.agencyBytes32}, not of ${details.agency}`, details };
     if (prev.seq !== batch.seq - 1) return { reason: 'SEQ_GAP', message: `prevRoot ${batch.prevRoot} is batch ${prev.seq}, not ${batch.seq - 1}`, details: { ...details, prevSeq: prev.seq } };
@@ -465,15 +465,16 @@ class NotaryService implements Notary {
     const attestedAt = Math.max(this.now(), batch.anchoredAt);
     const agency = batch.agencyCode ?? fail('NOTARY_POLICY', `agency ${batch.agency} is not a text agency code`);
     const value: BatchAttestationValue = { root: batch.root, agency, seq: batch.seq, size: batch.size, prevRoot: batch.prevRoot, attestedAt };
-    const digest = attestationDigest(this.chainId, this.registry, value);
+    const version = await this.rpc(() => this.client.version(), `reading the version of the registry ${this.registry}`);
+    const digest = attestationDigest(this.chainId, this.registry, value, version);
     // The registry computes the digest from its own storage; if the two differ, a signature would be useless.
-    const theirs = await this.rpc(() => this.client.attestationDigest(batch.root, attestedAt), `calling attestationDigest on the registry ${this.registry}`);
+    const theirs = await this.rpc(() => this.client.attestationDigest(batch.agency, batch.root, attestedAt), `calling attestationDigest on the registry ${this.registry}`);
     if (theirs.toLowerCase() !== digest.toLowerCase()) {
       fail('CHAIN_MISMATCH', `the registry ${this.registry} computes attestation digest ${theirs} for batch ${batch.seq} of ${value.agency}, the SDK ${digest}: not a registry this SDK version can attest for`, { details: { ours: digest, theirs } });
     }
     const types = ATTESTATION_TYPES as unknown as Record<string, TypedDataField[]>;
-    const signature = Signature.from(await this.p.wallet.signTypedData(attestationDomain(this.chainId, this.registry), types, attestationMessage(value))).serialized;
-    const signer = recoverAttestationSigner(this.chainId, this.registry, value, signature);
+    const signature = Signature.from(await this.p.wallet.signTypedData(attestationDomain(this.chainId, this.registry, version), types, attestationMessage(value))).serialized;
+    const signer = recoverAttestationSigner(this.chainId, this.registry, value, signature, version);
     if (signer !== this.address) fail('KEY_INVALID', `the notary signer produced a signature of ${signer}, not of ${this.address}`);
     const stamp = new Date().toISOString();
     const dec: SignedDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: { attestedAt, signature, digest }, decidedAt: stamp, updatedAt: stamp, ...definedOnly(extra) };
@@ -491,8 +492,8 @@ class NotaryService implements Notary {
   /** Brings a signed decision to the chain (or reports it, in relayer mode). */
   private async finish(dec: SignedDecision | SubmittedDecision, o: { resumed: boolean; report: boolean }): Promise<BatchOutcome | undefined> {
     const at = dec.attestation;
-    const onChain = await this.attestedAt(dec.batch.root);
-    const anchored = onChain === 0 && this.submit ? (await this.stored(dec.batch.root)) !== undefined : true;
+    const onChain = await this.attestedAt(dec.batch.agency, dec.batch.root);
+    const anchored = onChain === 0 && this.submit ? (await this.stored(dec.batch.agency, dec.batch.root)) !== undefined : true;
     try {
       const tx = dec.status === 'submitted' && onChain === 0 && this.submit && anchored ? await this.outbox.reconcile(outboxTx(dec.tx, this.address)) : undefined;
       const action = notaryTransition(dec, { onChainAttestedAt: onChain, anchored, submit: this.submit, ...(tx ? { tx } : {}) });
@@ -527,7 +528,7 @@ class NotaryService implements Notary {
   }
 
   private async sendTx(dec: SignedDecision | SubmittedDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
-    const data = this.client.encodeCosign(dec.batch.root, [dec.attestation]);
+    const data = await this.rpc(() => this.client.encodeCosign(dec.batch.agency, dec.batch.root, [dec.attestation]), `reading the version of the registry ${this.registry}`);
     let next: SubmittedDecision;
     try {
       const { nextNonce } = await this.outbox.nonces();
@@ -547,7 +548,7 @@ class NotaryService implements Notary {
       this.txPending = true;
       return { status: 'waiting', batch: batchRef(dec.batch), reason: 'TX_PENDING', detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run` };
     }
-    const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.root) : 0;
+    const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.agency, dec.batch.root) : 0;
     if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
     fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
   }
@@ -598,13 +599,13 @@ class NotaryService implements Notary {
   }
 
   /** The registry's batch of `root`; undefined when it was never anchored. */
-  private async stored(root: string): Promise<OnChainBatch | undefined> {
-    const b = await this.rpc(() => this.client.batch(root), `calling batch on the registry ${this.registry}`);
+  private async stored(agency: string, root: string): Promise<OnChainBatch | undefined> {
+    const b = await this.rpc(() => this.client.batch(agency, root), `calling batch on the registry ${this.registry}`);
     return b.exists ? b : undefined;
   }
 
-  private attestedAt(root: string): Promise<number> {
-    return this.rpc(() => this.client.attestedAt(root, this.address), `calling attestedAt on the registry ${this.registry}`);
+  private attestedAt(agency: string, root: string): Promise<number> {
+    return this.rpc(() => this.client.attestedAt(agency, root, this.address), `calling attestedAt on the registry ${this.registry}`);
   }
 
   private async rpc<T>(fn: () => Promise<T>, doing: string): Promise<T> {

@@ -1,5 +1,5 @@
 import type { Provider } from 'ethers';
-import { chainError, RegistryClient } from '../chain/registry.js';
+import { chainError, RegistryClient, type CosignedBatches } from '../chain/registry.js';
 import { logDomain, type NotaryLog } from './log.js';
 import { anchorLogPages } from './registry.js';
 import { batchRef, eventRef, type NotaryPendingBatch } from './types.js';
@@ -33,10 +33,10 @@ export async function listPending(p: ListPendingParameters): Promise<NotaryPendi
   const from = p.fromBlock ?? 0;
   if (from > head) return [];
   let client: RegistryClient;
-  let cosigned: Set<string>;
+  let cosigned: CosignedBatches;
   try {
     client = new RegistryClient(p.registry, p.provider, { logPageSize: p.logPageSize });
-    cosigned = await client.cosignedRoots(p.notary, from, head);
+    cosigned = await client.cosignedBatches(p.notary, from, head);
   } catch (e) {
     throw chainError(e, `reading registry logs of blocks ${from}..${head}`);
   }
@@ -44,7 +44,7 @@ export async function listPending(p: ListPendingParameters): Promise<NotaryPendi
   const out: NotaryPendingBatch[] = [];
   for await (const page of anchorLogPages(client, from, head)) {
     for (const ev of page.logs) {
-      if (cosigned.has(ev.root)) continue;
+      if (cosigned.has(ev.agencyBytes32, ev.root)) continue;
       const dec = await p.log?.decision(d, ev.root);
       const pending: NotaryPendingBatch = { batch: dec ? { ...batchRef(dec.batch), txHash: ev.txHash } : eventRef(ev), confirmations: head - ev.blockNumber, state: 'new' };
       if (dec?.status === 'refused' && dec.refusal) {

@@ -47,6 +47,16 @@ export const signatureSchema = z.strictObject({
   value: z.string().regex(/^0x[0-9a-f]{128}$/, 'must be a 64-byte Ed25519 signature in 0x hex'),
 });
 
+/**
+ * The highest `seq` a device chain may reach: 2^48 - 1 (a thousand records a
+ * second for 8,900 years). Far below 2^53, so every seq and the next one are
+ * exact JSON numbers in any language and a chain can never wrap onto a number
+ * it already used (issue 9.4: past 2^53 - 1 every next seq rounds onto a taken
+ * slot: 2^53 + 1 rounds to 2^53). The journal refuses the record that would go past it
+ * (DEVICE_SEQ_EXHAUSTED); a record claiming more is invalid.
+ */
+export const MAX_DEVICE_SEQ = 2 ** 48 - 1;
+
 /** Nesting deeper than this is refused: it serves no form and is a stack-exhaustion weapon. */
 export const MAX_BODY_DEPTH = 16;
 
@@ -77,7 +87,7 @@ const recordShape = z.strictObject({
   body: bodySchema.optional(),
   capturedAt: rfc3339Schema,
   location: locationSchema.optional(),
-  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  seq: z.number().int().min(1).max(MAX_DEVICE_SEQ, `must be at most ${MAX_DEVICE_SEQ} (2^48 - 1)`),
   prev: hash32,
   salt: z.string().regex(/^0x([0-9a-f]{2}){16,32}$/, 'must be 16 to 32 random bytes in 0x hex'),
   sig: signatureSchema.optional(),

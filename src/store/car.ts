@@ -12,6 +12,7 @@ import { CarBlockIterator } from '@ipld/car/iterator';
 import { CarWriter } from '@ipld/car/writer';
 import type { CID } from 'multiformats/cid';
 import { fail, isLiuhenError } from '../errors.js';
+import { FULL_BLOCK_BYTES, MAX_CAR_BLOCKS, smallBlocksAllowed } from './dag.js';
 import { DAG_PB_CODE, parseCid, RAW_CODE, SHA2_256_CODE } from './validate.js';
 
 /** Kubo refuses blocks over 2 MiB (`--allow-big-block`); our blocks are ≤ 256 KiB + a dag-pb node. */
@@ -81,7 +82,12 @@ export function verifyBlock(cid: CID, bytes: Uint8Array): void {
   }
 }
 
-/** Open a (guarded) CARv1 stream; returns its validated roots and a block iterator. */
+/**
+ * Open a (guarded) CARv1 stream; returns its validated roots and a block
+ * iterator that refuses a CAR of more than MAX_CAR_BLOCKS sections
+ * (`STORE_TOO_LARGE`) or with more short blocks than real objects have
+ * (dag.ts, `smallBlocksAllowed`), so that no caller's work grows past that.
+ */
 export async function readCar(source: AsyncIterable<Uint8Array>): Promise<{ roots: CID[]; blocks: AsyncIterable<{ cid: CID; bytes: Uint8Array }> }> {
   let it: CarBlockIterator;
   let roots: CID[];
@@ -95,8 +101,20 @@ export async function readCar(source: AsyncIterable<Uint8Array>): Promise<{ root
   if (roots.length === 0 || roots.length > MAX_CAR_ROOTS) fail('STORE_INTEGRITY', `a CAR must name 1..${MAX_CAR_ROOTS} roots, got ${roots.length}`);
   const checked = roots.map((r) => parseCid(r, 'CAR root'));
   async function* blocks(): AsyncGenerator<{ cid: CID; bytes: Uint8Array }, void, undefined> {
+    let sections = 0;
+    let full = 0;
+    let small = 0;
     try {
       for await (const block of it) {
+        if (++sections > MAX_CAR_BLOCKS) {
+          fail('STORE_TOO_LARGE', `the CAR holds more than ${MAX_CAR_BLOCKS} blocks; export it in parts`, { details: { limit: 'blocks', max: MAX_CAR_BLOCKS } });
+        }
+        if (block.bytes.byteLength >= FULL_BLOCK_BYTES) full += 1;
+        else if (++small > smallBlocksAllowed(checked.length, full)) {
+          fail('STORE_INTEGRITY', `the CAR holds ${small} blocks shorter than ${FULL_BLOCK_BYTES} bytes after ${full} full ones: not evidence objects, refused`, {
+            details: { limit: 'small-blocks', max: smallBlocksAllowed(checked.length, full) },
+          });
+        }
         verifyBlock(block.cid, block.bytes);
         yield block;
       }

@@ -11,6 +11,8 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CarWriter } from '@ipld/car/writer';
 import { create, type KuboRPCClient } from 'kubo-rpc-client';
@@ -18,6 +20,8 @@ import type { CID } from 'multiformats/cid';
 import { fail, isLiuhenError } from '../errors.js';
 import type { ObjectBackend } from './backend.js';
 import { readCar, writeCar } from './car.js';
+import { dagBudget, MAX_CAR_BLOCKS, orderedBlocks, walkDag } from './dag.js';
+import { spoolCar, sweepIncoming } from './spool.js';
 import { CHUNK_SIZE } from './unixfs.js';
 import { parseCid } from './validate.js';
 
@@ -30,6 +34,12 @@ export interface KuboBackendOptions {
   locateTimeoutMs?: number;
   /** Time allowed to reach the node at open. @default 10000 */
   connectTimeoutMs?: number;
+  /**
+   * Folder for the spool of a CAR import (checked here before Kubo sees a
+   * block; removed after; what a killed process left is removed at the next open).
+   * @default `<os tmpdir>/liuhen-kubo-spool`
+   */
+  spoolDir?: string;
 }
 
 /** The URL without user info, query or fragment: safe to put in a message. */
@@ -47,6 +57,7 @@ export class KuboBackend implements ObjectBackend {
     private readonly agent: HttpAgent,
     private readonly where: string,
     private readonly locateTimeoutMs: number,
+    private readonly spoolDir: string,
   ) {}
 
   /** Connect (checks the node answers `version`) or fail with `STORE_UNAVAILABLE`. */
@@ -84,7 +95,9 @@ export class KuboBackend implements ObjectBackend {
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 6 }) : new HttpAgent({ keepAlive: true, maxSockets: 6 });
     const client = create({ url, headers, agent });
-    const backend = new KuboBackend(client, agent, where, locateTimeoutMs);
+    const spoolDir = options.spoolDir ?? join(tmpdir(), 'liuhen-kubo-spool');
+    await sweepIncoming(spoolDir);
+    const backend = new KuboBackend(client, agent, where, locateTimeoutMs, spoolDir);
     try {
       await client.version({ signal: AbortSignal.timeout(connectTimeoutMs) });
     } catch (e) {
@@ -190,47 +203,81 @@ export class KuboBackend implements ObjectBackend {
     }
   }
 
+  /**
+   * `dag export` of each root, checked as it streams: the node's blocks must
+   * come in the order of the bounded walk (dag.ts; Kubo exports depth first,
+   * root first, each block once), each re-hashed, within the CAR limits, with
+   * nothing the DAG does not link. A node sending a DAG bomb, an endless
+   * stream or a deep chain is refused within the limits.
+   */
   exportCar(cids: readonly CID[], sink: Writable): Promise<void> {
     const self = this;
     return writeCar(cids, sink, async function* (root) {
       await self.locate(root);
       try {
         const { blocks } = await readCar(self.client.dag.export(root));
-        yield* blocks; // re-hashed by readCar
+        const ordered = orderedBlocks(blocks, root.toString());
+        yield* walkDag(root, ordered.get, dagBudget(MAX_CAR_BLOCKS));
+        await ordered.finish();
       } catch (e) {
         self.rethrow(e, 'export', root);
       }
     });
   }
 
-
+  /**
+   * Import a CARv1: spooled and walked within the limits of dag.ts first (the
+   * same checks as the local store), so that Kubo receives only complete,
+   * bounded DAGs, each block once; then handed to Kubo, which pins the roots.
+   */
   async importCar(source: AsyncIterable<Uint8Array>): Promise<CID[]> {
-    // Verify every block ourselves, then hand Kubo a clean CARv1 and let it pin the roots
-    // (pinning fails unless each DAG is complete).
-    const { roots, blocks } = await readCar(source);
-    const { writer, out } = CarWriter.create(roots);
-    const feed = (async () => {
-      for await (const block of blocks) await writer.put(block);
-      await writer.close();
-    })();
-    const pinned: CID[] = [];
-    const upload = (async () => {
-      try {
-        for await (const r of this.client.dag.import(out, { pinRoots: true })) {
-          if (r.root.pinErrorMsg) {
-            fail('STORE_INTEGRITY', `the CAR is incomplete: Kubo could not pin ${r.root.cid.toString()}`, { details: { cid: r.root.cid.toString() } });
-          }
-          pinned.push(r.root.cid);
+    const spool = await spoolCar(source, this.spoolDir, this.spoolDir);
+    try {
+      const roots = spool.roots;
+      const budget = dagBudget(spool.blocks);
+      for (const root of roots) {
+        if (!spool.reader.has(root)) fail('STORE_INTEGRITY', `the CAR does not hold its root ${root.toString()}`, { details: { cid: root.toString() } });
+        for await (const _block of walkDag(root, (c) => spool.reader.get(c), budget)) {
+          // checked only: the blocks are sent below
         }
-      } catch (e) {
-        this.rethrow(e, 'import');
       }
-    })();
-    await Promise.all([feed, upload]);
-    const done = new Set(pinned.map((c) => c.toString()));
-    const missing = roots.find((r) => !done.has(r.toString()));
-    if (missing) fail('STORE_INTEGRITY', `Kubo did not import CAR root ${missing.toString()}`, { details: { cid: missing.toString() } });
-    return roots;
+      const { writer, out } = CarWriter.create(roots);
+      const feed = (async () => {
+        const sent = new Set<string>();
+        try {
+          for (const root of roots) {
+            for await (const block of walkDag(root, (c) => spool.reader.get(c), dagBudget(spool.blocks))) {
+              const key = block.cid.toString();
+              if (sent.has(key)) continue;
+              sent.add(key);
+              await writer.put(block);
+            }
+          }
+        } finally {
+          await writer.close();
+        }
+      })();
+      const pinned: CID[] = [];
+      const upload = (async () => {
+        try {
+          for await (const r of this.client.dag.import(out, { pinRoots: true })) {
+            if (r.root.pinErrorMsg) {
+              fail('STORE_INTEGRITY', `the CAR is incomplete: Kubo could not pin ${r.root.cid.toString()}`, { details: { cid: r.root.cid.toString() } });
+            }
+            pinned.push(r.root.cid);
+          }
+        } catch (e) {
+          this.rethrow(e, 'import');
+        }
+      })();
+      await Promise.all([feed, upload]);
+      const done = new Set(pinned.map((c) => c.toString()));
+      const missing = roots.find((r) => !done.has(r.toString()));
+      if (missing) fail('STORE_INTEGRITY', `Kubo did not import CAR root ${missing.toString()}`, { details: { cid: missing.toString() } });
+      return roots;
+    } finally {
+      await spool.discard();
+    }
   }
 
   async close(): Promise<void> {

@@ -5,17 +5,18 @@
  * the CID Kubo gives the same bytes, and read back with
  * ipfs-unixfs-exporter, in bounded windows.
  */
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter';
 import type { CID } from 'multiformats/cid';
 import { fail, isLiuhenError } from '../errors.js';
 import type { ObjectBackend } from './backend.js';
-import { readCar, writeCar } from './car.js';
+import { writeCar } from './car.js';
+import { dagBudget, walkDag } from './dag.js';
 import { objectPath, PackReader, PackWriter } from './pack.js';
+import { spoolCar, sweepIncoming } from './spool.js';
 import { importOne } from './unixfs.js';
-import { DAG_PB_CODE } from './validate.js';
 
 export interface LocalBackendOptions {
   /** fdatasync each object file and fsync its folder before `add`/`importCar` resolve. @default true */
@@ -47,7 +48,10 @@ export class LocalBackend implements ObjectBackend {
     if (!Number.isInteger(window) || window < 262_144) fail('INVALID_INPUT', 'readWindow must be at least 262144 bytes');
     const st = await stat(dir).catch(() => undefined);
     if (st !== undefined && !st.isDirectory()) fail('STORE_UNAVAILABLE', `${dir} is not a folder`, { details: { dir } });
-    return new LocalBackend(dir, options.durable ?? true, window);
+    const backend = new LocalBackend(dir, options.durable ?? true, window);
+    // Spools and half-written objects of a process killed mid-import.
+    await sweepIncoming(backend.incoming);
+    return backend;
   }
 
   private writer(): Promise<PackWriter> {
@@ -123,21 +127,12 @@ export class LocalBackend implements ObjectBackend {
     }
   }
 
-  /** Every block of the DAG under `cid`, depth first, root first (the order of `ipfs dag export`). */
-  private static async *walk(cid: CID, blocks: PackReader): AsyncGenerator<{ cid: CID; bytes: Uint8Array }, void, undefined> {
-    yield { cid, bytes: await blocks.get(cid) };
-    if (cid.code !== DAG_PB_CODE) return;
-    const entry = await LocalBackend.entry(cid, blocks);
-    if (entry.type !== 'file') fail('STORE_INTEGRITY', `${cid.toString()} is not a UnixFS file node`, { details: { cid: cid.toString() } });
-    for (const link of entry.node.Links) yield* LocalBackend.walk(link.Hash, blocks);
-  }
-
   exportCar(cids: readonly CID[], sink: Writable): Promise<void> {
     const self = this;
     return writeCar(cids, sink, async function* (root) {
       const blocks = await self.reader(root);
       try {
-        yield* LocalBackend.walk(root, blocks);
+        yield* walkDag(root, (c) => blocks.get(c), dagBudget(blocks.blocks));
       } finally {
         await blocks.close();
       }
@@ -146,45 +141,35 @@ export class LocalBackend implements ObjectBackend {
 
 
   /**
-   * Import a CARv1: its verified blocks are spooled to a temporary file, then
-   * each root's complete DAG is copied into that root's own object file.
+   * Import a CARv1: its verified blocks are spooled to a temporary file (each
+   * once), then each root's DAG is walked within the limits of dag.ts and
+   * copied into that root's own object file, each block once. The spool is
+   * removed whatever happens; a root already imported stays (it is complete).
    */
   async importCar(source: AsyncIterable<Uint8Array>): Promise<CID[]> {
-    const { roots, blocks } = await readCar(source);
-    const spool = await PackWriter.create(this.objects, this.incoming, { durable: false });
+    const spool = await spoolCar(source, this.objects, this.incoming);
     try {
-      for await (const block of blocks) await spool.put(block.cid, block.bytes);
-    } catch (e) {
-      await spool.abort();
-      throw e;
-    }
-    const spoolFile = await spool.seal();
-    try {
-      const all = await PackReader.open(spoolFile, undefined);
-      try {
-        for (const root of roots) {
-          if (!all.has(root)) fail('STORE_INTEGRITY', `the CAR does not hold its root ${root.toString()}`, { details: { cid: root.toString() } });
-          const pack = await this.writer();
-          try {
-            for await (const block of LocalBackend.walk(root, all)) await pack.put(block.cid, block.bytes);
-          } catch (e) {
-            await pack.abort();
-            if (isLiuhenError(e, 'STORE_INTEGRITY') && e.details?.missing === true) {
-              fail('STORE_INTEGRITY', `the CAR is incomplete: root ${root.toString()} lacks block ${String(e.details.block)}`, {
-                details: { cid: root.toString(), block: e.details.block },
-              });
-            }
-            throw e;
+      const budget = dagBudget(spool.blocks);
+      for (const root of spool.roots) {
+        if (!spool.reader.has(root)) fail('STORE_INTEGRITY', `the CAR does not hold its root ${root.toString()}`, { details: { cid: root.toString() } });
+        const pack = await this.writer();
+        try {
+          for await (const block of walkDag(root, (c) => spool.reader.get(c), budget)) await pack.put(block.cid, block.bytes);
+        } catch (e) {
+          await pack.abort();
+          if (isLiuhenError(e, 'STORE_INTEGRITY') && e.details?.missing === true) {
+            fail('STORE_INTEGRITY', `the CAR is incomplete: root ${root.toString()} lacks block ${String(e.details.block)}`, {
+              details: { cid: root.toString(), block: e.details.block },
+            });
           }
-          await pack.finish(root);
+          throw e;
         }
-      } finally {
-        await all.close();
+        await pack.finish(root);
       }
     } finally {
-      await rm(spoolFile, { force: true });
+      await spool.discard();
     }
-    return roots;
+    return spool.roots;
   }
 
   async close(): Promise<void> {

@@ -110,7 +110,8 @@ export class PackWriter {
 
   static async create(objectsDir: string, incomingDir: string, options: PackWriterOptions = {}): Promise<PackWriter> {
     await mkdir(incomingDir, { recursive: true });
-    const tmp = join(incomingDir, `${randomBytes(12).toString('hex')}.car.tmp`);
+    // The pid lets the next open remove what a killed process left (spool.ts, sweepIncoming).
+    const tmp = join(incomingDir, `${process.pid}-${randomBytes(12).toString('hex')}.car.tmp`);
     const fh = await open(tmp, 'wx+', 0o600);
     const header = await placeholderHeader();
     try {
@@ -333,6 +334,11 @@ export class PackReader {
 
   has(cid: CID): boolean {
     return this.index.has(cid.toString());
+  }
+
+  /** Number of distinct blocks in the file. */
+  get blocks(): number {
+    return this.index.size;
   }
 
   async close(): Promise<void> {

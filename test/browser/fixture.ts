@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { Liuhen, paths, type Receipt } from '../../src/index.js';
+import { Liuhen, paths, redactReceipt, type Receipt } from '../../src/index.js';
 import { K } from '../../src/journal/keys.js';
 
 export const AGENCY = 'JN-SCJG';
@@ -34,6 +34,11 @@ export interface Fixture {
   clipLeaf: string;
   /** The clip's receipt as a file would hold it. */
   receiptText: string;
+  /** The same receipt with the record withheld (`record: null`, the public disclosure form). */
+  withheldReceiptText: string;
+  /** Another evidence file (a photo at terminal TERM-0200, in no case) and its receipt. */
+  photo: Buffer;
+  photoReceiptText: string;
 }
 
 export async function buildFixture(root: string): Promise<Fixture> {
@@ -70,8 +75,14 @@ export async function buildFixture(root: string): Promise<Fixture> {
       cam.push((await lh.recordFile(p, { ...meta, kind: 'video', type: 'video/mp4' })).record.id);
     }
   }
+  // ── another file, in no case and on no camera: the second receipt of the page races ──
+  const photo = randomBytes(512 * 1024);
+  const photoPath = join(root, 'photo.jpg');
+  writeFileSync(photoPath, photo);
+  const photoRecord = await lh.recordFile(photoPath, { device: 'TERM-0200', kind: 'photo', capturedAt: at(45), type: 'image/jpeg' });
   await lh.seal();
   const receipt: Receipt = await lh.receipt(onsite.record.id);
+  const photoReceipt: Receipt = await lh.receipt(photoRecord.record.id);
   const stored6 = (await lh.journal.getRecord(cam[5]!))!;
   await lh.close();
 
@@ -113,5 +124,8 @@ export async function buildFixture(root: string): Promise<Fixture> {
     clipRecordId: onsite.record.id,
     clipLeaf: onsite.leaf,
     receiptText: `${JSON.stringify(receipt, null, 2)}\n`,
+    withheldReceiptText: `${JSON.stringify(redactReceipt(receipt), null, 2)}\n`,
+    photo,
+    photoReceiptText: `${JSON.stringify(photoReceipt, null, 2)}\n`,
   };
 }

@@ -15,7 +15,7 @@ import { startAnvil, type EmbeddedChain, type StartAnvilParameters } from '../..
 import { deploy, type DeployResult } from '../../src/chain/deploy.js';
 import { agencyKey, notaryKey, openKey } from '../../src/chain/keys.js';
 import { registryInterface, RegistryClient } from '../../src/chain/registry.js';
-import { attestationDomain, ATTESTATION_TYPES, attestationMessage } from '../../src/chain/attestation.js';
+import { agencyToBytes32, attestationDomain, ATTESTATION_TYPES, attestationMessage } from '../../src/chain/attestation.js';
 import { Liuhen } from '../../src/liuhen.js';
 
 export const BIN = new URL('../../bin/liuhen.js', import.meta.url).pathname;
@@ -180,7 +180,7 @@ export async function cosign(notary: Wallet, chainId: number, registry: string, 
   const attestedAt = head!.timestamp;
   const signature = await attest(notary, chainId, registry, b, attestedAt);
   const c = new Contract(registry, registryInterface, notary);
-  await (await c.getFunction('cosign').send(b.root, [{ attestedAt, signature }])).wait();
+  await (await c.getFunction('cosign').send(agencyToBytes32(b.agency), b.root, [{ attestedAt, signature }])).wait();
   return { attestedAt, signature };
 }
 

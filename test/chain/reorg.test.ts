@@ -37,7 +37,7 @@ describe('reorg', () => {
       // The anchoring block is replaced by an empty one.
       expect(await provider.getBlockNumber()).toBe(before.anchor!.blockNumber);
       await provider.send('anvil_reorg', [1, []]);
-      expect((await registry.batch(batch!.root)).exists).toBe(false);
+      expect((await registry.batch(batch!.agency, batch!.root)).exists).toBe(false);
       expect((await provider.getBlock(before.anchor!.blockNumber))!.hash).not.toBe(before.anchor!.blockHash);
 
       // Until re-anchored, the receipt claims nothing.

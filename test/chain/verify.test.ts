@@ -4,7 +4,7 @@
  * caught by the check that owns it, as `fail` (it contradicts the chain) or
  * `pending` (not decidable yet), with its specific code.
  */
-import { Contract, Signature, Wallet, type HDNodeWallet } from 'ethers';
+import { Contract, encodeBytes32String, Signature, Wallet, type HDNodeWallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount } from '../../src/chain/deploy.js';
 import { NOTARY_ROLE, registryInterface } from '../../src/chain/registry.js';
@@ -95,7 +95,7 @@ describe('chain verifier', () => {
   }
 
   it('anchor check: a txHash of another registry transaction (the co-signature) → fail ANCHOR_TX_NO_EVENT', async () => {
-    const logs = await registryOf(folder, provider).cosignLogs(receipt.batch.root);
+    const logs = await registryOf(folder, provider).cosignLogs(receipt.batch.agency, receipt.batch.root);
     const r = clone();
     r.anchor!.txHash = logs[0]!.txHash;
     expect(await verifier.checkAnchor(r)).toMatchObject({ status: 'fail', code: 'ANCHOR_TX_NO_EVENT' });
@@ -231,11 +231,11 @@ describe('chain verifier', () => {
       expect((d as Error).message).toContain(`AccessControlUnauthorizedAccount(account=${stranger}`);
     }
     try {
-      await reg.contract.getFunction('cosign').staticCall(hex32(9), [{ attestedAt: 1, signature: '0x' }]);
+      await reg.contract.getFunction('cosign').staticCall(encodeBytes32String('310115-ZFJ'), hex32(9), [{ attestedAt: 1, signature: '0x' }]);
       expect.unreachable();
     } catch (e) {
       const { decodeRegistryError } = await import('../../src/chain/registry.js');
-      expect((decodeRegistryError(e, 'cosign') as Error).message).toMatch(/EvidenceRegistryBatchNotAnchored\(root=0x0+9\)/);
+      expect((decodeRegistryError(e, 'cosign') as Error).message).toMatch(/EvidenceRegistryBatchNotAnchored\(agency=0x[0-9a-f]{8}…\("310115-ZFJ"\), root=0x0+9\)/);
     }
   });
 });

@@ -130,7 +130,7 @@ export async function buildFixture(): Promise<Fixture> {
   const { chainId } = await hre.ethers.provider.getNetwork();
   const domain: TypedDataDomain = {
     name: 'Liuhen EvidenceRegistry',
-    version: '1',
+    version: '2',
     chainId,
     verifyingContract: await registry.getAddress(),
   };
@@ -232,7 +232,7 @@ export async function revertOf(contract: Contract, action: Promise<unknown>): Pr
     const data = revertData(error);
     if (data === undefined) throw error;
     const parsed = contract.interface.parseError(data);
-    if (parsed === null) throw new Error(`unknown revert data ${data}`);
+    if (parsed === null) throw new Error(`unknown revert data ${data}`, { cause: error });
     return { name: parsed.name, args: plain(parsed.args) as unknown[] };
   }
   throw new Error('expected a revert, the call succeeded');
@@ -248,11 +248,10 @@ export async function expectRevert(
   expect(await revertOf(contract, action)).toEqual({ name, args });
 }
 
-/** The stored batch as a plain object. */
-export async function batchOf(registry: Contract, batchRoot: string): Promise<Record<string, bigint | string>> {
-  const b = await registry.batch(batchRoot);
+/** The stored batch `batchRoot` of `agency` (default agency A) as a plain object. */
+export async function batchOf(registry: Contract, batchRoot: string, agency = AGENCY_A): Promise<Record<string, bigint | string>> {
+  const b = await registry.batch(agency, batchRoot);
   return {
-    agency: b.agency,
     prevRoot: b.prevRoot,
     seq: b.seq,
     size: b.size,
@@ -265,17 +264,18 @@ export async function batchOf(registry: Contract, batchRoot: string): Promise<Re
   };
 }
 
-/** The attestation message for the stored batch `batchRoot`, optionally with fields overridden. */
+/** The attestation message for the stored batch `batchRoot` of `agency` (default A), optionally with fields overridden. */
 export async function messageFor(
   registry: Contract,
   batchRoot: string,
   attestedAt: bigint,
   override: Partial<BatchAttestationMessage> = {},
+  agency = AGENCY_A,
 ): Promise<BatchAttestationMessage> {
-  const b = await registry.batch(batchRoot);
+  const b = await registry.batch(agency, batchRoot);
   return {
     root: batchRoot,
-    agency: b.agency,
+    agency,
     seq: b.seq,
     size: b.size,
     prevRoot: b.prevRoot,
@@ -298,14 +298,15 @@ export interface AttestationInput {
   signature: string;
 }
 
-/** Attestations by `signers` (in the given order) over the stored batch. */
+/** Attestations by `signers` (in the given order) over the stored batch of `agency` (default A). */
 export async function attest(
   fx: Pick<Fixture, 'registry' | 'domain'>,
   batchRoot: string,
   signers: Wallet[],
   attestedAt: bigint,
+  agency = AGENCY_A,
 ): Promise<AttestationInput[]> {
-  const message = await messageFor(fx.registry, batchRoot, attestedAt);
+  const message = await messageFor(fx.registry, batchRoot, attestedAt, {}, agency);
   return signers.map((s) => ({ attestedAt, signature: signAttestation(s, fx.domain, message) }));
 }
 

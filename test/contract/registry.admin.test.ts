@@ -54,11 +54,14 @@ describe('deployment', () => {
     expect(await registry.AGENCY_ROLE()).toBe(AGENCY_ROLE);
     expect(await registry.NOTARY_ROLE()).toBe(NOTARY_ROLE);
     expect(await registry.ATTESTATION_CLOCK_SKEW()).toBe(300n);
+    expect(await registry.MAX_NAME_LENGTH()).toBe(256n);
+    expect(await registry.MAX_DEVICE_ID_LENGTH()).toBe(128n);
+    expect(await registry.registryVersion()).toBe(2n);
     const d = await registry.eip712Domain();
     expect([d.fields, d.name, d.version, d.chainId, d.verifyingContract, d.salt, [...d.extensions]]).toEqual([
       '0x0f',
       'Liuhen EvidenceRegistry',
-      '1',
+      '2',
       domain.chainId,
       domain.verifyingContract,
       ZERO32,
@@ -71,12 +74,17 @@ describe('deployment', () => {
     const iface = registry.interface;
     // interfaceId of IEvidenceRegistry = XOR of its function selectors.
     const ownFunctions = [
-      'AGENCY_ROLE()', 'NOTARY_ROLE()', 'ATTESTATION_CLOCK_SKEW()',
+      'AGENCY_ROLE()', 'NOTARY_ROLE()', 'ATTESTATION_CLOCK_SKEW()', 'MAX_NAME_LENGTH()',
+      'MAX_DEVICE_ID_LENGTH()', 'registryVersion()',
       'bindAgency(address,bytes32)', 'unbindAgency(address)', 'agencyOf(address)',
+      'setAgencyCheckpoint(bytes32,uint64,bytes32)', 'setAgencyName(bytes32,string)', 'agencyName(bytes32)',
       'setNotaryThreshold(uint256)', 'notaryThreshold()', 'notaryCount()',
-      'anchor(bytes32,uint64,bytes32,uint64,uint64)', 'cosign(bytes32,(uint64,bytes)[])',
-      'batch(bytes32)', 'latest(bytes32)', 'isNotarized(bytes32)', 'cosigners(bytes32)',
-      'attestedAt(bytes32,address)', 'attestationDigest(bytes32,uint64)',
+      'setNotaryName(address,string)', 'notaryName(address)',
+      'anchor(bytes32,uint64,bytes32,uint64,uint64)', 'cosign(bytes32,bytes32,(uint64,bytes)[])',
+      'batch(bytes32,bytes32)', 'latest(bytes32)', 'isNotarized(bytes32,bytes32)', 'cosigners(bytes32,bytes32)',
+      'attestedAt(bytes32,bytes32,address)', 'attestationDigest(bytes32,bytes32,uint64)',
+      'enrollDevice(bytes32,string,uint8,bytes32,uint64)', 'rotateDeviceKey(bytes32,string,bytes32,uint64)',
+      'revokeDeviceKey(bytes32,string,uint32,uint64,string)', 'device(bytes32,bytes32)', 'deviceKeys(bytes32,bytes32)',
       'verifyInclusion(bytes32,bytes32,uint256,uint256,bytes32[])',
     ];
     const xor = (sigs: string[]): string =>

@@ -37,7 +37,6 @@ describe('anchor', () => {
       ['BatchAnchored', [AGENCY_A, 1n, r1, 42n, ZERO32, T0, T0 + 5n]],
     ]);
     expect(await batchOf(registry, r1)).toEqual({
-      agency: AGENCY_A,
       prevRoot: ZERO32,
       seq: 1n,
       size: 42n,
@@ -49,8 +48,8 @@ describe('anchor', () => {
       notarizedAt: 0n,
     });
     expect([...(await registry.latest(AGENCY_A))]).toEqual([1n, r1]);
-    expect(await registry.isNotarized(r1)).toBe(false);
-    expect([...(await registry.cosigners(r1))]).toEqual([]);
+    expect(await registry.isNotarized(AGENCY_A, r1)).toBe(false);
+    expect([...(await registry.cosigners(AGENCY_A, r1))]).toEqual([]);
   });
 
   test('chained batches: seq increments and prevRoot must be the last root', async () => {
@@ -97,8 +96,8 @@ describe('anchor', () => {
     }
   });
 
-  test('a root is anchored once, by anyone', async () => {
-    const { registry, agencyA, agencyB } = await load();
+  test('a root is anchored once per agency', async () => {
+    const { registry, agencyA } = await load();
     await anchorNext(registry, agencyA, root('r1'));
     await anchorNext(registry, agencyA, root('r2'));
     // Replayed by the same agency, with the correct or the original prevRoot.
@@ -107,16 +106,28 @@ describe('anchor', () => {
         registry,
         connect(registry, agencyA).anchor(root('r1'), 10n, prev, T0, T0),
         'EvidenceRegistryRootAlreadyAnchored',
-        [root('r1'), AGENCY_A, 1n],
+        [AGENCY_A, root('r1'), 1n],
       );
     }
-    // By another agency.
-    await expectRevert(
-      registry,
-      connect(registry, agencyB).anchor(root('r2'), 10n, ZERO32, T0, T0),
-      'EvidenceRegistryRootAlreadyAnchored',
-      [root('r2'), AGENCY_A, 2n],
-    );
+  });
+
+  test('root squatting: another agency anchoring the same root first does not stop its owner (issue 9.2)', async () => {
+    const { registry, agencyA, agencyB } = await load();
+    await anchorNext(registry, agencyA, root('s1'));
+    // B sees A's next root (e.g. in the mempool) and anchors it first, as its own batch.
+    const squat = await mined(connect(registry, agencyB).anchor(root('s2'), 10n, ZERO32, T0, T0));
+    expect(eventsOf(registry, squat)).toEqual([['BatchAnchored', [AGENCY_B, 1n, root('s2'), 10n, ZERO32, T0, T0]]]);
+    // A's own anchor of that root still succeeds, as A's batch 2.
+    const mine = await mined(connect(registry, agencyA).anchor(root('s2'), 7n, root('s1'), T0 + 1n, T0 + 2n));
+    expect(eventsOf(registry, mine)).toEqual([['BatchAnchored', [AGENCY_A, 2n, root('s2'), 7n, root('s1'), T0 + 1n, T0 + 2n]]]);
+    expect((await batchOf(registry, root('s2'), AGENCY_A)).seq).toBe(2n);
+    expect((await batchOf(registry, root('s2'), AGENCY_A)).size).toBe(7n);
+    expect((await batchOf(registry, root('s2'), AGENCY_B)).seq).toBe(1n);
+    expect([...(await registry.latest(AGENCY_A))]).toEqual([2n, root('s2')]);
+    expect([...(await registry.latest(AGENCY_B))]).toEqual([1n, root('s2')]);
+    // A squatted copy of a root A already anchored is harmless too.
+    await mined(connect(registry, agencyB).anchor(root('s1'), 1n, root('s2'), T0, T0));
+    expect((await batchOf(registry, root('s1'), AGENCY_A)).seq).toBe(1n);
   });
 
   test('zero root and empty batch are refused', async () => {
@@ -187,9 +198,9 @@ describe('anchor', () => {
     const unknown = root('unknown');
     expect(Object.values(await batchOf(registry, unknown)).every((v) => v === 0n || v === ZERO32)).toBe(true);
     expect([...(await registry.latest(AGENCY_B))]).toEqual([0n, ZERO32]);
-    expect(await registry.isNotarized(unknown)).toBe(false);
-    expect([...(await registry.cosigners(unknown))]).toEqual([]);
-    expect(await registry.attestedAt(unknown, wallet('n').address)).toBe(0n);
-    await expectRevert(registry, registry.attestationDigest(unknown, 1n), 'EvidenceRegistryBatchNotAnchored', [unknown]);
+    expect(await registry.isNotarized(AGENCY_A, unknown)).toBe(false);
+    expect([...(await registry.cosigners(AGENCY_A, unknown))]).toEqual([]);
+    expect(await registry.attestedAt(AGENCY_A, unknown, wallet('n').address)).toBe(0n);
+    await expectRevert(registry, registry.attestationDigest(AGENCY_A, unknown, 1n), 'EvidenceRegistryBatchNotAnchored', [AGENCY_A, unknown]);
   });
 });

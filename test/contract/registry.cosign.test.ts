@@ -50,7 +50,7 @@ beforeEach(async () => {
 
 /** Sends a cosign transaction from an account that is neither agency nor notary. */
 function cosign(attestations: AttestationInput[], batchRoot = R): Promise<TransactionReceipt> {
-  return mined(connect(fx.registry, fx.outsider).cosign(batchRoot, attestations));
+  return mined(connect(fx.registry, fx.outsider).cosign(AGENCY_A, batchRoot, attestations));
 }
 
 describe('cosign: accepted', () => {
@@ -58,7 +58,7 @@ describe('cosign: accepted', () => {
     const at = anchoredAt + 5n;
     const message = await messageFor(fx.registry, R, at);
     expect(message).toEqual({ root: R, agency: AGENCY_A, seq: 2n, size: 9n, prevRoot: root('first'), attestedAt: at });
-    expect(await fx.registry.attestationDigest(R, at)).toBe(digestOf(fx.domain, message));
+    expect(await fx.registry.attestationDigest(AGENCY_A, R, at)).toBe(digestOf(fx.domain, message));
   });
 
   test('3-of-5: each new co-signer is recorded and announced; BatchNotarized when the threshold is reached', async () => {
@@ -70,19 +70,19 @@ describe('cosign: accepted', () => {
     const receipt = await cosign(attestations);
     const block = await hre.ethers.provider.getBlock(receipt.blockNumber);
     expect(eventsOf(registry, receipt)).toEqual([
-      ['BatchCosigned', [R, signers[0].address, at, attestations[0].signature]],
-      ['BatchCosigned', [R, signers[1].address, at, attestations[1].signature]],
-      ['BatchCosigned', [R, signers[2].address, at, attestations[2].signature]],
-      ['BatchNotarized', [R, 3n]],
+      ['BatchCosigned', [AGENCY_A, R, signers[0].address, at, attestations[0].signature]],
+      ['BatchCosigned', [AGENCY_A, R, signers[1].address, at, attestations[1].signature]],
+      ['BatchCosigned', [AGENCY_A, R, signers[2].address, at, attestations[2].signature]],
+      ['BatchNotarized', [AGENCY_A, R, 3n]],
     ]);
-    expect(await registry.isNotarized(R)).toBe(true);
-    expect([...(await registry.cosigners(R))]).toEqual(signers.map((s) => s.address));
-    for (const s of signers) expect(await registry.attestedAt(R, s.address)).toBe(at);
-    expect(await registry.attestedAt(R, notaries[3].address)).toBe(0n);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(true);
+    expect([...(await registry.cosigners(AGENCY_A, R))]).toEqual(signers.map((s) => s.address));
+    for (const s of signers) expect(await registry.attestedAt(AGENCY_A, R, s.address)).toBe(at);
+    expect(await registry.attestedAt(AGENCY_A, R, notaries[3].address)).toBe(0n);
     const b = await batchOf(registry, R);
     expect([b.cosignerCount, b.notarizedAt]).toEqual([3n, BigInt(block!.timestamp)]);
     // The other batch is untouched.
-    expect(await registry.isNotarized(root('first'))).toBe(false);
+    expect(await registry.isNotarized(AGENCY_A, root('first'))).toBe(false);
   });
 
   test('BatchNotarized is emitted once, in the call that reaches the threshold, after the co-signer that reached it', async () => {
@@ -91,15 +91,15 @@ describe('cosign: accepted', () => {
     const at = anchoredAt;
     const first = await cosign(await attest(fx, R, [notaries[1], notaries[3]], at));
     expect(eventArgs(registry, first, 'BatchNotarized')).toEqual([]);
-    expect(await registry.isNotarized(R)).toBe(false);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(false);
 
     const second = await cosign(await attest(fx, R, [notaries[0], notaries[4]], at));
-    expect(eventsOf(registry, second).map(([name, args]) => [name, args[1]])).toEqual([
+    expect(eventsOf(registry, second).map(([name, args]) => [name, args[2]])).toEqual([
       ['BatchCosigned', notaries[0].address],
       ['BatchNotarized', 3n],
       ['BatchCosigned', notaries[4].address],
     ]);
-    expect(await registry.isNotarized(R)).toBe(true);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(true);
 
     const third = await cosign(await attest(fx, R, [notaries[2]], at));
     expect(eventsOf(registry, third).map(([name]) => name)).toEqual(['BatchCosigned']);
@@ -109,10 +109,10 @@ describe('cosign: accepted', () => {
   test('anyone may carry the attestations, including the agency and a notary-less account', async () => {
     const { registry, notaries, agencyA } = fx;
     const attestations = await attest(fx, R, [notaries[2]], anchoredAt);
-    const receipt = await mined(connect(registry, agencyA).cosign(R, attestations));
+    const receipt = await mined(connect(registry, agencyA).cosign(AGENCY_A, R, attestations));
     expect(eventsOf(registry, receipt)).toEqual([
-      ['BatchCosigned', [R, notaries[2].address, anchoredAt, attestations[0].signature]],
-      ['BatchNotarized', [R, 1n]],
+      ['BatchCosigned', [AGENCY_A, R, notaries[2].address, anchoredAt, attestations[0].signature]],
+      ['BatchNotarized', [AGENCY_A, R, 1n]],
     ]);
   });
 
@@ -125,16 +125,16 @@ describe('cosign: accepted', () => {
     // Same notary, a later attestation: still skipped.
     const later = await attest(fx, R, [notaries[0]], anchoredAt + 2n);
     expect(eventsOf(registry, await cosign(later))).toEqual([]);
-    expect(await registry.attestedAt(R, notaries[0].address)).toBe(anchoredAt + 1n);
+    expect(await registry.attestedAt(AGENCY_A, R, notaries[0].address)).toBe(anchoredAt + 1n);
     expect((await batchOf(registry, R)).cosignerCount).toBe(1n);
-    expect(await registry.isNotarized(R)).toBe(false);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(false);
     // Mixed: the known one is skipped, the new one counts and completes the threshold.
     const mixed = [...(await attest(fx, R, [notaries[0], notaries[1]], anchoredAt + 3n))];
     expect(eventsOf(registry, await cosign(mixed))).toEqual([
-      ['BatchCosigned', [R, notaries[1].address, anchoredAt + 3n, mixed[1].signature]],
-      ['BatchNotarized', [R, 2n]],
+      ['BatchCosigned', [AGENCY_A, R, notaries[1].address, anchoredAt + 3n, mixed[1].signature]],
+      ['BatchNotarized', [AGENCY_A, R, 2n]],
     ]);
-    expect([...(await registry.cosigners(R))]).toEqual([notaries[0].address, notaries[1].address]);
+    expect([...(await registry.cosigners(AGENCY_A, R))]).toEqual([notaries[0].address, notaries[1].address]);
   });
 
   test('attestedAt may be up to the clock skew after the block and before the anchoring', async () => {
@@ -148,8 +148,8 @@ describe('cosign: accepted', () => {
     ];
     await setNextTimestamp(next);
     await cosign(attestations);
-    expect(await registry.attestedAt(R, notaries[0].address)).toBe(early);
-    expect(await registry.attestedAt(R, notaries[1].address)).toBe(late);
+    expect(await registry.attestedAt(AGENCY_A, R, notaries[0].address)).toBe(early);
+    expect(await registry.attestedAt(AGENCY_A, R, notaries[1].address)).toBe(late);
   });
 
   test('signers are counted per batch', async () => {
@@ -158,8 +158,8 @@ describe('cosign: accepted', () => {
     const other = root('first');
     const otherAnchoredAt = (await batchOf(registry, other)).anchoredAt as bigint;
     const receipt = await cosign(await attest(fx, other, [notaries[0]], otherAnchoredAt), other);
-    expect(eventArgs(registry, receipt, 'BatchCosigned').map((a) => a[0])).toEqual([other]);
-    expect(await registry.isNotarized(other)).toBe(true);
+    expect(eventArgs(registry, receipt, 'BatchCosigned').map((a) => a[1])).toEqual([other]);
+    expect(await registry.isNotarized(AGENCY_A, other)).toBe(true);
   });
 });
 
@@ -167,7 +167,7 @@ describe('cosign: rejected', () => {
   test('unanchored root', async () => {
     const unknown = root('never');
     const attestations = await attest(fx, R, [fx.notaries[0]], anchoredAt);
-    await expectRevert(fx.registry, cosign(attestations, unknown), 'EvidenceRegistryBatchNotAnchored', [unknown]);
+    await expectRevert(fx.registry, cosign(attestations, unknown), 'EvidenceRegistryBatchNotAnchored', [AGENCY_A, unknown]);
   });
 
   test('empty attestation list', async () => {
@@ -208,7 +208,7 @@ describe('cosign: rejected', () => {
     const [valid] = await attest(fx, R, [notaries[0]], anchoredAt);
     const twin = malleate(valid.signature);
     // The twin is a valid ecrecover input for the same signer: only the low-s rule rejects it.
-    const digest = await registry.attestationDigest(R, anchoredAt);
+    const digest = await registry.attestationDigest(AGENCY_A, R, anchoredAt);
     const parsed = Signature.from(valid.signature);
     const highS = BigInt(twin.s);
     expect(highS > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n).toBe(true);
@@ -272,7 +272,7 @@ describe('cosign: rejected', () => {
       await expectRevert(registry, cosign([{ attestedAt: anchoredAt, signature }]), 'EvidenceRegistryNotNotary', [0n, recovered]);
     }
     // Another chain or another registry (domain separation).
-    for (const d of [{ ...domain, chainId: 1n }, { ...domain, verifyingContract: notaries[4].address }, { ...domain, version: '2' }]) {
+    for (const d of [{ ...domain, chainId: 1n }, { ...domain, verifyingContract: notaries[4].address }, { ...domain, version: '1' }]) {
       const signature = signAttestation(notaries[0], d, truth);
       const recovered = recoverAddress(digestOf(domain, truth), signature);
       await expectRevert(registry, cosign([{ attestedAt: anchoredAt, signature }]), 'EvidenceRegistryNotNotary', [0n, recovered]);
@@ -313,13 +313,13 @@ describe('notary revocation and threshold changes', () => {
     const { registry, notaries } = fx;
     await mined(registry.setNotaryThreshold(2));
     await cosign(await attest(fx, R, [notaries[0], notaries[1]], anchoredAt));
-    expect(await registry.isNotarized(R)).toBe(true);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(true);
 
     await mined(registry.revokeRole(NOTARY_ROLE, notaries[0].address));
     expect(await registry.hasRole(NOTARY_ROLE, notaries[0].address)).toBe(false);
     // Still 2 recorded co-signers >= threshold 2: the batch stays notarized.
-    expect(await registry.isNotarized(R)).toBe(true);
-    expect([...(await registry.cosigners(R))]).toEqual([notaries[0].address, notaries[1].address]);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(true);
+    expect([...(await registry.cosigners(AGENCY_A, R))]).toEqual([notaries[0].address, notaries[1].address]);
 
     // The revoked notary can no longer co-sign, not even as a resubmission.
     await expectRevert(registry, cosign(await attest(fx, R, [notaries[0]], anchoredAt)), 'EvidenceRegistryNotNotary', [
@@ -335,22 +335,22 @@ describe('notary revocation and threshold changes', () => {
 
     // A raised threshold applies to past batches too, until more notaries co-sign.
     await mined(registry.setNotaryThreshold(3));
-    expect(await registry.isNotarized(R)).toBe(false);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(false);
     const receipt = await cosign(await attest(fx, R, [notaries[2]], anchoredAt));
     // BatchNotarized was already emitted for R (when it first reached 2): not again.
     expect(eventsOf(registry, receipt).map(([name]) => name)).toEqual(['BatchCosigned']);
-    expect(await registry.isNotarized(R)).toBe(true);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(true);
   });
 
   test('a lowered threshold makes isNotarized true at once; BatchNotarized comes with the next new co-signer', async () => {
     const { registry, notaries } = fx;
     await mined(registry.setNotaryThreshold(3));
     await cosign(await attest(fx, R, [notaries[0], notaries[1]], anchoredAt));
-    expect(await registry.isNotarized(R)).toBe(false);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(false);
     await mined(registry.setNotaryThreshold(2));
-    expect(await registry.isNotarized(R)).toBe(true);
+    expect(await registry.isNotarized(AGENCY_A, R)).toBe(true);
     expect((await batchOf(registry, R)).notarizedAt).toBe(0n);
     const receipt = await cosign(await attest(fx, R, [notaries[2]], anchoredAt));
-    expect(eventArgs(registry, receipt, 'BatchNotarized')).toEqual([[R, 3n]]);
+    expect(eventArgs(registry, receipt, 'BatchNotarized')).toEqual([[AGENCY_A, R, 3n]]);
   });
 });

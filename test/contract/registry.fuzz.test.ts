@@ -16,6 +16,7 @@ import { expect, test } from 'vitest';
 import hre from 'hardhat';
 import { Signature, getBytes, hexlify, recoverAddress, type Wallet } from 'ethers';
 import {
+  AGENCY_A,
   anchorNext,
   batchOf,
   buildFixture,
@@ -178,26 +179,26 @@ test(`random attestation sets (seed ${SEED}, ${STEPS} steps) match the model`, a
     await hre.network.provider.send('evm_setNextBlockTimestamp', [Number(blockTime)]);
     if (outcome.ok) {
       stats.accepted++;
-      const receipt = await mined(asCarrier.cosign(target.root, attestations));
+      const receipt = await mined(asCarrier.cosign(AGENCY_A, target.root, attestations));
       expect(BigInt((await hre.ethers.provider.getBlock(receipt.blockNumber))!.timestamp)).toBe(blockTime);
       expect(eventsOf(registry, receipt)).toEqual(outcome.events);
       stats.notarized += outcome.events.filter(([name]) => name === 'BatchNotarized').length;
     } else {
       stats.rejected.set(outcome.name, (stats.rejected.get(outcome.name) ?? 0) + 1);
-      expect(await revertOf(registry, asCarrier.cosign(target.root, attestations))).toEqual({
+      expect(await revertOf(registry, asCarrier.cosign(AGENCY_A, target.root, attestations))).toEqual({
         name: outcome.name,
         args: outcome.args,
       });
     }
 
     // isNotarized of every root (the threshold may have moved), the co-signer list of the one touched.
-    const notarized = await Promise.all(roots.map((m) => registry.isNotarized(m.root) as Promise<boolean>));
+    const notarized = await Promise.all(roots.map((m) => registry.isNotarized(AGENCY_A, m.root) as Promise<boolean>));
     expect(notarized).toEqual(roots.map((m) => BigInt(m.attested.size) >= threshold));
-    expect([...(await registry.cosigners(target.root))]).toEqual(target.order);
+    expect([...(await registry.cosigners(AGENCY_A, target.root))]).toEqual(target.order);
   }
 
   for (const m of roots) {
-    for (const [notary, at] of m.attested) expect(await registry.attestedAt(m.root, notary)).toBe(at);
+    for (const [notary, at] of m.attested) expect(await registry.attestedAt(AGENCY_A, m.root, notary)).toBe(at);
     expect((await batchOf(registry, m.root)).cosignerCount).toBe(BigInt(m.attested.size));
   }
   // The draw must exercise both sides and most rejection reasons.
@@ -257,10 +258,10 @@ test(`random attestation sets (seed ${SEED}, ${STEPS} steps) match the model`, a
       if (m.attested.has(signer)) continue;
       m.attested.set(signer, a.attestedAt);
       m.order.push(signer);
-      events.push(['BatchCosigned', [m.root, signer, a.attestedAt, a.signature]]);
+      events.push(['BatchCosigned', [AGENCY_A, m.root, signer, a.attestedAt, a.signature]]);
       if (!m.notarizedEmitted && BigInt(m.attested.size) >= k) {
         m.notarizedEmitted = true;
-        events.push(['BatchNotarized', [m.root, BigInt(m.attested.size)]]);
+        events.push(['BatchNotarized', [AGENCY_A, m.root, BigInt(m.attested.size)]]);
       }
     }
     return { ok: true, events };

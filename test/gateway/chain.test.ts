@@ -2,6 +2,7 @@ import { Contract, JsonRpcProvider, Network } from 'ethers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
 import {
+  agencyToBytes32,
   agencyKey,
   attestationDomain,
   attestationMessage,
@@ -74,7 +75,7 @@ describe('gateway over a real chain', () => {
     const attestedAt = (await provider.getBlock('latest'))!.timestamp;
     const registry = h.liuhen.config.chain!.registry!;
     const signature = await notary.signTypedData(attestationDomain(anvil.chainId, registry), ATTESTATION_TYPES as never, attestationMessage({ ...batch!, attestedAt }));
-    await (await new Contract(registry, registryInterface, notary).getFunction('cosign').send(root, [{ attestedAt, signature }])).wait();
+    await (await new Contract(registry, registryInterface, notary).getFunction('cosign').send(agencyToBytes32(batch!.agency), root, [{ attestedAt, signature }])).wait();
     provider.destroy();
 
     const pub = await (await h.call(`/v1/verify/${rec.leaf}`)).json();

@@ -7,7 +7,7 @@ import { AGENCY, OTHER, startGateway, type Harness } from './harness.js';
 describe('POST /v1/records/signed', () => {
   let h: Harness;
   const camera = tempDir('liuhen-cam-');
-  let made: Awaited<ReturnType<Journal['append']>>['record'][] = [];
+  const made: Awaited<ReturnType<Journal['append']>>['record'][] = [];
   beforeAll(async () => {
     h = await startGateway();
     const j = await Journal.open(camera.dir);

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/journal/journal.js';
-import { MerkleTree } from '../../src/merkle/tree.js';
 import { recordLeaf } from '../../src/record/leaf.js';
 import { verifyRecordSignature } from '../../src/record/device-key.js';
 import { toHex, ZERO32 } from '../../src/util/hex.js';

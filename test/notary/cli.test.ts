@@ -137,7 +137,7 @@ describe('liuhen notary (CLI, Anvil)', () => {
       ['signed', 3, undefined],
     ]);
     for (const l of lines.filter((x) => x.status === 'signed')) {
-      expect(await registry.isNotarized((l.batch as { root: string }).root)).toBe(true);
+      expect(await registry.isNotarized(encodeBytes32String(AGENCY), (l.batch as { root: string }).root)).toBe(true);
       expect(String(l.cosignTx)).toMatch(/^0x[0-9a-f]{64}$/);
     }
     expect(r.stdout).not.toContain(PASSPHRASE);
@@ -166,7 +166,7 @@ describe('liuhen notary (CLI, Anvil)', () => {
     const root = await anchorNext();
     await provider.send('evm_mine', []);
     const t1 = Date.now();
-    while (!(await registry.isNotarized(root))) {
+    while (!(await registry.isNotarized(encodeBytes32String(AGENCY), root))) {
       if (Date.now() - t1 > 5_000) throw new Error(`not co-signed within 5 s: ${stdout} ${stderr}`);
       await new Promise((res) => setTimeout(res, 100));
     }

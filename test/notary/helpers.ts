@@ -57,11 +57,23 @@ export async function chainNow(): Promise<number> {
   return b!.timestamp;
 }
 
+/** The agency (bytes32) that anchored each root through `anchor` (registry v2 keys batches by agency and root). */
+const agencyOfRoots = new Map<string, string>();
+
+/** The agency (bytes32) that anchored `batchRoot` through `anchor`. */
+export function agencyOfRoot(batchRoot: string): string {
+  const a = agencyOfRoots.get(batchRoot.toLowerCase());
+  if (a === undefined) throw new Error(`root ${batchRoot} was not anchored through anchor()`);
+  return a;
+}
+
 /** Anchors the next batch of `agency`; capture times default to the last minute. Returns the root. */
 export async function anchor(chain: Chain, agency: JsonRpcSigner, o: { root?: string; size?: number; first?: number; last?: number } = {}): Promise<string> {
   const r = o.root ?? root('batch');
   const now = await chainNow();
-  const [, prev] = await chain.registry.latest(await chain.registry.agencyOf(agency.address));
+  const agency32: string = await chain.registry.agencyOf(agency.address);
+  const [, prev] = await chain.registry.latest(agency32);
+  agencyOfRoots.set(r.toLowerCase(), agency32);
   const tx = await (chain.registry.connect(agency) as Contract).anchor(r, o.size ?? 10, prev, o.first ?? now - 60, o.last ?? now - 5);
   await tx.wait();
   return r;
@@ -100,7 +112,7 @@ export function withFaults(base: Provider, faults: Partial<Record<'broadcastTran
 
 /** BatchCosigned events of `registry` for `root` (decoded). */
 export async function cosignedEvents(chain: Chain, batchRoot: string): Promise<Array<{ notary: string; attestedAt: bigint; signature: string }>> {
-  const logs = await chain.registry.queryFilter(chain.registry.filters.BatchCosigned(batchRoot), chain.deployBlock);
+  const logs = await chain.registry.queryFilter(chain.registry.filters.BatchCosigned(agencyOfRoot(batchRoot), batchRoot), chain.deployBlock);
   return logs.map((l) => {
     const args = (l as unknown as { args: { notary: string; attestedAt: bigint; signature: string } }).args;
     return { notary: args.notary, attestedAt: args.attestedAt, signature: args.signature };

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { recoverAttestationSigner } from '../../src/chain/attestation.js';
 import { isLiuhenError } from '../../src/errors.js';
 import { NotaryLog, type BatchOutcome, type Notary, type NotaryEvent } from '../../src/notary/index.js';
-import { AGENCY_A, AGENCY_B, anchor, chainNow, cosignedEvents, makeNotary, mine, NOTARY_ROLE, setupChain, tempDirs, withFaults, type Chain } from './helpers.js';
+import { AGENCY_A, AGENCY_B, agencyOfRoot, anchor, chainNow, cosignedEvents, makeNotary, mine, NOTARY_ROLE, setupChain, tempDirs, withFaults, type Chain } from './helpers.js';
 
 const dirs = tempDirs();
 const open: Notary[] = [];
@@ -46,8 +46,8 @@ describe('notary', () => {
       expect(o.batch.root).toBe(roots[i]);
       expect(o.submitted).toBe(true);
       expect(o.resumed).toBe(false);
-      expect(await chain.registry.isNotarized(o.batch.root)).toBe(true);
-      expect(Number(await chain.registry.attestedAt(o.batch.root, me!.address))).toBe(o.attestedAt);
+      expect(await chain.registry.isNotarized(agencyOfRoot(o.batch.root), o.batch.root)).toBe(true);
+      expect(Number(await chain.registry.attestedAt(agencyOfRoot(o.batch.root), o.batch.root, me!.address))).toBe(o.attestedAt);
       // The signature on chain is the one reported, and recovers to the notary under the shared EIP-712 definition.
       const events = await cosignedEvents(chain, o.batch.root);
       expect(events).toEqual([{ notary: me!.address, attestedAt: BigInt(o.attestedAt), signature: o.signature }]);
@@ -55,7 +55,7 @@ describe('notary', () => {
       expect(BigInt(Signature.from(o.signature).s)).toBeLessThan(1n << 255n);
     }
     // attestedAt = now, never before the anchoring block.
-    const b = await chain.registry.batch(roots[3]);
+    const b = await chain.registry.batch(agencyOfRoot(roots[3]), roots[3]);
     expect(outcomes[3]!.status === 'signed' && outcomes[3]!.attestedAt >= Number(b.anchoredAt)).toBe(true);
 
     // The cursor remembers: a second pass has nothing to do, and sends nothing.
@@ -79,7 +79,7 @@ describe('notary', () => {
     const [n1, n2, n3] = await Promise.all(chain.notaries.map((w) => notaryFor(chain, w)));
 
     expect(statuses(await n1!.runOnce())).toEqual([`signed ${AGENCY_A} #1`, `signed ${AGENCY_A} #2`]);
-    expect(await chain.registry.isNotarized(r1)).toBe(false);
+    expect(await chain.registry.isNotarized(agencyOfRoot(r1), r1)).toBe(false);
     expect(await n1!.runOnce()).toEqual([]);
 
     // The other two run at the same time, as separate offices would.
@@ -87,8 +87,8 @@ describe('notary', () => {
     expect(statuses(o2)).toEqual([`signed ${AGENCY_A} #1`, `signed ${AGENCY_A} #2`]);
     expect(statuses(o3)).toEqual([`signed ${AGENCY_A} #1`, `signed ${AGENCY_A} #2`]);
     for (const r of [r1, r2]) {
-      expect(await chain.registry.isNotarized(r)).toBe(true);
-      const cosigners: string[] = await chain.registry.cosigners(r);
+      expect(await chain.registry.isNotarized(agencyOfRoot(r), r)).toBe(true);
+      const cosigners: string[] = await chain.registry.cosigners(agencyOfRoot(r), r);
       expect([...cosigners].sort()).toEqual(chain.notaries.map((w) => w.address).sort());
     }
   });
@@ -127,8 +127,8 @@ describe('notary', () => {
     expect(events.some((e) => e.status === 'rewound')).toBe(true);
 
     // Nothing signed, nothing sent.
-    expect(Number(await chain.registry.attestedAt(second, me!.address))).toBe(0);
-    expect(Number(await chain.registry.attestedAt(third, me!.address))).toBe(0);
+    expect(Number(await chain.registry.attestedAt(agencyOfRoot(second), second, me!.address))).toBe(0);
+    expect(Number(await chain.registry.attestedAt(agencyOfRoot(third), third, me!.address))).toBe(0);
     expect(await chain.provider.getTransactionCount(me!.address)).toBe(nonce);
     const decisions = await notary.decisions();
     expect(decisions.find((d) => d.batch.root === second)).toMatchObject({ status: 'refused', refusal: { reason: 'EQUIVOCATION' } });
@@ -139,7 +139,7 @@ describe('notary', () => {
     const again = await notaryFor(chain, me!, logDir, { recheckRefused: true, policy: { confirmations: 0, maxAge: 10 ** 9 } });
     const repeated = await again.runOnce();
     expect(repeated.find((o) => o.batch.root === second)).toMatchObject({ status: 'refused', reason: 'EQUIVOCATION', recorded: 'earlier' });
-    expect(Number(await chain.registry.attestedAt(second, me!.address))).toBe(0);
+    expect(Number(await chain.registry.attestedAt(agencyOfRoot(second), second, me!.address))).toBe(0);
 
     // The log itself refuses to hold two roots for one slot, whatever the caller.
     await closeNotary(again);
@@ -168,7 +168,7 @@ describe('notary', () => {
     expect(outcomes[0]).toMatchObject({ reason: 'CAPTURE_IN_FUTURE', recorded: 'now', error: { code: 'NOTARY_POLICY', details: { futureSkew: 300 } } });
     expect(outcomes[1]).toMatchObject({ reason: 'CAPTURE_TOO_OLD', recorded: 'now', error: { code: 'NOTARY_POLICY', details: { maxAge: 86_400 } } });
     expect((outcomes[1] as { error: { message: string } }).error.message).toMatch(/anchored \d+ s later/);
-    expect(await chain.registry.isNotarized(fine)).toBe(true);
+    expect(await chain.registry.isNotarized(agencyOfRoot(fine), fine)).toBe(true);
     await closeNotary(notary);
 
     // A later run reports the refusals again and signs nothing.
@@ -187,8 +187,8 @@ describe('notary', () => {
     const rechecked = await relaxed.runOnce();
     expect(rechecked.find((o) => o.batch.root === old)).toMatchObject({ status: 'signed', submitted: true });
     expect(rechecked.find((o) => o.batch.root === future)).toMatchObject({ status: 'refused', reason: 'CAPTURE_IN_FUTURE', recorded: 'now' });
-    expect(await chain.registry.isNotarized(old)).toBe(true);
-    expect(await chain.registry.isNotarized(future)).toBe(false);
+    expect(await chain.registry.isNotarized(agencyOfRoot(old), old)).toBe(true);
+    expect(await chain.registry.isNotarized(agencyOfRoot(future), future)).toBe(false);
   });
 
   it('a crash after logging the attestation, before broadcasting: the restart submits once, with the same signature', async () => {
@@ -202,7 +202,7 @@ describe('notary', () => {
     expect(failed).toMatchObject({ status: 'failed', batch: { root: r } });
     const [logged] = await first.decisions();
     expect(logged).toMatchObject({ status: 'submitted', attestation: { signature: expect.stringMatching(/^0x[0-9a-f]{130}$/) }, tx: { nonce: 0 } });
-    expect(Number(await chain.registry.attestedAt(r, me!.address))).toBe(0);
+    expect(Number(await chain.registry.attestedAt(agencyOfRoot(r), r, me!.address))).toBe(0);
     await closeNotary(first);
 
     const restarted = await notaryFor(chain, me!, logDir);
@@ -251,7 +251,7 @@ describe('notary', () => {
     await (await chain.registry.grantRole(NOTARY_ROLE, me!.address)).wait();
     const [done] = await notary.runOnce();
     expect(done).toMatchObject({ status: 'signed', submitted: true, resumed: true, signature: logged!.attestation!.signature });
-    expect(await chain.registry.isNotarized(r)).toBe(true);
+    expect(await chain.registry.isNotarized(agencyOfRoot(r), r)).toBe(true);
   });
 
   it('an unfunded notary gets NOTARY_UNFUNDED and keeps its attestation', async () => {
@@ -298,8 +298,8 @@ describe('notary', () => {
       expect(await chain.provider.getTransactionCount(chain.notaries[i]!.address)).toBe(0);
     }
     attestations.sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-    await (await (chain.registry.connect(chain.admin) as Contract).cosign(r, attestations.map((a) => [a.attestedAt, a.signature]))).wait();
-    expect(await chain.registry.isNotarized(r)).toBe(true);
+    await (await (chain.registry.connect(chain.admin) as Contract).cosign(agencyOfRoot(r), r, attestations.map((a) => [a.attestedAt, a.signature]))).wait();
+    expect(await chain.registry.isNotarized(agencyOfRoot(r), r)).toBe(true);
     // The notary sees its signature on chain and closes the entry.
     expect((await notaries[0]!.runOnce())[0]).toMatchObject({ status: 'signed', submitted: true, resumed: true });
     expect((await notaries[0]!.decisions())[0]?.status).toBe('cosigned');
@@ -342,7 +342,7 @@ describe('notary', () => {
       // A deadline, not a speed assertion (follow latency is measured by the benches).
       const deadline = Date.now() + 30_000;
       const signed = () => events.some((e) => e.status === 'signed' && e.batch.root === r);
-      while (!(await chain.registry.isNotarized(r)) || !signed()) {
+      while (!(await chain.registry.isNotarized(agencyOfRoot(r), r)) || !signed()) {
         if (Date.now() > deadline) throw new Error('not co-signed while following');
         await new Promise((res) => setTimeout(res, 50));
       }

@@ -37,14 +37,15 @@ export function clearToken() {
   }
 }
 
-async function request(path, { method = 'GET', body, auth = false } = {}) {
+async function request(path, { method = 'GET', body, auth = false, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (auth) headers.Authorization = `Bearer ${getToken()}`;
   let res;
   try {
-    res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
-  } catch {
+    res = await fetch(path, { method, headers, body, signal, credentials: 'same-origin', cache: 'no-store' });
+  } catch (e) {
+    if (signal?.aborted) throw e;
     throw new ApiError(0, 'NETWORK', t('error.network'));
   }
   let data = null;

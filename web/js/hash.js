@@ -1,37 +1,54 @@
-// SHA-256 of a file in the browser, streamed: the file is read chunk by chunk
-// from file.stream() and never held whole in memory, and never uploaded.
-// @noble/hashes is served as-is from node_modules (plain ES modules).
-import { sha256 } from '/vendor/noble-hashes/sha2.js';
-import { bytesToHex } from '/vendor/noble-hashes/utils.js';
+// SHA-256 of a file in the browser, in a Web Worker (web/js/hash-worker.js):
+// the page's main thread only receives progress messages, so it stays
+// responsive while a multi-gigabyte clip is hashed. The file is never uploaded.
+
+const WORKER_URL = '/static/js/hash-worker.js';
 
 /**
- * Resolves to the lowercase hex SHA-256 (as sha256sum prints it) and the byte count.
- * onProgress(done, total) is called at most once per animation frame and at the end.
- * Rejects with an AbortError when `signal` aborts.
+ * Resolves to { sha256 (lowercase hex, as sha256sum prints it), size }.
+ * onProgress(done, total) is called as the worker reports (about 10×/s) and at the end.
+ * Aborting `signal` terminates the worker at once and rejects with an AbortError.
  */
-export async function hashFile(file, { onProgress, signal } = {}) {
-  const hasher = sha256.create();
-  const reader = file.stream().getReader();
-  const total = file.size;
-  let done = 0;
-  let lastReport = 0;
-  try {
-    for (;;) {
-      if (signal?.aborted) throw new DOMException('hashing cancelled', 'AbortError');
-      const { value, done: end } = await reader.read();
-      if (end) break;
-      hasher.update(value);
-      done += value.byteLength;
-      const now = performance.now();
-      if (onProgress && now - lastReport > 50) {
-        lastReport = now;
-        onProgress(done, total);
-      }
+export function hashFile(file, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const aborted = () => new DOMException('hashing cancelled', 'AbortError');
+    if (signal?.aborted) {
+      reject(aborted());
+      return;
     }
-  } catch (e) {
-    await reader.cancel().catch(() => undefined);
-    throw e;
-  }
-  onProgress?.(done, total);
-  return { sha256: bytesToHex(hasher.digest()), size: done };
+    let worker;
+    try {
+      worker = new Worker(WORKER_URL);
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    const finish = () => {
+      worker.terminate();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      finish();
+      reject(aborted());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.onmessage = (ev) => {
+      const m = ev.data;
+      if (m?.type === 'progress') onProgress?.(m.done, file.size);
+      else if (m?.type === 'done') {
+        finish();
+        onProgress?.(m.size, file.size);
+        resolve({ sha256: m.sha256, size: m.size });
+      } else {
+        finish();
+        reject(new Error(m?.message || 'hashing failed'));
+      }
+    };
+    worker.onerror = (ev) => {
+      ev.preventDefault();
+      finish();
+      reject(new Error(ev.message || 'the hashing worker could not start'));
+    };
+    worker.postMessage({ file });
+  });
 }

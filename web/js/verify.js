@@ -1,13 +1,22 @@
 // Verify page (/ and /v/:leaf, the QR target).
-// The evidence file is hashed here (streamed, with progress) and never leaves
-// the browser: the page compares the hash with the receipt's record itself and
-// POSTs only {receipt, sha256} to /v1/verify.
+// The evidence file is hashed here (in a Web Worker, streamed, with progress
+// and a cancel button) and never leaves the browser: the page compares the
+// hash with the receipt's record itself and POSTs only {receipt, sha256} to
+// /v1/verify.
+//
+// A verdict is about one (file, receipt) pair. Every change of either bumps
+// `state.gen`, aborts the request in flight and clears the verdict; an answer
+// is shown only if it was asked for the generation still on screen, for the
+// very receipt object and hash on screen. The page's own comparison is then
+// applied on top, and it can only weaken the server's verdict (a mismatch
+// fails it; a file that cannot be compared — record withheld, no media, hash
+// missing — keeps it from reading 已验证), never strengthen it.
 import { ApiError, errorBox, getJson, postJson } from './api.js';
 import { dl, h, hashCode, isHash32, mark, replace } from './dom.js';
 import { hashFile } from './hash.js';
 import { applyStatic, fmtBytes, fmtTime, initI18n, onLangChange, t } from './i18n.js';
 import { qrFigure } from './qr.js';
-import { renderVerdict } from './verdict.js';
+import { normalizeVerdict, renderVerdict } from './verdict.js';
 import { initLookup } from './lookup.js';
 
 const MAX_RECEIPT_BYTES = 256 * 1024;
@@ -16,35 +25,51 @@ const RECEIPT_FORMAT = 'liuhen-receipt/1';
 const $ = (id) => document.getElementById(id);
 
 const state = {
+  /** Bumped on every change of the file or the receipt: an answer for an older generation is dropped. */
+  gen: 0,
   file: null,
-  /** 'idle' | 'hashing' | 'done' | 'error' */
+  /** 'idle' | 'hashing' | 'done' | 'error' | 'cancelled' */
   hashState: 'idle',
   hashDone: 0,
   hash: null,
   hashError: '',
+  hashAbort: null,
   receiptName: '',
   receipt: null,
   receiptError: '',
+  /** Bumped per receipt chosen: a slow read of an older choice is dropped. */
+  receiptSeq: 0,
+  /** { raw, gen, receipt, sha256 }: the server's answer and the exact pair it was asked for. */
   verdict: null,
   verifyError: null,
   verifying: false,
+  verifyAbort: null,
   sentBytes: 0,
   /** Public verdict of /v/:leaf. */
   publicLeaf: '',
   publicVerdict: null,
   publicError: null,
-  abort: null,
 };
 
 // ── inputs ────────────────────────────────────────────────────────────────
 
+/** The pair on screen changed: whatever was asked or answered for the old pair is void. */
+function pairChanged() {
+  state.gen += 1;
+  state.verifyAbort?.abort();
+  state.verifyAbort = null;
+  state.verifying = false;
+  clearVerdict();
+}
+
 function chooseFile(file) {
-  state.abort?.abort();
+  state.hashAbort?.abort();
+  state.hashAbort = null;
+  pairChanged();
   state.file = file;
   state.hash = null;
   state.hashError = '';
   state.hashDone = 0;
-  clearVerdict();
   if (!file) {
     state.hashState = 'idle';
     render();
@@ -52,38 +77,54 @@ function chooseFile(file) {
   }
   state.hashState = 'hashing';
   const abort = new AbortController();
-  state.abort = abort;
+  state.hashAbort = abort;
   render();
-  hashFile(file, { signal: abort.signal, onProgress: (done) => {
-    if (state.abort !== abort) return;
-    state.hashDone = done;
-    renderProgress();
-  } })
+  hashFile(file, {
+    signal: abort.signal,
+    onProgress: (done) => {
+      if (state.hashAbort !== abort) return;
+      state.hashDone = done;
+      renderProgress();
+    },
+  })
     .then((r) => {
-      if (state.abort !== abort) return;
+      if (state.hashAbort !== abort) return;
+      state.hashAbort = null;
       state.hash = r;
       state.hashState = 'done';
       render();
       maybeAutoVerify();
     })
     .catch((e) => {
-      if (state.abort !== abort || e?.name === 'AbortError') return;
+      if (state.hashAbort !== abort || e?.name === 'AbortError') return;
+      state.hashAbort = null;
       state.hashState = 'error';
       state.hashError = String(e?.message ?? e);
       render();
     });
 }
 
+function cancelHash() {
+  if (state.hashState !== 'hashing') return;
+  state.hashAbort?.abort();
+  state.hashAbort = null;
+  state.hashState = 'cancelled';
+  render();
+}
+
 async function chooseReceipt(file) {
-  clearVerdict();
+  const seq = ++state.receiptSeq;
+  pairChanged();
   state.receipt = null;
   state.receiptError = '';
   state.receiptName = file ? file.name : '';
-  if (file) {
-    const parsed = await readReceipt(file);
-    if (parsed.ok) state.receipt = parsed.receipt;
-    else state.receiptError = parsed.reason;
-  }
+  render();
+  if (!file) return;
+  const parsed = await readReceipt(file);
+  if (seq !== state.receiptSeq) return;
+  pairChanged();
+  if (parsed.ok) state.receipt = parsed.receipt;
+  else state.receiptError = parsed.reason;
   render();
   maybeAutoVerify();
 }
@@ -115,8 +156,8 @@ async function onDrop(files) {
     if (!receipt && (await looksLikeReceipt(f))) receipt = f;
     else if (!evidence) evidence = f;
   }
-  if (receipt) await chooseReceipt(receipt);
   if (evidence) chooseFile(evidence);
+  if (receipt) await chooseReceipt(receipt);
 }
 
 function clearVerdict() {
@@ -128,27 +169,38 @@ function clearVerdict() {
 // ── verification ──────────────────────────────────────────────────────────
 
 function maybeAutoVerify() {
-  if (state.receipt && state.file && state.hashState === 'done' && !state.verdict && !state.verifying) void verify();
+  if (state.receipt && state.file && state.hashState === 'done' && !state.verdict && !state.verifyError && !state.verifying) void verify();
 }
 
 async function verify() {
   if (!state.receipt || state.verifying || state.hashState === 'hashing') return;
+  const gen = state.gen;
+  const receipt = state.receipt;
+  const sha256 = state.file && state.hashState === 'done' ? state.hash.sha256 : null;
+  const abort = new AbortController();
+  state.verifyAbort = abort;
   state.verifying = true;
   clearVerdict();
-  render();
   // Only the receipt and the file's hash: the bytes of the file are never sent.
-  const body = JSON.stringify(state.hash ? { receipt: state.receipt, sha256: state.hash.sha256 } : { receipt: state.receipt });
+  const body = JSON.stringify(sha256 ? { receipt, sha256 } : { receipt });
   state.sentBytes = new TextEncoder().encode(body).byteLength;
+  render();
+  let raw = null;
+  let error = null;
   try {
-    state.verdict = await postJson('/v1/verify', body);
+    raw = await postJson('/v1/verify', body, { signal: abort.signal });
   } catch (e) {
     // A receipt the server cannot read at all is answered 400 with its code: that is the format check failing.
     if (e instanceof ApiError && (e.code === 'INVALID_RECEIPT' || e.code === 'RECEIPT_FORMAT_UNKNOWN')) {
-      state.verdict = { format: 'liuhen-verdict/1', status: 'failed', ok: false, leaf: null, root: null, checks: [{ name: 'format', ok: false, status: 'fail', code: e.code, detail: e.message }] };
-    } else state.verifyError = e;
-  } finally {
-    state.verifying = false;
+      raw = { format: 'liuhen-verdict/1', status: 'failed', ok: false, leaf: null, root: null, checks: [{ name: 'format', ok: false, status: 'fail', code: e.code, detail: e.message }] };
+    } else error = e;
   }
+  // An answer for a pair no longer on screen is dropped (pairChanged already cleared it).
+  if (abort.signal.aborted || gen !== state.gen || state.verifyAbort !== abort) return;
+  state.verifyAbort = null;
+  state.verifying = false;
+  if (raw) state.verdict = { raw, gen, receipt, sha256 };
+  else state.verifyError = error;
   render();
   $('result').querySelector('#verdict-banner')?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
 }
@@ -159,12 +211,45 @@ function localComparison() {
   if (!state.file) return { status: 'skipped', text: t('verify.local.noFile') };
   if (state.hashState !== 'done') return null;
   const record = state.receipt.record;
-  if (record === null || record === undefined) return { status: 'skipped', text: t('verify.local.withheld') };
+  if (record === null || record === undefined) return { status: 'skipped', code: 'RECORD_WITHHELD', text: t('verify.local.withheld') };
   const media = record && typeof record === 'object' ? record.media : undefined;
-  if (!media || typeof media !== 'object') return { status: 'skipped', text: t('verify.local.noMedia') };
-  if (String(media.sha256).toLowerCase() !== state.hash.sha256) return { status: 'fail', text: t('verify.local.mismatch') };
-  if (typeof media.size === 'number' && media.size !== state.hash.size) return { status: 'fail', text: t('verify.local.sizeMismatch', { size: state.hash.size, expected: media.size }) };
-  return { status: 'pass', text: t('verify.local.match') };
+  if (!media || typeof media !== 'object') return { status: 'skipped', code: 'CONTENT_UNEXPECTED', text: t('verify.local.noMedia') };
+  if (String(media.sha256).toLowerCase() !== state.hash.sha256) return { status: 'fail', code: 'CONTENT_MISMATCH', text: t('verify.local.mismatch') };
+  if (typeof media.size === 'number' && media.size !== state.hash.size) return { status: 'fail', code: 'CONTENT_SIZE_MISMATCH', text: t('verify.local.sizeMismatch', { size: state.hash.size, expected: media.size }) };
+  return { status: 'pass', code: 'CONTENT_MATCH', text: t('verify.local.match') };
+}
+
+/**
+ * The verdict to show, or null: only the server's answer for the exact pair
+ * on screen, with the local comparison applied on top. The local comparison
+ * only ever weakens: a local mismatch fails the content check and the verdict;
+ * with a file on screen that the page could not compare (record withheld, no
+ * media, hash failed or cancelled), a passing content check becomes pending
+ * and "verified" becomes "incomplete". A local match changes nothing.
+ */
+function shownVerdict() {
+  const v = state.verdict;
+  if (!v || v.gen !== state.gen || v.receipt !== state.receipt) return null;
+  const sha256 = state.file && state.hashState === 'done' ? state.hash.sha256 : null;
+  if (v.sha256 !== sha256) return null;
+  return weaken(normalizeVerdict(v.raw), state.file ? localComparison() : null, Boolean(state.file));
+}
+
+function weaken(v, local, withFile) {
+  if (!withFile) return v;
+  const checks = v.checks.map((c) => ({ ...c }));
+  let content = checks.find((c) => c.name === 'content');
+  if (!content) {
+    content = { name: 'content', status: 'pending', code: '', detail: '' };
+    checks.unshift(content);
+  }
+  if (local?.status === 'fail') {
+    if (content.status !== 'fail') Object.assign(content, { status: 'fail', code: local.code, detail: 'local comparison' });
+    return { ...v, status: 'failed', checks };
+  }
+  if (local?.status === 'pass') return { ...v, checks };
+  if (content.status === 'pass') Object.assign(content, { status: 'pending', code: local?.code ?? 'CONTENT_UNREADABLE', detail: 'not compared locally' });
+  return { ...v, status: v.status === 'verified' ? 'incomplete' : v.status, checks };
 }
 
 // ── rendering ─────────────────────────────────────────────────────────────
@@ -174,15 +259,18 @@ function renderProgress() {
   const total = state.file?.size ?? 0;
   box.hidden = state.hashState === 'idle' || !state.file;
   if (box.hidden) return;
+  const finished = state.hashState === 'done';
   const bar = $('hash-progress');
   bar.max = Math.max(total, 1);
-  bar.value = state.hashState === 'done' ? Math.max(total, 1) : state.hashDone;
-  $('progress-label').textContent = state.hashState === 'done' ? t('verify.hashed') : t('verify.hashing');
-  const done = state.hashState === 'done' ? state.hash.size : state.hashDone;
+  bar.value = finished ? Math.max(total, 1) : state.hashDone;
+  $('progress-label').textContent = t(finished ? 'verify.hashed' : state.hashState === 'cancelled' ? 'verify.hashCancelled' : 'verify.hashing');
+  const done = finished ? state.hash.size : state.hashDone;
   const text = $('progress-text');
   text.textContent = t('verify.progress', { done: fmtBytes(done), total: fmtBytes(total) });
   text.dataset.done = String(done);
   text.dataset.total = String(total);
+  box.dataset.state = state.hashState;
+  $('cancel-hash').hidden = state.hashState !== 'hashing';
 }
 
 function render() {
@@ -215,7 +303,8 @@ function render() {
   sent.textContent = state.sentBytes ? t('verify.sent', { bytes: fmtBytes(state.sentBytes) }) : '';
 
   replace($('receipt-card'), state.receipt ? receiptCard(state.receipt) : null);
-  replace($('result'), state.verdict ? renderVerdict(state.verdict) : state.verifyError ? errorBox(state.verifyError, () => void verify()) : null);
+  const verdict = shownVerdict();
+  replace($('result'), verdict ? renderVerdict(verdict) : state.verifyError ? errorBox(state.verifyError, () => void verify()) : null);
   renderPublic();
 }
 
@@ -326,13 +415,14 @@ function init() {
   $('file-input').addEventListener('change', (e) => chooseFile(e.target.files?.[0] ?? null));
   $('receipt-input').addEventListener('change', (e) => void chooseReceipt(e.target.files?.[0] ?? null));
   $('run').addEventListener('click', () => void verify());
+  $('cancel-hash').addEventListener('click', cancelHash);
   $('reset').addEventListener('click', () => {
-    state.abort?.abort();
-    state.abort = null;
+    state.hashAbort?.abort();
+    state.receiptSeq += 1;
+    pairChanged();
     $('file-input').value = '';
     $('receipt-input').value = '';
-    Object.assign(state, { file: null, hashState: 'idle', hashDone: 0, hash: null, hashError: '', receipt: null, receiptName: '', receiptError: '' });
-    clearVerdict();
+    Object.assign(state, { file: null, hashState: 'idle', hashDone: 0, hash: null, hashError: '', hashAbort: null, receipt: null, receiptName: '', receiptError: '' });
     render();
   });
 

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { isLiuhenError } from '../../../src/index.js';
 import type { Context } from '../../context.js';
+import type { ComponentHealth } from '../../deps.js';
 import { defineRoute, type HandlerContext, type RouteSpec } from '../../http/route.js';
 
 /** CIDv1 (raw) of the empty file: a cheap, always-valid probe of the store. */
@@ -16,6 +17,10 @@ export const healthSchema = z
       store: z.enum(['ok', 'down', 'not configured']),
       chain: z.enum(['ok', 'unreachable', 'not configured']),
       backlog: z.object({ pendingRecords: z.number(), oldestPendingSeconds: z.number().nullable() }),
+      /** `liuhen start`: the chain process, its saved state, anchoring lag, notary backlog, the journal's write state. */
+      components: z
+        .array(z.object({ name: z.string(), status: z.enum(['ok', 'degraded', 'down']), detail: z.string(), data: z.record(z.string(), z.unknown()).optional() }))
+        .optional(),
     }),
   })
   .meta({ id: 'Health' });
@@ -77,8 +82,19 @@ async function health(ctx: HandlerContext<unknown, unknown, unknown>, _req: Requ
       reasons.push(`chain: ${isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE'}`);
     }
   }
+  let components: ComponentHealth[] | undefined;
+  if (app.components) {
+    try {
+      components = await within(t, () => app.components!());
+    } catch {
+      components = [{ name: 'system', status: 'degraded', detail: `component states did not answer within ${t} ms` }];
+    }
+    for (const c of components) if (c.status !== 'ok') reasons.push(`${c.name}: ${c.detail}`);
+    // A journal that refuses writes is not ok, even when its reads still answer.
+    if (components.some((c) => c.name === 'journal' && c.status === 'down')) journal = 'down';
+  }
   res.set('Cache-Control', 'no-store');
-  res.json({ status: reasons.length === 0 ? 'ok' : 'degraded', reasons, checks: { journal, store, chain, backlog: { pendingRecords, oldestPendingSeconds: oldest } } });
+  res.json({ status: reasons.length === 0 ? 'ok' : 'degraded', reasons, checks: { journal, store, chain, backlog: { pendingRecords, oldestPendingSeconds: oldest }, ...(components && { components }) } });
 }
 
 export const healthRoutes: RouteSpec[] = [

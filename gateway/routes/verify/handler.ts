@@ -25,24 +25,42 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
     const raw = await readJson(req, app.config.limits.jsonBytes);
     const receipt = parseReceipt(raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { receipt?: unknown }).receipt : undefined);
     const body = parseBody(spec, raw) as { sha256?: string };
-    res.json(await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined));
+    res.json(done(res, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined)));
     return;
   }
   if (type !== 'multipart/form-data') throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({receipt, sha256?}) or multipart/form-data (receipt, then file or sha256)');
   const limits = app.config.limits;
   // Public uploads are hashed on this machine: bound how many run at once, so
   // anonymous callers cannot tie up the gateway with many large files.
-  const running = uploadsInFlight.get(app) ?? 0;
-  if (running >= limits.verifyUploads) throw httpError('RATE_LIMITED', 'too many file verifications are running; try again shortly, or send the file\'s sha256 instead of the file (the Verify page hashes it in your browser)');
-  uploadsInFlight.set(app, running + 1);
+  // One address may hold only `verifyUploadsPerAddress` of the slots, so a few slow clients cannot take them all (issue 9.6).
+  const slots = uploadSlots(app);
+  const from = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  const mine = slots.byAddress.get(from) ?? 0;
+  const busy = 'too many file verifications are running; try again shortly, or send the file\'s sha256 instead of the file (the Verify page hashes it in your browser)';
+  if (slots.running >= limits.verifyUploads) throw httpError('RATE_LIMITED', busy);
+  if (mine >= limits.verifyUploadsPerAddress) throw httpError('RATE_LIMITED', `this address already has ${mine} file verifications running; ${busy.slice(busy.indexOf('try'))}`);
+  slots.running++;
+  slots.byAddress.set(from, mine + 1);
   try {
     await verifyMultipart(app, spec, req, res);
   } finally {
-    uploadsInFlight.set(app, (uploadsInFlight.get(app) ?? 1) - 1);
+    slots.running--;
+    const left = (slots.byAddress.get(from) ?? 1) - 1;
+    if (left <= 0) slots.byAddress.delete(from);
+    else slots.byAddress.set(from, left);
   }
 }
 
-const uploadsInFlight = new WeakMap<object, number>();
+interface UploadSlots {
+  running: number;
+  byAddress: Map<string, number>;
+}
+const uploadsInFlight = new WeakMap<object, UploadSlots>();
+function uploadSlots(app: object): UploadSlots {
+  let s = uploadsInFlight.get(app);
+  if (!s) uploadsInFlight.set(app, (s = { running: 0, byAddress: new Map() }));
+  return s;
+}
 
 async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['app'], spec: RouteSpec, req: Request, res: Response): Promise<void> {
   const limits = app.config.limits;
@@ -66,7 +84,7 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
   });
   if (form.file) {
     if (form.fields.sha256 !== undefined) throw httpError('INVALID_INPUT', 'send either the file or its sha256, not both');
-    res.json(form.file);
+    res.json(done(res, form.file));
     return;
   }
   if (form.fields.receipt === undefined) throw httpError('INVALID_INPUT', 'the form has no "receipt"');
@@ -77,7 +95,13 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
     if (!r.success) throw httpError('INVALID_INPUT', "sha256 must be the file's SHA-256: 64 hex digits");
     sha256 = r.data;
   }
-  res.json(await verify(app, receipt, sha256 ? { sha256 } : undefined));
+  res.json(done(res, await verify(app, receipt, sha256 ? { sha256 } : undefined)));
+}
+
+/** Notes the verdict for the metrics (verifications by verdict). */
+function done<T extends { status: string }>(res: Response, verdict: T): T {
+  (res.locals as { verdict?: string }).verdict = verdict.status;
+  return verdict;
 }
 
 /** Check details that may name a device or a key are replaced for the public. */
@@ -104,13 +128,13 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
   const loc = await app.journal.locate(stored);
   res.set('Cache-Control', 'no-store');
   if (!loc) {
-    res.json({ ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] });
+    res.json(done(res, { ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] }));
     return;
   }
   const { receipt, status } = await receiptWithChain(app, stored.record.id);
   const verdict = await verify(app, receipt, undefined);
   const integrity = verdict.checks.filter((c) => c.name === 'signature' || c.name === 'leaf' || c.name === 'inclusion');
-  res.json({
+  res.json(done(res, {
     ...base,
     sealed: true,
     batch: { agency: receipt.batch.agency, seq: receipt.batch.seq, root: receipt.batch.root, size: receipt.batch.size },
@@ -120,5 +144,5 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
     unaltered: integrity.every((c) => c.status === 'pass'),
     status: verdict.status,
     checks: verdict.checks.map(publicCheck),
-  });
+  }));
 }

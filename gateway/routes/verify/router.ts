@@ -14,6 +14,7 @@ export function verifyRoutes(app: Context): RouteSpec[] {
     description: 'Anyone. JSON {receipt, sha256?} or multipart (receipt, then file or sha256). A malformed receipt is a 400 (INVALID_RECEIPT, RECEIPT_FORMAT_UNKNOWN); a receipt that does not hold is a 200 verdict with status "failed" naming the check (e.g. CONTENT_MISMATCH).',
     access: 'public',
     before: [app.verifyLimiter],
+    minBytesPerSecond: app.config.http.verifyMinBytesPerSecond,
     body: verifyJsonSchema,
     multipart: verifyFormSchema,
     bodyIssueCode: (path) => (path[0] === 'receipt' ? 'INVALID_RECEIPT' : undefined),

@@ -33,6 +33,8 @@ export default {
   'verify.chosenName': 'Chosen: {name}',
   'verify.notChosen': 'None chosen',
   'verify.hashing': 'Hashing locally (SHA-256)…',
+  'verify.cancel': 'Cancel',
+  'verify.hashCancelled': 'Hashing cancelled',
   'verify.hashed': 'Hashed locally',
   'verify.progress': '{done} / {total}',
   'verify.localHash': 'Local SHA-256',

@@ -34,6 +34,8 @@ export default {
   'verify.chosenName': '已选择:{name}',
   'verify.notChosen': '未选择',
   'verify.hashing': '正在本机计算 SHA-256…',
+  'verify.cancel': '取消',
+  'verify.hashCancelled': '已取消计算',
   'verify.hashed': '本机计算完成',
   'verify.progress': '{done} / {total}',
   'verify.localHash': '本机 SHA-256',
