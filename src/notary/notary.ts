@@ -7,10 +7,10 @@ import { KeyedBackoff } from '../util/backoff.js';
 import { SerialMutex } from '../util/mutex.js';
 import { ignoreAbort, sleep } from '../util/sleep.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
-import { equivocationError, logDomain, NotaryLog, type CosignedDecision, type CosignTx, type DecisionBase, type NotaryDecision, type RefusedDecision, type SignedDecision, type SubmittedDecision } from './log.js';
+import { equivocationError, logDomain, NotaryLog, type CosignedDecision, type CosignTx, type DecisionBase, type NotaryDecision, type NotaryFlag, type RefusedDecision, type SignedDecision, type SubmittedDecision } from './log.js';
 import { notaryTransition } from './machine.js';
 import { listPending } from './pending.js';
-import { checkBatchPolicy, definedOnly, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
+import { captureFlags, checkBatchPolicy, definedOnly, isCaptureFlag, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
 import { agencyCodeOf, anchorLogPages, isZero32, reconcile, requireAddress, type AnchoredEventFacts } from './registry.js';
 import { batchRef, eventRef, type BatchOutcome, type NotaryErrorInfo, type NotaryEvent, type NotaryPendingBatch } from './types.js';
 
@@ -422,9 +422,14 @@ class NotaryService implements Notary {
       return { status: 'skipped', batch: batchRef(batch), reason: 'ALREADY_COSIGNED', detail: `the registry already holds this notary's co-signature (attestedAt ${onChain})` };
     }
     // Equivocation first: of all reasons it is the one an operator must hear.
-    const refusal = (await this.checkEquivocation(batch)) ?? checkBatchPolicy(batch, this.policy, this.now()) ?? (await this.checkContinuity(batch));
+    // Capture times are a client's choice: beyond the skew or older than maxAge they are flags in the log, never a refusal (issue 9.3).
+    // Refused is only what a dishonest or broken station alone produces: equivocation, a broken batch chain, an impossible batch.
+    const now = this.now();
+    const policy = checkBatchPolicy(batch, this.policy, now);
+    const refusal = (await this.checkEquivocation(batch)) ?? (policy !== undefined && !isCaptureFlag(policy.reason) ? policy : undefined) ?? (await this.checkContinuity(batch));
     if (refusal !== undefined) return this.refuse(batch, refusal);
-    return this.sign(batch);
+    const flags: NotaryFlag[] = captureFlags(batch, this.policy, now).map((f) => ({ reason: f.reason, message: f.message, details: f.details }));
+    return this.sign(batch, flags.length > 0 ? { flags } : {});
   }
 
   private async refuse(batch: AnchoredBatch, refusal: NotaryRefusal): Promise<BatchOutcome> {
@@ -644,6 +649,7 @@ function signedOutcome(dec: NotaryDecision, submitted: boolean, resumed: boolean
     submitted,
     resumed,
     ...(submitted && txHash !== undefined ? { cosignTx: txHash } : {}),
+    ...(dec.flags !== undefined && dec.flags.length > 0 ? { flags: dec.flags } : {}),
   };
 }
 

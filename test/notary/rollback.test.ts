@@ -17,6 +17,7 @@ import { ANVIL_KEYS, startAnvil, type Anvil } from './anvil.js';
 import { tempDirs } from './temp.js';
 
 const AGENCY = '310115-ZFJ';
+const A = encodeBytes32String(AGENCY);
 const dirs = tempDirs();
 let anvil: Anvil;
 let provider: JsonRpcProvider;
@@ -64,7 +65,7 @@ async function setup(notaryIndex: number) {
     await (await (registry.connect(agency) as Contract).anchor(root, 3, prev, first, last)).wait();
   };
   const cosignLogs = async (root: string) => {
-    const logs = await registry.queryFilter(registry.filters.BatchCosigned(root), receipt!.blockNumber);
+    const logs = await registry.queryFilter(registry.filters.BatchCosigned(A, root), receipt!.blockNumber);
     return logs.map((l) => (l as unknown as { args: { notary: string; attestedAt: bigint; signature: string } }).args).map((a) => ({ notary: a.notary, attestedAt: Number(a.attestedAt), signature: a.signature }));
   };
   return { registry, notaryWallet, open, anchor, cosignLogs, events };
@@ -84,18 +85,18 @@ describe('the notary reconciles its log with the chain after a rollback', () => 
     const logDir = dirs.make('rollback-a');
     let notary = await c.open(logDir);
     expect(await notary.runOnce()).toEqual([expect.objectContaining({ status: 'signed', submitted: true })]);
-    expect(await c.registry.isNotarized(root)).toBe(true);
+    expect(await c.registry.isNotarized(A, root)).toBe(true);
     const [before] = await c.cosignLogs(root);
     await notary.close();
 
     await revert(snap); // the embedded chain restarts from the older state: the cosign is gone
-    expect(await c.registry.isNotarized(root)).toBe(false);
+    expect(await c.registry.isNotarized(A, root)).toBe(false);
 
     notary = await c.open(logDir);
     try {
       const outcomes = await notary.runOnce();
       expect(outcomes).toEqual([expect.objectContaining({ status: 'signed', submitted: true, batch: expect.objectContaining({ root }) })]);
-      expect(await c.registry.isNotarized(root)).toBe(true);
+      expect(await c.registry.isNotarized(A, root)).toBe(true);
       const after = await c.cosignLogs(root);
       expect(after).toEqual([{ notary: c.notaryWallet.address, attestedAt: before!.attestedAt, signature: before!.signature }]);
       expect(c.events).toContainEqual(expect.objectContaining({ status: 'recosigning', reuse: true }));
@@ -125,11 +126,11 @@ describe('the notary reconciles its log with the chain after a rollback', () => 
       await provider.send('evm_increaseTime', [120]); // the anchorer re-anchors a while later: a later block time
       const snap2 = await snapshot(); // (Anvil consumes a snapshot when it reverts to it)
       await c.anchor(root, now - 30, now - 1); // the same batch facts (the anchorer re-anchors the same root)
-      const reAnchored = await c.registry.batch(root);
+      const reAnchored = await c.registry.batch(A, root);
 
       const outcomes = await notary.runOnce();
       expect(outcomes).toContainEqual(expect.objectContaining({ status: 'signed', submitted: true, batch: expect.objectContaining({ root, seq: 1 }) }));
-      expect(await c.registry.isNotarized(root)).toBe(true);
+      expect(await c.registry.isNotarized(A, root)).toBe(true);
       const [after] = await c.cosignLogs(root);
       expect(after!.attestedAt).toBeGreaterThanOrEqual(Number(reAnchored.anchoredAt));
       expect(after!.signature).not.toBe(before!.signature);
@@ -144,7 +145,7 @@ describe('the notary reconciles its log with the chain after a rollback', () => 
       await c.anchor(other, now - 30, now - 1);
       const again = await notary.runOnce();
       expect(again).toContainEqual(expect.objectContaining({ status: 'refused', reason: 'EQUIVOCATION', batch: expect.objectContaining({ root: other }) }));
-      expect(await c.registry.isNotarized(other)).toBe(false);
+      expect(await c.registry.isNotarized(A, other)).toBe(false);
     } finally {
       await notary.close();
     }
