@@ -72,6 +72,16 @@ export interface AnchorerParameters {
   pollMs?: number;
   /** Retry delays while the chain is down: doubling from `initialMs` up to `maxMs`. @default { initialMs: 500, maxMs: 30000 } */
   backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * Real-time sealing (`run`): besides N records or T seconds (config `seal`),
+   * records waiting at least this long are sealed as soon as every earlier
+   * batch is anchored — the chain is idle, so a small batch costs no latency
+   * and the next one grows while this one is mined. Smaller than T: capture →
+   * anchored stays under a second at a steady rate, while batches stay large
+   * enough that gas per record stays within a few times that of T-sized ones.
+   * @default 0.5 (never more than `seal.maxSeconds`)
+   */
+  sealMinSeconds?: number;
 }
 
 export interface AnchorPendingOptions {
@@ -159,6 +169,11 @@ class ChainAnchorer implements Anchorer {
   private cursor = 0;
   private gasLimit = DEFAULT_GAS_LIMIT;
   private firstPendingSeen: number | undefined;
+  /** Every sealed batch was anchored at the end of the last pass (nothing in flight, nothing waiting to be sent). */
+  private anchorIdle = true;
+  private readonly sealMinMs: number;
+  /** Wakes the anchoring loop of `run` early (a batch was just sealed). */
+  private wake: (() => void) | undefined;
   private newlyAnchored = 0;
   private readonly passes = new SerialMutex();
   private outbox_: { provider: JsonRpcProvider; outbox: Outbox } | undefined;
@@ -174,6 +189,7 @@ class ChainAnchorer implements Anchorer {
     this.pollMs = p.pollMs ?? 200;
     this.backoff = { initialMs: p.backoff?.initialMs ?? 500, maxMs: p.backoff?.maxMs ?? 30_000 };
     this.seal = p.config.seal ?? { maxRecords: 1000, maxSeconds: 2 };
+    this.sealMinMs = Math.max(0, Math.min(p.sealMinSeconds ?? 0.5, this.seal.maxSeconds)) * 1000;
     this.provider = p.provider;
     this.ownsProvider = !p.provider;
   }
@@ -214,11 +230,13 @@ class ChainAnchorer implements Anchorer {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const sealEvery = Math.max(20, Math.min(100, this.seal.maxSeconds * 100));
+    // Polled often enough that a record waits at most this long beyond its seal condition.
+    const sealEvery = Math.max(20, Math.min(100, this.sealMinMs > 0 ? this.sealMinMs / 10 : this.seal.maxSeconds * 100));
     const sealing = (async () => {
       while (!signal.aborted) {
         try {
-          await this.sealDue();
+          const sealed = await this.sealDue();
+          if (sealed.length > 0) this.wake?.();
         } catch (e) {
           // The journal refused (closed, or a failed write): say so and keep trying; anchoring goes on.
           this.emit({ type: 'error', code: isLiuhenError(e) ? e.code : 'INTERNAL', message: describe(e), retryInMs: this.backoff.maxMs });
@@ -240,10 +258,19 @@ class ChainAnchorer implements Anchorer {
           if (isNetworkError(e)) this.emit({ type: 'chain-down', rpc: redactUrl(this.chain.rpc), attempt, retryInMs: wait, message: describe(e) });
           else this.emit({ type: 'error', code: isLiuhenError(e) ? e.code : 'INTERNAL', message: describe(e), retryInMs: wait });
         }
-        if (wait > 0) await sleep(wait, signal).catch(ignoreAbort(signal));
+        if (wait > 0) await this.nap(wait, signal);
       }
     })();
     await Promise.all([sealing, anchoring]);
+  }
+
+  /** Sleeps `ms` or until `wake` (a new batch to send) or the signal. */
+  private async nap(ms: number, signal: AbortSignal): Promise<void> {
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    const both = AbortSignal.any([signal, woken.signal]);
+    await sleep(ms, both).catch(ignoreAbort(both));
+    this.wake = undefined;
   }
 
   async sealDue(): Promise<BatchInfo[]> {
@@ -259,11 +286,14 @@ class ChainAnchorer implements Anchorer {
       const oldest = await this.journal.oldestPending(this.agency);
       const captured = oldest ? Date.parse(oldest.capturedAt) : NaN;
       const since = Math.min(this.firstPendingSeen, Number.isFinite(captured) ? captured : Infinity);
-      due = now - since >= this.seal.maxSeconds * 1000;
+      const waited = now - since;
+      // T seconds at most; once the chain is idle (every earlier batch anchored), the shorter wait.
+      due = waited >= this.seal.maxSeconds * 1000 || (this.anchorIdle && this.sealMinMs > 0 && waited >= this.sealMinMs);
     }
     if (!due) return [];
     const batches = await this.journal.seal(this.agency, { maxBatchSize: this.seal.maxRecords });
     this.firstPendingSeen = undefined;
+    if (batches.length > 0) this.anchorIdle = false;
     for (const b of batches) this.emit({ type: 'sealed', agency: b.agency, seq: b.seq, root: b.root, size: b.size, firstAck: b.firstAck });
     return batches;
   }
@@ -352,6 +382,7 @@ class ChainAnchorer implements Anchorer {
         else contiguousFinal = false;
       }
       const inFlight = ctx.inFlight;
+      if (inFlight === 0 && pendingLeft === 0) this.anchorIdle = true;
       return { inFlight, pendingLeft, progressed, head };
     } catch (e) {
       if (isNetworkError(e)) {
