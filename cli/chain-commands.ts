@@ -90,12 +90,16 @@ export function registerChainCommands(program: Command, run: Run): void {
     );
 }
 
-function describeStep(s: DeployStep): string {
+export function describeStep(s: DeployStep): string {
   switch (s.step) {
     case 'registry-reused':
       return `registry ${s.registry} already deployed: reused`;
     case 'registry-deployed':
       return `registry deployed at ${s.registry} (block ${s.block})`;
+    case 'registry-redeployed-after-reset':
+      return `WARNING: the dev chain was reset and lost registry ${s.lost.map((d) => d.registry).join(', ')} with ${s.lost.reduce((n, d) => n + d.batches, 0)} anchored batch(es); deployed a new registry at ${s.registry} (block ${s.block}): every batch is anchored again, and receipts handed out before no longer verify`;
+    case 'checkpoint-set':
+      return `agency ${s.agency} continues from batch #${s.seq} ${s.root} of the previous registry`;
     case 'key-created':
       return `${s.role} key ${s.address} created in ${s.path}`;
     case 'funded':

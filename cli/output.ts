@@ -43,8 +43,7 @@ export function progressBar(label: string): { update: (done: number, total?: num
       const width = 30;
       const frac = total ? Math.min(done / total, 1) : 0;
       const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
-      const mib = (n: number) => (n / 1048576).toFixed(1);
-      process.stderr.write(`\r${label} ${bar} ${total ? `${(frac * 100).toFixed(0)}%` : ''} ${mib(done)}${total ? `/${mib(total)}` : ''} MiB`);
+      process.stderr.write(`\r${label} ${bar} ${total ? `${(frac * 100).toFixed(0)}%` : ''} ${humanBytes(done)}${total ? ` / ${humanBytes(total)}` : ''}`);
     },
     done() {
       if (tty) process.stderr.write('\r\x1b[K');
@@ -71,4 +70,20 @@ export function endCleanlyOnBrokenPipe(): void {
     else process.exit(141);
   };
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onError);
+}
+
+/**
+ * Sizes for people: decimal units (kB, MB, GB — 1 MB = 1,000,000 bytes), as
+ * the pages show them; JSON output always carries exact bytes.
+ */
+export function humanBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[u]}`;
 }

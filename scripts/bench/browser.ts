@@ -13,11 +13,12 @@
  * machine is shared and noisy. Emits:
  *   {"bench":"browser.sha256sum","bytes":…,"seconds":…,"MBps":…}
  *   {"bench":"browser.hash","bytes":…,"seconds":…,"MBps":…,"vsSha256sum":…}
+ *   {"bench":"browser.hash.memory","bytes":…,"chromiumRssBeforeMB":…,"chromiumRssPeakMB":…,"growthMB":…}
  * or {"bench":"browser.hash","skipped":…} without /usr/bin/chromium.
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,6 +59,33 @@ function sha256sum(path: string): Promise<string | undefined> {
 
 const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 
+/** Resident memory (bytes) of every process descending from this one: the browser and its renderer, GPU and utility processes. */
+function descendantsRss(): number {
+  const parent = new Map<number, number>();
+  const rss = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(name), Number(fields[1]));
+      rss.set(Number(name), Number(fields[21]) * 4096);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, bytes] of rss) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === process.pid) {
+        total += bytes;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
 export async function run(emit: (line: Record<string, unknown>) => void, opts: { sizeBytes?: number } = {}): Promise<void> {
   if (!existsSync(CHROMIUM)) {
     emit({ bench: 'browser.hash', skipped: `${CHROMIUM} not installed` });
@@ -93,19 +121,22 @@ export async function run(emit: (line: Record<string, unknown>) => void, opts: {
 
     let bestSum = Infinity;
     let bestBrowser = Infinity;
+    const baseRss = descendantsRss();
+    let peakRss = baseRss;
     let expected: string | undefined;
     for (let i = 0; i < 2; i++) {
       const t = performance.now();
       expected = await sha256sum(file);
       if (expected === undefined) break;
       bestSum = Math.min(bestSum, (performance.now() - t) / 1000);
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, descendantsRss())), 100);
       const r = await page.evaluate(async (moduleUrl) => {
         const { hashFile } = (await import(moduleUrl)) as { hashFile: (f: File) => Promise<{ sha256: string; size: number }> };
         const f = (document.getElementById('bench-input') as HTMLInputElement).files![0]!;
         const t0 = performance.now();
         const out = await hashFile(f);
         return { ...out, ms: performance.now() - t0 };
-      }, '/static/js/hash.js');
+      }, '/static/js/hash.js').finally(() => clearInterval(sampler));
       if (r.size !== bytes) throw new Error(`the page hashed ${r.size} bytes, want ${bytes}`);
       if (r.sha256 !== expected) throw new Error(`the page hashed ${r.sha256}, sha256sum says ${expected}`);
       bestBrowser = Math.min(bestBrowser, r.ms / 1000);
@@ -118,6 +149,8 @@ export async function run(emit: (line: Record<string, unknown>) => void, opts: {
     const browserMBps = bytes / 1e6 / bestBrowser;
     emit({ bench: 'browser.sha256sum', bytes, seconds: round(bestSum), MBps: round(sumMBps, 1) });
     emit({ bench: 'browser.hash', bytes, seconds: round(bestBrowser), MBps: round(browserMBps, 1), vsSha256sum: round(browserMBps / sumMBps, 2), engine: 'hash-wasm in a Web Worker over File.stream()' });
+    // Memory flat in the file size: Chromium's processes grow by far less than the file while it is hashed.
+    emit({ bench: 'browser.hash.memory', bytes, chromiumRssBeforeMB: round(baseRss / 2 ** 20, 0), chromiumRssPeakMB: round(peakRss / 2 ** 20, 0), growthMB: round((peakRss - baseRss) / 2 ** 20, 0) });
   } finally {
     await context?.close();
     server.closeAllConnections();
