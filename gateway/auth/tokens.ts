@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { agencySchema, describeIssues, LiuhenError, type Liuhen } from '../../src/index.js';
+import { agencySchema, describeIssues, LiuhenError, writeFileAtomic, type Liuhen } from '../../src/index.js';
 
 /**
  * Gateway tokens. A token is `lh_<id>_<secret>`: `id` (16 hex digits) is
@@ -200,23 +200,10 @@ export class TokenStore {
 
   private async persist(): Promise<void> {
     const text = `${JSON.stringify({ format: TOKENS_FORMAT, tokens: [...this.byId.values()] }, null, 2)}\n`;
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.path);
+    await writeFileAtomic(this.path, text, { mode: 0o600 });
     this.fileDigest = createHash('sha256').update(text, 'utf8').digest('hex');
-    const dh = await open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
   }
+
 }
 
 // ── the token file's digest in the audit trail ─────────────────────────────
