@@ -4,9 +4,11 @@ import { DEFAULT_DATA_DIR } from './constants.js';
 import { registerCarCommands } from './car-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerDeviceCommands } from './device-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
+import { registerReceiptCommands } from './receipt-commands.js';
 import { registerRegistryCommands } from './registry-commands.js';
 import { loadSdk } from './sdk.js';
 import { registerStartCommands } from './start-commands.js';
@@ -55,12 +57,14 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   registerCoreCommands(program, run);
+  registerReceiptCommands(program.commands.find((c) => c.name() === 'receipt')!, run);
   registerChainCommands(program, run);
   registerNotaryCommands(program, run);
   registerGatewayCommands(program, run);
   registerStartCommands(program, run);
   registerCarCommands(program, run);
   registerRegistryCommands(program, run);
+  registerDeviceCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

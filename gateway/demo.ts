@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { DeviceKey, Journal, LiuhenError, type ErrorCode, type LiuhenRecord } from '../src/index.js';
 import { runFile } from './system.js';
+import { runSupervisionDemo } from './demo-supervision.js';
 
 const fail = (code: ErrorCode, message: string): never => {
   throw new LiuhenError(code, message);
@@ -120,6 +121,11 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
     `${url}/records/${ids[1]}`,
     `${url}/v/${firstLeaf}`,
   ];
+  // Supervision (issue 12): feedback in every state, a finding marked.
+  const leaves: string[] = [];
+  for (const id of [ids[1]!, ids[5]!, ids[12]!, ids[14]!, ids.at(-1)!]) leaves.push(await api.leafOf(run.tokens.supervisor, id));
+  const supervision = await runSupervisionDemo({ url, supervisorToken: run.tokens.supervisor, leaves, say });
+  pages.push(...supervision.pages);
   say('open (supervisor token from `npm start`):');
   for (const page of pages) say(`  ${page}`);
   return { url, records: ids.length, cases: [DEMO.completeCase, DEMO.missingReviewCase], devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice], pages, notarized };
