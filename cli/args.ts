@@ -1,4 +1,4 @@
-import { fail } from '../src/index.js';
+import { fail } from '../src/errors.js';
 
 /** An integer option within [min, max], or undefined when not given; a coded error names the flag. */
 export function intOption(flag: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {

@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fail, Liuhen, openEvidenceStore, paths, recordIdSchema, staticKeyResolver } from '../src/index.js';
+import { fail } from '../src/errors.js';
+import { sdk } from './sdk.js';
 import { printJson, printLine, type Run } from './output.js';
 
 /**
@@ -19,7 +20,7 @@ export function registerCarCommands(program: Command, run: Run): void {
     .action((ids: string[], o: { output: string }) =>
       run(async (g) => {
         const cids = await cidsOf(g.data, ids);
-        const store = await openEvidenceStore({ kind: 'local', dir: paths(g.data).store }, staticKeyResolver([]));
+        const store = await sdk.openEvidenceStore({ kind: 'local', dir: sdk.paths(g.data).store }, sdk.staticKeyResolver([]));
         const tmp = `${o.output}.partial`;
         try {
           // Written aside and renamed: a failed export never leaves a complete-looking CAR.
@@ -43,7 +44,7 @@ export function registerCarCommands(program: Command, run: Run): void {
     .action((file: string) =>
       run(async (g) => {
         if (!existsSync(file)) fail('FILE_UNREADABLE', `cannot read ${file}`);
-        const store = await openEvidenceStore({ kind: 'local', dir: paths(g.data).store }, staticKeyResolver([]));
+        const store = await sdk.openEvidenceStore({ kind: 'local', dir: sdk.paths(g.data).store }, sdk.staticKeyResolver([]));
         try {
           const roots = await store.importCar(createReadStream(file));
           if (g.json) printJson({ imported: roots });
@@ -57,12 +58,12 @@ export function registerCarCommands(program: Command, run: Run): void {
 
 /** Record ids become the CIDs of their stored files; CIDs pass through (the store validates them). */
 async function cidsOf(dataDir: string, ids: string[]): Promise<string[]> {
-  if (!ids.some((id) => recordIdSchema.safeParse(id).success)) return ids;
-  const lh = await Liuhen.open(dataDir);
+  if (!ids.some((id) => sdk.recordIdSchema.safeParse(id).success)) return ids;
+  const lh = await sdk.Liuhen.open(dataDir);
   try {
     const out: string[] = [];
     for (const id of ids) {
-      if (!recordIdSchema.safeParse(id).success) {
+      if (!sdk.recordIdSchema.safeParse(id).success) {
         out.push(id);
         continue;
       }

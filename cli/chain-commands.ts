@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { type AnchorEvent, deploy, type DeployStep, EMBEDDED_CHAIN_ID, fail, Liuhen, paths, redactUrl, startAnvil } from '../src/index.js';
+import type { AnchorEvent, DeployStep } from '../src/index.js';
+import { EMBEDDED_CHAIN_ID } from './constants.js';
+import { fail } from '../src/errors.js';
+import { sdk } from './sdk.js';
 import { intOption, portOption, untilSignal } from './args.js';
 import { printJson, printLine, type Run } from './output.js';
 
@@ -16,9 +19,9 @@ export function registerChainCommands(program: Command, run: Run): void {
         const blockTime = intOption('--block-time', o.blockTime, 1, 3600);
         const stop = untilSignal();
         try {
-          const chain = await startAnvil({ statePath: join(paths(g.data).chain, 'state.json'), port, ...(blockTime !== undefined && { blockTime }) });
+          const chain = await sdk.startAnvil({ statePath: join(sdk.paths(g.data).chain, 'state.json'), port, ...(blockTime !== undefined && { blockTime }) });
           if (g.json) printJson({ rpc: chain.rpc, chainId: chain.chainId, pid: chain.pid });
-          else printLine(`chain ${chain.chainId} listening on ${chain.rpc} (state ${join(paths(g.data).chain, 'state.json')}); Ctrl-C to stop`);
+          else printLine(`chain ${chain.chainId} listening on ${chain.rpc} (state ${join(sdk.paths(g.data).chain, 'state.json')}); Ctrl-C to stop`);
           const reason = await Promise.race([stop.promise, chain.exited.then((c) => ({ exited: c }))]);
           if (typeof reason === 'object') fail('CHAIN_START_FAILED', `the embedded chain exited unexpectedly (${reason.exited})`);
           await chain.stop();
@@ -39,8 +42,8 @@ export function registerChainCommands(program: Command, run: Run): void {
       run(async (g) => {
         const confirmations = intOption('--confirmations', o.confirmations, 0, 1000);
         const onStep = (s: DeployStep) => (g.json ? printJson(s) : printLine(describeStep(s)));
-        const r = await deploy({ dataDir: g.data, rpc: o.rpc, confirmations, notary: o.notary, onStep });
-        if (g.json) printJson({ chain: { ...r.chain, rpc: redactUrl(r.chain.rpc) }, agency: r.agency, agencyAddress: r.agencyAddress, notaryAddress: r.notaryAddress ?? null });
+        const r = await sdk.deploy({ dataDir: g.data, rpc: o.rpc, confirmations, notary: o.notary, onStep });
+        if (g.json) printJson({ chain: { ...r.chain, rpc: sdk.redactUrl(r.chain.rpc) }, agency: r.agency, agencyAddress: r.agencyAddress, notaryAddress: r.notaryAddress ?? null });
         else printLine(`ready: agency ${r.agency} anchors from ${r.agencyAddress} on chain ${r.chain.chainId}, registry ${r.chain.registry}`);
       }),
     );
@@ -53,7 +56,7 @@ export function registerChainCommands(program: Command, run: Run): void {
     .action((o: { watch?: boolean; timeout: string }) =>
       run(async (g) => {
         const timeout = intOption('--timeout', o.timeout, 1, 7 * 86_400)!;
-        const lh = await Liuhen.open(g.data);
+        const lh = await sdk.Liuhen.open(g.data);
         try {
           const onEvent = (e: AnchorEvent) => {
             if (g.json) printJson(e);
@@ -87,12 +90,16 @@ export function registerChainCommands(program: Command, run: Run): void {
     );
 }
 
-function describeStep(s: DeployStep): string {
+export function describeStep(s: DeployStep): string {
   switch (s.step) {
     case 'registry-reused':
       return `registry ${s.registry} already deployed: reused`;
     case 'registry-deployed':
       return `registry deployed at ${s.registry} (block ${s.block})`;
+    case 'registry-redeployed-after-reset':
+      return `WARNING: the dev chain was reset and lost registry ${s.lost.map((d) => d.registry).join(', ')} with ${s.lost.reduce((n, d) => n + d.batches, 0)} anchored batch(es); deployed a new registry at ${s.registry} (block ${s.block}): every batch is anchored again, and receipts handed out before no longer verify`;
+    case 'checkpoint-set':
+      return `agency ${s.agency} continues from batch #${s.seq} ${s.root} of the previous registry`;
     case 'key-created':
       return `${s.role} key ${s.address} created in ${s.path}`;
     case 'funded':

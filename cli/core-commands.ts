@@ -1,10 +1,14 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { exitCodeOf, receiptFromJournal, type Receipt, fail, isLiuhenError, type Kind, KINDS, Liuhen, MAX_RECEIPT_BYTES, serializeReceipt, type Stage, STAGES, type Verdict } from '../src/index.js';
+import { fail, isLiuhenError } from '../src/errors.js';
+import type { Kind, Stage } from '../src/record/schema.js';
+import type { Receipt } from '../src/receipt/format.js';
+import { KINDS, MAX_RECEIPT_BYTES, STAGES } from './constants.js';
+import type { Verdict } from '../src/verify/index.js';
+import { sdk } from './sdk.js';
 import { intOption } from './args.js';
 import { printJson, printLine, progressBar, type Run } from './output.js';
-import { verifyFileWithReceipt } from './verify-command.js';
 
 /** init, record, seal, receipt, verify, audit — the commands that need no chain. */
 export function registerCoreCommands(program: Command, run: Run): void {
@@ -16,7 +20,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .requiredOption('--officer <no>', 'enforcement certificate number of the officer')
     .action((o: { agency: string; device: string; officer: string }) =>
       run(async (g) => {
-        const config = Liuhen.init(g.data, o);
+        const config = sdk.Liuhen.init(g.data, o);
         if (g.json) printJson({ data: g.data, agency: config.agency, device: config.device, officer: config.officer });
         else printLine(`initialised ${g.data} for agency ${config.agency}, device ${config.device}`);
       }),
@@ -34,7 +38,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
       run(async (g) => {
         if (o.stage !== undefined && !STAGES.includes(o.stage as Stage)) fail('INVALID_INPUT', `--stage must be one of ${STAGES.join(', ')}`);
         if (o.kind !== undefined && !KINDS.includes(o.kind as Kind)) fail('INVALID_INPUT', `--kind must be one of ${KINDS.join(', ')}`);
-        const lh = await Liuhen.open(g.data);
+        const lh = await sdk.Liuhen.open(g.data);
         try {
           for (const file of files) {
             const bar = progressBar(basename(file));
@@ -59,7 +63,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .description('seal pending records into RFC 6962 batches')
     .action(() =>
       run(async (g) => {
-        const lh = await Liuhen.open(g.data);
+        const lh = await sdk.Liuhen.open(g.data);
         try {
           const batches = await lh.seal();
           for (const b of batches) {
@@ -80,7 +84,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action((id: string, o: { output?: string }) =>
       run(async (g) => {
-        const lh = await Liuhen.open(g.data);
+        const lh = await sdk.Liuhen.open(g.data);
         try {
           let receipt: Receipt;
           try {
@@ -90,9 +94,9 @@ export function registerCoreCommands(program: Command, run: Run): void {
             // true — it never claims what the chain cannot confirm right now.
             if (!isLiuhenError(e, 'CHAIN_UNREACHABLE')) throw e;
             process.stderr.write(`liuhen: ${e.message}; writing the receipt without chain data (verify later with --rpc)\n`);
-            receipt = await receiptFromJournal(lh.journal, id);
+            receipt = await sdk.receiptFromJournal(lh.journal, id);
           }
-          const text = serializeReceipt(receipt);
+          const text = sdk.serializeReceipt(receipt);
           if (o.output) writeFileSync(o.output, text);
           else process.stdout.write(text);
         } finally {
@@ -128,11 +132,13 @@ export function registerCoreCommands(program: Command, run: Run): void {
         }
         const minConfirmations = intOption('--min-confirmations', o.minConfirmations, 0, 1_000_000)!;
         if (o.registry !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.registry)) fail('INVALID_INPUT', `--registry must be a 20-byte address in 0x hex`);
+        // Only the verifier's own modules: an offline verify answers at once (the chain client loads only with an RPC endpoint).
+        const [{ verifyFileWithReceipt }, { exitCodeOf }] = await Promise.all([import('./verify-command.js'), import('../src/verify/index.js')]);
         const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data, registry: o.registry, minConfirmations });
         if (g.json) printJson(verdict);
         else printVerdict(verdict);
         return exitCodeOf(verdict);
-      }),
+      }, { light: true }),
     );
 
   program
@@ -143,7 +149,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .action((o: { device?: string; case?: string }) =>
       run(async (g) => {
         if (!o.device === !o.case) fail('INVALID_INPUT', 'give exactly one of --device ID or --case ID');
-        const lh = await Liuhen.open(g.data);
+        const lh = await sdk.Liuhen.open(g.data);
         try {
           const audit = o.device ? await lh.auditDevice(o.device) : await lh.auditCase(o.case!);
           if (g.json) printJson(o.device ? audit : { case: o.case, records: (audit as { records: unknown[] }).records.length, findings: audit.findings });

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { type BatchOutcome, createNotaryKey, fail, NOTARY_PASSPHRASE_ENV, type NotaryEvent, NotaryLog, notaryPaths, type NotaryPendingBatch, type NotaryPolicy, openNotary, pendingForDataDir, promptHidden, requireKeystore } from '../src/index.js';
+import type { BatchOutcome, NotaryEvent, NotaryPendingBatch, NotaryPolicy } from '../src/index.js';
+import { fail } from '../src/errors.js';
+import { NOTARY_PASSPHRASE_ENV } from './constants.js';
+import { sdk } from './sdk.js';
 import { intOption, untilSignal } from './args.js';
 import { printJson, printLine, type GlobalOptions, type Run } from './output.js';
 
@@ -49,10 +52,10 @@ export function registerNotaryCommands(program: Command, run: Run): void {
         let passphrase = process.env[NOTARY_PASSPHRASE_ENV] || undefined;
         if (passphrase === undefined && !o.dev) {
           if (!process.stdin.isTTY) fail('KEY_MISSING', `set ${NOTARY_PASSPHRASE_ENV} to the passphrase for the new notary keystore (or pass --dev on a dev chain)`);
-          passphrase = await promptHidden('new notary keystore passphrase: ');
-          if ((await promptHidden('repeat the passphrase: ')) !== passphrase) fail('INVALID_INPUT', 'the two passphrases differ');
+          passphrase = await sdk.promptHidden('new notary keystore passphrase: ');
+          if ((await sdk.promptHidden('repeat the passphrase: ')) !== passphrase) fail('INVALID_INPUT', 'the two passphrases differ');
         }
-        const r = await createNotaryKey({ dataDir: g.data, keystore: o.keystore, passphrase, dev: o.dev });
+        const r = await sdk.createNotaryKey({ dataDir: g.data, keystore: o.keystore, passphrase, dev: o.dev });
         if (g.json) printJson(r);
         else {
           printLine(`notary key ${r.address} written to ${r.keystore}${r.devPassphrase ? ` (dev passphrase in ${r.devPassphrase})` : ''}`);
@@ -70,7 +73,7 @@ export function registerNotaryCommands(program: Command, run: Run): void {
     .option('--registry <address>', 'EvidenceRegistry address (default chain.registry of config.json)')
     .action((o: { fromBlock?: string; keystore?: string; rpc?: string; registry?: string }) =>
       run(async (g) => {
-        const { notary: address, pending } = await pendingForDataDir({ dataDir: g.data, keystore: o.keystore, rpc: o.rpc, registry: o.registry, fromBlock: intOption('--from-block', o.fromBlock) });
+        const { notary: address, pending } = await sdk.pendingForDataDir({ dataDir: g.data, keystore: o.keystore, rpc: o.rpc, registry: o.registry, fromBlock: intOption('--from-block', o.fromBlock) });
         if (g.json) pending.forEach((p) => printJson(p));
         else {
           for (const p of pending) printLine(pendingLine(p));
@@ -85,8 +88,8 @@ export function registerNotaryCommands(program: Command, run: Run): void {
     .option('--keystore <file>', 'notary keystore (default <data>/notary/keystore.json)')
     .action((o: { keystore?: string }) =>
       run(async (g) => {
-        const np = notaryPaths(g.data);
-        const log = await NotaryLog.open(np.log, requireKeystore(o.keystore ?? np.keystore));
+        const np = sdk.notaryPaths(g.data);
+        const log = await sdk.NotaryLog.open(np.log, sdk.requireKeystore(o.keystore ?? np.keystore));
         try {
           for (const d of await log.decisions()) {
             const { tx, ...rest } = d;
@@ -130,7 +133,7 @@ async function runNotary(g: GlobalOptions, o: RunOptions): Promise<number> {
     }
     printOutcome(e, g.json);
   };
-  const notary = await openNotary({
+  const notary = await sdk.openNotary({
     dataDir: g.data,
     rpc: o.rpc,
     registry: o.registry,

@@ -1,4 +1,4 @@
-import { type ErrorCode, isLiuhenError } from '../src/index.js';
+import { type ErrorCode, isLiuhenError } from '../src/errors.js';
 
 /** Output helpers shared by the commands: JSON lines on stdout, people's text on stdout, diagnostics on stderr. */
 export interface GlobalOptions {
@@ -6,8 +6,12 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** How a command runs: its action gets the global options and returns an exit status (default 0). */
-export type Run = (action: (opts: GlobalOptions) => Promise<number | void>) => Promise<void>;
+/**
+ * How a command runs: its action gets the global options and returns an exit
+ * status (default 0). The SDK (`sdk`) is loaded before the action unless the
+ * command is marked `light` (it imports what it needs itself).
+ */
+export type Run = (action: (opts: GlobalOptions) => Promise<number | void>, o?: { light?: boolean }) => Promise<void>;
 
 export const printJson = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 export const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -39,8 +43,7 @@ export function progressBar(label: string): { update: (done: number, total?: num
       const width = 30;
       const frac = total ? Math.min(done / total, 1) : 0;
       const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
-      const mib = (n: number) => (n / 1048576).toFixed(1);
-      process.stderr.write(`\r${label} ${bar} ${total ? `${(frac * 100).toFixed(0)}%` : ''} ${mib(done)}${total ? `/${mib(total)}` : ''} MiB`);
+      process.stderr.write(`\r${label} ${bar} ${total ? `${(frac * 100).toFixed(0)}%` : ''} ${humanBytes(done)}${total ? ` / ${humanBytes(total)}` : ''}`);
     },
     done() {
       if (tty) process.stderr.write('\r\x1b[K');
@@ -67,4 +70,20 @@ export function endCleanlyOnBrokenPipe(): void {
     else process.exit(141);
   };
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onError);
+}
+
+/**
+ * Sizes for people: decimal units (kB, MB, GB — 1 MB = 1,000,000 bytes), as
+ * the pages show them; JSON output always carries exact bytes.
+ */
+export function humanBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[u]}`;
 }

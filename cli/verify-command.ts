@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { type ChainVerifier, createChainVerifier, parseReceipt, paths, readConfig, type Verdict, verifyReceipt } from '../src/index.js';
+import { paths, readConfig } from '../src/config.js';
+import { parseReceipt } from '../src/receipt/format.js';
+import { type ChainVerifier, type Verdict, verifyReceipt } from '../src/verify/index.js';
 
 export interface VerifyFileParameters {
   file: string;
@@ -29,7 +31,11 @@ export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactor
   if (rpc) {
     if (chainFactory) chain = await chainFactory(rpc);
     else {
-      const trusted = p.registry ? [p.registry] : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? [config.chain.registry] : undefined;
+      // The chain client (ethers) is loaded only when there is a chain to ask.
+      const { createChainVerifier } = await import('../src/chain/verifier.js');
+      const { trustedRegistries } = await import('../src/chain/deploy.js');
+      // The folder's registry and the ones it moved away from (liuhen registry migrate) are trusted.
+      const trusted = p.registry ? [p.registry] : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? trustedRegistries(config.chain) : undefined;
       chain = createChainVerifier({ rpc, trustedRegistries: trusted, minConfirmations: p.minConfirmations });
     }
   }

@@ -10,6 +10,8 @@ import type { Context } from './context.js';
 import { stderrLogger, type GatewayDeps } from './deps.js';
 import { errorMiddleware, httpError, notFound } from './http/errors.js';
 import { dataRateGuard } from './http/rate.js';
+import { accessLog } from './logging.js';
+import { createMetrics, metricsAccess, type GatewayMetrics } from './metrics.js';
 import { mount, type RouteSpec } from './http/route.js';
 import { buildOpenApi } from './openapi.js';
 import { createPagesRouter } from './pages/router.js';
@@ -23,6 +25,8 @@ import { recordRoutes } from './routes/records/router.js';
 import { tokenRoutes } from './routes/tokens/router.js';
 import { verifyRoutes } from './routes/verify/router.js';
 import { findingRoutes } from './routes/findings/router.js';
+import { feedbackRoutes } from './routes/feedback/router.js';
+import { certificateRoutes } from './routes/certificates/router.js';
 import { closeSupervision } from './routes/stats/service.js';
 import { statsRoutes } from './routes/stats/router.js';
 import { createSupervisionPagesRouter } from './routes/stats/pages.js';
@@ -73,16 +77,30 @@ export function createApp(deps: GatewayDeps): Express {
     }),
     verifyLimiter: limiter(config.rateLimit.verify, 'verifications'),
     ...(deps.components && { components: deps.components }),
+    metrics: undefined as unknown as GatewayMetrics,
   };
+  ctx.metrics = createMetrics(ctx);
 
-  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes, ...statsRoutes, ...findingRoutes];
+  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes, ...statsRoutes, ...findingRoutes, ...feedbackRoutes(ctx), ...certificateRoutes(ctx)];
   let openapi: unknown;
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
-  // First, before anything waits on the body: slow clients are cut off by rate, not by a total time (issue 9.6).
+  // The access log and the request id (X-Request-Id, error bodies, audit entries) before anything can answer.
+  app.use(accessLog(logger));
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (req.route as { path?: string } | undefined)?.path ?? '(unmatched)';
+      ctx.metrics.request(req.method, route, res.statusCode, seconds);
+      if (route === '/v1/verify' || route === '/v1/verify/:leaf') ctx.metrics.verification(route === '/v1/verify' ? 'post' : 'leaf', (res.locals as { verdict?: string }).verdict ?? 'error', seconds);
+    });
+    next();
+  });
+  // Then, before anything waits on the body: slow clients are cut off by rate, not by a total time (issue 9.6).
   app.use(dataRateGuard(config.http, logger));
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(limiter(config.rateLimit.requests, 'requests'));
@@ -93,13 +111,18 @@ export function createApp(deps: GatewayDeps): Express {
     openapi ??= buildOpenApi(routes, { version: packageVersion() });
     res.json(openapi);
   });
+  app.get('/metrics', metricsAccess(ctx), (_req, res, next) => {
+    ctx.metrics.text().then((text) => {
+      res.set('Content-Type', ctx.metrics.registry.contentType).set('Cache-Control', 'no-store').send(text);
+    }, next);
+  });
   app.use(api);
   app.use('/v1', notFound);
   app.use(createSupervisionPagesRouter());
   if (deps.pages !== undefined) app.use(deps.pages);
   else app.use(createPagesRouter());
   app.use(notFound);
-  app.use(errorMiddleware(logger, ctx.dataDir));
+  app.use(errorMiddleware(logger, ctx.dataDir, (code) => code.startsWith('STORE_') && ctx.metrics.storeError(code)));
   // Supervision: the statistics index is closed with the app (reopened if the app serves again).
   (app.locals as Record<symbol, unknown>)[DRAIN] = () => audit.flush().then(() => closeSupervision(ctx));
   (app.locals as Record<symbol, unknown>)[HTTP_CONFIG] = config.http;

@@ -3,6 +3,7 @@ import {
   createChainVerifier,
   chainDataFor,
   RegistryClient,
+  trustedRegistries,
   type AnchorState,
   type BatchInfo,
   type ChainConfig,
@@ -45,14 +46,16 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     });
     return conn;
   };
-  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: [registryAddress] } : {}), minConfirmations: Math.max(1, p.chain.confirmations) });
+  // Receipts of registries the folder moved away from (liuhen registry migrate) stay verifiable.
+  const trusted = trustedRegistries(p.chain);
+  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: trusted } : {}), minConfirmations: Math.max(1, p.chain.confirmations) });
   const cacheMs = p.cacheMs ?? 2000;
   const cache = new Map<string, { at: number; value: Promise<BatchChainStatus> }>();
   /** Final and notarized batches: reused while the anchorer's state still says final at the same block. */
   const settled = new Map<string, { value: Promise<BatchChainStatus> }>();
 
   const phaseOf = (state: AnchorState | undefined): AnchorPhase => {
-    if (!state || state.chainId !== p.chain.chainId || !registryAddress || state.registry.toLowerCase() !== registryAddress.toLowerCase()) return 'sealed';
+    if (!state || state.chainId !== p.chain.chainId || !registryAddress || !trusted.some((r) => r.toLowerCase() === state.registry.toLowerCase())) return 'sealed';
     return state.status === 'pending' ? 'sealed' : state.status;
   };
 
@@ -61,8 +64,8 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     const phase = phaseOf(state);
     if (!registryAddress || (phase !== 'anchored' && phase !== 'final')) return { phase, anchor: null, attestations: [], notarized: false };
     const { provider } = await connection();
-    const registry = new RegistryClient(registryAddress, provider);
     const data = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });
+    const registry = new RegistryClient(data.anchor?.registry ?? registryAddress, provider);
     const notarized = data.anchor ? await registry.isNotarized(batch.agency, batch.root) : false;
     // The journal may say anchored while the chain no longer has it (reorg not yet handled): report what the chain says.
     return { phase: data.anchor ? phase : 'submitted', anchor: data.anchor, attestations: data.attestations, notarized };

@@ -66,6 +66,15 @@ export const gatewayConfigSchema = z.strictObject({
       slowPerAddress: z.number().int().min(1).max(1_000_000).default(16),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * SHA-256 (hex) of the bearer token Prometheus sends for `GET /metrics`.
+       * Unset: /metrics answers loopback clients only (and nobody when trustProxy is set).
+       */
+      tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (sha256 of the token)').optional(),
+    })
+    .prefault({}),
   health: z
     .strictObject({
       /** A pending (unsealed) record older than this makes `/healthz` degraded. @default 300 s */

@@ -5,6 +5,7 @@ import type { TokenStore } from './auth/tokens.js';
 import type { GatewayConfig } from './config.js';
 import type { BatchChainStatus, ComponentHealth, GatewayChain, Logger } from './deps.js';
 import { httpError } from './http/errors.js';
+import type { GatewayMetrics } from './metrics.js';
 
 /** Everything a handler may use, resolved once by `createApp`. */
 export interface Context {
@@ -23,6 +24,8 @@ export interface Context {
   verifyLimiter: RequestHandler;
   /** Components around the gateway (see GatewayDeps.components). */
   components?: () => Promise<ComponentHealth[]>;
+  /** Prometheus metrics of this app (`GET /metrics`). */
+  metrics: GatewayMetrics;
 }
 
 /** A batch's chain status as the API reports it (`chainError` when the chain could not be asked). */

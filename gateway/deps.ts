@@ -2,6 +2,7 @@ import type { BatchInfo, ChainVerifier, EvidenceStore, Liuhen, ReceiptAnchor, Re
 import type { GatewayConfigInput } from './config.js';
 import type { AuditTrail } from './audit/trail.js';
 import type { TokenStore } from './auth/tokens.js';
+import { defaultLogger } from './logging.js';
 
 /**
  * What the gateway is built from. Everything is injected: the gateway opens
@@ -23,7 +24,7 @@ export interface GatewayDeps {
   audit?: AuditTrail;
   /** Wall clock (tests). Default `() => new Date()`. */
   clock?: () => Date;
-  /** Default: warnings and errors as JSON lines on stderr. */
+  /** Default: pino JSON lines on stderr at LIUHEN_LOG_LEVEL (info), with the access log (`createLogger` in logging.ts). */
   logger?: Logger;
   /** The web pages router (`createPagesRouter()`); mounted after the API when given. */
   pages?: import('express').Router;
@@ -77,8 +78,12 @@ export interface GatewayChain {
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
+/** Default: structured JSON lines (pino) on stderr at LIUHEN_LOG_LEVEL (default info); see logging.ts. Created on first use. */
 export const stderrLogger: Logger = {
-  info() {},
-  warn: (message, fields) => void process.stderr.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), message, ...fields })}\n`),
-  error: (message, fields) => void process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), message, ...fields })}\n`),
-};
+  info: (message, fields) => defaultLogger().info(message, fields),
+  warn: (message, fields) => defaultLogger().warn(message, fields),
+  error: (message, fields) => defaultLogger().error(message, fields),
+  get pino() {
+    return defaultLogger().pino;
+  },
+} as Logger;

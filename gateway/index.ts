@@ -13,7 +13,7 @@ export type { ListenParameters, RunningGateway } from './server.js';
 export { gatewayConfigSchema, parseGatewayConfig } from './config.js';
 export type { GatewayConfig, GatewayConfigInput } from './config.js';
 export { silentLogger, stderrLogger } from './deps.js';
-export type { GatewayDeps, GatewayChain, BatchChainStatus, AnchorPhase, Logger } from './deps.js';
+export type { GatewayDeps, GatewayChain, BatchChainStatus, AnchorPhase, Logger, ComponentHealth } from './deps.js';
 export { TokenStore, createDevTokens, ROLES, TOKENS_FORMAT } from './auth/tokens.js';
 export type { Role, Principal, TokenInfo, DevTokens, CreateTokenParameters } from './auth/tokens.js';
 export { JournalAuditTrail } from './audit/trail.js';

@@ -136,7 +136,8 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     } else if (chain.stateSource === 'previous') {
       notes.push('the chain state fell back to the previous snapshot (the newer one was damaged): the blocks after it are anchored and notarized again');
     }
-    const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc });
+    // The journal goes along: deploy refuses (REGISTRY_MOVED) to move anchored batches to another registry on its own.
+    const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc, journal: liuhen.journal });
     liuhen.reloadConfig();
     say(d.deployed ? `registry deployed at ${d.chain.registry}` : `registry ${d.chain.registry} reused`);
     if (chainLost && d.chain.registry?.toLowerCase() !== configured.registry!.toLowerCase()) {
@@ -350,13 +351,11 @@ function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]>
     notaryCache = { at: Date.now(), value };
     return value;
   };
-  const journal = async (): Promise<ComponentHealth | undefined> => {
-    // journal.health() (the journal's own write state, issue 10.4) where this SDK has it.
-    const probe = (s.journal as { health?: () => Promise<{ status?: string; writable?: boolean; detail?: string; error?: string }> | { status?: string; writable?: boolean; detail?: string; error?: string } }).health;
-    if (typeof probe !== 'function') return undefined;
-    const h = await probe.call(s.journal);
-    const down = h.writable === false || (h.status !== undefined && h.status !== 'ok');
-    return { name: 'journal', status: down ? 'down' : 'ok', detail: down ? `refuses writes: ${h.detail ?? h.error ?? h.status ?? 'failed'}` : 'accepts writes', data: { ...h } };
+  const journal = async (): Promise<ComponentHealth> => {
+    // The journal's own write state (issue 10.4): failed while it refuses writes and reopens itself.
+    const h = s.journal.health();
+    const status = h.status === 'ok' ? 'ok' : h.status === 'degraded' ? 'degraded' : 'down';
+    return { name: 'journal', status, detail: h.reason ?? 'accepts writes', data: { since: h.since } };
   };
   return async () => {
     const h = s.chain.health();
@@ -373,8 +372,7 @@ function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]>
     const caughtUp = a.status === 'ok' && (a.data as Record<string, { unanchored: number }>) && Object.values(a.data as Record<string, { unanchored: number }>).every((l) => l.unanchored === 0) && n.status === 'ok' && (n.data as { pending: number } | undefined)?.pending === 0;
     const out: ComponentHealth[] = [chain];
     for (const note of s.notes) out.push({ name: 'chain-state', status: caughtUp ? 'ok' : 'degraded', detail: caughtUp ? `${note} (done)` : note });
-    out.push(a, n);
-    if (j) out.push(j);
+    out.push(a, n, j);
     return out;
   };
 }

@@ -16,6 +16,21 @@ import { agencySchema, deviceSchema, officerSchema } from './record/schema.js';
  */
 export const DEFAULT_DATA_DIR = '.liuhen';
 
+/**
+ * A registry this folder anchored on before a deliberate move (`liuhen registry
+ * migrate`, docs/chain.md): still trusted for verification, never anchored on
+ * again. `lastBatches` is where each agency's batch chain stopped there; the
+ * new registry continues it from that checkpoint.
+ */
+export const previousRegistrySchema = z.strictObject({
+  registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  chainId: z.number().int().positive(),
+  deployBlock: z.number().int().min(0).optional(),
+  /** When the folder moved away from it (ISO 8601). */
+  movedAt: z.string().max(64),
+  lastBatches: z.record(z.string().max(64), z.strictObject({ seq: z.number().int().min(1), root: z.string().regex(/^0x[0-9a-f]{64}$/) })),
+});
+
 export const chainConfigSchema = z.strictObject({
   rpc: z.string().url().max(2048),
   chainId: z.number().int().positive(),
@@ -24,6 +39,8 @@ export const chainConfigSchema = z.strictObject({
   confirmations: z.number().int().min(0).max(1000).default(1),
   /** Block at which the registry was deployed: where log scans start. */
   deployBlock: z.number().int().min(0).optional(),
+  /** Registries this folder moved away from, oldest first (see `previousRegistrySchema`). */
+  previousRegistries: z.array(previousRegistrySchema).max(16).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -48,6 +65,7 @@ export function anchoringAgencies(config: Pick<LiuhenConfig, 'agency' | 'agencie
   return [...new Set([config.agency, ...(config.agencies ?? [])])];
 }
 export type ChainConfig = z.infer<typeof chainConfigSchema>;
+export type PreviousRegistry = z.infer<typeof previousRegistrySchema>;
 
 export const paths = (dataDir: string) => {
   const root = resolve(dataDir);

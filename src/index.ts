@@ -19,10 +19,11 @@ export * from './chain/index.js';
 export * from './store/index.js';
 export * from './notary/index.js';
 export * from './stats/index.js';
+export * from './devices/index.js';
 
 export { Liuhen } from './liuhen.js';
 export type { InitParameters, RecordMeta } from './liuhen.js';
 export { readConfig, writeConfig, paths, configSchema, chainConfigSchema, anchoringAgencies, DEFAULT_DATA_DIR } from './config.js';
-export type { LiuhenConfig, ChainConfig } from './config.js';
+export type { LiuhenConfig, ChainConfig, PreviousRegistry } from './config.js';
 export { lookupMediaType } from './util/media-type.js';
 export { monotonicUlid } from './util/ulid.js';

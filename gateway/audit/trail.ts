@@ -27,6 +27,8 @@ export interface AuditEntry {
    * the outcome, when the response ended.
    */
   phase?: 'access' | 'end';
+  /** The request id (X-Request-Id, the access log's req.id, error bodies' requestId). */
+  request?: string;
 }
 
 export interface AuditPage {

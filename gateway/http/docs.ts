@@ -8,6 +8,7 @@ export const errorSchema = z
       code: z.string().describe('stable code, e.g. INVALID_INPUT, UNAUTHORIZED, PAYLOAD_TOO_LARGE'),
       message: z.string().describe('what happened and what to do'),
       details: z.object({ issues: z.array(z.object({ path: z.array(z.string()), message: z.string() })) }).optional(),
+      requestId: z.string().optional().describe('the request id: also the X-Request-Id header, the access log line and the audit entry'),
     }),
   })
   .meta({ id: 'Error' });
@@ -17,6 +18,7 @@ const WHAT: Record<number, string> = {
   401: 'no valid token (UNAUTHORIZED)',
   403: 'the token may not do this (FORBIDDEN)',
   404: 'not found (NOT_FOUND)',
+  408: 'the body arrived too slowly (REQUEST_TOO_SLOW)',
   409: 'not sealed yet (RECORD_NOT_SEALED)',
   413: 'too large (PAYLOAD_TOO_LARGE)',
   415: 'wrong content type (UNSUPPORTED_MEDIA_TYPE)',

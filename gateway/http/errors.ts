@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isLiuhenError, LiuhenError, type ErrorCode } from '../../src/index.js';
 import type { Logger } from '../deps.js';
+import { requestIdOf } from '../logging.js';
 
 /**
  * Coded errors → HTTP. One table, one middleware: every failure leaves as
@@ -69,14 +70,15 @@ export function httpError(code: ErrorCode, message: string, details?: Record<str
 }
 
 /** Body of an error response; `message` never carries a stack or a server path. */
-export function errorBody(e: LiuhenError, dataDir: string): { error: { code: string; message: string; details?: unknown } } {
+export function errorBody(e: LiuhenError, dataDir: string, requestId?: string): { error: { code: string; message: string; details?: unknown; requestId?: string } } {
   const status = httpStatusOf(e.code);
   let message = e.message;
   if (status >= 500 && !TELL_5XX.has(e.code)) message = GENERIC_5XX[e.code] ?? 'internal error; the gateway logged it';
   else if (status >= 500) message = GENERIC_5XX[e.code] ?? message;
   message = scrub(message, dataDir);
   const issues = status < 500 && e.details && Array.isArray(e.details.issues) ? e.details.issues : undefined;
-  return { error: { code: e.code, message, ...(issues ? { details: { issues } } : {}) } };
+  // The request id ties what the client saw to the access log and the audit trail.
+  return { error: { code: e.code, message, ...(issues ? { details: { issues } } : {}), ...(requestId ? { requestId } : {}) } };
 }
 
 function scrub(message: string, dataDir: string): string {
@@ -96,14 +98,15 @@ function fromForeign(err: unknown): LiuhenError {
   return new LiuhenError('INTERNAL', 'internal error', { cause: err });
 }
 
-export function errorMiddleware(logger: Logger, dataDir: string): ErrorRequestHandler {
+export function errorMiddleware(logger: Logger, dataDir: string, onCode?: (code: string) => void): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e = isLiuhenError(err) ? err : fromForeign(err);
     const status = httpStatusOf(e.code);
     res.locals.errorCode = e.code;
+    onCode?.(e.code);
     if (status >= 500) {
       const cause = isLiuhenError(err) ? (err.cause as Error | undefined) : (err as Error);
-      logger.error('request failed', { method: req.method, path: req.path, code: e.code, message: isLiuhenError(err) ? err.message : String((err as Error)?.message ?? err), cause: cause?.message, stack: cause?.stack ?? (err as Error)?.stack });
+      logger.error('request failed', { requestId: requestIdOf(req), method: req.method, path: req.path, code: e.code, message: isLiuhenError(err) ? err.message : String((err as Error)?.message ?? err), cause: cause?.message, stack: cause?.stack ?? (err as Error)?.stack });
     }
     if (res.headersSent) {
       // Part of a body already left (a content download): cut the connection so the client sees an incomplete response, never a complete-looking one.
@@ -112,7 +115,7 @@ export function errorMiddleware(logger: Logger, dataDir: string): ErrorRequestHa
     }
     // A refused request whose body is still arriving: close the connection after the answer, never keep reading (and waiting for) a body nobody wants (issue 9.6).
     if (status === 413 || status === 408 || e.code === 'UPLOAD_INCOMPLETE' || !req.complete) res.set('Connection', 'close');
-    res.status(status).json(errorBody(e, dataDir));
+    res.status(status).json(errorBody(e, dataDir, requestIdOf(req)));
   };
 }
 

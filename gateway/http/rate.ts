@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../deps.js';
+import { requestIdOf } from '../logging.js';
 
 /**
  * Slow clients (issue 9.6). A request body must keep a minimum data rate,
@@ -65,9 +66,9 @@ export function dataRateGuard(config: GatewayConfig['http'], logger: Logger): Re
     };
     const cut = (why: string) => {
       stop();
-      logger.warn('slow request cut off', { from, method: req.method, path: req.path, why });
+      logger.warn('slow request cut off', { requestId: requestIdOf(req), from, method: req.method, path: req.path, why });
       if (!res.headersSent) {
-        const body = JSON.stringify({ error: { code: 'REQUEST_TOO_SLOW', message: `the request body arrived too slowly (${why}); send it at a steady rate and try again` } });
+        const body = JSON.stringify({ error: { code: 'REQUEST_TOO_SLOW', message: `the request body arrived too slowly (${why}); send it at a steady rate and try again`, requestId: requestIdOf(req) } });
         res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
         res.end(body, close);
         // A client that does not read its answer either is closed anyway.

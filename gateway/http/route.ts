@@ -6,6 +6,7 @@ import type { AuthResult, Principal, Role } from '../auth/tokens.js';
 import type { Context } from '../context.js';
 import { readJson } from './body.js';
 import { setMinDataRate } from './rate.js';
+import { requestIdOf } from '../logging.js';
 
 /**
  * A route is declared once, as data: its path, who may call it, the zod
@@ -121,6 +122,7 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
           from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
           outcome: { status: 0, complete: false },
           phase: 'access',
+          ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
         });
       } catch (cause) {
         throw new LiuhenError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written, so this read is refused; try again later', { cause });
@@ -204,6 +206,7 @@ function watchForAudit(req: Request, res: Response, spec: RouteSpec, app: Contex
       when: app.clock().toISOString(),
       from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
       outcome: { status, ...(l.errorCode ? { code: l.errorCode } : {}), complete: res.writableFinished },
+      ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
     });
   };
   res.once('finish', write);

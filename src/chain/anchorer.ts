@@ -5,6 +5,7 @@ import type { Journal } from '../journal/journal.js';
 import type { BatchInfo } from '../journal/types.js';
 import { RegistryClient, decodeRegistryError, type AnchorLog } from './registry.js';
 import { assertChainId, connect, isNetworkError, onChain, redactUrl, unreachable } from './rpc.js';
+import { checkpointSeq } from './deploy.js';
 import { isAnchored, sameDeployment, type AnchorLocation, type AnchorState, type AnchorTx } from './state.js';
 
 /**
@@ -126,6 +127,8 @@ class ChainAnchorer implements Anchorer {
   private verified = false;
   /** Every batch with seq ≤ cursor is final and was checked. */
   private cursor = 0;
+  /** Batches up to this seq are anchored on a registry the folder moved away from (`liuhen registry migrate`): never anchored again. */
+  private readonly floor: number;
   private gasLimit = DEFAULT_GAS_LIMIT;
   private firstPendingSeen: number | undefined;
   private newlyAnchored = 0;
@@ -135,6 +138,8 @@ class ChainAnchorer implements Anchorer {
     if (!p.config.chain?.registry) fail('REGISTRY_MISSING', 'the config has no chain registry; run `liuhen deploy` first');
     this.chain = p.config.chain as ChainAnchorer['chain'];
     this.agency = p.config.agency;
+    this.floor = checkpointSeq(this.chain, this.agency);
+    this.cursor = this.floor;
     this.journal = p.journal;
     this.signer = p.signer;
     this.emit = p.onEvent ?? (() => {});
@@ -340,7 +345,7 @@ class ChainAnchorer implements Anchorer {
       if (isNetworkError(e)) {
         // A node that comes back may be another node (or a reset dev chain): check everything again.
         this.verified = false;
-        this.cursor = 0;
+        this.cursor = this.floor;
         throw unreachable(this.chain.rpc, e);
       }
       throw e;
@@ -573,7 +578,7 @@ class ChainAnchorer implements Anchorer {
    */
   private async fullScan(registry: RegistryClient, provider: JsonRpcProvider, head: number): Promise<boolean> {
     const anchored: { b: BatchInfo; s: AnchorState }[] = [];
-    for await (const b of this.journal.batches(this.agency)) {
+    for await (const b of this.journal.batches(this.agency, { afterSeq: this.floor })) {
       const s = await this.current(b.root);
       if (isAnchored(s)) anchored.push({ b, s });
     }
@@ -595,7 +600,7 @@ class ChainAnchorer implements Anchorer {
         await this.relocate(b, s, registry, provider, 'the registry no longer holds it');
       }
     }
-    if (changed) this.cursor = 0;
+    if (changed) this.cursor = this.floor;
     return changed;
   }
 

@@ -4,8 +4,8 @@ export { RegistryClient, registryInterface, registryV1Interface, decodeRegistryE
 export type { OnChainBatch, OnChainDevice, OnChainDeviceKey, DeviceKind, AnchorLog, CosignLog, RegistryClientOptions } from './registry.js';
 export { connect as connectChain, redactUrl, isNetworkError } from './rpc.js';
 export type { ConnectParameters, Connection } from './rpc.js';
-export { deploy, deployRegistry, devAccount, DEV_MNEMONIC, DEFAULT_RPC } from './deploy.js';
-export type { DeployParameters, DeployResult, DeployStep, DeployRegistryParameters } from './deploy.js';
+export { deploy, deployRegistry, devAccount, DEV_MNEMONIC, DEFAULT_RPC, assessRegistry, anchoredDeployments, registryFacts, trustedRegistries, checkpointSeq, migrateRegistry } from './deploy.js';
+export type { DeployParameters, DeployResult, DeployStep, DeployRegistryParameters, AnchoredDeployment, RegistryFacts, RegistryAssessment, MigrateParameters, MigrateResult } from './deploy.js';
 export { agencyKey, notaryKey, openKey, ensureKeystore, passphraseFor, AGENCY_PASSPHRASE_ENV, NOTARY_PASSPHRASE_ENV, DEPLOYER_KEYSTORE_ENV, DEPLOYER_PASSPHRASE_ENV } from './keys.js';
 export type { KeyLocation } from './keys.js';
 export { createAnchorer } from './anchorer.js';

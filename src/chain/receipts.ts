@@ -7,7 +7,13 @@ import { receiptFromJournal } from '../receipt/build.js';
 import type { Receipt, ReceiptAnchor, ReceiptAttestation } from '../receipt/format.js';
 import { RegistryClient } from './registry.js';
 import { connect, onChain } from './rpc.js';
+import { trustedRegistries } from './deploy.js';
 import { isAnchored, sameDeployment, type AnchorState } from './state.js';
+
+/** The registry of `state` when it is the configured one or a previous one of the same chain, else undefined. */
+function anchoredRegistry(state: AnchorState | undefined, chain: ChainConfig): string | undefined {
+  return trustedRegistries(chain).find((r) => sameDeployment(state, chain.chainId, r));
+}
 
 /** The schema's limit on attestations per receipt. */
 const MAX_ATTESTATIONS = 32;
@@ -37,10 +43,11 @@ export interface ChainData {
  */
 export async function chainDataFor(p: ChainDataParameters): Promise<ChainData> {
   const none: ChainData = { anchor: null, attestations: [] };
-  const registryAddress = p.chain.registry;
-  if (!registryAddress) return none;
+  if (!p.chain.registry) return none;
   const state = await p.journal.getAnchorState<AnchorState>(p.batch.root);
-  if (!sameDeployment(state, p.chain.chainId, registryAddress) || !isAnchored(state)) return none;
+  // The configured registry, or one the folder moved away from (its anchors stay: docs/chain.md).
+  const registryAddress = anchoredRegistry(state, p.chain);
+  if (!registryAddress || !isAnchored(state)) return none;
   return onChain(p.chain.rpc, async () => {
     const registry = new RegistryClient(registryAddress, p.provider);
     if (!(await registry.isDeployed())) return none; // a reset chain: nothing to confirm
@@ -89,7 +96,7 @@ export async function receiptWithChain(p: ChainReceiptParameters): Promise<Recei
   const batch = await p.journal.getBatch(receipt.batch.agency, receipt.batch.seq);
   if (!batch) fail('JOURNAL_CORRUPT', `batch ${receipt.batch.agency}#${receipt.batch.seq} vanished while building a receipt`);
   const state = await p.journal.getAnchorState<AnchorState>(batch.root);
-  if (!p.chain.registry || !sameDeployment(state, p.chain.chainId, p.chain.registry) || !isAnchored(state)) return receipt;
+  if (!anchoredRegistry(state, p.chain) || !isAnchored(state)) return receipt;
   const provider = p.provider ?? (await connect({ rpc: p.chain.rpc, expectedChainId: p.chain.chainId })).provider;
   try {
     const { anchor, attestations } = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });

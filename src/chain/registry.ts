@@ -109,6 +109,8 @@ export interface CosignLog {
 /** An enrolled device and its whole key history, as a version 2 registry holds them. */
 export interface OnChainDevice {
   agency: string;
+  /** The device id as the agency enrolled it. */
+  deviceId: string;
   deviceHash: string;
   kind: DeviceKind;
   /** `block.timestamp` of the enrollment. */
@@ -128,6 +130,12 @@ export interface OnChainDeviceKey {
   /** 0 unless revoked. */
   revokedAt: number;
 }
+
+/** A device event of an agency, as `RegistryClient.deviceEvents` decodes it. */
+export type DeviceEvent =
+  | { type: 'enrolled'; deviceId: string; publicKey: string; kind: DeviceKind | undefined; validFrom: number; blockNumber: number; txHash: string }
+  | { type: 'rotated'; deviceId: string; publicKey: string; keyIndex: number; validFrom: number; blockNumber: number; txHash: string }
+  | { type: 'revoked'; deviceId: string; publicKey: string; keyIndex: number; compromisedAt: number; reason: string; blockNumber: number; txHash: string };
 
 /** Batches a notary co-signed: keyed by (agency, root) on version 2, by root on version 1. */
 export class CosignedBatches {
@@ -368,6 +376,7 @@ export class RegistryClient {
     if (kind === undefined) return undefined;
     return {
       agency: agencyText(a),
+      deviceId,
       deviceHash: h,
       kind,
       enrolledAt: Number(d.enrolledAt),
@@ -380,6 +389,34 @@ export class RegistryClient {
         revokedAt: Number(k.revokedAt),
       })),
     };
+  }
+
+  /**
+   * The agency's device events (`DeviceEnrolled`, `DeviceKeyRotated`,
+   * `DeviceKeyRevoked`) from `fromBlock`, in chain order: which device ids hold
+   * which keys (the contract keys devices by hash; the events carry the id).
+   * Empty on a version 1 registry.
+   */
+  async deviceEvents(agency: string, fromBlock = 0): Promise<DeviceEvent[]> {
+    if ((await this.version()) === 1) return [];
+    const names = ['DeviceEnrolled', 'DeviceKeyRotated', 'DeviceKeyRevoked'] as const;
+    const topics = names.map((n) => registryInterface.getEvent(n)!.topicHash);
+    const logs = await this.provider.getLogs({ address: this.address, topics: [topics, agencyArg(agency)], fromBlock, toBlock: 'latest' });
+    const out: DeviceEvent[] = [];
+    for (const log of logs.filter((l) => !l.removed).sort((x, y) => x.blockNumber - y.blockNumber || x.index - y.index)) {
+      let ev;
+      try {
+        ev = registryInterface.parseLog({ topics: [...log.topics], data: log.data });
+      } catch {
+        continue; // hostile input: skip what does not decode
+      }
+      if (!ev) continue;
+      const base = { deviceId: ev.args.deviceId as string, publicKey: (ev.args.publicKey as string).toLowerCase(), blockNumber: log.blockNumber, txHash: log.transactionHash };
+      if (ev.name === 'DeviceEnrolled') out.push({ type: 'enrolled', ...base, kind: deviceKindOf(Number(ev.args.kind)), validFrom: Number(ev.args.validFrom) });
+      else if (ev.name === 'DeviceKeyRotated') out.push({ type: 'rotated', ...base, keyIndex: Number(ev.args.keyIndex), validFrom: Number(ev.args.validFrom) });
+      else if (ev.name === 'DeviceKeyRevoked') out.push({ type: 'revoked', ...base, keyIndex: Number(ev.args.keyIndex), compromisedAt: Number(ev.args.compromisedAt), reason: ev.args.reason as string });
+    }
+    return out;
   }
 
   /** Calldata of `anchor(root, size, prevRoot, firstCapturedAt, lastCapturedAt)` (the same in both versions). */

@@ -492,6 +492,18 @@ export class SupervisionStats {
         this.puts.set(`Q:${tracking}`, JSON.stringify(fb));
         return;
       }
+      case 'certificate': {
+        const c = { certificateId: s.record.id, leaf: s.leaf, record: String(body.record), recordLeaf: String(body.recordLeaf ?? ''), sha256: String(body.sha256), at: s.record.capturedAt };
+        this.puts.set(`K:${c.sha256}`, JSON.stringify(c));
+        return;
+      }
+      case 'feedback-phone-erased': {
+        const fb = await this.getFeedback(String(body.tracking));
+        if (!fb) return;
+        fb.phoneErasedAt = s.record.capturedAt;
+        this.puts.set(`Q:${fb.tracking}`, JSON.stringify(fb));
+        return;
+      }
       default:
         return;
     }
@@ -576,6 +588,12 @@ export class SupervisionStats {
       out.push(f);
     }
     return { findings: out, next: more && lastKey ? lastKey.slice(prefix.length) : null };
+  }
+
+  /** An issued evidence certificate by the SHA-256 of its PDF. */
+  async getCertificate(sha256: string): Promise<{ certificateId: string; leaf: string; record: string; recordLeaf: string; sha256: string; at: string } | undefined> {
+    const v = await this.db.get(`K:${sha256}`);
+    return v ? (JSON.parse(v) as { certificateId: string; leaf: string; record: string; recordLeaf: string; sha256: string; at: string }) : undefined;
   }
 
   // ── feedback ─────────────────────────────────────────────────────────────
@@ -718,7 +736,7 @@ export class SupervisionStats {
     const rows: Record<string, string> = {};
     for await (const [k, v] of this.db.iterator()) if (k !== META) rows[k] = v;
     const sorted = (m: Map<string, unknown>) => Object.fromEntries([...m.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => [k, normalize(v)]));
-    return { cursors: this.cursors, buckets: sorted(this.buckets), devices: sorted(this.devices), cases: sorted(this.cases), pending: sorted(this.pending), feedback: this.feedbackCounts, index: Object.fromEntries(Object.entries(rows).filter(([k]) => /^(F|T|TA|H|S|Q|QS):/.test(k)).sort()) };
+    return { cursors: this.cursors, buckets: sorted(this.buckets), devices: sorted(this.devices), cases: sorted(this.cases), pending: sorted(this.pending), feedback: this.feedbackCounts, index: Object.fromEntries(Object.entries(rows).filter(([k]) => /^(F|T|TA|H|S|Q|QS|K):/.test(k)).sort()) };
   }
 }
 

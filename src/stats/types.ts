@@ -91,6 +91,7 @@ export type FeedbackStep = (typeof FEEDBACK_STEPS)[number];
 export type FeedbackState = 'submitted' | FeedbackStep;
 
 export interface FeedbackEntry {
+  /** SHA-256 of the citizen's tracking code (the code itself is never journaled): the feedback's reference. */
   tracking: string;
   leaf: string;
   /** Agency of the record the feedback is about (never the journaling agency). */
@@ -99,6 +100,8 @@ export interface FeedbackEntry {
   text: string;
   /** A commitment to the phone number (the number itself is encrypted in the evidence store). */
   phoneCommitment?: string;
+  /** When the phone number was erased (its key destroyed), if it was. */
+  phoneErasedAt?: string;
   at: string;
   recordId: string;
   state: FeedbackState;

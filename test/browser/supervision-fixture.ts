@@ -5,7 +5,7 @@
  * real gateway (`createApp` + pages) over a real journal. The chain is the
  * FakeChain test double (anchor times set directly), as in test/gateway.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApp, silentLogger, TokenStore } from '../../gateway/index.js';
@@ -24,6 +24,8 @@ export interface SupervisionWorld {
   /** A record (leaf) the public can leave feedback on. */
   leaf: string;
   recordId: string;
+  /** A sealed, anchored, notarized photo record: id, SHA-256, block. */
+  photo: { id: string; sha256: string; block: number; notary: string };
   /** First and last capture day of the history (YYYY-MM-DD, UTC+8), `to` exclusive. */
   from: string;
   to: string;
@@ -55,6 +57,10 @@ export async function buildSupervisionWorld(root: string, o: { withStore?: boole
       chain.anchor(b, { timestamp: Math.floor(Date.parse(b.lastCapturedAt) / 1000) + (late ? 3 * 3600 : 20 * 60), notaries: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'] });
     }
   }
+  // A photo (its bytes are not stored: the certificate needs only the record) for 出证.
+  const photo = Buffer.from('现场照片 / on-site photo bytes');
+  const photoSha = createHash('sha256').update(photo).digest('hex');
+  const photoRec = await liuhen.append({ agency: AGENCIES[0]!, device: 'BWC-0001', officer: 'OF-0', case: `${AGENCIES[0]}-${DAYS - 1}`, stage: 'onsite', kind: 'photo', media: { type: 'image/jpeg', size: photo.length, sha256: photoSha }, capturedAt: at(DAYS - 1, 30) });
   // A body camera with clips 3 and 7 deleted (two holes on two days).
   const cam = await Journal.open(join(root, 'camera'));
   const key = DeviceKey.generate();
@@ -62,7 +68,11 @@ export async function buildSupervisionWorld(root: string, o: { withStore?: boole
   for (let i = 0; i < 10; i++) made.push((await cam.append({ agency: AGENCIES[2]!, device: 'BWC-0301', officer: 'OF-9', kind: 'event', body: { event: 'clip', i }, capturedAt: at(Math.floor(i / 2) + 3, 30 + i) }, key)).record);
   await cam.close();
   for (const r of made) if (r.seq !== 3 && r.seq !== 7) await liuhen.journal.ingest(r);
-  for (const b of await liuhen.journal.sealAll()) chain.anchor(b, { timestamp: Math.floor(Date.now() / 1000), notaries: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'] });
+  let photoBlock = 0;
+  for (const b of await liuhen.journal.sealAll()) {
+    const a = chain.anchor(b, { timestamp: Math.floor(Date.now() / 1000), notaries: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'] });
+    if (b.agency === AGENCIES[0]) photoBlock = a.blockNumber;
+  }
 
   const tokens = await TokenStore.open(join(dataDir, 'gateway'));
   const { token: supervisor } = await tokens.create({ role: 'supervisor', label: 'supervision tests', createdBy: 'test' });
@@ -81,6 +91,7 @@ export async function buildSupervisionWorld(root: string, o: { withStore?: boole
     liuhen,
     chain,
     leaf: firstRecord!.leaf,
+    photo: { id: photoRec.record.id, sha256: photoSha, block: photoBlock, notary: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' },
     recordId: firstRecord!.id,
     from: dayOf(start),
     to: dayOf(Date.now() + 86_400_000),

@@ -4,6 +4,7 @@
  * marked 已核实 and its history. Screenshots go to
  * $LIUHEN_SCREENSHOTS (default <tmp>/liuhen-supervision-screens) to be looked at.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,10 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
     page.on('pageerror', (e) => pageErrors.push(e.message));
   }, 120_000);
 
-  afterEach(() => expect(pageErrors).toEqual([]));
+  afterEach(() => {
+    const errors = pageErrors.splice(0);
+    expect(errors).toEqual([]);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -106,7 +110,65 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
     await page.screenshot({ path: join(SHOTS, 'supervision-finding-history.png'), fullPage: true });
   });
 
+  it('码上监督: feedback left from the QR page, followed by supervisors to 反馈, looked up by the citizen with the tracking code', async () => {
+    await page.goto(`${world.url}/v/${world.leaf}`);
+    await page.locator('#feedback-go').click();
+    await page.locator('#fb-form').waitFor();
+    expect(await page.locator('#page-heading').textContent()).toBe('码上监督');
+    await page.check('input[name=category][value=procedure]');
+    await page.fill('#fb-text', '没有出示执法证件 <img src=x onerror=alert(1)>');
+    expect(await page.locator('#fb-count').textContent()).toContain('/ 2000');
+    await page.click('#fb-form button[type=submit]');
+    await page.locator('#fb-done').waitFor();
+    const code = (await page.locator('#fb-code').textContent())!;
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{16}$/);
+    expect(await page.locator('#fb-receipt').getAttribute('download')).toMatch(/^feedback-receipt-/);
+    await page.screenshot({ path: join(SHOTS, 'feedback-submitted.png'), fullPage: true });
+
+    // Supervisors: the queue in the overview, one step after another.
+    await page.goto(`${world.url}/supervision?from=${world.from}&to=${world.to}`);
+    await page.locator('#feedback-table').waitFor();
+    const row = () => page.locator('tr.sv-feedback').first();
+    expect(await row().getAttribute('data-state')).toBe('submitted');
+    expect(await row().textContent()).toContain('<img src=x onerror=alert(1)>');
+    expect(await page.locator('#feedback-table img').count()).toBe(0);
+    for (const step of ['accepted', 'investigating', 'handled', 'answered']) {
+      await row().locator('input.fb-comment').fill(`内部意见:${step}`);
+      await row().locator('form.fb-advance button').click();
+      await expect.poll(() => row().getAttribute('data-state')).toBe(step);
+    }
+    expect(await row().textContent()).toContain('反馈');
+    await page.screenshot({ path: join(SHOTS, 'supervision-feedback-queue.png'), fullPage: true });
+
+    // The citizen, no login: steps and times, never the comments.
+    await page.goto(`${world.url}/feedback?code=${code}`);
+    await expect.poll(() => page.locator('#fb-state').getAttribute('data-state')).toBe('answered');
+    const steps = await page.locator('#fb-steps li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.step));
+    expect(steps).toEqual(['submitted', 'accepted', 'investigating', 'handled', 'answered']);
+    expect(await page.locator('#fb-steps').textContent()).toContain('受理');
+    expect(await page.locator('body').textContent()).not.toContain('内部意见');
+    await page.screenshot({ path: join(SHOTS, 'feedback-status.png'), fullPage: true });
+  });
+
+  it('出证: a certificate downloaded from the record page holds the SHA-256, block number and notary', async () => {
+    await page.goto(`${world.url}/records/${world.photo.id}`);
+    const button = page.locator('#certificate-button');
+    expect(await button.textContent()).toBe('出具存证证明(PDF)');
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    const path = join(SHOTS, 'certificate.pdf');
+    await download.saveAs(path);
+    const text = execFileSync('pdftotext', ['-layout', path, '-'], { encoding: 'utf8' });
+    expect(text).toContain(world.photo.sha256);
+    expect(text).toContain(`block ${world.photo.block}`);
+    expect(text).toContain(world.photo.notary);
+    expect(text).toContain('电子数据存证证明');
+    expect(await page.locator('#certificate-note').textContent()).toContain('SHA-256');
+    execFileSync('pdftoppm', ['-r', '70', '-png', '-f', '1', '-l', '1', path, join(SHOTS, 'certificate-page')]);
+  });
+
   it('switches to English', async () => {
+    await page.goto(`${world.url}/supervision?from=${world.from}&to=${world.to}`);
+    await page.locator('#figures').waitFor();
     await page.click('#lang-toggle');
     await expect.poll(() => page.locator('#page-heading').textContent()).toBe('Enforcement supervision overview');
     expect(await page.locator('[data-figure="compliance"] dt').textContent()).toBe('On-time rate');

@@ -74,9 +74,11 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 }
 
 const live = new Set<RunningLiuhen>();
-process.once('exit', () => {
+/** Every system still running is killed with this process (each runs in its own group, so nothing else would). */
+export function killAllStarted(): void {
   for (const s of live) killGroup(s, 'SIGKILL');
-});
+}
+process.once('exit', killAllStarted);
 
 /** `liuhen start` in a new session (its own process group), ready once it printed its JSON line. */
 export function startLiuhen(dataDir: string, env: Record<string, string> = {}): Promise<RunningLiuhen> {
@@ -230,8 +232,11 @@ export function receiptPoller(p: { ledger: Ledger; target: () => RunningLiuhen |
     const waiting = [...p.ledger.acked.values()].filter((a) => !p.ledger.served.has(a.id));
     if (waiting.length === 0) return;
     const sup = api(sys.info.url, sys.info.tokens.supervisor);
-    for (let i = 0; i < (p.perTick ?? 8) && waiting.length > 0; i++) {
-      const a = waiting[cursor++ % waiting.length]!;
+    // Half the newest (the receipts a crash is about to hit), half round-robin over the rest.
+    const perTick = p.perTick ?? 8;
+    const picks = new Set(waiting.slice(-Math.ceil(perTick / 2)));
+    for (let i = 0; picks.size < Math.min(perTick, waiting.length) && i < perTick; i++) picks.add(waiting[cursor++ % waiting.length]!);
+    for (const a of picks) {
       try {
         const rec = (await (await sup(`/v1/records/${a.id}`)).json()) as { chain?: { notarized?: boolean } | null };
         if (!rec.chain?.notarized) continue;

@@ -9,8 +9,10 @@
  * LIUHEN_FAULT_ROUNDS sets the number of whole-system kills (default 3).
  * The long campaign (≥ 50 kills) is `npm run bench -- faults`.
  *
- * Scenarios listed in WAITING need work from other rooms before they can pass
- * (see the reason printed); they run with LIUHEN_FAULTS_ALL=1 meanwhile.
+ * Scenarios listed in WAITING need work from other rooms before everything
+ * can hold: they run anyway and assert what holds today (nothing acknowledged
+ * lost, no duplicate or gap on chain), print the rest, and assert all of it
+ * with LIUHEN_FAULTS_ALL=1 or once their entry is removed.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -25,22 +27,32 @@ const ROUNDS = Number(process.env.LIUHEN_FAULT_ROUNDS ?? 3);
 process.stderr.write(`fault suite seed: LIUHEN_FAULT_SEED=${SEED} (rounds ${ROUNDS})\n`);
 
 /**
- * Scenarios that wait for other rooms (issue 10.1 route b, 10.2, 10.4 journal): skipped with the
- * reason printed unless LIUHEN_FAULTS_ALL=1. Remove an entry once its dependency is on main.
+ * Scenarios that wait for other rooms (issue 10.1 route b, 10.2, 10.4 journal): only the checks
+ * that hold today are asserted, the rest printed, unless LIUHEN_FAULTS_ALL=1. Remove an entry
+ * once its dependency is on main.
  */
 const WAITING: Record<string, string> = {
   'kill-group': 'a rollback of the embedded chain re-anchors in new blocks: needs the verifier to accept re-anchored batches (verify, 10.1 b) and the notary to co-sign again what the chain lost (chainops, 10.2)',
   'kill-chain': 'same as kill-group (verify 10.1 b, chainops 10.2)',
   'torn-state': 'same as kill-group (verify 10.1 b, chainops 10.2)',
   'empty-state': 'the registry decision for a lost embedded chain (registry, 16.3) plus verify 10.1 b and chainops 10.2',
-  'disk-full': 'a journal that reopens itself after a failed write and journal.health() (journal, 10.4)',
 };
 const ALL = process.env.LIUHEN_FAULTS_ALL === '1';
-const scenario = (key: string) => {
-  const waits = WAITING[key];
-  if (waits && !ALL) process.stderr.write(`fault scenario ${key} skipped: waits for ${waits} (LIUHEN_FAULTS_ALL=1 runs it)\n`);
-  return !!waits && !ALL;
-};
+/** Whether every check is asserted for this scenario (else: nothing lost, no duplicate or gap on chain). */
+const strict = (key: string) => ALL || !WAITING[key];
+
+/** Asserts the report: all of it when strict, else what holds today, printing the rest. */
+function expectHolds(key: string, r: Awaited<ReturnType<typeof checkAll>>): void {
+  report(key, r);
+  const found = problems(r);
+  if (strict(key)) {
+    expect(found).toEqual([]);
+    return;
+  }
+  if (found.length > 0) process.stderr.write(`fault scenario ${key}: not asserted yet (waits for ${WAITING[key]}):\n  ${found.join('\n  ')}\n`);
+  expect(r.lost).toEqual([]);
+  for (const c of Object.values(r.chain)) expect({ duplicates: c.duplicates, gaps: c.gaps }).toEqual({ duplicates: [], gaps: [] });
+}
 
 const tmp = tempDir('liuhen-faults-');
 const running = new Set<RunningLiuhen>();
@@ -94,7 +106,7 @@ async function loaded(dataDir: string, ledger: Ledger, random: () => number, ser
 }
 
 describe('fault injection on the whole system (liuhen start)', () => {
-  it.skipIf(scenario('kill-group'))(`SIGKILL of the whole process group at random points under concurrent uploads (${ROUNDS} rounds, seed ${SEED})`, { timeout: 600_000 }, async () => {
+  it(`SIGKILL of the whole process group at random points under concurrent uploads (${ROUNDS} rounds, seed ${SEED})`, { timeout: 600_000 }, async () => {
     const random = rng(SEED);
     const dataDir = join(tmp.dir, 'kill-group');
     const ledger = new Ledger(join(tmp.dir, 'kill-group-ledger'));
@@ -114,14 +126,13 @@ describe('fault injection on the whole system (liuhen start)', () => {
     }
     await sleep(1000);
     await run.stop();
-    const r = await checkAll({ sys: run.sys, ledger, dataDir, random });
-    report('kill-group', r);
-    expect(problems(r)).toEqual([]);
+    const r = await checkAll({ sys: run.sys, ledger, dataDir, random, ...(strict('kill-group') ? {} : { timeoutMs: 15_000 }) });
+    expectHolds('kill-group', r);
     expect(r.served).toBeGreaterThan(0);
     expect(await interrupt(run.sys)).toBe(0);
   });
 
-  it.skipIf(scenario('kill-chain'))('SIGKILL of the chain alone: supervised and restarted, nothing served is retracted', { timeout: 300_000 }, async () => {
+  it('SIGKILL of the chain alone: supervised and restarted, nothing served is retracted', { timeout: 300_000 }, async () => {
     const random = rng(SEED + 1);
     const dataDir = join(tmp.dir, 'kill-chain');
     const ledger = new Ledger(join(tmp.dir, 'kill-chain-ledger'));
@@ -136,9 +147,8 @@ describe('fault injection on the whole system (liuhen start)', () => {
     const before = ledger.acked.size;
     await until('uploads after the restart', () => (ledger.acked.size > before + 5 ? true : undefined));
     await run.stop();
-    const r = await checkAll({ sys: run.sys, ledger, dataDir, random });
-    report('kill-chain', r);
-    expect(problems(r)).toEqual([]);
+    const r = await checkAll({ sys: run.sys, ledger, dataDir, random, ...(strict('kill-chain') ? {} : { timeoutMs: 15_000 }) });
+    expectHolds('kill-chain', r);
     expect(await interrupt(run.sys)).toBe(0);
   });
 
@@ -156,8 +166,7 @@ describe('fault injection on the whole system (liuhen start)', () => {
     await sleep(1000);
     await run.stop();
     const r = await checkAll({ sys: run.sys, ledger, dataDir, random });
-    report('sigint', r);
-    expect(problems(r)).toEqual([]);
+    expectHolds('sigint', r);
     expect(await interrupt(run.sys)).toBe(0);
   });
 
@@ -177,7 +186,7 @@ describe('fault injection on the whole system (liuhen start)', () => {
       },
     ],
   ] as const) {
-    it.skipIf(scenario(key))(title, { timeout: 300_000 }, async () => {
+    it(title, { timeout: 300_000 }, async () => {
       const random = rng(SEED + 3);
       const dataDir = join(tmp.dir, key);
       const ledger = new Ledger(join(tmp.dir, `${key}-ledger`));
@@ -193,18 +202,18 @@ describe('fault injection on the whole system (liuhen start)', () => {
       else expect(h.byName['chain-state']?.detail).toMatch(/previous snapshot/);
       await sleep(1000);
       await run.stop();
-      const r = await checkAll({ sys: run.sys, ledger, dataDir, random });
-      report(key, r);
-      expect(problems(r)).toEqual([]);
+      const r = await checkAll({ sys: run.sys, ledger, dataDir, random, ...(strict(key) ? {} : { timeoutMs: 15_000 }) });
+      expectHolds(key, r);
       expect(await interrupt(run.sys)).toBe(0);
     });
   }
 
-  it.skipIf(scenario('disk-full'))('a disk that fills up and frees again (size-limited tmpfs): uploads refused while full, /healthz says so, resumed without a restart', { timeout: 300_000 }, async (ctx) => {
+  it('a disk that fills up and frees again (size-limited tmpfs): uploads refused while full, /healthz says so, resumed without a restart', { timeout: 300_000 }, async (ctx) => {
+    // 160 MB: above the journal's low-space threshold (64 MiB) until the filler takes the rest.
     const mnt = join(tmp.dir, 'disk');
     mkdirSync(mnt, { recursive: true });
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', mnt], { stdio: 'pipe' });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', mnt], { stdio: 'pipe' });
     } catch (e) {
       process.stderr.write(`disk-full scenario skipped: mounting a tmpfs is not allowed here (${(e as Error).message.split('\n')[0]})\n`);
       ctx.skip();
@@ -223,21 +232,35 @@ describe('fault injection on the whole system (liuhen start)', () => {
       } catch {
         /* ENOSPC: expected */
       }
-      const full = await until('/healthz to report the full disk', async () => {
-        const h = await components(run!.sys);
-        return h.status === 'degraded' && h.byName.journal?.status === 'down' ? h : undefined;
-      });
-      expect(full.reasons.join(' ')).toMatch(/journal/);
       const ackedWhileFull = ledger.acked.size;
+      if (strict('disk-full')) {
+        const full = await until('/healthz to report the full disk', async () => {
+          const h = await components(run!.sys);
+          // Down once a write failed (it refuses writes), degraded while only the free space is low.
+          return h.status === 'degraded' && h.byName.journal?.status !== 'ok' ? h : undefined;
+        });
+        expect(full.reasons.join(' ')).toMatch(/journal/);
+      } else {
+        await sleep(3000);
+        process.stderr.write(`disk-full: /healthz while full: ${JSON.stringify((await components(run.sys)).reasons)}\n`);
+      }
       await sleep(2000);
       rmSync(filler);
-      // Resumed without a restart: new acknowledgements, and /healthz ok again.
-      await until('uploads after the disk freed', () => (ledger.acked.size > ackedWhileFull + 5 ? true : undefined), 90_000);
-      await until('/healthz ok again', async () => ((await components(run!.sys)).byName.journal?.status === 'ok' ? true : undefined));
+      if (strict('disk-full')) {
+        // Resumed without a restart: new acknowledgements, and /healthz ok again.
+        await until('uploads after the disk freed', () => (ledger.acked.size > ackedWhileFull + 5 ? true : undefined), 90_000);
+        await until('/healthz ok again', async () => ((await components(run!.sys)).byName.journal?.status === 'ok' ? true : undefined));
+      } else {
+        // Today a journal that failed a write needs a restart: do it, then check that nothing acknowledged was lost.
+        const s = run.sys;
+        run.set(undefined);
+        await crash(s);
+        run.set(await start(dataDir));
+        await until('uploads after the restart', () => (ledger.acked.size > ackedWhileFull + 5 ? true : undefined), 90_000);
+      }
       await run.stop();
-      const r = await checkAll({ sys: run.sys, ledger, dataDir, random });
-      report('disk-full', r);
-      expect(problems(r)).toEqual([]);
+      const r = await checkAll({ sys: run.sys, ledger, dataDir, random, ...(strict('disk-full') ? {} : { timeoutMs: 15_000 }) });
+      expectHolds('disk-full', r);
       expect(await interrupt(run.sys)).toBe(0);
     } finally {
       if (run) {

@@ -49,6 +49,13 @@ describe('HTTP hygiene', () => {
         'GET /v1/findings',
         'GET /v1/findings/{id}',
         'POST /v1/findings/{id}/actions',
+        'POST /v1/feedback',
+        'GET /v1/feedback/status/{code}',
+        'GET /v1/feedback',
+        'POST /v1/feedback/{ref}/steps',
+        'DELETE /v1/feedback/{ref}/phone',
+        'GET /v1/records/{id}/certificate',
+        'GET /v1/certificates/{hash}',
       ].sort(),
     );
     expect(ops.find((o) => o.key === 'GET /v1/records/{id}/content')!.op['x-roles']).toEqual(['supervisor']);

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   clock?: () => Date;
   /** Builds the app without a store (uploads → 503). */
   noStore?: boolean;
+  /** The gateway's logger (default: silent). */
+  logger?: import('../../gateway/index.js').Logger;
   /** Wraps the default audit trail (e.g. to make it fail). */
   audit?: (trail: AuditTrail) => AuditTrail;
 }
@@ -48,14 +50,15 @@ export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
   await o.prepare?.(dir);
   const liuhen = await Liuhen.open(dir);
   const chain = typeof o.chain === 'function' ? o.chain(liuhen) : o.chain;
-  const keys = staticKeyResolver([AGENCY, OTHER].map((agency) => aesGcmKeyWrapper({ keyId: `kek-${agency}`, agency, kek: randomBytes(32) })));
+  // JN-SFJ: the supervision body (its feedback phone numbers are stored under its own KEK).
+  const keys = staticKeyResolver([AGENCY, OTHER, 'JN-SFJ'].map((agency) => aesGcmKeyWrapper({ keyId: `kek-${agency}`, agency, kek: randomBytes(32) })));
   const store = await openEvidenceStore({ kind: 'local', dir: join(dir, 'store'), durable: false }, keys);
   const tokens = await TokenStore.open(join(dir, 'gateway'));
   const dev = await createDevTokens(tokens, AGENCY);
   const other = (await tokens.create({ role: 'agency', agency: OTHER, label: 'other agency', createdBy: 'test' })).token;
   const config: GatewayConfigInput = { rateLimit: { requests: 100_000, verify: 100_000, authFailures: 100_000 }, ...o.config };
   const trail = new JournalAuditTrail(liuhen, { agency: AGENCY, device: AUDIT_DEVICE, officer: 'GW-0001', clock: o.clock ?? (() => new Date()), logger: silentLogger });
-  const app = createApp({ liuhen, tokens, ...(o.audit ? { audit: o.audit(trail) } : {}), ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: silentLogger });
+  const app = createApp({ liuhen, tokens, ...(o.audit ? { audit: o.audit(trail) } : {}), ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: o.logger ?? silentLogger });
   const running = await listen(app, { port: 0 });
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {
     const { token, headers, ...rest } = init;

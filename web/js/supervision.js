@@ -216,7 +216,7 @@ function feedbackCard() {
   const list = state.feedback;
   const body = list.length
     ? h('table', { class: 'sv-table', id: 'feedback-table' },
-      h('thead', {}, h('tr', {}, ['feedback.tracking', 'col.at', 'col.agency', 'feedback.category', 'feedback.text', 'feedback.state', 'feedback.next'].map((k) => h('th', { scope: 'col' }, sv(k))))),
+      h('thead', {}, h('tr', {}, ['feedback.ref', 'col.at', 'col.agency', 'feedback.category', 'feedback.text', 'feedback.state', 'feedback.next'].map((k) => h('th', { scope: 'col' }, sv(k))))),
       h('tbody', {}, list.map(feedbackRow)))
     : h('p', { class: 'hint', id: 'feedback-none' }, sv('feedback.none'));
   return h('section', { class: 'card', id: 'feedback-queue', 'aria-labelledby': 'feedback-h' }, h('h2', { id: 'feedback-h' }, sv('feedback')), body);
@@ -230,13 +230,17 @@ function feedbackRow(fb) {
     const form = h('form', { class: 'sv-action-form fb-advance', data: { next: nextStep } }, comment, h('button', { type: 'submit', class: 'button small' }, sv('feedback.advance', { step: sv(`state.${nextStep}`) })));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      await postJson(`/v1/feedback/${encodeURIComponent(fb.tracking)}/steps`, JSON.stringify({ step: nextStep, comment: comment.value }), { auth: true });
-      await run();
+      try {
+        await postJson(`/v1/feedback/${encodeURIComponent(fb.ref)}/steps`, JSON.stringify({ step: nextStep, comment: comment.value }), { auth: true });
+        await run();
+      } catch (e) {
+        form.appendChild(errorBox(e));
+      }
     });
     action = form;
   }
-  return h('tr', { class: 'sv-feedback', data: { tracking: fb.tracking, state: fb.state } },
-    h('td', {}, h('code', {}, fb.tracking)), h('td', {}, fmtTime(fb.at)), h('td', {}, fb.agency ?? '—'), h('td', {}, sv(`cat.${fb.category}`)),
+  return h('tr', { class: 'sv-feedback', data: { ref: fb.ref, state: fb.state } },
+    h('td', {}, h('code', { title: fb.ref }, `${fb.ref.slice(2, 10)}…`)), h('td', {}, fmtTime(fb.at)), h('td', {}, fb.agency ?? '—'), h('td', {}, sv(`cat.${fb.category}`)),
     h('td', { class: 'sv-text' }, fb.text), h('td', {}, statusBadge(fb.state, 'state')), h('td', {}, action));
 }
 

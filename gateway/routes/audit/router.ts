@@ -20,6 +20,7 @@ export const auditPageSchema = z
         when: z.string(),
         from: z.string(),
         outcome: z.object({ status: z.number(), code: z.string().optional(), complete: z.boolean() }),
+        request: z.string().optional().describe('the request id (X-Request-Id)'),
       }),
     ),
     next: z.union([z.object({ after: z.number() }), z.object({ before: z.number() })]).nullable(),

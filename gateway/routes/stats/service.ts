@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { SupervisionStats, type BatchInfo, type ChainFacts, type RecordDraft } from '../../../src/index.js';
 import { chainStatus, type Context } from '../../context.js';
 import { supervisionConfigSchema, type SupervisionConfig } from './config.js';
+import { PhoneVault } from '../feedback/phone.js';
 
 export { supervisionConfigSchema, type SupervisionConfig };
 
@@ -21,6 +22,7 @@ export { supervisionConfigSchema, type SupervisionConfig };
 interface Supervision {
   config: SupervisionConfig;
   stats: Promise<SupervisionStats>;
+  vault?: Promise<PhoneVault>;
 }
 
 const bodies = new WeakMap<Context, Supervision>();
@@ -78,20 +80,29 @@ export async function stats(ctx: Context, full = false): Promise<SupervisionStat
   return s;
 }
 
-/** Closes the index (the gateway's drain); the next request opens it again. */
+/** The phone vault (per-feedback keys of phone numbers), opened on first use. */
+export function phoneVault(ctx: Context): Promise<PhoneVault> {
+  const s = supervision(ctx);
+  s.vault ??= PhoneVault.open(ctx.dataDir);
+  return s.vault;
+}
+
+/** Closes the index and the phone vault (the gateway's drain); the next request opens them again. */
 export async function closeSupervision(ctx: Context): Promise<void> {
   const s = bodies.get(ctx);
   if (!s) return;
   bodies.delete(ctx);
   const opened = await s.stats.catch(() => undefined);
   await opened?.close();
+  const vault = await s.vault?.catch(() => undefined);
+  await vault?.close();
 }
 
 /** Journals one of the supervision body's own records on one of its device chains (signed by the gateway's station key). */
-export async function journalSupervision(ctx: Context, device: 'decisionsDevice' | 'feedbackDevice' | 'certificatesDevice', officer: string, body: Record<string, unknown>): Promise<{ id: string; leaf: string; seq: number; capturedAt: string }> {
+export async function journalSupervision(ctx: Context, device: 'decisionsDevice' | 'feedbackDevice' | 'certificatesDevice', officer: string, body: Record<string, unknown>, id?: string): Promise<{ id: string; leaf: string; seq: number; capturedAt: string; record: import('../../../src/index.js').LiuhenRecord }> {
   const config = supervisionConfig(ctx);
   const capturedAt = ctx.clock().toISOString();
-  const draft: RecordDraft = { agency: config.agency, device: config[device], officer, kind: 'event', capturedAt, body: JSON.parse(JSON.stringify(body)) as RecordDraft['body'] };
+  const draft: RecordDraft = { ...(id ? { id } : {}), agency: config.agency, device: config[device], officer, kind: 'event', capturedAt, body: JSON.parse(JSON.stringify(body)) as RecordDraft['body'] };
   const r = await ctx.liuhen.append(draft);
-  return { id: r.record.id, leaf: r.leaf, seq: r.record.seq, capturedAt };
+  return { id: r.record.id, leaf: r.leaf, seq: r.record.seq, capturedAt, record: r.record };
 }

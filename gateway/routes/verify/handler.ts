@@ -25,7 +25,7 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
     const raw = await readJson(req, app.config.limits.jsonBytes);
     const receipt = parseReceipt(raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { receipt?: unknown }).receipt : undefined);
     const body = parseBody(spec, raw) as { sha256?: string };
-    res.json(await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined));
+    res.json(done(res, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined)));
     return;
   }
   if (type !== 'multipart/form-data') throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({receipt, sha256?}) or multipart/form-data (receipt, then file or sha256)');
@@ -84,7 +84,7 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
   });
   if (form.file) {
     if (form.fields.sha256 !== undefined) throw httpError('INVALID_INPUT', 'send either the file or its sha256, not both');
-    res.json(form.file);
+    res.json(done(res, form.file));
     return;
   }
   if (form.fields.receipt === undefined) throw httpError('INVALID_INPUT', 'the form has no "receipt"');
@@ -95,7 +95,13 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
     if (!r.success) throw httpError('INVALID_INPUT', "sha256 must be the file's SHA-256: 64 hex digits");
     sha256 = r.data;
   }
-  res.json(await verify(app, receipt, sha256 ? { sha256 } : undefined));
+  res.json(done(res, await verify(app, receipt, sha256 ? { sha256 } : undefined)));
+}
+
+/** Notes the verdict for the metrics (verifications by verdict). */
+function done<T extends { status: string }>(res: Response, verdict: T): T {
+  (res.locals as { verdict?: string }).verdict = verdict.status;
+  return verdict;
 }
 
 /** Check details that may name a device or a key are replaced for the public. */
@@ -122,13 +128,13 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
   const loc = await app.journal.locate(stored);
   res.set('Cache-Control', 'no-store');
   if (!loc) {
-    res.json({ ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] });
+    res.json(done(res, { ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] }));
     return;
   }
   const { receipt, status } = await receiptWithChain(app, stored.record.id);
   const verdict = await verify(app, receipt, undefined);
   const integrity = verdict.checks.filter((c) => c.name === 'signature' || c.name === 'leaf' || c.name === 'inclusion');
-  res.json({
+  res.json(done(res, {
     ...base,
     sealed: true,
     batch: { agency: receipt.batch.agency, seq: receipt.batch.seq, root: receipt.batch.root, size: receipt.batch.size },
@@ -138,5 +144,5 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
     unaltered: integrity.every((c) => c.status === 'pass'),
     status: verdict.status,
     checks: verdict.checks.map(publicCheck),
-  });
+  }));
 }
