@@ -31,7 +31,9 @@ describe('npm run demo, twice', () => {
       createInterface({ input: proc!.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
       proc!.once('exit', (code) => reject(new Error(`liuhen start exited (${code}): ${stderr.slice(-2000)}`)));
     });
-    const caseRecords = async (c: string) => ((await (await fetch(`${info.url}/v1/cases/${encodeURIComponent(c)}`, { headers: { authorization: `Bearer ${info.tokens.supervisor}` } })).json()) as { records: unknown[] }).records.length;
+    const get = (c: string) => fetch(`${info.url}/v1/cases/${encodeURIComponent(c)}`, { headers: { authorization: `Bearer ${info.tokens.supervisor}` } });
+    // spawnSync (liuhen) blocks this process's event loop, so a kept-alive socket the server closed meanwhile may be reused once: retry.
+    const caseRecords = async (c: string) => ((await (await get(c).catch(() => get(c))).json()) as { records: unknown[] }).records.length;
 
     const first = liuhen(['--data', data, '--json', 'demo']);
     expect(first.status, first.stderr).toBe(0);
