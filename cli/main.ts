@@ -4,6 +4,7 @@ import { DEFAULT_DATA_DIR } from './constants.js';
 import { registerCarCommands } from './car-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerDeviceCommands } from './device-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
@@ -63,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStartCommands(program, run);
   registerCarCommands(program, run);
   registerRegistryCommands(program, run);
+  registerDeviceCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

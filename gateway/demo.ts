@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { DeviceKey, Journal, LiuhenError, type ErrorCode, type LiuhenRecord } from '../src/index.js';
 import { runFile } from './system.js';
+import { runSupervisionDemo } from './demo-supervision.js';
 
 const fail = (code: ErrorCode, message: string): never => {
   throw new LiuhenError(code, message);
@@ -136,6 +137,11 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
     `${url}/records/${ids[1]}`,
     `${url}/v/${firstLeaf}`,
   ];
+  // Supervision (issue 12): feedback in every state, a finding marked.
+  const leaves: string[] = [];
+  for (const id of [ids[1]!, ids[5]!, ids[12]!, ids[14]!, ids.at(-1)!]) leaves.push(await api.leafOf(run.tokens.supervisor, id));
+  const supervision = await runSupervisionDemo({ url, supervisorToken: run.tokens.supervisor, leaves, say });
+  pages.push(...supervision.pages);
   const sample = await saveSample(api, run.tokens.supervisor, p.dataDir, ids[2]!, say);
   say('open (supervisor token from `npm start`):');
   for (const page of pages) say(`  ${page}`);

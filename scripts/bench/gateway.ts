@@ -18,9 +18,36 @@
  * (default 1000) the zipf population.
  */
 import { pathToFileURL } from 'node:url';
-import autocannon from 'autocannon';
+// @ts-expect-error autocannon ships no type declarations (the part used is typed below)
+import autocannonUntyped from 'autocannon';
 import { startSystem } from '../../gateway/system.js';
 import { tempDir } from '../../test/helpers/tmp.js';
+
+/** The part of autocannon's API used here (the package ships no types). */
+// eslint-disable-next-line @typescript-eslint/no-namespace
+namespace autocannon {
+  export interface Request {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    setupRequest?: (req: Request, context: Record<string, unknown>) => Request;
+  }
+  export interface Options {
+    url: string;
+    connections?: number;
+    duration?: number;
+    requests?: Request[];
+  }
+  export interface Result {
+    requests: { average: number; total: number };
+    latency: { p50: number; p99: number; average: number; max: number };
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+  }
+}
+const autocannon = autocannonUntyped as (options: autocannon.Options) => Promise<autocannon.Result>;
 
 type Emit = (line: Record<string, unknown>) => void;
 

@@ -15,6 +15,7 @@ export { chainDataFor, receiptWithChain } from './receipts.js';
 export type { ChainData, ChainDataParameters, ChainReceiptParameters } from './receipts.js';
 export { createChainVerifier } from './verifier.js';
 export type { ChainVerifierParameters, ClosableChainVerifier } from './verifier.js';
+export type { VerifierCacheOptions, CacheStats } from './verifier-cache.js';
 export { attestationDomain, attestationDigest, attestationMessage, recoverAttestationSigner, agencyToBytes32, domainVersionOf, ATTESTATION_TYPES, ATTESTATION_DOMAIN_NAME, ATTESTATION_DOMAIN_VERSION, CURRENT_REGISTRY_VERSION } from './attestation.js';
 export type { BatchAttestationValue, RegistryVersion } from './attestation.js';
 export { evidenceRegistryArtifact } from './registry-artifact.js';

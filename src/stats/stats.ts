@@ -510,7 +510,7 @@ export class SupervisionStats {
   }
 
   // ── findings index ───────────────────────────────────────────────────────
-  //   F:<id> → FindingEntry;  T:<rev at>:<id> and TA:<agency>:<rev at>:<id> → '' (newest first)
+  //   F:<id> → FindingEntry;  newest first: T:<rev at>:<id>, TA:<agency>:…, TK:<code>:…, TAK:<agency>:<code>:… → ''
   //   H:<id>:<ack> → FindingActionEntry;  S:<id> → last status
 
   private async raise(f: Omit<FindingEntry, 'severity' | 'status'>): Promise<void> {
@@ -524,16 +524,14 @@ export class SupervisionStats {
   private async writeFinding(f: FindingEntry): Promise<void> {
     const k = rev(Date.parse(f.at));
     this.puts.set(`F:${f.id}`, JSON.stringify(f));
-    this.puts.set(`T:${k}:${f.id}`, '');
-    this.puts.set(`TA:${f.agency}:${k}:${f.id}`, '');
+    for (const prefix of indexPrefixes(f)) this.puts.set(`${prefix}${k}:${f.id}`, '');
     const b = this.bucket(f.agency, this.day(Date.parse(f.at)));
     b.findings[f.code] = (b.findings[f.code] ?? 0) + 1;
   }
 
   private unindex(f: FindingEntry): void {
     const k = rev(Date.parse(f.at));
-    this.puts.set(`T:${k}:${f.id}`, null);
-    this.puts.set(`TA:${f.agency}:${k}:${f.id}`, null);
+    for (const prefix of indexPrefixes(f)) this.puts.set(`${prefix}${k}:${f.id}`, null);
     const b = this.bucket(f.agency, this.day(Date.parse(f.at)));
     if ((b.findings[f.code] ?? 0) <= 1) delete b.findings[f.code];
     else b.findings[f.code]!--;
@@ -560,7 +558,8 @@ export class SupervisionStats {
 
   /** A page of findings, newest first; the filters narrow a key range (agency, period) or are checked per entry. */
   async findings(q: FindingsQuery): Promise<{ findings: FindingEntry[]; next: string | null }> {
-    const prefix = q.agency ? `TA:${q.agency}:` : 'T:';
+    // The narrowest index for the filters given; the rest (severity, status) are checked per entry.
+    const prefix = q.agency && q.code ? `TAK:${q.agency}:${q.code}:` : q.agency ? `TA:${q.agency}:` : q.code ? `TK:${q.code}:` : 'T:';
     const toMs = q.to ? Date.parse(q.to.length === 10 ? `${q.to}T00:00:00Z` : q.to) - (q.to.length === 10 ? this.offsetMs : 0) : undefined;
     const fromMs = q.from ? Date.parse(q.from.length === 10 ? `${q.from}T00:00:00Z` : q.from) - (q.from.length === 10 ? this.offsetMs : 0) : undefined;
     // Newest first: keys from rev(to) (exclusive of `to` itself) up to rev(from).
@@ -736,11 +735,14 @@ export class SupervisionStats {
     const rows: Record<string, string> = {};
     for await (const [k, v] of this.db.iterator()) if (k !== META) rows[k] = v;
     const sorted = (m: Map<string, unknown>) => Object.fromEntries([...m.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => [k, normalize(v)]));
-    return { cursors: this.cursors, buckets: sorted(this.buckets), devices: sorted(this.devices), cases: sorted(this.cases), pending: sorted(this.pending), feedback: this.feedbackCounts, index: Object.fromEntries(Object.entries(rows).filter(([k]) => /^(F|T|TA|H|S|Q|QS|K):/.test(k)).sort()) };
+    return { cursors: this.cursors, buckets: sorted(this.buckets), devices: sorted(this.devices), cases: sorted(this.cases), pending: sorted(this.pending), feedback: this.feedbackCounts, index: Object.fromEntries(Object.entries(rows).filter(([k]) => /^(F|T|TA|TK|TAK|H|S|Q|QS|K):/.test(k)).sort()) };
   }
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
+
+/** The index keys of a finding (see the findings index above). */
+const indexPrefixes = (f: FindingEntry): string[] => ['T:', `TA:${f.agency}:`, `TK:${f.code}:`, `TAK:${f.agency}:${f.code}:`];
 
 /** Arrays whose order depends on arrival (gaps, agencies, findings) sorted, so two builds compare equal. */
 function normalize(v: unknown): unknown {
