@@ -82,7 +82,7 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
   const population = opts.receipts ?? Number(process.env.LIUHEN_BENCH_RECEIPTS ?? 1000);
   const t = tempDir('liuhen-bench-gw-');
   const silent = { info() {}, warn() {}, error() {} };
-  const big = 1_000_000_000;
+  const big = 10_000_000;
   const sys = await startSystem({
     dataDir: t.dir,
     port: 0,
