@@ -22,8 +22,14 @@ export class JournalIndexes {
 
   constructor(private readonly disk: JournalDisk) {}
 
+  /** The LevelDB, or JOURNAL_IO while the journal is reopening after a failed write (a moment, or until the disk has room again). */
   private get db() {
-    return this.disk.db;
+    const db = this.disk.db;
+    if (db.status === 'closed' || db.status === 'closing') {
+      if (this.disk.closed) fail('JOURNAL_CLOSED', `the journal in ${this.disk.dir} is closed`);
+      fail('JOURNAL_IO', `the journal in ${this.disk.dir} is reopening after a failed write; try again later`);
+    }
+    return db;
   }
 
   async agencyHead(agency: string): Promise<AgencyHead | undefined> {
@@ -87,6 +93,7 @@ export class JournalIndexes {
 
   async tree(root: string): Promise<MerkleTree> {
     if (this.treeCache?.root === root) return this.treeCache.tree;
+    void this.db; // refuses while reopening, as every read here
     const leaves = await this.disk.blobs.get(root);
     if (!leaves) fail('BATCH_NOT_FOUND', `no sealed batch with root ${root}`);
     const tree = MerkleTree.fromLeafHashes(Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength));

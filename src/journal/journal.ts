@@ -10,7 +10,7 @@ import { JournalDisk, type JournalHealth } from './disk.js';
 import { JournalIndexes } from './indexes.js';
 import { K } from './keys.js';
 import { Sealer, type SealOptions } from './sealer.js';
-import { TypedStore } from './typed-store.js';
+import { TEXT_CODEC, TypedStore } from './typed-store.js';
 import type { AgencyHead, AppendResult, BatchInfo, DeviceHead, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
 
 export type { SealOptions } from './sealer.js';
@@ -65,7 +65,8 @@ export class Journal {
     this.appender = new Appender(disk, this.indexes, maxFutureSkewMs, clock);
     this.sealer = new Sealer(disk, this.indexes, this.appender);
     this.anchorStore = new TypedStore(disk, K.anchorPrefix, anchorStateEnvelopeSchema);
-    this.metaStore = new TypedStore(disk, K.metaPrefix, z.string().max(65_536));
+    // Plain text, as meta values were written before they were typed (the gateway's token-file digest seq).
+    this.metaStore = new TypedStore(disk, K.metaPrefix, z.string().max(65_536), TEXT_CODEC);
     disk.rebuild = async () => {
       this.indexes.treeCache = undefined;
       await this.appender.load();

@@ -29,6 +29,8 @@ describe('Journal typed sub-stores', () => {
       await j.putMeta('greeting', '你好');
       expect(await j.getMeta('greeting')).toBe('你好');
       expect(await j.getMeta('absent')).toBeUndefined();
+      // Kept as plain text, as before it was typed: data folders written earlier read the same.
+      expect(await (j as unknown as { db: { get: (k: string) => Promise<string> } }).db.get('m:greeting')).toBe('你好');
     });
   });
 

@@ -124,6 +124,11 @@ export function publicReads(app: HandlerContext<unknown, unknown, unknown>['app'
   return a;
 }
 
+/** Writes the open public-verdict windows (called when the app drains: nothing counted is lost on a clean stop). */
+export function flushPublicReads(app: object): void {
+  aggregators.get(app)?.flush();
+}
+
 /** `GET /v1/verify/:leaf`: the QR target. Verifies the journal's full receipt, discloses only agency, kind and times. */
 export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, req: Request, res: Response): Promise<void> {
   const app = ctx.app;
