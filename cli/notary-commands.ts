@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BatchOutcome, NotaryEvent, NotaryPendingBatch, NotaryPolicy, NotaryPolicyInput } from '../src/index.js';
+import type { BatchOutcome, NotaryEvent, NotaryPendingBatch, NotaryPolicyInput } from '../src/index.js';
 import { fail } from '../src/errors.js';
 import { NOTARY_PASSPHRASE_ENV } from './constants.js';
 import { sdk } from './sdk.js';
