@@ -39,6 +39,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   CHAIN_UNREACHABLE: 503,
+  // The node answered with an error that is neither a revert nor a network failure: a bad gateway upstream.
+  CHAIN_RPC_ERROR: 502,
   REGISTRY_MISSING: 503,
   STORE_UNAVAILABLE: 503,
   AUDIT_UNAVAILABLE: 503,
@@ -49,7 +51,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Codes whose SDK message is safe and useful to a client even though the status is 5xx. */
-const TELL_5XX = new Set<ErrorCode>(['AUDIT_UNAVAILABLE', 'STORE_INTEGRITY', 'STORE_DECRYPT_FAILED', 'STORE_KEY', 'REGISTRY_MISSING', 'CHAIN_UNREACHABLE', 'STORE_UNAVAILABLE']);
+const TELL_5XX = new Set<ErrorCode>(['AUDIT_UNAVAILABLE', 'STORE_INTEGRITY', 'STORE_DECRYPT_FAILED', 'STORE_KEY', 'REGISTRY_MISSING', 'CHAIN_UNREACHABLE', 'CHAIN_RPC_ERROR', 'STORE_UNAVAILABLE']);
 
 const GENERIC_5XX: Partial<Record<ErrorCode, string>> = {
   STORE_INTEGRITY: 'the stored evidence does not match its record: it was altered or damaged; it is not served',
