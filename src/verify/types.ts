@@ -1,4 +1,5 @@
 import type { Receipt } from '../receipt/format.js';
+import type { DeviceAuthenticity } from './device.js';
 
 /**
  * - pass: checked and holds;
@@ -9,7 +10,7 @@ import type { Receipt } from '../receipt/format.js';
  */
 export type CheckStatus = 'pass' | 'fail' | 'pending' | 'warn' | 'skipped';
 
-export const CHECK_NAMES = ['format', 'content', 'signature', 'leaf', 'inclusion', 'anchor', 'notary', 'policy'] as const;
+export const CHECK_NAMES = ['format', 'content', 'signature', 'leaf', 'inclusion', 'anchor', 'notary', 'policy', 'device'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface CheckOutcome {
@@ -35,12 +36,16 @@ export interface Verdict {
   leaf: string | null;
   root: string | null;
   checks: Check[];
+  /** The record's authenticity level (issue 13), when the device check ran: how strong the "before the chain" evidence is. */
+  authenticity?: { level: string; zh: string; en: string };
 }
 
 /** Chain-side checks, implemented by the chain module; the pipeline stays chain-agnostic. */
 export interface ChainVerifier {
   checkAnchor(receipt: Receipt): Promise<CheckOutcome>;
   checkNotary(receipt: Receipt): Promise<CheckOutcome>;
+  /** The record's authenticity from the registry's device enrollments (src/verify/device.ts); verifiers without it add no device check. */
+  deviceAuthenticity?: DeviceAuthenticity;
 }
 
 /** Where the file's content comes from: its SHA-256 (computed by the caller, e.g. in a browser) or a path. */
