@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { fail, isLiuhenError } from '../src/errors.js';
 import type { Kind, Stage } from '../src/record/schema.js';
@@ -34,11 +34,14 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .option('--stage <stage>', `stage: ${STAGES.join('|')}`)
     .option('--kind <kind>', `kind: ${KINDS.join('|')} (default from the file type)`)
     .option('--captured-at <time>', 'capture time, RFC 3339 (default now)')
-    .action((files: string[], o: { case?: string; stage?: string; kind?: string; capturedAt?: string }) =>
+    .option('--receipts <dir>', 'seal at once and write each file\'s receipt to DIR/<file>.receipt.json (pending until anchored and notarized: `liuhen receipt upgrade DIR/*.receipt.json` completes them)')
+    .action((files: string[], o: { case?: string; stage?: string; kind?: string; capturedAt?: string; receipts?: string }) =>
       run(async (g) => {
         if (o.stage !== undefined && !STAGES.includes(o.stage as Stage)) fail('INVALID_INPUT', `--stage must be one of ${STAGES.join(', ')}`);
         if (o.kind !== undefined && !KINDS.includes(o.kind as Kind)) fail('INVALID_INPUT', `--kind must be one of ${KINDS.join(', ')}`);
+        if (o.receipts !== undefined && (!existsSync(o.receipts) || !statSync(o.receipts).isDirectory())) fail('INVALID_INPUT', `--receipts ${o.receipts} is not a folder`);
         const lh = await sdk.Liuhen.open(g.data);
+        const recorded: { id: string; file: string; line: Record<string, unknown> }[] = [];
         try {
           for (const file of files) {
             const bar = progressBar(basename(file));
@@ -49,8 +52,32 @@ export function registerCoreCommands(program: Command, run: Run): void {
             );
             bar.done();
             const sha256 = r.record.media!.sha256;
-            if (g.json) printJson({ id: r.record.id, leaf: r.leaf, seq: r.record.seq, sha256, size: r.size });
-            else printLine(`${r.record.id}  seq ${r.record.seq}  sha256 ${sha256}  ${file}`);
+            const line = { id: r.record.id, leaf: r.leaf, seq: r.record.seq, sha256, size: r.size };
+            recorded.push({ id: r.record.id, file, line });
+            // With --receipts, the JSON line comes once the receipt is written (it names the file).
+            if (g.json && o.receipts === undefined) printJson(line);
+            else if (!g.json) printLine(`${r.record.id}  seq ${r.record.seq}  sha256 ${sha256}  ${file}`);
+          }
+          if (o.receipts !== undefined) {
+            // The receipt exists once the record is in a batch: seal now (the anchor and co-signatures come later, by `receipt upgrade`).
+            await lh.seal();
+            const used = new Set<string>();
+            for (const rec of recorded) {
+              let receipt: Receipt;
+              try {
+                receipt = await lh.receipt(rec.id);
+              } catch (e) {
+                if (!isLiuhenError(e, 'CHAIN_UNREACHABLE')) throw e;
+                receipt = await sdk.receiptFromJournal(lh.journal, rec.id);
+              }
+              let name = `${basename(rec.file)}.receipt.json`;
+              if (used.has(name)) name = `${basename(rec.file)}.${rec.id}.receipt.json`;
+              used.add(name);
+              const path = join(o.receipts, name);
+              writeFileSync(path, sdk.serializeReceipt(receipt));
+              if (g.json) printJson({ ...rec.line, receipt: path });
+              else printLine(`receipt ${path}${receipt.anchor ? '' : ' (pending: `liuhen receipt upgrade` once anchored)'}`);
+            }
           }
         } finally {
           await lh.close();

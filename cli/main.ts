@@ -8,6 +8,7 @@ import { registerDeviceCommands } from './device-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
+import { registerReceiptCommands } from './receipt-commands.js';
 import { registerRegistryCommands } from './registry-commands.js';
 import { loadSdk } from './sdk.js';
 import { registerStartCommands } from './start-commands.js';
@@ -56,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   registerCoreCommands(program, run);
+  registerReceiptCommands(program.commands.find((c) => c.name() === 'receipt')!, run);
   registerChainCommands(program, run);
   registerNotaryCommands(program, run);
   registerGatewayCommands(program, run);

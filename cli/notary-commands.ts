@@ -118,7 +118,7 @@ async function runNotary(g: GlobalOptions, o: RunOptions): Promise<number> {
   if (pollIntervalMs < 50) fail('INVALID_INPUT', '--poll must be at least 50 ms');
   const waiting = new Map<string, string>();
   const print = (e: NotaryEvent): void => {
-    if (e.status === 'rewound' || e.status === 'error') {
+    if (e.status === 'rewound' || e.status === 'error' || e.status === 'recosigning') {
       if (g.json) process.stderr.write(`${JSON.stringify(e)}\n`);
       else process.stderr.write(`liuhen notary: ${e.status === 'error' ? `${e.error.message} [${e.error.code}] (retrying)` : e.detail}\n`);
       return;

@@ -39,8 +39,17 @@ export function registerStartCommands(program: Command, run: Run): void {
     .command('demo')
     .description('fill a running system (liuhen start) with a realistic sample: two agencies, cases, devices, a missing review, a deleted clip, a late record')
     .option('--url <url>', 'gateway URL (default: the running system of --data)')
-    .action((o: { url?: string }) =>
+    .option('--history <dir>', 'instead: make a FRESH demo folder <dir> with weeks of history across four agencies (marked as demo history; chain started in the past), then `liuhen start --data <dir>`')
+    .option('--days <n>', 'days of history for --history', '21')
+    .action((o: { url?: string; history?: string; days?: string }) =>
       run(async (g) => {
+        if (o.history) {
+          // Supervision (issue 12): gateway/demo-history.ts
+          const { seedDemoHistory } = await import('../gateway/demo-history.js');
+          const summary = await seedDemoHistory({ dataDir: o.history, days: Number(o.days ?? 21), onProgress: g.json ? () => {} : (l) => printLine(l) });
+          if (g.json) printJson(summary);
+          return 0;
+        }
         const { runDemo } = await import('../gateway/demo.js');
         const summary = await runDemo({ dataDir: g.data, url: o.url, onProgress: g.json ? () => {} : (l) => printLine(l) });
         if (g.json) printJson(summary);

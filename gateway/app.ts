@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health/router.js';
 import { notaryRoutes } from './routes/notary/router.js';
 import { recordRoutes } from './routes/records/router.js';
 import { tokenRoutes } from './routes/tokens/router.js';
+import { flushPublicReads } from './routes/verify/handler.js';
 import { verifyRoutes } from './routes/verify/router.js';
 import { findingRoutes } from './routes/findings/router.js';
 import { feedbackRoutes } from './routes/feedback/router.js';
@@ -124,7 +125,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(notFound);
   app.use(errorMiddleware(logger, ctx.dataDir, (code) => code.startsWith('STORE_') && ctx.metrics.storeError(code)));
   // Supervision: the statistics index is closed with the app (reopened if the app serves again).
-  (app.locals as Record<symbol, unknown>)[DRAIN] = () => audit.flush().then(() => closeSupervision(ctx));
+  (app.locals as Record<symbol, unknown>)[DRAIN] = () => (flushPublicReads(ctx), audit.flush().then(() => closeSupervision(ctx)));
   (app.locals as Record<symbol, unknown>)[HTTP_CONFIG] = config.http;
   return app;
 }

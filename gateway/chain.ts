@@ -20,6 +20,8 @@ export interface GatewayChainParameters {
   timeoutMs?: number;
   /** How long a batch's status is reused (a page shows many records of one batch). @default 2000 ms */
   cacheMs?: number;
+  /** How old the verifier's synced chain view may be (src/chain/verifier-cache.ts). @default min(cacheMs, 1000) ms */
+  verdictCacheMs?: number;
 }
 
 const MAX_SETTLED = 100_000;
@@ -48,7 +50,7 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
   };
   // Receipts of registries the folder moved away from (liuhen registry migrate) stay verifiable.
   const trusted = trustedRegistries(p.chain);
-  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: trusted } : {}), minConfirmations: Math.max(1, p.chain.confirmations) });
+  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: trusted } : {}), minConfirmations: Math.max(1, p.chain.confirmations), cache: { headTtlMs: p.verdictCacheMs ?? Math.min(p.cacheMs ?? 1000, 1000) } });
   const cacheMs = p.cacheMs ?? 2000;
   const cache = new Map<string, { at: number; value: Promise<BatchChainStatus> }>();
   /** Final and notarized batches: reused while the anchorer's state still says final at the same block. */

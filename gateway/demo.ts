@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { DeviceKey, Journal, LiuhenError, type ErrorCode, type LiuhenRecord } from '../src/index.js';
 import { runFile } from './system.js';
+import { runSupervisionDemo } from './demo-supervision.js';
 
 const fail = (code: ErrorCode, message: string): never => {
   throw new LiuhenError(code, message);
@@ -33,6 +34,10 @@ export interface DemoSummary {
   devices: string[];
   pages: string[];
   notarized: boolean;
+  /** A sample evidence file and its receipt on disk (try them on the Verify page). */
+  sample?: { file: string; receipt: string };
+  /** True when the demo data was already there (nothing was added). */
+  alreadyThere?: boolean;
 }
 
 interface RunInfo {
@@ -57,6 +62,18 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   if (!cgj || !scj) fail('CONFIG_INVALID', 'the running system serves one agency; the demo needs two (start from a fresh data folder)');
   const api = client(url);
   const ids: string[] = [];
+
+  // Run again on a system that has the demo data: add nothing (a second copy would only duplicate it), point at what is there.
+  const existing = await api.caseRecords(run.tokens.supervisor, DEMO.completeCase);
+  if (existing.length > 0) {
+    say(`the demo data is already in this system (case ${DEMO.completeCase}: ${existing.length} records); nothing added — start from a fresh data folder for a new sample`);
+    const photo = existing.find((r) => r.kind === 'photo') ?? existing[0]!;
+    const pages = [`${url}/cases/${encodeURIComponent(DEMO.completeCase)}`, `${url}/cases/${encodeURIComponent(DEMO.missingReviewCase)}`, `${url}/devices/${DEMO.deletedClipDevice}`, `${url}/records/${photo.id}`, `${url}/v/${photo.leaf}`];
+    const sample = await saveSample(api, run.tokens.supervisor, p.dataDir, photo.id, say);
+    say('open (supervisor token from `npm start`):');
+    for (const page of pages) say(`  ${page}`);
+    return { url, records: 0, cases: [DEMO.completeCase, DEMO.missingReviewCase], devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice], pages, notarized: Boolean(photo.chain?.notarized), alreadyThere: true, ...(sample ? { sample } : {}) };
+  }
   const now = Date.now();
   const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
 
@@ -120,9 +137,33 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
     `${url}/records/${ids[1]}`,
     `${url}/v/${firstLeaf}`,
   ];
+  // Supervision (issue 12): feedback in every state, a finding marked.
+  const leaves: string[] = [];
+  for (const id of [ids[1]!, ids[5]!, ids[12]!, ids[14]!, ids.at(-1)!]) leaves.push(await api.leafOf(run.tokens.supervisor, id));
+  const supervision = await runSupervisionDemo({ url, supervisorToken: run.tokens.supervisor, leaves, say });
+  pages.push(...supervision.pages);
+  const sample = await saveSample(api, run.tokens.supervisor, p.dataDir, ids[2]!, say);
   say('open (supervisor token from `npm start`):');
   for (const page of pages) say(`  ${page}`);
-  return { url, records: ids.length, cases: [DEMO.completeCase, DEMO.missingReviewCase], devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice], pages, notarized };
+  return { url, records: ids.length, cases: [DEMO.completeCase, DEMO.missingReviewCase], devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice], pages, notarized, ...(sample ? { sample } : {}) };
+}
+
+/** Downloads one evidence file and its receipt into `<data>/demo/`, for the Verify page; a failure is said, not fatal. */
+async function saveSample(api: ReturnType<typeof client>, token: string, dataDir: string, id: string, say: (l: string) => void): Promise<{ file: string; receipt: string } | undefined> {
+  try {
+    const dir = join(dataDir, 'demo');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'sample-evidence.png');
+    const receipt = join(dir, 'sample-evidence.png.receipt.json');
+    writeFileSync(file, await api.bytes(token, `/v1/records/${id}/content`));
+    writeFileSync(receipt, await api.bytes(token, `/v1/records/${id}/receipt`));
+    say(`sample evidence: ${file}`);
+    say(`its receipt:     ${receipt}   (drop both on the Verify page, or: liuhen verify ${file} --receipt ${receipt})`);
+    return { file, receipt };
+  } catch (e) {
+    say(`no sample file written: ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 function readRun(dataDir: string): RunInfo {
@@ -179,6 +220,17 @@ function client(url: string) {
     async status(token: string, id: string): Promise<{ notarized: boolean; leaf: string }> {
       const r = await request(`/v1/records/${id}`, token);
       return { notarized: Boolean((r.chain as { notarized?: boolean } | null)?.notarized), leaf: r.leaf as string };
+    },
+    async caseRecords(token: string, caseId: string): Promise<{ id: string; leaf: string; kind: string; chain: { notarized?: boolean } | null }[]> {
+      const res = await fetch(`${url}/v1/cases/${encodeURIComponent(caseId)}`, { headers: { authorization: `Bearer ${token}` } });
+      if (res.status === 404) return [];
+      if (!res.ok) fail('INVALID_INPUT', `GET /v1/cases answered ${res.status}`);
+      return ((await res.json()) as { records?: { id: string; leaf: string; kind: string; chain: { notarized?: boolean } | null }[] }).records ?? [];
+    },
+    async bytes(token: string, path: string): Promise<Buffer> {
+      const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      if (!res.ok) fail('INVALID_INPUT', `GET ${path} answered ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
     },
     async leafOf(token: string, id: string): Promise<string> {
       return (await this.status(token, id)).leaf;

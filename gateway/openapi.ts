@@ -61,6 +61,8 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
     }
     if (r.access !== 'public') responses['401'] ??= { description: 'no valid token (UNAUTHORIZED)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     (paths[path] ??= {})[r.method] = {
+      // Generated clients name their methods after it (issue 14): explicit, else from method and path, unique by construction.
+      operationId: r.operationId ?? operationIdOf(r.method, r.path),
       tags: [r.tag],
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
@@ -82,6 +84,16 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
     components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'lh_<id>_<secret> token from an admin' } } },
     paths,
   };
+}
+
+/** `get /v1/records/:id/receipt` → `getRecordsByIdReceipt`. */
+export function operationIdOf(method: string, path: string): string {
+  const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+  const words = path
+    .split('/')
+    .filter((p) => p && p !== 'v1')
+    .map((p) => (p.startsWith(':') ? `By${cap(p.slice(1))}` : p.split(/[^A-Za-z0-9]+/).filter(Boolean).map(cap).join('')));
+  return method + words.join('');
 }
 
 function rewrite(v: unknown, names: ReadonlyMap<string, string>): unknown {

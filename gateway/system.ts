@@ -121,31 +121,40 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     say(`chain ${chain.rpc} (chain id ${chain.chainId}, state in ${statePath}${chain.stateSource === 'previous' ? ', fell back to the previous snapshot' : ''})`);
 
     // 3. The registry and keys: idempotent (reused when the chain still has it).
-    //    An embedded chain that lost its whole state (every snapshot damaged or deleted) while this folder
-    //    had a registry on it: the dev registry is deployed again — as the dev deployer's first transaction
-    //    on an empty chain it lands at the same address — and every batch is anchored and co-signed again
-    //    by the reconcilers. Loudly: an error line in the log and a note in /healthz until the next start.
+    //    deploy() decides with the journal whether a registry may be (re)deployed (issue 16.3): a config
+    //    pointing at another registry is refused (REGISTRY_MOVED); the embedded dev chain that lost the
+    //    registry holding this folder's anchors (every snapshot damaged or deleted) is a `dev-chain-reset`:
+    //    the dev registry is deployed again — as the dev deployer's first transaction on an empty chain it
+    //    lands at the same address — and every batch is anchored and co-signed again by the reconcilers.
+    //    Loudly: an error line in the log, a WARNING line, and a note in /healthz for this run.
     const notes: string[] = [];
-    const hadRegistry = configured?.chainId === EMBEDDED_CHAIN_ID && configured.registry !== undefined;
-    const chainLost = hadRegistry && (chain.stateSource === 'lost' || chain.stateSource === 'new');
-    if (chainLost) {
-      const note = `the embedded chain lost its state (${chain.stateSource === 'lost' ? 'every snapshot was damaged' : 'no snapshot found'}): the dev registry is redeployed at ${configured.registry} and every batch is anchored and notarized again`;
-      logger.error(note, { registry: configured.registry, stateSource: chain.stateSource });
-      say(`WARNING: ${note}`);
-      notes.push(note);
-    } else if (chain.stateSource === 'previous') {
+    if (chain.stateSource === 'previous') {
       notes.push('the chain state fell back to the previous snapshot (the newer one was damaged): the blocks after it are anchored and notarized again');
+    } else if (chain.stateSource === 'lost') {
+      logger.warn('the embedded chain lost its state: every snapshot was damaged (moved aside); it starts empty', { statePath });
     }
     // The journal goes along: deploy refuses (REGISTRY_MOVED) to move anchored batches to another registry on its own.
-    const d = await deploy({ dataDir: p.dataDir, rpc: chain.rpc, journal: liuhen.journal });
+    const d = await deploy({
+      dataDir: p.dataDir,
+      rpc: chain.rpc,
+      journal: liuhen.journal,
+      onStep: (step) => {
+        if (step.step !== 'registry-redeployed-after-reset') return;
+        const batches = step.lost.reduce((n, l) => n + l.batches, 0);
+        const before = step.lost.map((l) => l.registry).join(', ');
+        const same = step.lost.every((l) => l.registry.toLowerCase() === step.registry.toLowerCase());
+        const note =
+          `the embedded chain lost its state (${chain.stateSource === 'lost' ? 'every snapshot was damaged' : 'no snapshot found'}) and with it the registry holding ${batches} anchored batch(es): ` +
+          (same
+            ? `the dev registry is redeployed at the same address ${step.registry} and every batch is anchored and notarized again`
+            : `a registry was redeployed at ${step.registry}, not at ${before}: receipts naming the old address need it trusted for verification`);
+        logger.error(note, { registry: step.registry, lost: step.lost, stateSource: chain.stateSource });
+        say(`WARNING: ${note}`);
+        notes.push(note);
+      },
+    });
     liuhen.reloadConfig();
     say(d.deployed ? `registry deployed at ${d.chain.registry}` : `registry ${d.chain.registry} reused`);
-    if (chainLost && d.chain.registry?.toLowerCase() !== configured.registry!.toLowerCase()) {
-      // Not the deterministic address: something else ran first on the empty chain. Say it; old receipts name the old address.
-      const note = `the registry was redeployed at ${d.chain.registry}, not at ${configured.registry}: receipts that name the old address need it trusted for verification`;
-      logger.error(note, {});
-      notes.push(note);
-    }
 
     // 4. The evidence store and the anchoring loops.
     const keyring = await devKeyring(p.dataDir, anchoringAgencies(liuhen.config));

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 
-const ORDER = ['core', 'store', 'browser', 'gas', 'chain', 'gateway', 'faults'];
+const ORDER = ['core', 'store', 'browser', 'gas', 'chain', 'gateway', 'supervision', 'faults'];
 /** Long-running sections: only when named (`npm run bench -- faults`). */
 const ON_REQUEST = new Set(['faults']);
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

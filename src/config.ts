@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { fail } from './errors.js';
 import { describeIssues } from './record/parse.js';
 import { agencySchema, deviceSchema, officerSchema } from './record/schema.js';
+import { writeFileAtomicSync } from './util/atomic-write.js';
 
 /**
  * The data folder (default ./.liuhen):
@@ -95,13 +96,11 @@ export function readConfig(dataDir: string): LiuhenConfig {
   return r.data;
 }
 
-/** Atomic replace (write, fsync by rename) so a crash never leaves half a config. */
+/** Atomic, durable replace (temp file, fsync, rename, fsync of the folder) so a crash never leaves half a config. */
 export function writeConfig(dataDir: string, config: LiuhenConfig): void {
   const p = paths(dataDir);
   mkdirSync(p.root, { recursive: true });
-  const tmp = `${p.config}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(configSchema.parse(config), null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, p.config);
+  writeFileAtomicSync(p.config, `${JSON.stringify(configSchema.parse(config), null, 2)}\n`, { mode: 0o600 });
 }
 
 export function writeSecretFile(path: string, content: string): void {

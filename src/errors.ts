@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'CHAIN_START_FAILED'
   | 'CHAIN_DIVERGED'
   | 'CHAIN_TX_REJECTED'
+  /** The node answered a request with an error that is not a revert (bad parameters, a method it does not serve). */
+  | 'CHAIN_RPC_ERROR'
   | 'AGENCY_NOT_BOUND'
   | 'NOTARY_EQUIVOCATION'
   | 'NOTARY_POLICY'

@@ -27,3 +27,5 @@ export { readConfig, writeConfig, paths, configSchema, chainConfigSchema, anchor
 export type { LiuhenConfig, ChainConfig, PreviousRegistry } from './config.js';
 export { lookupMediaType } from './util/media-type.js';
 export { monotonicUlid } from './util/ulid.js';
+export { writeFileAtomic, writeFileAtomicSync, fsyncDir } from './util/atomic-write.js';
+export type { AtomicWriteOptions } from './util/atomic-write.js';

@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { agencySchema, describeIssues, LiuhenError, type Liuhen } from '../../src/index.js';
+import { agencySchema, describeIssues, LiuhenError, writeFileAtomic, type Liuhen } from '../../src/index.js';
 
 /**
  * Gateway tokens. A token is `lh_<id>_<secret>`: `id` (16 hex digits) is
@@ -200,23 +200,10 @@ export class TokenStore {
 
   private async persist(): Promise<void> {
     const text = `${JSON.stringify({ format: TOKENS_FORMAT, tokens: [...this.byId.values()] }, null, 2)}\n`;
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.path);
+    await writeFileAtomic(this.path, text, { mode: 0o600 });
     this.fileDigest = createHash('sha256').update(text, 'utf8').digest('hex');
-    const dh = await open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
   }
+
 }
 
 // ── the token file's digest in the audit trail ─────────────────────────────
@@ -264,11 +251,25 @@ export interface TokenFileAuditOptions {
   onError?: (e: unknown) => void;
 }
 
-interface DigestBody {
-  event: 'gateway-tokens';
+interface DigestFacts {
   reason: 'start' | 'api';
   digest: string | null;
   finding?: TokenFileFinding;
+}
+
+/**
+ * The journaled body: an audit entry like every other on the chain (so the
+ * audit API and pages list it: what = START/CHANGE of gateway/tokens.json,
+ * outcome code = the finding), plus the facts under `tokens`.
+ */
+interface DigestBody {
+  event: 'gateway-tokens';
+  who: { token: null; role: null };
+  what: { method: 'START' | 'CHANGE'; route: 'gateway/tokens.json'; ids: { digest: string } };
+  when: string;
+  from: 'gateway';
+  outcome: { status: number; code?: string; complete: true };
+  tokens: DigestFacts;
 }
 
 /** Journals the token file's digest for this start, compares it with the last one journaled, and hooks later API changes. */
@@ -279,8 +280,18 @@ export async function auditTokenFile(liuhen: Liuhen, tokens: TokenStore, options
   const clock = options.clock ?? (() => new Date());
   const journal = liuhen.journal;
 
-  const journalDigest = async (body: DigestBody): Promise<void> => {
-    const r = await liuhen.append({ agency, device, officer, kind: 'event', capturedAt: clock().toISOString(), body: JSON.parse(JSON.stringify(body)) as Record<string, never> });
+  const journalDigest = async (facts: DigestFacts): Promise<void> => {
+    const when = clock().toISOString();
+    const body: DigestBody = {
+      event: 'gateway-tokens',
+      who: { token: null, role: null },
+      what: { method: facts.reason === 'start' ? 'START' : 'CHANGE', route: 'gateway/tokens.json', ids: { digest: facts.digest ?? 'none' } },
+      when,
+      from: 'gateway',
+      outcome: { status: facts.finding ? 409 : 200, ...(facts.finding ? { code: facts.finding.code } : {}), complete: true },
+      tokens: facts,
+    };
+    const r = await liuhen.append({ agency, device, officer, kind: 'event', capturedAt: when, body: JSON.parse(JSON.stringify(body)) as Record<string, never> });
     await journal.putMeta(LAST_DIGEST_META, String(r.record.seq));
   };
 
@@ -296,9 +307,9 @@ export async function auditTokenFile(liuhen: Liuhen, tokens: TokenStore, options
       found,
     };
   }
-  await journalDigest({ event: 'gateway-tokens', reason: 'start', digest: found, ...(finding ? { finding } : {}) });
+  await journalDigest({ reason: 'start', digest: found, ...(finding ? { finding } : {}) });
   tokens.onPersisted((digest) =>
-    journalDigest({ event: 'gateway-tokens', reason: 'api', digest }).catch((e: unknown) => {
+    journalDigest({ reason: 'api', digest }).catch((e: unknown) => {
       options.onError?.(e);
       throw e;
     }),
@@ -315,8 +326,8 @@ async function lastDigest(liuhen: Liuhen, device: string): Promise<string | null
   if (!Number.isSafeInteger(seq) || seq < 1) return undefined;
   for await (const s of liuhen.journal.deviceRecords(device, { afterSeq: seq - 1, limit: 1 })) {
     const body = s.record.body as Partial<DigestBody> | undefined;
-    if (s.record.seq !== seq || body?.event !== 'gateway-tokens') return undefined;
-    return typeof body.digest === 'string' ? body.digest : null;
+    if (s.record.seq !== seq || body?.event !== 'gateway-tokens' || body.tokens === undefined) return undefined;
+    return typeof body.tokens.digest === 'string' ? body.tokens.digest : null;
   }
   return undefined;
 }

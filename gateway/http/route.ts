@@ -30,6 +30,8 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   path: string;
   summary: string;
   description?: string;
+  /** OpenAPI operationId (default: method + path, e.g. getRecordsByIdReceipt). */
+  operationId?: string;
   tag: string;
   access: Access;
   /** Write an audit entry for every call (auth failures are audited on every route). */

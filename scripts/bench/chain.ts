@@ -12,7 +12,7 @@
  *   LIUHEN_BENCH_RATE=500 LIUHEN_BENCH_SECONDS=20 npx tsx scripts/bench/chain.ts
  *
  * Emits:
- *   {"bench":"chain.latency","rate":500,"seconds":20,"records":…,"batches":…,"p50_ms":…,"p99_ms":…,"max_ms":…,"seal":{…}}
+ *   {"bench":"chain.latency","rate":500,"seconds":20,"records":…,"batches":…,"p50_ms":…,"p99_ms":…,"max_ms":…,"seal":{…},"gas_per_anchor":…,"gas_per_record":…}
  *   {"bench":"chain.anchor_tx","batches":…,"p50_ms":…,"p99_ms":…}   seal → anchored (sign, send, mine, confirm)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,11 +43,13 @@ export async function run(emit: Emit): Promise<void> {
     const sealedAt = new Map<number, number>();
     const txLatencies: number[] = [];
     let batches = 0;
+    const anchorTxs = new Set<string>();
     const onEvent = (e: AnchorEvent) => {
       const now = performance.now();
       if (e.type === 'sealed') sealedAt.set(e.seq, now);
       if (e.type !== 'anchored') return;
       batches++;
+      anchorTxs.add(e.txHash);
       const s = sealedAt.get(e.seq);
       if (s !== undefined) txLatencies.push(now - s);
       for (let ack = e.firstAck; ack < e.firstAck + e.size; ack++) {
@@ -85,6 +87,12 @@ export async function run(emit: Emit): Promise<void> {
     ac.abort();
     await running;
     anchorer.close();
+    // Gas actually paid for the anchors (receipts' gasUsed), per record anchored.
+    const { JsonRpcProvider } = await import('ethers');
+    const rpc = new JsonRpcProvider(chain.rpc, undefined, { staticNetwork: true });
+    let gasUsed = 0n;
+    for (const h of anchorTxs) gasUsed += (await rpc.getTransactionReceipt(h))?.gasUsed ?? 0n;
+    rpc.destroy();
     await lh.close();
 
     latencies.sort((a, b) => a - b);
@@ -102,6 +110,8 @@ export async function run(emit: Emit): Promise<void> {
       p99_ms: ms(quantile(latencies, 0.99)),
       max_ms: ms(latencies.at(-1) ?? NaN),
       seal: lh.config.seal,
+      gas_per_anchor: batches > 0 ? Math.round(Number(gasUsed) / anchorTxs.size) : null,
+      gas_per_record: latencies.length > 0 ? Math.round(Number(gasUsed) / latencies.length) : null,
       chain: 'anvil automine',
     });
     emit({ bench: 'chain.anchor_tx', batches: txLatencies.length, p50_ms: ms(quantile(txLatencies, 0.5)), p99_ms: ms(quantile(txLatencies, 0.99)) });

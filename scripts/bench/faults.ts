@@ -15,7 +15,7 @@
  * in half) after the group kill. Not part of `npm run bench` without the name: it runs
  * for many minutes.
  *
- * Emits:
+ * Emits (after faults-snapshot.ts's figures; LIUHEN_FAULT_SNAPSHOT=0 skips them):
  *   {"bench":"faults.campaign","seed":…,"kills":…,"group_kills":…,"chain_kills":…,"torn":…,"acknowledged":…,"lost":…,
  *    "served":…,"retracted":…,"not_notarized":…,"duplicates":…,"gaps":…,
  *    "recovery_p50_ms":…,"recovery_p99_ms":…,"start_p50_ms":…,"final_catch_up_ms":…}
@@ -32,6 +32,8 @@ import { checkAll, components, crash, killAllStarted, killGroup, Ledger, percent
 export type Emit = (line: Record<string, unknown>) => void;
 
 export async function run(emit: Emit): Promise<void> {
+  // First what one state snapshot costs as the chain grows (seconds), then the campaign.
+  if (process.env.LIUHEN_FAULT_SNAPSHOT !== '0') await (await import('./faults-snapshot.js')).run(emit);
   const kills = Number(process.env.LIUHEN_FAULT_KILLS ?? 50);
   const seed = Number(process.env.LIUHEN_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const random = rng(seed);

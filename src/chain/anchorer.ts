@@ -1,12 +1,34 @@
-import { getAddress, Transaction, type FeeData, type JsonRpcProvider, type Signer, type TransactionRequest } from 'ethers';
+import { getAddress, type FeeData, type JsonRpcProvider, type Signer } from 'ethers';
 import type { LiuhenConfig } from '../config.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import type { Journal } from '../journal/journal.js';
 import type { BatchInfo } from '../journal/types.js';
-import { RegistryClient, decodeRegistryError, type AnchorLog } from './registry.js';
+import { Outbox, gasLimitFor } from './outbox.js';
+import { RegistryClient, decodeRegistryError, registryRevert, type AnchorLog } from './registry.js';
 import { assertChainId, connect, isNetworkError, onChain, redactUrl, unreachable } from './rpc.js';
 import { checkpointSeq } from './deploy.js';
-import { isAnchored, sameDeployment, type AnchorLocation, type AnchorState, type AnchorTx } from './state.js';
+import { backoffDelay } from '../util/backoff.js';
+import { SerialMutex } from '../util/mutex.js';
+import { ignoreAbort, sleep } from '../util/sleep.js';
+import {
+  factsNeeded,
+  isAnchored,
+  readAnchorState,
+  relocateAction,
+  sameDeployment,
+  transition,
+  type AnchorAction,
+  type AnchoredState,
+  type AnchorFacts,
+  type AnchorLocation,
+  type AnchorState,
+  type AnchorTx,
+  type FinalState,
+  type PendingState,
+  type RegistryFact,
+  type SignedState,
+  type SubmittedState,
+} from './state.js';
 
 /**
  * The anchorer: puts every sealed batch of the config's agency on chain, in
@@ -36,8 +58,6 @@ export type AnchorEvent =
   | { type: 'chain-up'; rpc: string; chainId: number; head: number }
   | { type: 'error'; code: string; message: string; retryInMs: number };
 
-export type CrashPoint = 'after-sign' | 'after-broadcast';
-
 export interface AnchorerParameters {
   journal: Journal;
   /** Needs `agency`, `chain` (rpc, chainId, registry, confirmations, deployBlock) and, for `run`, `seal`. */
@@ -53,8 +73,16 @@ export interface AnchorerParameters {
   pollMs?: number;
   /** Retry delays while the chain is down: doubling from `initialMs` up to `maxMs`. @default { initialMs: 500, maxMs: 30000 } */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** Test hook: SIGKILL this process at that point (default from env LIUHEN_TEST_CRASH_AT). */
-  crashAt?: CrashPoint;
+  /**
+   * Real-time sealing (`run`): besides N records or T seconds (config `seal`),
+   * records waiting at least this long are sealed as soon as every earlier
+   * batch is anchored — the chain is idle, so a small batch costs no latency
+   * and the next one grows while this one is mined. Smaller than T: capture →
+   * anchored stays under a second at a steady rate, while batches stay large
+   * enough that gas per record stays within a few times that of T-sized ones.
+   * @default 0.5 (never more than `seal.maxSeconds`)
+   */
+  sealMinSeconds?: number;
 }
 
 export interface AnchorPendingOptions {
@@ -101,6 +129,20 @@ interface PassNonce {
   fees?: FeeData;
 }
 
+/** What one pass shares between the steps of its batches. */
+interface StepContext {
+  provider: JsonRpcProvider;
+  registry: RegistryClient;
+  me: string;
+  head: number;
+  minedNonce: number;
+  nonce: PassNonce;
+  /** Our anchor transactions signed and not yet mined, so far in this pass. */
+  inFlight: number;
+  /** A batch could not be sent (too many in flight): later ones wait too, to keep seq order. */
+  blocked: boolean;
+}
+
 interface PassResult {
   inFlight: number;
   pendingLeft: number;
@@ -117,7 +159,6 @@ class ChainAnchorer implements Anchorer {
   private readonly maxInFlight: number;
   private readonly pollMs: number;
   private readonly backoff: { initialMs: number; maxMs: number };
-  private readonly crashAt: CrashPoint | undefined;
   private readonly seal: { maxRecords: number; maxSeconds: number };
   private provider: JsonRpcProvider | undefined;
   private readonly ownsProvider: boolean;
@@ -131,8 +172,14 @@ class ChainAnchorer implements Anchorer {
   private readonly floor: number;
   private gasLimit = DEFAULT_GAS_LIMIT;
   private firstPendingSeen: number | undefined;
+  /** Every sealed batch was anchored at the end of the last pass (nothing in flight, nothing waiting to be sent). */
+  private anchorIdle = true;
+  private readonly sealMinMs: number;
+  /** Wakes the anchoring loop of `run` early (a batch was just sealed). */
+  private wake: (() => void) | undefined;
   private newlyAnchored = 0;
-  private pass_ = Promise.resolve() as Promise<unknown>;
+  private readonly passes = new SerialMutex();
+  private outbox_: { provider: JsonRpcProvider; outbox: Outbox } | undefined;
 
   constructor(p: AnchorerParameters) {
     if (!p.config.chain?.registry) fail('REGISTRY_MISSING', 'the config has no chain registry; run `liuhen deploy` first');
@@ -146,9 +193,8 @@ class ChainAnchorer implements Anchorer {
     this.maxInFlight = Math.max(1, p.maxInFlight ?? 8);
     this.pollMs = p.pollMs ?? 200;
     this.backoff = { initialMs: p.backoff?.initialMs ?? 500, maxMs: p.backoff?.maxMs ?? 30_000 };
-    const envCrash = process.env.LIUHEN_TEST_CRASH_AT;
-    this.crashAt = p.crashAt ?? (envCrash === 'after-sign' || envCrash === 'after-broadcast' ? envCrash : undefined);
     this.seal = p.config.seal ?? { maxRecords: 1000, maxSeconds: 2 };
+    this.sealMinMs = Math.max(0, Math.min(p.sealMinSeconds ?? 0.5, this.seal.maxSeconds)) * 1000;
     this.provider = p.provider;
     this.ownsProvider = !p.provider;
   }
@@ -189,17 +235,19 @@ class ChainAnchorer implements Anchorer {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const sealEvery = Math.max(20, Math.min(100, this.seal.maxSeconds * 100));
+    // Polled often enough that a record waits at most this long beyond its seal condition.
+    const sealEvery = Math.max(20, Math.min(100, this.sealMinMs > 0 ? this.sealMinMs / 10 : this.seal.maxSeconds * 100));
     const sealing = (async () => {
       while (!signal.aborted) {
         try {
-          await this.sealDue();
+          const sealed = await this.sealDue();
+          if (sealed.length > 0) this.wake?.();
         } catch (e) {
           // The journal refused (closed, or a failed write): say so and keep trying; anchoring goes on.
           this.emit({ type: 'error', code: isLiuhenError(e) ? e.code : 'INTERNAL', message: describe(e), retryInMs: this.backoff.maxMs });
-          await sleep(this.backoff.maxMs, signal).catch(() => undefined);
+          await sleep(this.backoff.maxMs, signal).catch(ignoreAbort(signal));
         }
-        await sleep(sealEvery, signal).catch(() => undefined);
+        await sleep(sealEvery, signal).catch(ignoreAbort(signal));
       }
     })();
     const anchoring = (async () => {
@@ -215,10 +263,19 @@ class ChainAnchorer implements Anchorer {
           if (isNetworkError(e)) this.emit({ type: 'chain-down', rpc: redactUrl(this.chain.rpc), attempt, retryInMs: wait, message: describe(e) });
           else this.emit({ type: 'error', code: isLiuhenError(e) ? e.code : 'INTERNAL', message: describe(e), retryInMs: wait });
         }
-        if (wait > 0) await sleep(wait, signal).catch(() => undefined);
+        if (wait > 0) await this.nap(wait, signal);
       }
     })();
     await Promise.all([sealing, anchoring]);
+  }
+
+  /** Sleeps `ms` or until `wake` (a new batch to send) or the signal. */
+  private async nap(ms: number, signal: AbortSignal): Promise<void> {
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    const both = AbortSignal.any([signal, woken.signal]);
+    await sleep(ms, both).catch(ignoreAbort(both));
+    this.wake = undefined;
   }
 
   async sealDue(): Promise<BatchInfo[]> {
@@ -234,24 +291,25 @@ class ChainAnchorer implements Anchorer {
       const oldest = await this.journal.oldestPending(this.agency);
       const captured = oldest ? Date.parse(oldest.capturedAt) : NaN;
       const since = Math.min(this.firstPendingSeen, Number.isFinite(captured) ? captured : Infinity);
-      due = now - since >= this.seal.maxSeconds * 1000;
+      const waited = now - since;
+      // T seconds at most; once the chain is idle (every earlier batch anchored), the shorter wait.
+      due = waited >= this.seal.maxSeconds * 1000 || (this.anchorIdle && this.sealMinMs > 0 && waited >= this.sealMinMs);
     }
     if (!due) return [];
     const batches = await this.journal.seal(this.agency, { maxBatchSize: this.seal.maxRecords });
     this.firstPendingSeen = undefined;
+    if (batches.length > 0) this.anchorIdle = false;
     for (const b of batches) this.emit({ type: 'sealed', agency: b.agency, seq: b.seq, root: b.root, size: b.size, firstAck: b.firstAck });
     return batches;
   }
 
   private retryDelay(attempt: number): number {
-    return Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempt - 1, 20));
+    return backoffDelay(this.backoff, attempt);
   }
 
   /** Passes never overlap (anchorPending and run may share an anchorer). */
   private serialPass(): Promise<PassResult> {
-    const next = this.pass_.then(() => this.pass());
-    this.pass_ = next.catch(() => undefined);
-    return next;
+    return this.passes.run(() => this.pass());
   }
 
   private async count(): Promise<{ anchored: number; final: number }> {
@@ -310,36 +368,26 @@ class ChainAnchorer implements Anchorer {
 
       const minedNonce = await provider.getTransactionCount(me, 'latest');
       const nonce: PassNonce = { next: Math.max(minedNonce, await provider.getTransactionCount(me, 'pending')) };
-      let inFlight = 0;
+      const ctx: StepContext = { provider, registry, me, head, minedNonce, nonce, inFlight: 0, blocked: false };
       let pendingLeft = 0;
-      let blocked = false;
       let contiguousFinal = true;
       for await (const b of this.journal.batches(this.agency, { afterSeq: this.cursor })) {
-        let s = await this.current(b.root);
-        if (s?.status === 'anchored') {
-          const before = s;
-          s = await this.checkAnchored(b, s, registry, provider, head);
-          progressed ||= s !== before;
-        }
-        if (s && (s.status === 'signed' || s.status === 'submitted')) {
-          const before = s;
-          s = await this.reconcileTx(b, s, registry, provider, minedNonce, nonce);
-          progressed ||= s.status !== before.status;
-        }
+        const before = await this.current(b.root);
+        let s = await this.step(b, before, ctx);
+        // A batch that just went back to pending (resign, requeue) is anchored anew in the same pass.
+        if (s !== before && s?.status === 'pending') s = await this.step(b, s, ctx);
+        if (s !== before) progressed = true;
         if (!s || s.status === 'pending') {
-          if (blocked || inFlight >= this.maxInFlight) {
-            pendingLeft++;
-            blocked = true;
-            contiguousFinal = false;
-            continue;
-          }
-          s = await this.anchorNew(b, s, registry, provider, me, inFlight, nonce);
-          progressed = true;
+          pendingLeft++;
+          contiguousFinal = false;
+          continue;
         }
-        if (s.status === 'signed' || s.status === 'submitted') inFlight++;
+        if (s.status === 'signed' || s.status === 'submitted') ctx.inFlight++;
         if (s.status === 'final' && contiguousFinal) this.cursor = b.seq;
         else contiguousFinal = false;
       }
+      const inFlight = ctx.inFlight;
+      if (inFlight === 0 && pendingLeft === 0) this.anchorIdle = true;
       return { inFlight, pendingLeft, progressed, head };
     } catch (e) {
       if (isNetworkError(e)) {
@@ -352,13 +400,13 @@ class ChainAnchorer implements Anchorer {
     }
   }
 
-  /** The state of `root` for this deployment (a state of another chain or registry counts as none). */
+  /** The state of `root` for this deployment, validated (a state of another chain or registry counts as none). */
   private async current(root: string): Promise<AnchorState | undefined> {
-    const s = await this.journal.getAnchorState<AnchorState>(root);
+    const s = await readAnchorState(this.journal, root);
     return sameDeployment(s, this.chain.chainId, this.chain.registry) ? s : undefined;
   }
 
-  private async write(s: AnchorState): Promise<AnchorState> {
+  private async write<S extends AnchorState>(s: S): Promise<S> {
     const next = { ...s, updatedAt: new Date().toISOString() };
     await this.journal.putAnchorState(s.root, next);
     return next;
@@ -368,19 +416,79 @@ class ChainAnchorer implements Anchorer {
     return { v: 1, agency: b.agency, seq: b.seq, root: b.root, chainId: this.chain.chainId, registry: getAddress(this.chain.registry) };
   }
 
-  /** anchored → final after enough confirmations; → back when its block is gone. */
-  private async checkAnchored(b: BatchInfo, s: AnchorState, registry: RegistryClient, provider: JsonRpcProvider, head: number): Promise<AnchorState> {
-    const at = s.anchor!;
-    const block = await provider.getBlock(at.blockNumber);
-    if (!block || block.hash !== at.blockHash) return this.relocate(b, s, registry, provider, `block ${at.blockNumber} is now ${block?.hash ?? 'missing'}`);
-    // `chain.confirmations` counts blocks on top of the anchor block (0: final once mined).
-    const confirmations = head - at.blockNumber;
-    if (confirmations >= this.chain.confirmations) {
-      const next = await this.write({ ...s, status: 'final', finalAt: new Date().toISOString() });
-      this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: at.blockNumber, confirmations });
-      return next;
+  /** The carried-over annotations of a state (reorg count), for the next one. */
+  private carry(s: AnchorState | undefined): Pick<AnchorState, 'reorgs'> {
+    return s?.reorgs === undefined ? {} : { reorgs: s.reorgs };
+  }
+
+  /** What the registry says of `b.root`, with its canonical log when it holds it. */
+  private async registryFact(b: BatchInfo, registry: RegistryClient): Promise<RegistryFact & { anchoredAt?: number }> {
+    const onChain = await registry.batch(this.agency, b.root);
+    if (!onChain.exists) return { held: false };
+    const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
+    const location = log ? { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash, timestamp: onChain.anchoredAt } : undefined;
+    return { held: true, agency: onChain.agency, seq: onChain.seq, location, anchoredAt: onChain.anchoredAt };
+  }
+
+  /**
+   * One batch, one step: gathers the facts its state needs, asks the pure
+   * `transition` what to do, and does it (state written before anything is
+   * sent). Returns the new state.
+   */
+  private async step(b: BatchInfo, s: AnchorState | undefined, ctx: StepContext): Promise<AnchorState | undefined> {
+    const need = factsNeeded(s);
+    const facts: AnchorFacts = { agency: this.agency, seq: b.seq, head: ctx.head, confirmations: this.chain.confirmations };
+    if (need.registry) facts.registry = await this.registryFact(b, ctx.registry);
+    if (need.anchorBlock && isAnchored(s)) facts.anchorBlockHash = (await ctx.provider.getBlock(s.anchor.blockNumber))?.hash ?? null;
+    if (need.tx && (s?.status === 'signed' || s?.status === 'submitted') && !facts.registry?.held) {
+      facts.tx = await this.outbox().reconcile(s.tx, { minedNonce: ctx.minedNonce, nextNonce: ctx.nonce.next });
     }
-    return s;
+    return this.apply(b, s, transition(s, facts), ctx);
+  }
+
+  private async apply(b: BatchInfo, s: AnchorState | undefined, action: AnchorAction, ctx: StepContext): Promise<AnchorState | undefined> {
+    switch (action.type) {
+      case 'none':
+      case 'wait':
+        return s;
+      case 'diverged':
+        return fail('CHAIN_DIVERGED', `root ${b.root}: ${action.reason}`);
+      case 'mark-anchored':
+        return this.markAnchored(b, s, action.location);
+      case 'mark-final': {
+        if (!isAnchored(s)) return s;
+        const next = await this.write<FinalState>({ ...s, status: 'final', finalAt: new Date().toISOString() });
+        this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: s.anchor.blockNumber, confirmations: action.confirmations });
+        return next;
+      }
+      case 'relocate':
+        return isAnchored(s) ? this.relocate(b, s, ctx.registry, action.detail) : s;
+      case 'requeue':
+        return s; // only produced by relocateAction
+      case 'rebroadcast': {
+        if (s?.status !== 'signed' && s?.status !== 'submitted') return s;
+        await this.broadcast(s.tx.raw);
+        if (s.tx.nonce === ctx.nonce.next) ctx.nonce.next++;
+        this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: s.tx.txHash, rebroadcast: true });
+        return s.status === 'submitted' ? s : this.write<SubmittedState>({ ...s, status: 'submitted', submittedAt: new Date().toISOString() });
+      }
+      case 'resign': {
+        if (s?.status !== 'signed' && s?.status !== 'submitted') return s;
+        let reason = action.reason;
+        if (ctx.registry && reason.endsWith('reverted')) {
+          const why = await this.revertReason(b, ctx.registry);
+          reason = `${reason}${why ? `: ${why}` : ''}`;
+        }
+        this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: s.tx.nonce, reason });
+        return this.write<PendingState>({ ...this.base(b), ...this.carry(s), status: 'pending', tx: s.tx, note: reason, updatedAt: '' });
+      }
+      case 'sign-new':
+        if (ctx.blocked || ctx.inFlight >= this.maxInFlight) {
+          ctx.blocked = true;
+          return s;
+        }
+        return this.anchorNew(b, s, ctx);
+    }
   }
 
   /**
@@ -390,150 +498,91 @@ class ChainAnchorer implements Anchorer {
    * anchored again — by resending its transaction while that can still be
    * mined, else by a new one.
    */
-  private async relocate(b: BatchInfo, s: AnchorState, registry: RegistryClient, provider: JsonRpcProvider, detail: string): Promise<AnchorState> {
-    const old = s.anchor!;
+  private async relocate(b: BatchInfo, s: AnchoredState | FinalState, registry: RegistryClient, detail: string): Promise<AnchorState | undefined> {
+    const old = s.anchor;
     this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: old.blockNumber, blockHash: old.blockHash, detail });
     const reorgs = (s.reorgs ?? 0) + 1;
-    const onChain = await registry.batch(this.agency, b.root);
-    if (onChain.exists) {
-      const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
-      if (log) return this.markAnchored(b, { ...s, reorgs }, log, onChain.anchoredAt, provider);
+    const action = relocateAction(s, await this.registryFact(b, registry), detail);
+    switch (action.type) {
+      case 'mark-anchored':
+        return this.markAnchored(b, { ...s, reorgs }, action.location);
+      case 'requeue': {
+        const common = { ...this.base(b), reorgs, note: `re-anchoring: ${action.detail}`, updatedAt: '' };
+        if (s.tx) return this.write<SubmittedState>({ ...common, status: 'submitted', tx: s.tx, submittedAt: new Date().toISOString() });
+        return this.write<PendingState>({ ...common, status: 'pending' });
+      }
+      default:
+        return s;
     }
-    const { anchor: _gone, anchoredAt: _a, finalAt: _f, ...rest } = s;
-    if (s.tx) return this.write({ ...rest, status: 'submitted', reorgs, note: `re-anchoring: ${detail}` });
-    return this.write({ ...rest, status: 'pending', reorgs, note: `re-anchoring: ${detail}` });
   }
 
-  private async markAnchored(b: BatchInfo, s: AnchorState | undefined, log: AnchorLog, timestamp: number | undefined, provider: JsonRpcProvider): Promise<AnchorState> {
-    const ts = timestamp ?? (await provider.getBlock(log.blockHash))?.timestamp;
-    if (ts === undefined) fail('CHAIN_UNREACHABLE', `block ${log.blockHash} vanished while reading it`);
-    const anchor: AnchorLocation = { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash, timestamp: ts };
-    const { note: _n, ...rest } = s ?? { ...this.base(b), status: 'pending' as const, updatedAt: '' };
+  /** Records where the chain holds `b` (`timestamp` read from the block when not given). */
+  private async markAnchored(b: BatchInfo, s: AnchorState | undefined, location: Omit<AnchorLocation, 'timestamp'> & { timestamp?: number }): Promise<AnchorState> {
+    const timestamp = location.timestamp ?? (await this.provider?.getBlock(location.blockHash))?.timestamp;
+    if (timestamp === undefined) fail('CHAIN_UNREACHABLE', `block ${location.blockHash} vanished while reading it`);
+    const anchor: AnchorLocation = { txHash: location.txHash, blockNumber: location.blockNumber, blockHash: location.blockHash, timestamp };
     const now = new Date().toISOString();
+    const tx = s?.tx;
+    const submittedAt = s?.submittedAt;
+    const common = { ...this.base(b), ...this.carry(s), ...(tx ? { tx } : {}), ...(submittedAt ? { submittedAt } : {}), anchor, anchoredAt: now, updatedAt: '' };
     // With confirmations 0 an anchor is final once mined: one write for both steps.
     const final = this.chain.confirmations === 0;
-    const next = await this.write({ ...rest, ...this.base(b), status: final ? 'final' : 'anchored', anchor, anchoredAt: now, ...(final && { finalAt: now }) });
+    const next = final ? await this.write<FinalState>({ ...common, status: 'final', finalAt: now }) : await this.write<AnchoredState>({ ...common, status: 'anchored' });
     this.newlyAnchored++;
     this.emit({ type: 'anchored', seq: b.seq, root: b.root, size: b.size, firstAck: b.firstAck, ...anchor });
     if (final) this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: anchor.blockNumber, confirmations: 0 });
     return next;
   }
 
-  /** signed/submitted → anchored, or resent (same bytes), or pending (the transaction can no longer be mined). */
-  private async reconcileTx(
-    b: BatchInfo,
-    s: AnchorState,
-    registry: RegistryClient,
-    provider: JsonRpcProvider,
-    minedNonce: number,
-    nonce: PassNonce,
-  ): Promise<AnchorState> {
-    const tx = s.tx!;
-    const onChain = await registry.batch(this.agency, b.root);
-    if (onChain.exists) {
-      const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
-      if (log) return this.markAnchored(b, s, log, onChain.anchoredAt, provider);
-    }
-    const receipt = await provider.getTransactionReceipt(tx.txHash);
-    if (receipt && receipt.status === 0) {
-      const reason = await this.revertReason(b, registry);
-      this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `transaction ${tx.txHash} reverted${reason ? `: ${reason}` : ''}` });
-      return this.write({ ...s, status: 'pending', note: `reverted: ${reason ?? 'unknown reason'}` });
-    }
-    if (receipt) return s; // mined a moment ago; the registry answers on the next pass
-    if (tx.nonce < minedNonce) {
-      this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} was used by another transaction` });
-      return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} used by another transaction` });
-    }
-    if (tx.nonce > nonce.next) {
-      // Sending it would leave a gap (the chain lost our earlier transactions, e.g. a reset dev chain).
-      this.emit({ type: 'resign', seq: b.seq, root: b.root, nonce: tx.nonce, reason: `nonce ${tx.nonce} is beyond the account's next nonce ${nonce.next}` });
-      return this.write({ ...s, status: 'pending', note: `nonce ${tx.nonce} beyond next nonce ${nonce.next}` });
-    }
-    await this.broadcast(tx.raw);
-    if (tx.nonce === nonce.next) nonce.next++;
-    this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: tx.txHash, rebroadcast: true });
-    return s.status === 'submitted' ? s : this.write({ ...s, status: 'submitted', submittedAt: new Date().toISOString() });
-  }
-
-  /** pending → (already in the registry: anchored) | signed → submitted. */
-  private async anchorNew(
-    b: BatchInfo,
-    s: AnchorState | undefined,
-    registry: RegistryClient,
-    provider: JsonRpcProvider,
-    me: string,
-    inFlight: number,
-    nonce: PassNonce,
-  ): Promise<AnchorState> {
-    const onChain = await registry.batch(this.agency, b.root);
-    if (onChain.exists) {
-      if (onChain.agency !== this.agency || onChain.seq !== b.seq) {
-        fail('CHAIN_DIVERGED', `root ${b.root} is on chain as batch ${onChain.seq} of "${onChain.agency}", but is batch ${b.seq} of "${this.agency}" here`);
-      }
-      const log = await registry.findAnchorLog(this.agency, b.root, onChain.blockNumber);
-      if (log) return this.markAnchored(b, s, log, onChain.anchoredAt, provider);
-    }
+  /** pending → signed → submitted: signs a new anchor transaction and sends it through the outbox. */
+  private async anchorNew(b: BatchInfo, s: AnchorState | undefined, ctx: StepContext): Promise<AnchorState> {
+    const { registry, provider, me, nonce } = ctx;
     const args = { root: b.root, size: b.size, prevRoot: b.prevRoot, firstCapturedAt: unixSeconds(b.firstCapturedAt), lastCapturedAt: unixSeconds(b.lastCapturedAt) };
     const data = registry.encodeAnchor(args);
     let gasLimit = this.gasLimit;
-    if (inFlight === 0) {
+    const outbox = this.outbox();
+    if (ctx.inFlight === 0) {
       // Nothing of ours ahead of it: the call must succeed now, which also checks prevRoot continuity.
       const latest = await registry.latest(this.agency);
       if (latest.root !== b.prevRoot) {
         fail('CHAIN_DIVERGED', `the registry's last batch of "${this.agency}" is #${latest.seq} ${latest.root}, but local batch #${b.seq} follows ${b.prevRoot}; another station with this agency's key anchored a different chain, or batches were anchored to another registry`);
       }
-      try {
-        const estimate = await provider.estimateGas({ from: me, to: registry.address, data });
-        gasLimit = (estimate * 13n) / 10n;
-        if (gasLimit > this.gasLimit || this.gasLimit === DEFAULT_GAS_LIMIT) this.gasLimit = gasLimit;
-      } catch (e) {
-        if (isNetworkError(e)) throw e;
-        throw decodeRegistryError(e, `anchor of batch #${b.seq}`);
-      }
+      gasLimit = gasLimitFor(await outbox.estimate(registry.address, data, `anchor of batch #${b.seq}`));
+      if (gasLimit > this.gasLimit || this.gasLimit === DEFAULT_GAS_LIMIT) this.gasLimit = gasLimit;
     }
     const fees = (nonce.fees ??= await provider.getFeeData());
-    const request: TransactionRequest = {
-      to: registry.address,
-      data,
-      value: 0n,
-      nonce: nonce.next,
-      gasLimit,
-      chainId: BigInt(this.chain.chainId),
-      ...(fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null
-        ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
-        : { type: 0, gasPrice: fees.gasPrice ?? 0n }),
-    };
-    const raw = await this.signer.signTransaction(request);
-    const parsed = Transaction.from(raw);
-    if (parsed.nonce !== nonce.next || !parsed.from || getAddress(parsed.from) !== me) fail('KEY_INVALID', 'the signer produced a transaction for another account or nonce');
-    const tx: AnchorTx = { from: me, nonce: nonce.next, txHash: parsed.hash!, raw, signedAt: new Date().toISOString() };
-    const { note: _n, ...prev } = s ?? { ...this.base(b), status: 'pending' as const, updatedAt: '' };
-    let next = await this.write({ ...prev, ...this.base(b), status: 'signed', tx });
-    this.emit({ type: 'signed', seq: b.seq, root: b.root, nonce: tx.nonce, txHash: tx.txHash });
-    this.crash('after-sign');
-    nonce.next++;
-    await this.broadcast(raw);
-    this.crash('after-broadcast');
-    next = await this.write({ ...next, status: 'submitted', submittedAt: new Date().toISOString() });
+    const tx: AnchorTx = await outbox.sign({ to: registry.address, data, nonce: nonce.next, gasLimit, fees }, `anchor of batch #${b.seq}`);
+    if (tx.from !== me) fail('KEY_INVALID', 'the signer produced a transaction for another account');
+    const common = { ...this.base(b), ...this.carry(s), tx, updatedAt: '' };
+    await outbox.persistAndSend(
+      tx,
+      async () => {
+        await this.write<SignedState>({ ...common, status: 'signed' });
+        this.emit({ type: 'signed', seq: b.seq, root: b.root, nonce: tx.nonce, txHash: tx.txHash });
+        nonce.next++;
+      },
+      (e) => this.unfunded(e),
+    );
+    const next = await this.write<SubmittedState>({ ...common, status: 'submitted', submittedAt: new Date().toISOString() });
     this.emit({ type: 'submitted', seq: b.seq, root: b.root, txHash: tx.txHash, rebroadcast: false });
     return next;
   }
 
-  private async broadcast(raw: string): Promise<void> {
-    const provider = this.provider!;
-    try {
-      await provider.send('eth_sendRawTransaction', [raw]);
-    } catch (e) {
-      if (isNetworkError(e)) throw e;
-      const msg = describe(e);
-      // Already in the pool or already mined: the next pass finds it by hash or in the registry.
-      if (/already known|already imported|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced|NONCE_EXPIRED|REPLACEMENT_UNDERPRICED/i.test(`${msg} ${(e as { code?: string }).code ?? ''}`)) return;
-      if (/insufficient funds/i.test(msg) || (e as { code?: string }).code === 'INSUFFICIENT_FUNDS') {
-        fail('CHAIN_TX_REJECTED', `the anchoring key ${this.address} has too little ether to pay for an anchor on ${redactUrl(this.chain.rpc)}; fund it`, { cause: e });
-      }
-      fail('CHAIN_TX_REJECTED', `the node refused the anchor transaction: ${msg.slice(0, 200)}`, { cause: e });
+  /** The anchoring key's outbox (one per provider). */
+  private outbox(): Outbox {
+    const provider = this.provider ?? fail('CHAIN_UNREACHABLE', 'the anchorer is not connected');
+    if (this.outbox_?.provider !== provider) {
+      this.outbox_ = { provider, outbox: new Outbox({ kind: 'anchor', provider, signer: this.signer, chainId: this.chain.chainId, endpoint: redactUrl(this.chain.rpc), decodeRevert: registryRevert }) };
     }
+    return this.outbox_.outbox;
+  }
+
+  private unfunded(e: unknown): LiuhenError {
+    return new LiuhenError('CHAIN_TX_REJECTED', `the anchoring key ${this.address} has too little ether to pay for an anchor on ${redactUrl(this.chain.rpc)}; fund it`, { cause: e });
+  }
+
+  private async broadcast(raw: string): Promise<void> {
+    await this.outbox().broadcast(raw, (e) => this.unfunded(e));
   }
 
   private async revertReason(b: BatchInfo, registry: RegistryClient): Promise<string | undefined> {
@@ -555,7 +604,7 @@ class ChainAnchorer implements Anchorer {
   private async tailChanged(registry: RegistryClient, provider: JsonRpcProvider): Promise<boolean> {
     const head = await this.journal.agencyHead(this.agency);
     if (!head) return false;
-    let newest: AnchorState | undefined;
+    let newest: AnchoredState | FinalState | undefined;
     for (let seq = head.seq; seq >= 1 && seq > head.seq - 64; seq--) {
       const b = await this.journal.getBatch(this.agency, seq);
       const s = b && (await this.current(b.root));
@@ -567,8 +616,8 @@ class ChainAnchorer implements Anchorer {
     if (!newest) return false;
     const latest = await registry.latest(this.agency);
     if (latest.seq < newest.seq) return true;
-    const block = await provider.getBlock(newest.anchor!.blockNumber);
-    return !block || block.hash !== newest.anchor!.blockHash;
+    const block = await provider.getBlock(newest.anchor.blockNumber);
+    return !block || block.hash !== newest.anchor.blockHash;
   }
 
   /**
@@ -577,13 +626,13 @@ class ChainAnchorer implements Anchorer {
    * vanished ones go back to be anchored. Returns whether anything changed.
    */
   private async fullScan(registry: RegistryClient, provider: JsonRpcProvider, head: number): Promise<boolean> {
-    const anchored: { b: BatchInfo; s: AnchorState }[] = [];
+    const anchored: { b: BatchInfo; s: AnchoredState | FinalState }[] = [];
     for await (const b of this.journal.batches(this.agency, { afterSeq: this.floor })) {
       const s = await this.current(b.root);
       if (isAnchored(s)) anchored.push({ b, s });
     }
     if (anchored.length === 0) return false;
-    const from = Math.min(this.chain.deployBlock ?? 0, ...anchored.map((x) => x.s.anchor!.blockNumber));
+    const from = Math.min(this.chain.deployBlock ?? 0, ...anchored.map((x) => x.s.anchor.blockNumber));
     const logs = new Map<string, AnchorLog>();
     for (let lo = from; lo <= head; lo += LOG_CHUNK) {
       for (const l of await registry.anchorLogs(this.agency, lo, Math.min(head, lo + LOG_CHUNK - 1))) logs.set(l.root, l);
@@ -591,22 +640,19 @@ class ChainAnchorer implements Anchorer {
     let changed = false;
     for (const { b, s } of anchored) {
       const log = logs.get(b.root);
-      if (log && log.blockHash === s.anchor!.blockHash && log.txHash === s.anchor!.txHash) continue;
+      if (log && log.blockHash === s.anchor.blockHash && log.txHash === s.anchor.txHash) continue;
       changed = true;
       if (log) {
-        this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: s.anchor!.blockNumber, blockHash: s.anchor!.blockHash, detail: `now in block ${log.blockNumber}` });
-        await this.markAnchored(b, { ...s, reorgs: (s.reorgs ?? 0) + 1 }, log, undefined, provider);
+        this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: s.anchor.blockNumber, blockHash: s.anchor.blockHash, detail: `now in block ${log.blockNumber}` });
+        await this.markAnchored(b, { ...s, reorgs: (s.reorgs ?? 0) + 1 }, { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash });
       } else {
-        await this.relocate(b, s, registry, provider, 'the registry no longer holds it');
+        await this.relocate(b, s, registry, 'the registry no longer holds it');
       }
     }
     if (changed) this.cursor = this.floor;
     return changed;
   }
 
-  private crash(point: CrashPoint): void {
-    if (this.crashAt === point) process.kill(process.pid, 'SIGKILL');
-  }
 }
 
 /** RFC 3339 → unix seconds (floor). */
@@ -620,19 +666,4 @@ function describe(e: unknown): string {
   if (isLiuhenError(e)) return e.message;
   const x = e as { shortMessage?: string; message?: string; code?: string };
   return x?.shortMessage ?? x?.message ?? x?.code ?? String(e);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -9,12 +9,13 @@ export type { DeployParameters, DeployResult, DeployStep, DeployRegistryParamete
 export { agencyKey, notaryKey, openKey, ensureKeystore, passphraseFor, AGENCY_PASSPHRASE_ENV, NOTARY_PASSPHRASE_ENV, DEPLOYER_KEYSTORE_ENV, DEPLOYER_PASSPHRASE_ENV } from './keys.js';
 export type { KeyLocation } from './keys.js';
 export { createAnchorer } from './anchorer.js';
-export type { Anchorer, AnchorerParameters, AnchorEvent, AnchorPendingOptions, AnchorSummary, CrashPoint } from './anchorer.js';
+export type { Anchorer, AnchorerParameters, AnchorEvent, AnchorPendingOptions, AnchorSummary } from './anchorer.js';
 export type { AnchorState, AnchorStatus, AnchorTx, AnchorLocation } from './state.js';
 export { chainDataFor, receiptWithChain } from './receipts.js';
 export type { ChainData, ChainDataParameters, ChainReceiptParameters } from './receipts.js';
 export { createChainVerifier } from './verifier.js';
 export type { ChainVerifierParameters, ClosableChainVerifier } from './verifier.js';
+export type { VerifierCacheOptions, CacheStats } from './verifier-cache.js';
 export { attestationDomain, attestationDigest, attestationMessage, recoverAttestationSigner, agencyToBytes32, domainVersionOf, ATTESTATION_TYPES, ATTESTATION_DOMAIN_NAME, ATTESTATION_DOMAIN_VERSION, CURRENT_REGISTRY_VERSION } from './attestation.js';
 export type { BatchAttestationValue, RegistryVersion } from './attestation.js';
 export { evidenceRegistryArtifact } from './registry-artifact.js';

@@ -4,7 +4,7 @@ import { ZERO32 } from '../util/hex.js';
 import { agencyToBytes32, type RegistryVersion } from './attestation.js';
 import { evidenceRegistryArtifact } from './registry-artifact.js';
 import { evidenceRegistryV1Artifact } from './registry-v1-artifact.js';
-import { isNetworkError } from './rpc.js';
+import { classifyChainError, isNetworkError, revertData, toChainError } from '../util/chain-error.js';
 
 /** The current (version 2) registry's ABI as an ethers Interface (events, errors, functions). */
 export const registryInterface = new Interface(evidenceRegistryArtifact.abi as never);
@@ -575,17 +575,6 @@ export function parseCosignLog(log: Log): CosignLog {
   };
 }
 
-/** The first 4 bytes of revert data, when `e` carries any. */
-function revertData(e: unknown): string | undefined {
-  for (let cur: unknown = e, depth = 0; cur && depth < 6; depth++) {
-    const c = cur as { data?: unknown; error?: unknown; info?: { error?: unknown }; cause?: unknown };
-    if (typeof c.data === 'string' && /^0x[0-9a-fA-F]{8}/.test(c.data)) return c.data;
-    if (c.data && typeof c.data === 'object' && typeof (c.data as { data?: unknown }).data === 'string') return (c.data as { data: string }).data;
-    cur = c.error ?? c.info?.error ?? c.cause;
-  }
-  return undefined;
-}
-
 /** The registry's custom error (or ethers' decoded `Error(string)`/`Panic`) that `e` carries, with its arguments as text. */
 export function registryRevert(e: unknown): { name: string; args: Record<string, string>; shown: string } | undefined {
   const ethersRevert = (e as { revert?: { name: string; args: readonly unknown[] } }).revert;
@@ -614,33 +603,26 @@ export function registryRevert(e: unknown): { name: string; args: Record<string,
 }
 
 /**
- * Turns a failed call or transaction into a coded error: a revert with one of
- * the registry's custom errors becomes CHAIN_REVERTED naming it and its
- * arguments (`EvidenceRegistryUnexpectedPrevRoot(agency=…, expected=…, given=…)`);
- * network failures pass through (the caller maps them to CHAIN_UNREACHABLE).
+ * Turns a failed call or transaction into a coded error: a revert becomes
+ * CHAIN_REVERTED naming the registry's custom error and its arguments
+ * (`EvidenceRegistryUnexpectedPrevRoot(agency=…, expected=…, given=…)`);
+ * anything else passes through (the caller maps network failures to
+ * CHAIN_UNREACHABLE). One mapper: src/util/chain-error.ts.
  */
 export function decodeRegistryError(e: unknown, what: string): unknown {
-  if (isLiuhenError(e) || isNetworkError(e)) return e;
-  const revert = registryRevert(e);
-  const code = (e as { code?: string }).code;
-  if (!revert && code !== 'CALL_EXCEPTION') return e;
-  return new LiuhenError('CHAIN_REVERTED', `the registry reverted ${what} with ${revert?.shown ?? 'an unknown reason'}`, { cause: e, details: { error: revert?.name ?? null, args: revert?.args ?? {} } });
+  if (isLiuhenError(e) || classifyChainError(e) !== 'revert') return e;
+  return toChainError(e, { doing: what, decodeRevert: registryRevert });
 }
 
 /**
  * Always a coded error for a failed chain request, for callers that hold a
  * bare `Provider` (the notary): it names no endpoint, since a URL may carry
- * credentials. Network failures become CHAIN_UNREACHABLE, a registry revert
- * CHAIN_REVERTED (`<doing> reverted: Name(…)`), and any other error the node
- * answered with CHAIN_UNREACHABLE too; coded errors pass through.
+ * credentials. Network failures become CHAIN_UNREACHABLE, a revert
+ * CHAIN_REVERTED (`<doing> reverted: Name(…)`), any other answer of the node
+ * CHAIN_RPC_ERROR (src/util/chain-error.ts); coded errors pass through.
  */
 export function chainError(e: unknown, doing: string): LiuhenError {
-  if (isLiuhenError(e)) return e;
-  if (isNetworkError(e)) return new LiuhenError('CHAIN_UNREACHABLE', `the chain cannot be reached while ${doing}; is the node running?`, { cause: e });
-  const revert = registryRevert(e);
-  if (revert) return new LiuhenError('CHAIN_REVERTED', `${doing} reverted: ${revert.shown}`, { cause: e, details: { error: revert.name, args: revert.args } });
-  const short = (e as { shortMessage?: string })?.shortMessage ?? (e as Error)?.message ?? String(e);
-  return new LiuhenError('CHAIN_UNREACHABLE', `the chain answered with an error while ${doing}: ${short.slice(0, 200)}`, { cause: e });
+  return toChainError(e, { doing, decodeRevert: registryRevert });
 }
 
 function show(v: unknown): string {

@@ -1,5 +1,6 @@
 import { FetchRequest, JsonRpcProvider, Network } from 'ethers';
-import { fail, isLiuhenError, LiuhenError } from '../errors.js';
+import { fail, isLiuhenError, type LiuhenError } from '../errors.js';
+import { isNetworkError, toChainError } from '../util/chain-error.js';
 
 /**
  * JSON-RPC connections. Every URL that reaches a message goes through
@@ -55,43 +56,13 @@ function parseUrl(url: string): URL | undefined {
   }
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'TIMEOUT',
-  'NETWORK_ERROR',
-  'SERVER_ERROR',
-]);
+/** True when `e` says the node could not be reached (the one mapper: src/util/chain-error.ts). */
+export { isNetworkError } from '../util/chain-error.js';
 
-/** True when `e` says the node could not be reached (as opposed to the node answering with an error). */
-export function isNetworkError(e: unknown): boolean {
-  if (isLiuhenError(e, 'CHAIN_UNREACHABLE')) return true;
-  for (let cur: unknown = e, depth = 0; cur && depth < 5; depth++) {
-    const c = cur as { code?: unknown; message?: unknown; cause?: unknown; error?: unknown };
-    if (typeof c.code === 'string' && NETWORK_CODES.has(c.code)) return true;
-    if (typeof c.message === 'string' && /socket hang up|fetch failed|connect ECONNREFUSED/i.test(c.message)) return true;
-    cur = c.cause ?? c.error;
-  }
-  return false;
-}
-
-/** Wraps a network failure into CHAIN_UNREACHABLE naming the (redacted) endpoint; other errors pass through. */
+/** Wraps a network failure into CHAIN_UNREACHABLE naming the (redacted) endpoint; coded errors pass through. */
 export function unreachable(url: string, e: unknown): LiuhenError {
   if (isLiuhenError(e)) return e;
-  const why = (e as { code?: string })?.code ?? (e as Error)?.message ?? String(e);
-  return new LiuhenError('CHAIN_UNREACHABLE', `the chain at ${redactUrl(url)} cannot be reached (${String(why).slice(0, 80)}); is the node running? (\`liuhen chain\` starts the embedded one)`, {
-    cause: e,
-    details: { rpc: redactUrl(url) },
-  });
+  return toChainError(e, { endpoint: redactUrl(url) });
 }
 
 /** Runs `fn`, turning network failures into CHAIN_UNREACHABLE for `url`. */

@@ -1,11 +1,12 @@
-import { getAddress, type JsonRpcProvider } from 'ethers';
+import { getAddress, type JsonRpcProvider, type Log } from 'ethers';
 import { isLiuhenError } from '../errors.js';
 import type { Receipt } from '../receipt/format.js';
-import type { ChainVerifier, CheckOutcome } from '../verify/types.js';
+import type { AnchorOutcome, ChainVerifier, CheckOutcome } from '../verify/types.js';
 import { checkRecordAuthenticity } from '../devices/enrollment.js';
 import type { TrustRoot } from './trust.js';
 import { recoverAttestationSigner } from './attestation.js';
-import { NOTARY_ROLE, parseAnchorLog, registryInterface, RegistryClient } from './registry.js';
+import { parseAnchorLog, registryInterface, RegistryClient, type AnchorLog } from './registry.js';
+import { RegistryView, type CacheStats, type VerifierCacheOptions } from './verifier-cache.js';
 import { connect, isNetworkError, redactUrl, type Connection } from './rpc.js';
 
 export interface ChainVerifierParameters {
@@ -24,6 +25,14 @@ export interface ChainVerifierParameters {
   /** Per-request timeout, ms. @default 10000 */
   timeoutMs?: number;
   /**
+   * The verdict cache (src/chain/verifier-cache.ts): how old the synced chain
+   * view may be (`headTtlMs`, default 0: synced before every verification —
+   * a long-lived public verifier such as the gateway sets e.g. 1000) and the
+   * confirmations after which batch facts are final and kept (`finality`,
+   * default `minConfirmations`).
+   */
+  cache?: VerifierCacheOptions;
+  /**
    * A trust root (`liuhen verify --trust FILE`, src/chain/trust.ts): its
    * registries are trusted (unless `trustedRegistries` is given), its chain id
    * is the only one accepted, its agencies (when listed) the only ones
@@ -36,30 +45,65 @@ export interface ChainVerifierParameters {
 export interface ClosableChainVerifier extends ChainVerifier {
   /** Releases the provider it created. */
   close(): void;
+  /** Verdict-cache counters, summed over registries (hits, misses, syncs with the chain, full drops). */
+  cacheStats(): CacheStats;
 }
 
 const out = (status: CheckOutcome['status'], code: string, detail: string): CheckOutcome => ({ status, code, detail });
 const short = (h: string) => `${h.slice(0, 10)}…`;
 const BATCH_ANCHORED = registryInterface.getEvent('BatchAnchored')!.topicHash;
 
+type StoredBatch = Awaited<ReturnType<RegistryClient['batch']>>;
+type BatchFacts = Receipt['batch'];
+
+function sameFacts(ev: AnchorLog | undefined, b: BatchFacts): boolean {
+  return !!ev && ev.root === b.root && ev.agency === b.agency && ev.seq === b.seq && ev.size === b.size && ev.prevRoot === b.prevRoot;
+}
+
+function parseAnchorLogSafe(l: Log): AnchorLog | undefined {
+  try {
+    return parseAnchorLog(l);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The registry's facts of the batch against the receipt's: the first difference as a `fail`, or undefined. */
+function factsMismatch(stored: StoredBatch, b: BatchFacts, what: 'ANCHOR' | 'NOTARY'): CheckOutcome | undefined {
+  if (!stored.exists) return out('fail', `${what}_ROOT_UNKNOWN`, `the registry has no batch with root ${short(b.root)}`);
+  if (stored.agency !== b.agency) return out('fail', `${what}_AGENCY_MISMATCH`, `the registry has the root as a batch of "${stored.agency}", the receipt says "${b.agency}"`);
+  if (stored.seq !== b.seq) return out('fail', `${what}_SEQ_MISMATCH`, `the registry has the root as batch #${stored.seq}, the receipt says #${b.seq}`);
+  if (stored.size !== b.size) return out('fail', `${what}_SIZE_MISMATCH`, `the registry has ${stored.size} records in the batch, the receipt says ${b.size}`);
+  if (stored.prevRoot !== b.prevRoot) return out('fail', `${what}_PREV_ROOT_MISMATCH`, `the registry chains the batch to ${short(stored.prevRoot)}, the receipt to ${short(b.prevRoot)}`);
+  return undefined;
+}
+
 /**
  * The chain half of verification (`ChainVerifier`): the anchor check and the
  * notary check of the pipeline in src/verify. The receipt is hostile input;
  * every fact it states is compared with what the chain says:
  *
- * anchor — the registry (trusted, see `trustedRegistries`) holds the root with
- * the receipt's agency, seq, size and prevRoot; the transaction `txHash`
- * succeeded, was sent to the registry and logged `BatchAnchored` for that
- * root; it is in block `blockNumber` whose hash and timestamp are the
- * receipt's; the block has at least `minConfirmations`. A contradiction is
- * `fail`; too few confirmations or an unreachable node is `pending`.
+ * anchor — the registry (trusted, see `trustedRegistries`) holds the root
+ * with the receipt's agency, seq, size and prevRoot (the batch facts); the
+ * block the registry holds it in has at least `minConfirmations`; the
+ * receipt's `txHash`, when the chain knows it, is a transaction to the
+ * registry that logged `BatchAnchored` with those facts. Where the receipt
+ * says the anchor is (transaction, block number and hash, time) is
+ * information, not pass/fail (issue 10.1): a chain rolled back and the same
+ * facts anchored again gives `warn ANCHOR_REANCHORED`, and the outcome's
+ * `anchoredAt` is the chain's time, which the policy check judges. A
+ * contradiction of the facts is `fail`; too few confirmations or an
+ * unreachable node is `pending`. docs/threat-model.md says why this does not
+ * weaken the check.
  *
- * notary — each attestation recovers (EIP-712, low s) to its `notary`, the
- * signers are distinct, each holds NOTARY_ROLE or was recorded as co-signer on
- * chain (the registry keeps counting co-signatures of since-revoked
- * notaries), a recorded `attestedAt(root, notary)` equals the receipt's, and
- * at least `notaryThreshold()` of them are on chain. No attestations yet, or
- * valid ones not yet submitted to the chain, is `pending`.
+ * notary — the batch facts are the registry's; each attestation recovers
+ * (EIP-712, low s) over them to its `notary`, the signers are distinct, each
+ * holds NOTARY_ROLE or was recorded as co-signer on chain (the registry keeps
+ * counting co-signatures of since-revoked notaries); a recorded
+ * `attestedAt(root, notary)` other than the receipt's is accepted only from a
+ * current notary (it co-signed the same facts again, e.g. after a rollback);
+ * at least `notaryThreshold()` of the signers are on chain. No attestations
+ * yet, or valid ones not yet submitted to the chain, is `pending`.
  */
 export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVerifier {
   if (!p.rpc && !p.provider) throw new TypeError('createChainVerifier needs rpc or provider');
@@ -77,7 +121,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
   };
 
   /** Network trouble → pending; a registry call that reverts → the address is no registry → fail. */
-  const guard = async (what: 'anchor' | 'notary', run: () => Promise<CheckOutcome>): Promise<CheckOutcome> => {
+  const guard = async (what: 'anchor' | 'notary', run: () => Promise<AnchorOutcome>): Promise<AnchorOutcome> => {
     try {
       return await run();
     } catch (e) {
@@ -87,28 +131,36 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
     }
   };
 
-  // A registry seen deployed is remembered for a few seconds: both checks of one
-  // verification (and a burst of verifications) share one eth_getCode.
-  const deployedUntil = new Map<string, number>();
-  const hasCode = async (provider: JsonRpcProvider, address: string): Promise<boolean> => {
-    if ((deployedUntil.get(address) ?? 0) > Date.now()) return true;
-    const deployed = (await provider.getCode(address)) !== '0x';
-    if (deployed) deployedUntil.set(address, Date.now() + 5_000);
-    return deployed;
+  // One cached view of the chain per registry address (nothing shared between registries).
+  const views = new Map<string, RegistryView>();
+  const viewOf = (provider: JsonRpcProvider, address: string): RegistryView => {
+    let v = views.get(address);
+    if (!v) {
+      v = new RegistryView(new RegistryClient(address, provider), provider, { finality: minConfirmations, ...p.cache });
+      views.set(address, v);
+      if (views.size > 64) views.delete(views.keys().next().value!);
+    }
+    return v;
   };
 
   /** Common to both checks: the node serves the receipt's chain and the registry is trusted and deployed. */
-  const openRegistry = async (receipt: Receipt, what: 'ANCHOR' | 'NOTARY'): Promise<CheckOutcome | { registry: RegistryClient; provider: JsonRpcProvider }> => {
+  const openRegistry = async (receipt: Receipt, what: 'ANCHOR' | 'NOTARY'): Promise<CheckOutcome | { registry: RegistryClient; view: RegistryView }> => {
     const a = receipt.anchor!;
     const { provider, chainId } = await connection();
     if (chainId !== a.chainId) return out('fail', 'CHAIN_MISMATCH', `the receipt names chain ${a.chainId}, the node serves chain ${chainId}`);
     const address = getAddress(a.registry);
     if (trusted && !trusted.includes(address)) return out('fail', `${what}_REGISTRY_UNTRUSTED`, `registry ${address} is not a trusted registry (${trusted.join(', ')})`);
-    if (!(await hasCode(provider, address))) return out('fail', `${what}_REGISTRY_MISSING`, `there is no contract at ${address} on chain ${chainId}`);
-    return { registry: new RegistryClient(address, provider), provider };
+    const view = viewOf(provider, address);
+    if (!(await view.isDeployed())) return out('fail', `${what}_REGISTRY_MISSING`, `there is no contract at ${address} on chain ${chainId}`);
+    return { registry: view.registry, view };
   };
 
   return {
+    cacheStats() {
+      const total: CacheStats = { hits: 0, misses: 0, syncs: 0, flushes: 0 };
+      for (const v of views.values()) for (const k of Object.keys(total) as (keyof CacheStats)[]) total[k] += v.stats[k];
+      return total;
+    },
     close() {
       if (!p.provider && conn) void conn.then((c) => c.provider.destroy()).catch(() => undefined);
     },
@@ -125,7 +177,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         ...trusted,
       ].filter((r, i, all) => all.indexOf(r) === i && trusted.includes(r));
       for (const address of candidates) {
-        if (!(await hasCode(provider, address))) continue;
+        if ((await provider.getCode(address)) === '0x') continue;
         const client = new RegistryClient(address, provider);
         if ((await client.version()) !== 2) continue;
         return checkRecordAuthenticity(client, { agency: rec.agency, device: rec.device, capturedAt: Math.floor(Date.parse(rec.capturedAt) / 1000), signingKey: rec.sig?.key, ...(existedBy && { existedBy }) });
@@ -143,47 +195,56 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         }
         const opened = await openRegistry(receipt, 'ANCHOR');
         if ('status' in opened) return opened;
-        const { registry, provider } = opened;
+        const { registry, view } = opened;
         const b = receipt.batch;
 
-        // Independent reads go out together: one round trip instead of four.
-        const [stored, tx, block, head] = await Promise.all([registry.batch(b.agency, b.root), provider.getTransactionReceipt(a.txHash), provider.getBlock(a.blockNumber), provider.getBlockNumber()]);
+        // The view is synced first (its head decides what may be cached); then the
+        // independent reads go out together.
+        const head = await view.head();
+        const [stored, tx] = await Promise.all([view.batch(b.agency, b.root, head), view.transaction(a.txHash, head)]);
         if (!stored.exists) {
           // Batches are keyed by (agency, root): a root the receipt's transaction anchored for another agency is an agency mismatch.
-          const other = tx?.logs.find((l) => getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED && l.topics[3] === b.root);
-          if (other) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${parseAnchorLog(other).agency}", the receipt says "${b.agency}"`);
-          return out('fail', 'ANCHOR_ROOT_UNKNOWN', `registry ${registry.address} has no batch of "${b.agency}" with root ${short(b.root)}`);
+          const other = tx?.logs.map((l) => (getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED ? parseAnchorLogSafe(l) : undefined)).find((ev) => ev?.root === b.root);
+          if (other) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${other.agency}", the receipt says "${b.agency}"`);
         }
-        if (stored.agency !== b.agency) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${stored.agency}", the receipt says "${b.agency}"`);
-        if (stored.seq !== b.seq) return out('fail', 'ANCHOR_SEQ_MISMATCH', `the registry has the root as batch #${stored.seq}, the receipt says #${b.seq}`);
-        if (stored.size !== b.size) return out('fail', 'ANCHOR_SIZE_MISMATCH', `the registry has ${stored.size} records in the batch, the receipt says ${b.size}`);
-        if (stored.prevRoot !== b.prevRoot) return out('fail', 'ANCHOR_PREV_ROOT_MISMATCH', `the registry chains the batch to ${short(stored.prevRoot)}, the receipt to ${short(b.prevRoot)}`);
-        if (stored.blockNumber !== a.blockNumber) return out('fail', 'ANCHOR_BLOCK_MISMATCH', `the registry anchored the batch in block ${stored.blockNumber}, the receipt says ${a.blockNumber}`);
+        // The batch facts the registry holds are what the receipt must match: they are
+        // what the agency committed to and the notaries signed (issue 10.1, route b).
+        const facts = factsMismatch(stored, b, 'ANCHOR');
+        if (facts) return facts;
 
-        if (!tx) return out('fail', 'ANCHOR_TX_NOT_FOUND', `transaction ${short(a.txHash)} is not on chain ${a.chainId}`);
-        if (tx.status !== 1) return out('fail', 'ANCHOR_TX_FAILED', `transaction ${short(a.txHash)} reverted`);
-        if (!tx.to || getAddress(tx.to) !== registry.address) return out('fail', 'ANCHOR_TX_WRONG_CONTRACT', `transaction ${short(a.txHash)} was sent to ${tx.to ?? '(contract creation)'}, not to the registry`);
-        const logged = tx.logs.some((l) => {
-          if (getAddress(l.address) !== registry.address || l.topics[0] !== BATCH_ANCHORED || l.topics[3] !== b.root) return false;
-          const ev = parseAnchorLog(l);
-          return ev.agency === b.agency && ev.seq === b.seq && ev.size === b.size && ev.prevRoot === b.prevRoot;
-        });
-        if (!logged) return out('fail', 'ANCHOR_TX_NO_EVENT', `transaction ${short(a.txHash)} did not log BatchAnchored for root ${short(b.root)}`);
-        if (tx.blockNumber !== a.blockNumber) return out('fail', 'ANCHOR_BLOCK_MISMATCH', `transaction ${short(a.txHash)} is in block ${tx.blockNumber}, the receipt says ${a.blockNumber}`);
-        if (tx.blockHash !== a.blockHash) return out('fail', 'ANCHOR_BLOCK_HASH_MISMATCH', `transaction ${short(a.txHash)} is in block ${short(tx.blockHash)}, the receipt says ${short(a.blockHash)} (reorganised?)`);
-
-        if (!block) return out('fail', 'ANCHOR_BLOCK_MISSING', `block ${a.blockNumber} does not exist on chain ${a.chainId}`);
-        if (block.hash !== a.blockHash) return out('fail', 'ANCHOR_BLOCK_HASH_MISMATCH', `block ${a.blockNumber} is ${short(block.hash ?? '')}, the receipt says ${short(a.blockHash)} (reorganised?)`);
-        if (block.timestamp !== a.timestamp || stored.anchoredAt !== a.timestamp) {
-          return out('fail', 'ANCHOR_TIMESTAMP_MISMATCH', `block ${a.blockNumber} has timestamp ${block.timestamp}, the receipt says ${a.timestamp}`);
+        // Where the receipt says the anchor is: a transaction hash commits to the
+        // transaction's content, so a transaction found under it must be this batch's
+        // anchor. A chain rollback can only make it vanish or (replayed after the
+        // batch was anchored again) revert — never make it another transaction.
+        if (tx) {
+          if (!tx.to || getAddress(tx.to) !== registry.address) return out('fail', 'ANCHOR_TX_WRONG_CONTRACT', `transaction ${short(a.txHash)} was sent to ${tx.to ?? '(contract creation)'}, not to the registry`);
+          if (tx.status === 1 && !tx.logs.some((l) => getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED && sameFacts(parseAnchorLogSafe(l), b))) {
+            return out('fail', 'ANCHOR_TX_NO_EVENT', `transaction ${short(a.txHash)} did not log BatchAnchored for root ${short(b.root)}`);
+          }
         }
-        const confirmations = head - a.blockNumber + 1;
-        if (confirmations < minConfirmations) return out('pending', 'ANCHOR_UNCONFIRMED', `${confirmations} confirmation(s) of block ${a.blockNumber}; policy asks for ${minConfirmations}`);
-        const where = `batch ${b.agency}#${b.seq} anchored in block ${a.blockNumber} at ${new Date(a.timestamp * 1000).toISOString()} (${confirmations} confirmation(s))`;
+
+        // Finality is judged where the registry holds the batch now.
+        const confirmations = head - stored.blockNumber + 1;
+        if (confirmations < minConfirmations) return out('pending', 'ANCHOR_UNCONFIRMED', `${confirmations} confirmation(s) of block ${stored.blockNumber}; policy asks for ${minConfirmations}`);
+        const proven = { anchoredAt: stored.anchoredAt };
+        const where = `batch ${b.agency}#${b.seq} anchored in block ${stored.blockNumber} at ${new Date(stored.anchoredAt * 1000).toISOString()} (${confirmations} confirmation(s))`;
         // Anyone can deploy a registry and make themselves its notary: an anchor in a
         // registry nobody vouched for proves nothing, so it cannot verify.
         if (!trusted) return out('pending', 'ANCHOR_REGISTRY_NOT_PINNED', `${where}, but registry ${registry.address} is not pinned: give --registry with the consortium's published registry address (or verify from a data folder configured for this chain)`);
-        return out('pass', 'ANCHOR_VALID', where);
+        // Block number, block hash, transaction and time in the receipt are information:
+        // after a rollback the same facts are anchored again elsewhere. A shift is told,
+        // and the time the policy judges is the chain's (`anchoredAt`), never the claim.
+        const asStated = tx?.status === 1 && tx.blockNumber === a.blockNumber && tx.blockHash === a.blockHash && stored.blockNumber === a.blockNumber && stored.anchoredAt === a.timestamp;
+        if (!asStated) {
+          const shift = stored.anchoredAt - a.timestamp;
+          const moved = [
+            stored.blockNumber !== a.blockNumber ? `block ${a.blockNumber} → ${stored.blockNumber}` : '',
+            shift !== 0 ? `time ${shift > 0 ? '+' : ''}${shift} s` : '',
+            !tx ? `transaction ${short(a.txHash)} no longer on chain` : tx.status !== 1 ? `transaction ${short(a.txHash)} reverted (replayed after the re-anchoring)` : tx.blockHash !== a.blockHash ? `block hash ${short(a.blockHash)} → ${short(tx.blockHash)}` : '',
+          ].filter(Boolean);
+          return { ...out('warn', 'ANCHOR_REANCHORED', `${where}; the same batch facts as the receipt, anchored again since it was issued (${moved.join(', ') || 'block hash changed'}): the chain's time is used`), ...proven };
+        }
+        return { ...out('pass', 'ANCHOR_VALID', where), ...proven };
       }),
 
     checkNotary: (receipt) =>
@@ -193,8 +254,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         if (receipt.attestations.length === 0) return out('pending', 'NOTARY_ABSENT', 'no notary has attested the batch yet');
         const opened = await openRegistry(receipt, 'NOTARY');
         if ('status' in opened) return opened;
-        const { registry } = opened;
+        const { registry, view } = opened;
         const b = receipt.batch;
+        const head = await view.head();
+        // The attestations must be over the batch facts the registry holds (a receipt
+        // whose facts differ fails here too, even when its anchor check is not run).
+        const differs = factsMismatch(await view.batch(b.agency, b.root, head), b, 'NOTARY');
+        if (differs) return differs;
         // The EIP-712 domain version is the registry's (a version 1 registry's receipts stay verifiable).
         const version = await registry.version();
         // Recover every signer first (pure), then ask the chain about all of them at once.
@@ -207,9 +273,9 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
           }
         }
         const [threshold, facts] = await Promise.all([
-          registry.notaryThreshold(),
+          view.notaryThreshold(),
           Promise.all(signers.map(async (s) => {
-            const [recorded, isNotary] = await Promise.all([registry.attestedAt(b.agency, b.root, s), registry.hasRole(NOTARY_ROLE, s)]);
+            const [recorded, isNotary] = await Promise.all([view.attestedAt(b.agency, b.root, s), view.isNotary(s)]);
             return { recorded, isNotary };
           })),
         ]);
@@ -220,6 +286,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         let onChain = 0;
         let offChain = 0;
         let revoked = 0;
+        let renotarized = 0;
         for (const [i, att] of receipt.attestations.entries()) {
           const signer = signers[i]!;
           if (signer !== getAddress(att.notary)) return out('fail', 'NOTARY_SIGNER_MISMATCH', `attestation ${i} names ${getAddress(att.notary)} but was signed by ${signer} (or over other batch data)`);
@@ -227,7 +294,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
           seen.add(signer);
           const { recorded, isNotary } = facts[i]!;
           if (recorded !== 0 && recorded !== att.attestedAt) {
-            return out('fail', 'NOTARY_ATTESTED_AT_MISMATCH', `attestation ${i}: the chain records ${signer} at ${recorded}, the receipt says ${att.attestedAt}`);
+            // After a chain rollback the notary co-signs the same facts again at a new
+            // time (issue 10.1): the receipt's attestation is still that notary's valid
+            // signature over the facts the chain holds, and the chain shows the notary
+            // co-signed them. Accepted from a CURRENT notary only: a revoked key's
+            // signature must be exactly the one the chain recorded while it was trusted.
+            if (!isNotary) return out('fail', 'NOTARY_ATTESTED_AT_MISMATCH', `attestation ${i}: the chain records ${signer} at ${recorded}, the receipt says ${att.attestedAt}, and ${signer} no longer holds NOTARY_ROLE`);
+            renotarized++;
           }
           if (!isNotary && recorded === 0) return out('fail', 'NOTARY_NOT_NOTARY', `attestation ${i}: ${signer} does not hold NOTARY_ROLE on registry ${registry.address}`);
           if (trustedNotaries && !trustedNotaries.includes(signer)) {
@@ -241,7 +314,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         if (!trusted) return out('pending', 'NOTARY_REGISTRY_NOT_PINNED', `notary roles are those of registry ${registry.address}, which is not pinned: give --registry with the consortium's published registry address`);
         const outside = outsiders ? `; ${outsiders} by notaries outside the trust root, not counted` : '';
         if (onChain >= required) {
-          const note = revoked ? ` (${revoked} since revoked; counted as recorded)` : '';
+          const note = `${revoked ? ` (${revoked} since revoked; counted as recorded)` : ''}${renotarized ? ` (${renotarized} co-signed again on chain at another time than the receipt's attestation, e.g. after a chain rollback)` : ''}`;
           return out('pass', 'NOTARY_VALID', `${onChain} notary co-signature(s) on chain, threshold ${required}${note}${outside}`);
         }
         if (onChain + offChain >= required) return out('pending', 'NOTARY_NOT_ON_CHAIN', `${offChain} valid attestation(s) not yet co-signed on chain; ${onChain} of ${required} recorded${outside}`);

@@ -14,7 +14,8 @@
  *   br:<root>                  → "<agency>:<seq>"        batch by root
  *   bx:<agency>:<lastAck>      → seq                     batch holding an ack (seek ≥ ack)
  *   blob / <root>              → leaf hashes, 32 bytes each (binary sublevel)
- *   x:<root>                   → anchor state (chain module)
+ *   x:<root>                   → anchor state (chain module; a TypedStore)
+ *   m:<key>                    → meta value (higher layers; a TypedStore of strings)
  *   l:<leaf>                   → id                      record by leaf (public verification, QR links)
  *   p:write-probe              → ISO time                written after a reopen, to prove writes land again
  */
@@ -25,7 +26,9 @@ export const K = {
   queue: (agency: string, ack: number) => `q:${agency}:${pad(ack)}`,
   queuePrefix: (agency: string) => `q:${agency}:`,
   agencyAck: (agency: string) => `ag:${agency}`,
+  agencyAckPrefix: 'ag:',
   device: (device: string) => `d:${device}`,
+  devicePrefix: 'd:',
   deviceIndex: (device: string, seq: number) => `di:${device}:${pad(seq)}`,
   deviceIndexPrefix: (device: string) => `di:${device}:`,
   caseIndex: (caseId: string, agency: string, ack: number) => `c:${caseId}\x00${agency}:${pad(ack)}`,
@@ -35,7 +38,11 @@ export const K = {
   batchPrefix: (agency: string) => `b:${agency}:`,
   batchByRoot: (root: string) => `br:${root}`,
   batchByAck: (agency: string, lastAck: number) => `bx:${agency}:${pad(lastAck)}`,
+  batchByAckPrefix: (agency: string) => `bx:${agency}:`,
   anchor: (root: string) => `x:${root}`,
+  anchorPrefix: 'x:',
+  metaPrefix: 'm:',
+  blobSublevel: 'blob',
   leaf: (leaf: string) => `l:${leaf}`,
   probe: 'p:write-probe',
 } as const;

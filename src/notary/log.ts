@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { fail, LiuhenError } from '../errors.js';
-import type { AnchoredBatch, NotaryRefusal } from './policy.js';
+import { SerialMutex } from '../util/mutex.js';
+import { z } from 'zod';
+import { REFUSAL_REASONS, type AnchoredBatch, type NotaryRefusal } from './policy.js';
 
 /**
  * The notary's own log (LevelDB, separate from any agency journal). Every
@@ -15,6 +17,7 @@ import type { AnchoredBatch, NotaryRefusal } from './policy.js';
  *
  *   meta                      → LogMeta            format and the notary address the log belongs to
  *   cur:<d>                   → Cursor             every BatchAnchored event up to this block is decided
+ *   tip:<d>                   → Cursor             the head at the end of the last pass (rollback detection)
  *   att:<d>:<agency>:<seq>    → SlotEntry          THE root this notary signed for (agency, seq): the equivocation guard
  *   dec:<d>:<root>            → NotaryDecision     signed / submitted / cosigned / refused, with the attestation or reason
  *   out:<d>:<root>            → ''                 outbox: signed, not yet seen co-signed on chain
@@ -40,7 +43,7 @@ export interface SlotEntry {
   attestedAt: number;
 }
 
-export type NotaryDecisionStatus = 'signed' | 'submitted' | 'cosigned' | 'refused';
+export type NotaryDecisionStatus = NotaryDecision['status'];
 
 export interface NotaryAttestation {
   attestedAt: number;
@@ -58,19 +61,96 @@ export interface CosignTx {
   signedAt: string;
 }
 
-export interface NotaryDecision {
+/** Where the chain showed this notary's co-signature. */
+export interface CosignedAt {
+  attestedAt: number;
+  txHash?: string;
+  blockNumber?: number;
+}
+
+export type NotaryRefusalRecord = NotaryRefusal & { code: 'NOTARY_POLICY' | 'NOTARY_EQUIVOCATION' };
+
+/** A policy observation kept in the log and reported, never a refusal (issue 9.3). */
+export interface NotaryFlag {
+  reason: 'CAPTURE_IN_FUTURE' | 'CAPTURE_TOO_OLD';
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface DecisionBase {
   chainId: number;
   registry: string;
   batch: AnchoredBatch;
-  status: NotaryDecisionStatus;
-  attestation?: NotaryAttestation;
-  refusal?: NotaryRefusal & { code: 'NOTARY_POLICY' | 'NOTARY_EQUIVOCATION' };
-  tx?: CosignTx;
-  /** Set when the chain shows this notary's co-signature. */
-  cosigned?: { attestedAt: number; txHash?: string; blockNumber?: number };
   decidedAt: string;
   updatedAt: string;
+  /** Observations that are not reasons to refuse (capture times beyond the skew or older than `maxAge`). */
+  flags?: NotaryFlag[];
+  /** Times this notary co-signed the batch again after the chain lost its co-signature (rollbacks). */
+  recosigned?: number;
 }
+
+/**
+ * A decision, as a discriminated union on `status` — each status carries
+ * exactly what it needs (`never` fields keep `d.tx` readable on any decision):
+ * - `signed`: attested (logged before the signature leaves the process), no transaction yet;
+ * - `submitted`: attested, and a cosign transaction written (raw bytes) before its broadcast;
+ * - `cosigned`: the chain showed the co-signature (`attestation` absent when co-signed by other means);
+ * - `refused`: a durable refusal with its coded reason.
+ */
+export type SignedDecision = DecisionBase & { status: 'signed'; attestation: NotaryAttestation; tx?: never; refusal?: never; cosigned?: never };
+export type SubmittedDecision = DecisionBase & { status: 'submitted'; attestation: NotaryAttestation; tx: CosignTx; refusal?: never; cosigned?: never };
+export type CosignedDecision = DecisionBase & { status: 'cosigned'; attestation?: NotaryAttestation; tx?: CosignTx; cosigned: CosignedAt; refusal?: never };
+export type RefusedDecision = DecisionBase & { status: 'refused'; refusal: NotaryRefusalRecord; attestation?: never; tx?: never; cosigned?: never };
+export type NotaryDecision = SignedDecision | SubmittedDecision | CosignedDecision | RefusedDecision;
+
+const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
+const int = z.number().int().nonnegative();
+const batchSchema = z.object({
+  agency: hex,
+  agencyCode: z.string().optional(),
+  seq: int,
+  root: hex,
+  size: int,
+  prevRoot: hex,
+  firstCapturedAt: int,
+  lastCapturedAt: int,
+  anchoredAt: int,
+  blockNumber: int,
+  txHash: z.string().optional(),
+});
+const attestationSchema = z.object({ attestedAt: int, signature: hex, digest: hex });
+const txSchema = z.object({ hash: hex, nonce: int, raw: hex, signedAt: z.string() });
+const flagSchema = z.object({ reason: z.enum(['CAPTURE_IN_FUTURE', 'CAPTURE_TOO_OLD']), message: z.string(), details: z.record(z.string(), z.unknown()) });
+const decisionBase = {
+  chainId: int,
+  registry: z.string(),
+  batch: batchSchema,
+  decidedAt: z.string(),
+  updatedAt: z.string(),
+  flags: z.array(flagSchema).optional(),
+  recosigned: int.optional(),
+};
+
+/** Every decision read back from the log must pass this schema (JOURNAL_CORRUPT otherwise). */
+export const decisionSchema = z.discriminatedUnion('status', [
+  z.object({ ...decisionBase, status: z.literal('signed'), attestation: attestationSchema }),
+  z.object({ ...decisionBase, status: z.literal('submitted'), attestation: attestationSchema, tx: txSchema }),
+  z.object({
+    ...decisionBase,
+    status: z.literal('cosigned'),
+    attestation: attestationSchema.optional(),
+    tx: txSchema.optional(),
+    cosigned: z.object({ attestedAt: int, txHash: z.string().optional(), blockNumber: int.optional() }),
+  }),
+  z.object({
+    ...decisionBase,
+    status: z.literal('refused'),
+    refusal: z.object({ reason: z.enum(REFUSAL_REASONS), message: z.string(), details: z.record(z.string(), z.unknown()), code: z.enum(['NOTARY_POLICY', 'NOTARY_EQUIVOCATION']) }),
+  }),
+]);
+const metaSchema = z.object({ format: z.string(), notary: z.string(), createdAt: z.string() });
+const cursorSchema = z.object({ block: int, hash: hex });
+const slotSchema = z.object({ root: hex, attestedAt: int });
 
 const pad = (n: number): string => n.toString().padStart(20, '0');
 const end = (prefix: string): string => `${prefix}\xff`;
@@ -78,6 +158,7 @@ const end = (prefix: string): string => `${prefix}\xff`;
 export const LogKeys = {
   meta: 'meta',
   cursor: (d: string) => `cur:${d}`,
+  tip: (d: string) => `tip:${d}`,
   slot: (d: string, agency: string, seq: number) => `att:${d}:${agency.toLowerCase()}:${pad(seq)}`,
   decision: (d: string, root: string) => `dec:${d}:${root.toLowerCase()}`,
   decisionPrefix: (d?: string) => (d === undefined ? 'dec:' : `dec:${d}:`),
@@ -93,7 +174,7 @@ export const logDomain = (chainId: number, registry: string): string => `${chain
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
 export class NotaryLog {
-  private lock: Promise<unknown> = Promise.resolve();
+  private readonly lock = new SerialMutex();
   private closed = false;
 
   private constructor(
@@ -119,7 +200,7 @@ export class NotaryLog {
     }
     const log = new NotaryLog(dir, db, notary);
     try {
-      const meta = await log.getJson<LogMeta>(LogKeys.meta);
+      const meta = (await log.getJson(LogKeys.meta, metaSchema)) as LogMeta | undefined;
       if (meta === undefined) {
         const fresh: LogMeta = { format: NOTARY_LOG_FORMAT, notary, createdAt: new Date().toISOString() };
         await db.put(LogKeys.meta, JSON.stringify(fresh), { sync: true });
@@ -138,32 +219,32 @@ export class NotaryLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.lock.catch(() => undefined);
+    await this.lock.idle();
     await this.db.close();
   }
 
   // ── reads ────────────────────────────────────────────────────────────────
 
   cursor(d: string): Promise<Cursor | undefined> {
-    return this.getJson<Cursor>(LogKeys.cursor(d));
+    return this.getJson(LogKeys.cursor(d), cursorSchema);
   }
 
   slot(d: string, agency: string, seq: number): Promise<SlotEntry | undefined> {
-    return this.getJson<SlotEntry>(LogKeys.slot(d, agency, seq));
+    return this.getJson(LogKeys.slot(d, agency, seq), slotSchema);
   }
 
   decision(d: string, root: string): Promise<NotaryDecision | undefined> {
-    return this.getJson<NotaryDecision>(LogKeys.decision(d, root));
+    return this.getJson(LogKeys.decision(d, root), decisionSchema) as Promise<NotaryDecision | undefined>;
   }
 
   /** Signed batches not yet seen co-signed on chain, oldest anchor first. */
-  async outbox(d: string): Promise<NotaryDecision[]> {
-    return this.indexed(LogKeys.outboxPrefix(d), d);
+  async outbox(d: string): Promise<Array<SignedDecision | SubmittedDecision>> {
+    return (await this.indexed(LogKeys.outboxPrefix(d), d)).filter((x): x is SignedDecision | SubmittedDecision => x.status === 'signed' || x.status === 'submitted');
   }
 
   /** Refused batches, oldest anchor first. */
-  async refusals(d: string): Promise<NotaryDecision[]> {
-    return this.indexed(LogKeys.refusedPrefix(d), d);
+  async refusals(d: string): Promise<RefusedDecision[]> {
+    return (await this.indexed(LogKeys.refusedPrefix(d), d)).filter((x): x is RefusedDecision => x.status === 'refused');
   }
 
   /** Every decision (of one domain, or all), oldest anchor first. */
@@ -171,7 +252,7 @@ export class NotaryLog {
     this.assertOpen();
     const out: NotaryDecision[] = [];
     const prefix = LogKeys.decisionPrefix(d);
-    for await (const value of this.db.values({ gte: prefix, lt: end(prefix) })) out.push(JSON.parse(value) as NotaryDecision);
+    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: end(prefix) })) out.push(this.parse(key, value, decisionSchema) as NotaryDecision);
     return out.sort(byAnchor);
   }
 
@@ -185,26 +266,49 @@ export class NotaryLog {
     await this.write(async () => [{ type: 'del', key: LogKeys.cursor(d) }]);
   }
 
+  tip(d: string): Promise<Cursor | undefined> {
+    return this.getJson(LogKeys.tip(d), cursorSchema);
+  }
+
+  async setTip(d: string, tip: Cursor): Promise<void> {
+    await this.write(async () => [{ type: 'put', key: LogKeys.tip(d), value: JSON.stringify(tip) }]);
+  }
+
+  async clearTip(d: string): Promise<void> {
+    await this.write(async () => [{ type: 'del', key: LogKeys.tip(d) }]);
+  }
+
   /**
    * Claims the slot (agency, seq) for `decision.batch.root` and stores the
    * attestation, in one synced batch. Throws NOTARY_EQUIVOCATION, writing
    * nothing, when the slot already holds another root.
    */
-  async recordSigned(d: string, decision: NotaryDecision): Promise<void> {
+  async recordSigned(d: string, decision: DecisionBase & { status: NotaryDecisionStatus; attestation: NotaryAttestation }): Promise<void> {
     const { batch } = decision;
+    const stored: SignedDecision = {
+      chainId: decision.chainId,
+      registry: decision.registry,
+      batch,
+      decidedAt: decision.decidedAt,
+      updatedAt: decision.updatedAt,
+      ...(decision.flags === undefined ? {} : { flags: decision.flags }),
+      ...(decision.recosigned === undefined ? {} : { recosigned: decision.recosigned }),
+      status: 'signed',
+      attestation: decision.attestation,
+    };
     await this.write(async () => {
       const slot = await this.slot(d, batch.agency, batch.seq);
       if (slot !== undefined && slot.root.toLowerCase() !== batch.root.toLowerCase()) throw equivocationError(batch, slot.root);
       return [
-        { type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.attestation!.attestedAt } satisfies SlotEntry) },
-        { type: 'put', key: LogKeys.decision(d, batch.root), value: JSON.stringify(decision) },
+        { type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.attestation.attestedAt } satisfies SlotEntry) },
+        { type: 'put', key: LogKeys.decision(d, batch.root), value: JSON.stringify(stored) },
         { type: 'put', key: LogKeys.outbox(d, batch.root), value: '' },
         { type: 'del', key: LogKeys.refused(d, batch.root) },
       ];
     });
   }
 
-  async recordRefused(d: string, decision: NotaryDecision): Promise<void> {
+  async recordRefused(d: string, decision: RefusedDecision): Promise<void> {
     await this.write(async () => [
       { type: 'put', key: LogKeys.decision(d, decision.batch.root), value: JSON.stringify(decision) },
       { type: 'put', key: LogKeys.refused(d, decision.batch.root), value: '' },
@@ -213,7 +317,7 @@ export class NotaryLog {
   }
 
   /** Stores the cosign transaction about to be broadcast. */
-  async recordSubmitted(d: string, decision: NotaryDecision): Promise<void> {
+  async recordSubmitted(d: string, decision: SubmittedDecision): Promise<void> {
     await this.write(async () => [{ type: 'put', key: LogKeys.decision(d, decision.batch.root), value: JSON.stringify(decision) }]);
   }
 
@@ -222,7 +326,7 @@ export class NotaryLog {
    * for the slot (it was co-signed by other means), the slot is claimed too,
    * so that the notary never signs another root for it.
    */
-  async recordCosigned(d: string, decision: NotaryDecision): Promise<void> {
+  async recordCosigned(d: string, decision: CosignedDecision): Promise<void> {
     const { batch } = decision;
     await this.write(async () => {
       const ops: Op[] = [
@@ -231,7 +335,7 @@ export class NotaryLog {
         { type: 'del', key: LogKeys.refused(d, batch.root) },
       ];
       const slot = await this.slot(d, batch.agency, batch.seq);
-      if (slot === undefined) ops.push({ type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.cosigned!.attestedAt } satisfies SlotEntry) });
+      if (slot === undefined) ops.push({ type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.cosigned.attestedAt } satisfies SlotEntry) });
       return ops;
     });
   }
@@ -248,21 +352,29 @@ export class NotaryLog {
     return out.sort(byAnchor);
   }
 
-  private async getJson<T>(key: string): Promise<T | undefined> {
+  private async getJson<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
     this.assertOpen();
     const value = await this.db.get(key);
-    if (value === undefined) return undefined;
+    return value === undefined ? undefined : this.parse(key, value, schema);
+  }
+
+  /** Parses and validates one stored entry: JOURNAL_CORRUPT, naming the key, when it is not what the log writes. */
+  private parse<T>(key: string, value: string, schema: z.ZodType<T>): T {
+    let json: unknown;
     try {
-      return JSON.parse(value) as T;
+      json = JSON.parse(value);
     } catch (cause) {
       return fail('JOURNAL_CORRUPT', `the notary log ${this.dir} holds an unreadable entry at ${key}`, { cause });
     }
+    const r = schema.safeParse(json);
+    if (!r.success) fail('JOURNAL_CORRUPT', `the notary log ${this.dir} holds an invalid entry at ${key}: ${r.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ')}`);
+    return r.data;
   }
 
   /** Runs `build` and writes its ops, one at a time: a check inside `build` and its write are atomic for this process. */
   private write(build: () => Promise<Op[]>): Promise<void> {
     this.assertOpen();
-    const next = this.lock.then(async () => {
+    return this.lock.run(async () => {
       const ops = await build();
       try {
         await this.db.batch(ops, { sync: true });
@@ -270,8 +382,6 @@ export class NotaryLog {
         fail('JOURNAL_IO', `the notary log ${this.dir} could not write: ${(cause as Error).message}`, { cause });
       }
     });
-    this.lock = next.catch(() => undefined);
-    return next;
   }
 
   private assertOpen(): void {

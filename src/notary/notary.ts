@@ -1,11 +1,16 @@
-import { getAddress, isError, Signature, Transaction, type Provider, type Signer, type TransactionRequest, type TypedDataField } from 'ethers';
+import { getAddress, isError, Signature, type Provider, type Signer, type TypedDataField } from 'ethers';
 import { attestationDigest, attestationDomain, attestationMessage, ATTESTATION_TYPES, recoverAttestationSigner, type BatchAttestationValue } from '../chain/attestation.js';
 import { chainError, registryRevert, RegistryClient, type AnchorLog, type OnChainBatch } from '../chain/registry.js';
+import { Outbox, type OutboxTx } from '../chain/outbox.js';
 import { isNetworkError } from '../chain/rpc.js';
+import { KeyedBackoff } from '../util/backoff.js';
+import { SerialMutex } from '../util/mutex.js';
+import { ignoreAbort, sleep } from '../util/sleep.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
-import { equivocationError, logDomain, NotaryLog, type NotaryDecision } from './log.js';
+import { equivocationError, logDomain, NotaryLog, type CosignedDecision, type CosignTx, type DecisionBase, type NotaryDecision, type NotaryFlag, type RefusedDecision, type SignedDecision, type SubmittedDecision } from './log.js';
+import { notaryTransition } from './machine.js';
 import { listPending } from './pending.js';
-import { checkBatchPolicy, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
+import { captureFlags, checkBatchPolicy, definedOnly, isCaptureFlag, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
 import { agencyCodeOf, anchorLogPages, isZero32, reconcile, requireAddress, type AnchoredEventFacts } from './registry.js';
 import { batchRef, eventRef, type BatchOutcome, type NotaryErrorInfo, type NotaryEvent, type NotaryPendingBatch } from './types.js';
 
@@ -103,6 +108,7 @@ const MAX_BACKOFF_MS = 60_000;
 
 class NotaryService implements Notary {
   private readonly client: RegistryClient;
+  private readonly outbox: Outbox;
   private readonly d: string;
   private readonly now: () => number;
   private readonly pollMs: number;
@@ -111,9 +117,11 @@ class NotaryService implements Notary {
   private readonly deployBlock: number;
   private fromBlock: number | undefined;
   private recheckPending: boolean;
-  private exclusiveChain: Promise<unknown> = Promise.resolve();
-  private readonly failures = new Map<string, { count: number; nextAt: number }>();
+  private readonly exclusiveMutex = new SerialMutex();
+  private readonly failures = new KeyedBackoff<string>({ initialMs: 2_000, maxMs: MAX_BACKOFF_MS });
   private lastHead = -1;
+  /** The tip last written to the log (a pass on an unchanged head writes nothing). */
+  private savedTip: { block: number; hash: string } | undefined;
   private txPending = false;
   private closed = false;
   /** While following: stop waiting for receipts when it aborts (the transaction is in the log). */
@@ -128,6 +136,7 @@ class NotaryService implements Notary {
     private readonly log: NotaryLog,
   ) {
     this.client = new RegistryClient(registry, p.provider, { logPageSize: p.logPageSize });
+    this.outbox = new Outbox({ kind: 'cosign', provider: p.provider, signer: p.wallet, chainId, decodeRevert: registryRevert });
     this.d = logDomain(chainId, registry);
     this.now = p.now ?? (() => Math.floor(Date.now() / 1000));
     this.pollMs = p.pollIntervalMs ?? 1_000;
@@ -181,7 +190,7 @@ class NotaryService implements Notary {
         this.p.onEvent?.({ status: 'error', error: errorInfo(e) });
         delay = Math.min(delay * 2, 30_000);
       }
-      await sleep(delay, signal);
+      await sleep(delay, signal).catch(ignoreAbort(signal));
     }
   }
 
@@ -195,7 +204,7 @@ class NotaryService implements Notary {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.exclusiveChain.catch(() => undefined);
+    await this.exclusiveMutex.idle();
     await this.log.close();
   }
 
@@ -216,12 +225,13 @@ class NotaryService implements Notary {
       if (x === undefined) return;
       out.push(x);
       if (x.status === 'failed') this.noteFailure(root);
-      else this.failures.delete(root);
+      else this.failures.succeed(root);
       this.p.onEvent?.(x);
     };
     const head = await this.blockNumber();
     this.lastHead = head;
     this.txPending = false;
+    await this.checkTip();
 
     for (const dec of await this.log.outbox(this.d)) {
       if (o.signal?.aborted) return out;
@@ -263,7 +273,37 @@ class NotaryService implements Notary {
     if (o.backlog) {
       for (const dec of await this.log.refusals(this.d)) if (!seen.has(dec.batch.root)) emit(refusedOutcome(dec, 'earlier'), dec.batch.root);
     }
+    await this.saveTip();
     return out;
+  }
+
+  /**
+   * Rollback detection beyond the scan cursor: the cursor only covers
+   * anchors, but this notary's own cosign transactions sit in later blocks. At
+   * the end of every pass the head it saw (number and hash, after its own
+   * transactions were mined) is kept in the log; at the start of the next pass
+   * (and after a restart) that block must still be there. If it is not, the
+   * chain lost blocks this notary acted in (a reorg, an embedded chain
+   * restarted from an older state): everything is rescanned, and every batch
+   * the log says co-signed is checked against the chain (`reconcileCosigned`).
+   */
+  private async checkTip(): Promise<void> {
+    const tip = await this.log.tip(this.d);
+    if (tip === undefined) return;
+    const block = await this.getBlock(tip.block);
+    if (block !== null && block.hash?.toLowerCase() === tip.hash.toLowerCase()) return;
+    await this.log.clearCursor(this.d);
+    await this.log.clearTip(this.d);
+    this.savedTip = undefined;
+    this.fromBlock = undefined;
+    this.p.onEvent?.({ status: 'rewound', fromBlock: this.deployBlock, detail: `block ${tip.block} ${block === null ? 'no longer exists' : 'has changed'} since the last pass (reorganisation or an embedded chain restarted from an older state); rescanning from block ${this.deployBlock} and checking every co-signature against the chain` });
+  }
+
+  private async saveTip(): Promise<void> {
+    const b = await this.rpc(() => this.p.provider.getBlock('latest'), 'reading the latest block');
+    if (!b?.hash || (this.savedTip?.block === b.number && this.savedTip.hash === b.hash)) return;
+    await this.log.setTip(this.d, { block: b.number, hash: b.hash });
+    this.savedTip = { block: b.number, hash: b.hash };
   }
 
   private async scanStart(): Promise<number> {
@@ -292,21 +332,66 @@ class NotaryService implements Notary {
 
   private async handle(ev: AnchorLog): Promise<BatchOutcome | undefined> {
     const existing = await this.log.decision(this.d, ev.root);
-    if (existing !== undefined) return this.revisit(existing);
+    if (existing !== undefined) return this.revisit(existing, ev);
     const r = reconcile(ev, await this.stored(ev.agencyBytes32, ev.root));
     if ('mismatch' in r) return { status: 'waiting', batch: eventRef(ev), reason: 'NOT_ANCHORED', detail: r.mismatch };
     return this.evaluate(r.batch);
   }
 
-  private revisit(dec: NotaryDecision): Promise<BatchOutcome | undefined> | BatchOutcome {
+  /** A batch the log already decided, seen again on chain: the state machine says what is left to do. */
+  private async revisit(dec: NotaryDecision, ev?: AnchorLog): Promise<BatchOutcome | undefined> {
     switch (dec.status) {
-      case 'cosigned':
-        return { status: 'skipped', batch: batchRef(dec.batch), reason: 'ALREADY_COSIGNED', detail: `co-signed earlier${dec.cosigned?.txHash ? ` (tx ${dec.cosigned.txHash})` : ''}` };
+      case 'refused':
+        return refusedOutcome(dec, 'earlier');
       case 'signed':
       case 'submitted':
         return this.finish(dec, { resumed: true, report: true });
-      case 'refused':
-        return refusedOutcome(dec, 'earlier');
+      case 'cosigned':
+        return this.reconcileCosigned(dec, ev);
+    }
+  }
+
+  /**
+   * The log says co-signed: is the co-signature still on chain? After a
+   * rollback (an embedded chain restarted from an older state, a reorg) it may
+   * not be: the notary co-signs again — its logged attestation when the
+   * registry still accepts it (same digest, not before the anchor), otherwise
+   * a fresh attestation over the same batch facts. Never another root for the
+   * slot: the equivocation guard of `recordSigned` still applies.
+   */
+  private async reconcileCosigned(dec: CosignedDecision, ev?: AnchorLog): Promise<BatchOutcome | undefined> {
+    const onChain = await this.attestedAt(dec.batch.agency, dec.batch.root);
+    const skipped: BatchOutcome = { status: 'skipped', batch: batchRef(dec.batch), reason: 'ALREADY_COSIGNED', detail: `co-signed earlier${dec.cosigned.txHash ? ` (tx ${dec.cosigned.txHash})` : ''}` };
+    if (onChain !== 0) return skipped;
+    const stored = await this.stored(dec.batch.agency, dec.batch.root);
+    const r = stored === undefined ? undefined : reconcile(ev ?? eventFacts(dec.batch, stored), stored);
+    const batch = r !== undefined && 'batch' in r ? r.batch : undefined;
+    let accepted = false;
+    if (batch !== undefined && dec.attestation !== undefined && dec.attestation.attestedAt >= batch.anchoredAt && sameBatchFacts(dec.batch, batch)) {
+      const theirs = await this.rpc(() => this.client.attestationDigest(batch.agency, batch.root, dec.attestation!.attestedAt), `calling attestationDigest on the registry ${this.registry}`);
+      accepted = theirs.toLowerCase() === dec.attestation.digest.toLowerCase();
+    }
+    const action = notaryTransition(dec, { onChainAttestedAt: onChain, anchored: batch !== undefined, submit: this.submit, loggedAttestationAccepted: accepted });
+    switch (action.type) {
+      case 'skip':
+        return skipped;
+      case 'wait-not-anchored':
+        return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `co-signed earlier, but the chain lost the batch (rollback or reorganisation); co-signed again once it is anchored again` };
+      case 'recosign': {
+        if (batch === undefined) return skipped;
+        const recosigned = (dec.recosigned ?? 0) + 1;
+        this.p.onEvent?.({ status: 'recosigning', batch: batchRef(batch), reuse: action.reuse, detail: `the chain lost this notary's co-signature of batch ${batch.seq} (rollback or reorganisation); co-signing again with ${action.reuse ? 'the logged attestation' : 'a fresh attestation over the same batch facts'}` });
+        if (!action.reuse || dec.attestation === undefined || !sameBatchFacts(dec.batch, batch)) {
+          if (!sameBatchFacts(dec.batch, batch)) return this.evaluate(batch);
+          return this.sign(batch, { recosigned, ...(dec.flags ? { flags: dec.flags } : {}) });
+        }
+        const stamp = new Date().toISOString();
+        const next: SignedDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: dec.attestation, recosigned, decidedAt: stamp, updatedAt: stamp, ...(dec.flags ? { flags: dec.flags } : {}) };
+        await this.log.recordSigned(this.d, next);
+        return this.finish(next, { resumed: true, report: true });
+      }
+      default:
+        return skipped;
     }
   }
 
@@ -337,9 +422,14 @@ class NotaryService implements Notary {
       return { status: 'skipped', batch: batchRef(batch), reason: 'ALREADY_COSIGNED', detail: `the registry already holds this notary's co-signature (attestedAt ${onChain})` };
     }
     // Equivocation first: of all reasons it is the one an operator must hear.
-    const refusal = (await this.checkEquivocation(batch)) ?? checkBatchPolicy(batch, this.policy, this.now()) ?? (await this.checkContinuity(batch));
+    // Capture times are a client's choice: beyond the skew or older than maxAge they are flags in the log, never a refusal (issue 9.3).
+    // Refused is only what a dishonest or broken station alone produces: equivocation, a broken batch chain, an impossible batch.
+    const now = this.now();
+    const policy = checkBatchPolicy(batch, this.policy, now);
+    const refusal = (await this.checkEquivocation(batch)) ?? (policy !== undefined && !isCaptureFlag(policy.reason) ? policy : undefined) ?? (await this.checkContinuity(batch));
     if (refusal !== undefined) return this.refuse(batch, refusal);
-    return this.sign(batch);
+    const flags: NotaryFlag[] = captureFlags(batch, this.policy, now).map((f) => ({ reason: f.reason, message: f.message, details: f.details }));
+    return this.sign(batch, flags.length > 0 ? { flags } : {});
   }
 
   private async refuse(batch: AnchoredBatch, refusal: NotaryRefusal): Promise<BatchOutcome> {
@@ -376,9 +466,10 @@ class NotaryService implements Notary {
     return undefined;
   }
 
-  private async sign(batch: AnchoredBatch): Promise<BatchOutcome | undefined> {
+  private async sign(batch: AnchoredBatch, extra: Pick<DecisionBase, 'recosigned' | 'flags'> = {}): Promise<BatchOutcome | undefined> {
     const attestedAt = Math.max(this.now(), batch.anchoredAt);
-    const value: BatchAttestationValue = { root: batch.root, agency: batch.agencyCode!, seq: batch.seq, size: batch.size, prevRoot: batch.prevRoot, attestedAt };
+    const agency = batch.agencyCode ?? fail('NOTARY_POLICY', `agency ${batch.agency} is not a text agency code`);
+    const value: BatchAttestationValue = { root: batch.root, agency, seq: batch.seq, size: batch.size, prevRoot: batch.prevRoot, attestedAt };
     const version = await this.rpc(() => this.client.version(), `reading the version of the registry ${this.registry}`);
     const digest = attestationDigest(this.chainId, this.registry, value, version);
     // The registry computes the digest from its own storage; if the two differ, a signature would be useless.
@@ -391,7 +482,7 @@ class NotaryService implements Notary {
     const signer = recoverAttestationSigner(this.chainId, this.registry, value, signature, version);
     if (signer !== this.address) fail('KEY_INVALID', `the notary signer produced a signature of ${signer}, not of ${this.address}`);
     const stamp = new Date().toISOString();
-    const dec: NotaryDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: { attestedAt, signature, digest }, decidedAt: stamp, updatedAt: stamp };
+    const dec: SignedDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: { attestedAt, signature, digest }, decidedAt: stamp, updatedAt: stamp, ...definedOnly(extra) };
     try {
       await this.log.recordSigned(this.d, dec);
     } catch (e) {
@@ -404,20 +495,36 @@ class NotaryService implements Notary {
   // ── sending cosign ─────────────────────────────────────────────────────────
 
   /** Brings a signed decision to the chain (or reports it, in relayer mode). */
-  private async finish(dec: NotaryDecision, o: { resumed: boolean; report: boolean }): Promise<BatchOutcome | undefined> {
-    const at = dec.attestation!;
+  private async finish(dec: SignedDecision | SubmittedDecision, o: { resumed: boolean; report: boolean }): Promise<BatchOutcome | undefined> {
+    const at = dec.attestation;
     const onChain = await this.attestedAt(dec.batch.agency, dec.batch.root);
-    if (onChain !== 0) return this.markCosigned(dec, onChain, o.resumed, dec.tx?.hash);
-    if (!this.submit) return o.report ? signedOutcome(dec, false, o.resumed) : undefined;
-    if ((await this.stored(dec.batch.agency, dec.batch.root)) === undefined) {
-      return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `signed (attestedAt ${at.attestedAt}); the registry does not hold this root now` };
-    }
+    const anchored = onChain === 0 && this.submit ? (await this.stored(dec.batch.agency, dec.batch.root)) !== undefined : true;
     try {
-      if (dec.tx !== undefined) {
-        const resumed = await this.resumeTx(dec, o.resumed);
-        if (resumed !== undefined) return resumed;
+      const tx = dec.status === 'submitted' && onChain === 0 && this.submit && anchored ? await this.outbox.reconcile(outboxTx(dec.tx, this.address)) : undefined;
+      const action = notaryTransition(dec, { onChainAttestedAt: onChain, anchored, submit: this.submit, ...(tx ? { tx } : {}) });
+      switch (action.type) {
+        case 'record-cosigned':
+          return await this.markCosigned(dec, action.attestedAt, o.resumed, dec.tx?.hash);
+        case 'report-signed':
+          return o.report ? signedOutcome(dec, false, o.resumed) : undefined;
+        case 'wait-not-anchored':
+          return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `signed (attestedAt ${at.attestedAt}); the registry does not hold this root now` };
+        case 'rebroadcast':
+          if (dec.status !== 'submitted') return await this.sendTx(dec, o.resumed);
+          try {
+            await this.outbox.broadcast(dec.tx.raw, (e) => this.sendError(e, dec));
+          } catch (e) {
+            throw this.sendError(e, dec);
+          }
+          return await this.awaitReceipt(dec, o.resumed);
+        case 'send':
+          return await this.sendTx(dec, o.resumed);
+        case 'evaluate':
+        case 'skip':
+        case 'recosign':
+        case 'report-refused':
+          return undefined; // not reachable from signed/submitted
       }
-      return await this.sendTx(dec, o.resumed);
     } catch (e) {
       // The chain itself is gone: let the pass fail (follow retries with backoff). Anything else concerns this batch only.
       if (isLiuhenError(e, 'CHAIN_UNREACHABLE') && isNetworkError(e.cause)) throw e;
@@ -425,85 +532,38 @@ class NotaryService implements Notary {
     }
   }
 
-  /** A transaction in the log: wait for it, rebroadcast it, or (its nonce taken by another) let a new one be sent. */
-  private async resumeTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
-    const tx = dec.tx!;
-    const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
-    if (receipt !== null) return undefined; // mined but our co-signature is not on chain: reverted, or reorganised away
-    const mined = await this.rpc(() => this.p.provider.getTransactionCount(this.address, 'latest'), 'reading the notary nonce');
-    if (mined > tx.nonce) return undefined;
+  private async sendTx(dec: SignedDecision | SubmittedDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
+    const data = await this.rpc(() => this.client.encodeCosign(dec.batch.agency, dec.batch.root, [dec.attestation]), `reading the version of the registry ${this.registry}`);
+    let next: SubmittedDecision;
     try {
-      await this.broadcast(tx.raw);
-    } catch (e) {
-      throw this.sendError(e, dec);
-    }
-    return this.awaitReceipt(dec, resumed);
-  }
-
-  private async sendTx(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
-    const at = dec.attestation!;
-    const data = await this.rpc(() => this.client.encodeCosign(dec.batch.agency, dec.batch.root, [at]), `reading the version of the registry ${this.registry}`);
-    let gas: bigint;
-    try {
-      gas = await this.p.provider.estimateGas({ from: this.address, to: this.registry, data });
-    } catch (e) {
-      throw this.sendError(e, dec);
-    }
-    const nonce = await this.rpc(() => this.p.provider.getTransactionCount(this.address, 'pending'), 'reading the notary nonce');
-    const fee = await this.rpc(() => this.p.provider.getFeeData(), 'reading gas prices');
-    const request: TransactionRequest = {
-      chainId: this.chainId,
-      nonce,
-      to: this.registry,
-      from: this.address,
-      data,
-      gasLimit: gas + gas / 5n + 10_000n,
-      ...(fee.maxFeePerGas !== null ? { type: 2, maxFeePerGas: fee.maxFeePerGas, maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n } : { type: 0, gasPrice: fee.gasPrice ?? 0n }),
-    };
-    const raw = await this.p.wallet.signTransaction(request);
-    const hash = Transaction.from(raw).hash!;
-    const next: NotaryDecision = { ...dec, status: 'submitted', tx: { hash, nonce, raw, signedAt: new Date().toISOString() }, updatedAt: new Date().toISOString() };
-    await this.log.recordSubmitted(this.d, next);
-    try {
-      await this.broadcast(raw);
+      const { nextNonce } = await this.outbox.nonces();
+      const tx = await this.outbox.sign({ to: this.registry, data, nonce: nextNonce }, `cosign for batch ${dec.batch.seq}`);
+      next = { ...withoutStatus(dec), status: 'submitted', attestation: dec.attestation, tx: { hash: tx.txHash, nonce: tx.nonce, raw: tx.raw, signedAt: tx.signedAt }, updatedAt: new Date().toISOString() };
+      await this.outbox.persistAndSend(tx, () => this.log.recordSubmitted(this.d, next), (e) => this.sendError(e, dec));
     } catch (e) {
       throw this.sendError(e, dec);
     }
     return this.awaitReceipt(next, resumed);
   }
 
-  private async broadcast(raw: string): Promise<void> {
-    try {
-      await this.p.provider.broadcastTransaction(raw);
-    } catch (e) {
-      // Already in the pool or already mined (a rebroadcast after a crash): the receipt tells.
-      if (isError(e, 'NONCE_EXPIRED') || /already known|known transaction|already imported|nonce too low/i.test(messageOf(e))) return;
-      throw e;
+  private async awaitReceipt(dec: SubmittedDecision, resumed: boolean): Promise<BatchOutcome> {
+    const tx = dec.tx;
+    const receipt = await this.outbox.waitReceipt(tx.hash, { timeoutMs: this.receiptTimeoutMs, pollMs: Math.min(this.pollMs, 250), ...(this.stopSignal ? { signal: this.stopSignal } : {}) });
+    if (receipt === null) {
+      this.txPending = true;
+      return { status: 'waiting', batch: batchRef(dec.batch), reason: 'TX_PENDING', detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run` };
     }
+    const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.agency, dec.batch.root) : 0;
+    if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
+    fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
   }
 
-  private async awaitReceipt(dec: NotaryDecision, resumed: boolean): Promise<BatchOutcome> {
-    const tx = dec.tx!;
-    const deadline = Date.now() + this.receiptTimeoutMs;
-    for (;;) {
-      const receipt = await this.rpc(() => this.p.provider.getTransactionReceipt(tx.hash), 'reading a cosign receipt');
-      if (receipt !== null) {
-        const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.agency, dec.batch.root) : 0;
-        if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
-        fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
-      }
-      if (Date.now() >= deadline || this.stopSignal?.aborted) {
-        this.txPending = true;
-        return { status: 'waiting', batch: batchRef(dec.batch), reason: 'TX_PENDING', detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run` };
-      }
-      await sleep(Math.min(this.pollMs, 250));
-    }
-  }
-
-  private async markCosigned(dec: NotaryDecision, attestedAt: number, resumed: boolean, txHash?: string, blockNumber?: number): Promise<BatchOutcome> {
-    const next: NotaryDecision = {
-      ...dec,
+  private async markCosigned(dec: SignedDecision | SubmittedDecision, attestedAt: number, resumed: boolean, txHash?: string, blockNumber?: number): Promise<BatchOutcome> {
+    const next: CosignedDecision = {
+      ...withoutStatus(dec),
       status: 'cosigned',
+      attestation: dec.attestation,
+      ...(dec.tx ? { tx: dec.tx } : {}),
       cosigned: { attestedAt, ...(txHash === undefined ? {} : { txHash }), ...(blockNumber === undefined ? {} : { blockNumber }) },
       updatedAt: new Date().toISOString(),
     };
@@ -512,7 +572,11 @@ class NotaryService implements Notary {
   }
 
   /** What went wrong sending cosign, with what to do about it. */
-  private sendError(e: unknown, dec: NotaryDecision): LiuhenError {
+  private sendError(err: unknown, dec: NotaryDecision): LiuhenError {
+    if (isLiuhenError(err, 'NOTARY_UNFUNDED')) return err;
+    // The outbox hands back coded errors; the node's own error is their cause.
+    const e = isLiuhenError(err) ? err.cause : err;
+    if (e === undefined) return err as LiuhenError;
     const what = `batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency}`;
     if (isError(e, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(messageOf(e))) {
       return new LiuhenError('NOTARY_UNFUNDED', `the notary account ${this.address} cannot pay the gas of cosign for ${what}; fund it (on a dev chain: send it ETH from a dev account), or run with --no-submit and hand the signatures to a relayer. The attestation stays in the log.`, { cause: e, details: { notary: this.address } });
@@ -521,16 +585,14 @@ class NotaryService implements Notary {
     if (revert?.name === 'EvidenceRegistryNotNotary') {
       return new LiuhenError('CHAIN_REVERTED', `cosign for ${what} reverted: ${this.address} does not hold NOTARY_ROLE; the registry admin must grant it (the attestation stays in the log and is sent once the role is granted)`, { cause: e, details: { error: revert.name, args: revert.args } });
     }
-    return chainError(e, `sending cosign for ${what}`);
+    return isLiuhenError(err) ? err : chainError(e, `sending cosign for ${what}`);
   }
 
   // ── plumbing ───────────────────────────────────────────────────────────────
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new LiuhenError('JOURNAL_CLOSED', 'the notary is closed'));
-    const run = this.exclusiveChain.then(fn);
-    this.exclusiveChain = run.catch(() => undefined);
-    return run;
+    return this.exclusiveMutex.run(fn);
   }
 
   private blockNumber(): Promise<number> {
@@ -560,19 +622,15 @@ class NotaryService implements Notary {
   }
 
   private noteFailure(root: string): void {
-    const prev = this.failures.get(root);
-    const count = (prev?.count ?? 0) + 1;
-    this.failures.set(root, { count, nextAt: Date.now() + Math.min(1000 * 2 ** count, MAX_BACKOFF_MS) });
+    this.failures.fail(root);
   }
 
   private isDue(root: string): boolean {
-    const f = this.failures.get(root);
-    return f === undefined || f.nextAt <= Date.now();
+    return this.failures.due(root);
   }
 
   private retryDue(): boolean {
-    for (const f of this.failures.values()) if (f.nextAt <= Date.now()) return true;
-    return false;
+    return this.failures.anyDue();
   }
 }
 
@@ -591,11 +649,12 @@ function signedOutcome(dec: NotaryDecision, submitted: boolean, resumed: boolean
     submitted,
     resumed,
     ...(submitted && txHash !== undefined ? { cosignTx: txHash } : {}),
+    ...(dec.flags !== undefined && dec.flags.length > 0 ? { flags: dec.flags } : {}),
   };
 }
 
-function refusedOutcome(dec: NotaryDecision, recorded: 'now' | 'earlier'): BatchOutcome {
-  const r = dec.refusal!;
+function refusedOutcome(dec: RefusedDecision, recorded: 'now' | 'earlier'): BatchOutcome {
+  const r = dec.refusal;
   return { status: 'refused', batch: batchRef(dec.batch), reason: r.reason, error: { code: r.code, message: r.message, details: r.details }, recorded };
 }
 
@@ -615,15 +674,41 @@ function messageOf(e: unknown): string {
   return parts.join(': ') || String(e);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** A cosign transaction of the log as the outbox knows it (the log keeps its own field names, `hash`). */
+function outboxTx(tx: CosignTx, from: string): OutboxTx {
+  return { from, nonce: tx.nonce, txHash: tx.hash, raw: tx.raw, signedAt: tx.signedAt };
+}
+
+/** The facts of the stored batch as an event (a revisit that did not come from a scan). */
+function eventFacts(batch: AnchoredBatch, stored: OnChainBatch): AnchoredEventFacts {
+  return {
+    agencyBytes32: stored.agencyBytes32,
+    seq: stored.seq,
+    root: batch.root,
+    size: stored.size,
+    prevRoot: stored.prevRoot,
+    firstCapturedAt: stored.firstCapturedAt,
+    lastCapturedAt: stored.lastCapturedAt,
+    blockNumber: stored.blockNumber,
+    txHash: batch.txHash ?? '',
+  };
+}
+
+/** The facts an attestation signs (and the registry keeps per batch), equal in both: re-anchoring the same batch keeps them. */
+function sameBatchFacts(a: AnchoredBatch, b: AnchoredBatch): boolean {
+  const eq = (x: string, y: string) => x.toLowerCase() === y.toLowerCase();
+  return eq(a.agency, b.agency) && a.seq === b.seq && eq(a.root, b.root) && a.size === b.size && eq(a.prevRoot, b.prevRoot) && a.firstCapturedAt === b.firstCapturedAt && a.lastCapturedAt === b.lastCapturedAt;
+}
+
+/** The fields every decision shares, without its status-specific ones. */
+function withoutStatus(d: NotaryDecision): DecisionBase {
+  return {
+    chainId: d.chainId,
+    registry: d.registry,
+    batch: d.batch,
+    decidedAt: d.decidedAt,
+    updatedAt: d.updatedAt,
+    ...(d.flags === undefined ? {} : { flags: d.flags }),
+    ...(d.recosigned === undefined ? {} : { recosigned: d.recosigned }),
+  };
 }

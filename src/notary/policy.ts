@@ -23,7 +23,14 @@ export const DEFAULT_NOTARY_POLICY: Readonly<NotaryPolicy> = Object.freeze({
   confirmations: 1,
 });
 
-/** Reasons a notary refuses a batch. Every one is durable: the batch stays refused until the operator rechecks it. */
+/**
+ * Reasons a notary refuses a batch. Every one is durable: the batch stays
+ * refused until the operator rechecks it. `CAPTURE_IN_FUTURE` and
+ * `CAPTURE_TOO_OLD` are no longer refusals (issue 9.3: nothing a client can
+ * send may make a notary refuse a batch — a client chooses its capture
+ * times): they are `CAPTURE_FLAGS`, kept in the log with the attestation. They
+ * stay in this list so that refusals logged by earlier versions still read.
+ */
 export const REFUSAL_REASONS = [
   'AGENCY_CODE_INVALID',
   'EMPTY_BATCH',
@@ -36,6 +43,11 @@ export const REFUSAL_REASONS = [
   'EQUIVOCATION',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** Policy findings that are flagged, never refused. */
+export const CAPTURE_FLAGS = ['CAPTURE_IN_FUTURE', 'CAPTURE_TOO_OLD'] as const;
+export type CaptureFlagReason = (typeof CAPTURE_FLAGS)[number];
+export const isCaptureFlag = (reason: RefusalReason): reason is CaptureFlagReason => (CAPTURE_FLAGS as readonly string[]).includes(reason);
 
 export interface NotaryRefusal {
   reason: RefusalReason;
@@ -108,6 +120,20 @@ export function checkBatchPolicy(batch: AnchoredBatch, policy: NotaryPolicy, now
     };
   }
   return undefined;
+}
+
+/**
+ * Every capture-time finding of the batch (both may hold): what
+ * `checkBatchPolicy` would report as `CAPTURE_IN_FUTURE` / `CAPTURE_TOO_OLD`,
+ * as flags. Requires `now` in unix seconds.
+ */
+export function captureFlags(batch: AnchoredBatch, policy: NotaryPolicy, now: number): Array<NotaryRefusal & { reason: CaptureFlagReason }> {
+  const out: Array<NotaryRefusal & { reason: CaptureFlagReason }> = [];
+  const future = checkBatchPolicy(batch, { ...policy, maxAge: Number.MAX_SAFE_INTEGER }, now);
+  if (future?.reason === 'CAPTURE_IN_FUTURE') out.push({ ...future, reason: 'CAPTURE_IN_FUTURE' });
+  const old = checkBatchPolicy(batch, { ...policy, futureSkew: Number.MAX_SAFE_INTEGER }, now);
+  if (old?.reason === 'CAPTURE_TOO_OLD') out.push({ ...old, reason: 'CAPTURE_TOO_OLD' });
+  return out;
 }
 
 function iso(seconds: number): string {

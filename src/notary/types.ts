@@ -1,5 +1,6 @@
 import type { AnchorLog } from '../chain/registry.js';
 import type { ErrorCode } from '../errors.js';
+import type { NotaryFlag } from './log.js';
 import type { AnchoredBatch, RefusalReason } from './policy.js';
 import { agencyCodeOf } from './registry.js';
 
@@ -33,7 +34,8 @@ export interface NotaryErrorInfo {
  * - `failed`: signed and kept in the log, but the cosign transaction could not be sent; retried later.
  */
 export type BatchOutcome =
-  | { status: 'signed'; batch: NotaryBatchRef; attestedAt: number; signature: string; submitted: boolean; resumed: boolean; cosignTx?: string }
+  /** `flags`: policy findings kept with the attestation, never a refusal (capture times beyond the skew or older than `maxAge`). */
+  | { status: 'signed'; batch: NotaryBatchRef; attestedAt: number; signature: string; submitted: boolean; resumed: boolean; cosignTx?: string; flags?: NotaryFlag[] }
   | { status: 'skipped'; batch: NotaryBatchRef; reason: 'ALREADY_COSIGNED'; detail: string }
   | { status: 'refused'; batch: NotaryBatchRef; reason: RefusalReason; error: NotaryErrorInfo; recorded: 'now' | 'earlier' }
   | { status: 'waiting'; batch: NotaryBatchRef; reason: 'CONFIRMATIONS' | 'NOT_ANCHORED' | 'TX_PENDING'; detail: string }
@@ -43,6 +45,8 @@ export type BatchOutcome =
 export type NotaryEvent =
   | BatchOutcome
   | { status: 'rewound'; fromBlock: number; detail: string }
+  /** The chain lost this notary's co-signature of a batch its log says co-signed (rollback, reorg): it co-signs again. */
+  | { status: 'recosigning'; batch: NotaryBatchRef; reuse: boolean; detail: string }
   | { status: 'error'; error: NotaryErrorInfo };
 
 /** An anchored batch this notary has not co-signed (`liuhen notary pending`). */

@@ -83,6 +83,7 @@ interface PendingBatch {
 }
 
 const META = 'meta';
+const MAX_RECENT = 200_000;
 const pad = (n: number) => n.toString().padStart(16, '0');
 /** Newest first in key order: 10^15 − ms. */
 const rev = (ms: number) => pad(1e15 - ms);
@@ -125,6 +126,12 @@ export class SupervisionStats {
   private readonly pending = new Map<string, PendingBatch>();
   private readonly feedbackCounts: Record<FeedbackState, number> = { submitted: 0, accepted: 0, investigating: 0, handled: 0, answered: 0 };
   private readonly asked = new Map<string, number>();
+  /** Records by agency and ack, kept from their arrival until their batch is anchored (bounded). */
+  private readonly recent = new Map<string, Map<number, LiuhenRecord>>();
+  private recentSize = 0;
+  /** Bumped when a step changed any figure: overview() answers from its cache until then. */
+  private version = 0;
+  private readonly overviews = new Map<string, { version: number; value: Overview }>();
   private running: Promise<void> | undefined;
   private closed = false;
   // Per step: what to write.
@@ -245,6 +252,13 @@ export class SupervisionStats {
 
   private async onRecord(s: StoredRecord): Promise<void> {
     const r = s.record;
+    if (this.recentSize < MAX_RECENT && r.agency !== this.o.supervisionAgency) {
+      let m = this.recent.get(r.agency);
+      if (!m) this.recent.set(r.agency, (m = new Map()));
+      // Only what the batch and anchor steps read (about 150 bytes a record).
+      m.set(s.ack, { id: r.id, agency: r.agency, device: r.device, capturedAt: r.capturedAt, ...(r.case ? { case: r.case } : {}) } as LiuhenRecord);
+      this.recentSize++;
+    }
     if (r.agency === this.o.supervisionAgency) return this.onSupervision(s);
     if (this.exclude.has(r.device)) return;
     const captured = Date.parse(r.capturedAt);
@@ -374,17 +388,34 @@ export class SupervisionStats {
 
   // ── batches and the chain ────────────────────────────────────────────────
 
-  private async batchRecords(b: { agency: string; firstAck: number; size: number }): Promise<StoredRecord[]> {
-    const out: StoredRecord[] = [];
-    for await (const s of this.o.journal.agencyRecords(b.agency, { afterAck: b.firstAck - 1, limit: b.size })) out.push(s);
+  /**
+   * The records of a batch: from the in-memory cache of records seen but not
+   * yet anchored (filled as records arrive, so a batch costs no second read),
+   * or from the journal after a restart emptied it.
+   */
+  private async batchRecords(b: { agency: string; firstAck: number; size: number }, release = false): Promise<Pick<StoredRecord, 'record'>[]> {
+    const cache = this.recent.get(b.agency);
+    const out: Pick<StoredRecord, 'record'>[] = [];
+    for (let ack = b.firstAck; ack < b.firstAck + b.size; ack++) {
+      const r = cache?.get(ack);
+      if (!r) break;
+      out.push({ record: r });
+    }
+    if (out.length !== b.size) {
+      out.length = 0;
+      for await (const s of this.o.journal.agencyRecords(b.agency, { afterAck: b.firstAck - 1, limit: b.size })) out.push(s);
+    }
+    if (release && cache) for (let ack = b.firstAck; ack < b.firstAck + b.size; ack++) if (cache.delete(ack)) this.recentSize--;
     return out;
   }
 
   private async onBatch(b: BatchInfo): Promise<void> {
     if (b.agency === this.o.supervisionAgency) return;
+    // Without a chain nothing is ever anchored: keep no records for it.
+    const release = !this.o.chainFacts;
     const maxSeal = (this.o.policy?.maxSealDelaySeconds ?? 3600) * 1000;
     const sealed = Date.parse(b.sealedAt);
-    for (const s of await this.batchRecords(b)) {
+    for (const s of await this.batchRecords(b, release)) {
       if (!this.enforcement(s.record)) continue;
       const captured = Date.parse(s.record.capturedAt);
       const bucket = this.bucket(b.agency, this.day(captured));
@@ -432,7 +463,7 @@ export class SupervisionStats {
     const maxAnchor = (this.o.policy?.maxAnchorDelaySeconds ?? 3600) * 1000;
     const sealed = Date.parse(p.sealedAt);
     const anchored = anchoredAt * 1000;
-    for (const s of await this.batchRecords(p)) {
+    for (const s of await this.batchRecords(p, true)) {
       if (!this.enforcement(s.record)) continue;
       const captured = Date.parse(s.record.capturedAt);
       const b = this.bucket(p.agency, this.day(captured));
@@ -510,7 +541,7 @@ export class SupervisionStats {
   }
 
   // ── findings index ───────────────────────────────────────────────────────
-  //   F:<id> → FindingEntry;  T:<rev at>:<id> and TA:<agency>:<rev at>:<id> → '' (newest first)
+  //   F:<id> → FindingEntry;  newest first: T:<rev at>:<id>, TA:<agency>:…, TK:<code>:…, TAK:<agency>:<code>:… → ''
   //   H:<id>:<ack> → FindingActionEntry;  S:<id> → last status
 
   private async raise(f: Omit<FindingEntry, 'severity' | 'status'>): Promise<void> {
@@ -524,16 +555,14 @@ export class SupervisionStats {
   private async writeFinding(f: FindingEntry): Promise<void> {
     const k = rev(Date.parse(f.at));
     this.puts.set(`F:${f.id}`, JSON.stringify(f));
-    this.puts.set(`T:${k}:${f.id}`, '');
-    this.puts.set(`TA:${f.agency}:${k}:${f.id}`, '');
+    for (const prefix of indexPrefixes(f)) this.puts.set(`${prefix}${k}:${f.id}`, '');
     const b = this.bucket(f.agency, this.day(Date.parse(f.at)));
     b.findings[f.code] = (b.findings[f.code] ?? 0) + 1;
   }
 
   private unindex(f: FindingEntry): void {
     const k = rev(Date.parse(f.at));
-    this.puts.set(`T:${k}:${f.id}`, null);
-    this.puts.set(`TA:${f.agency}:${k}:${f.id}`, null);
+    for (const prefix of indexPrefixes(f)) this.puts.set(`${prefix}${k}:${f.id}`, null);
     const b = this.bucket(f.agency, this.day(Date.parse(f.at)));
     if ((b.findings[f.code] ?? 0) <= 1) delete b.findings[f.code];
     else b.findings[f.code]!--;
@@ -560,7 +589,8 @@ export class SupervisionStats {
 
   /** A page of findings, newest first; the filters narrow a key range (agency, period) or are checked per entry. */
   async findings(q: FindingsQuery): Promise<{ findings: FindingEntry[]; next: string | null }> {
-    const prefix = q.agency ? `TA:${q.agency}:` : 'T:';
+    // The narrowest index for the filters given; the rest (severity, status) are checked per entry.
+    const prefix = q.agency && q.code ? `TAK:${q.agency}:${q.code}:` : q.agency ? `TA:${q.agency}:` : q.code ? `TK:${q.code}:` : 'T:';
     const toMs = q.to ? Date.parse(q.to.length === 10 ? `${q.to}T00:00:00Z` : q.to) - (q.to.length === 10 ? this.offsetMs : 0) : undefined;
     const fromMs = q.from ? Date.parse(q.from.length === 10 ? `${q.from}T00:00:00Z` : q.from) - (q.from.length === 10 ? this.offsetMs : 0) : undefined;
     // Newest first: keys from rev(to) (exclusive of `to` itself) up to rev(from).
@@ -627,6 +657,7 @@ export class SupervisionStats {
       if (value !== undefined) ops.push({ type: 'put', key, value: JSON.stringify(value) });
     }
     for (const [key, value] of this.puts) ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
+    if (ops.length > 0) this.version++;
     ops.push({ type: 'put', key: META, value: JSON.stringify({ v: 1, cursors: this.cursors, feedback: this.feedbackCounts }) });
     this.dirty = new Set();
     this.puts = new Map();
@@ -652,6 +683,39 @@ export class SupervisionStats {
    * (buckets per agency-day, devices, the pending batches), never the journal.
    */
   overview(p: { from: string; to: string; agency?: string }): Overview {
+    // Cached per period until a step changes a figure (a burst of requests costs one computation);
+    // what depends on the clock (waits) and the journal position is refreshed every time.
+    const key = `${p.from}|${p.to}|${p.agency ?? ''}`;
+    const hit = this.overviews.get(key);
+    if (hit && hit.version === this.version) return { ...hit.value, batches: this.batchWaits(p.agency), asOf: this.asOf() };
+    const value = this.computeOverview(p);
+    if (this.overviews.size > 64) this.overviews.clear();
+    this.overviews.set(key, { version: this.version, value });
+    return value;
+  }
+
+  private asOf(): Overview['asOf'] {
+    const acks: Record<string, number> = {};
+    for (const [a, c] of Object.entries(this.cursors)) acks[a] = c.ack;
+    return { acks, computedAt: new Date(this.now()).toISOString() };
+  }
+
+  private batchWaits(agency?: string): Overview['batches'] {
+    const now = this.now();
+    let waiting = 0;
+    let anchoredNotNotarized = 0;
+    let oldest: number | null = null;
+    for (const b of this.pending.values()) {
+      if (agency && b.agency !== agency) continue;
+      waiting++;
+      if (b.anchoredAt !== undefined) anchoredNotNotarized++;
+      const wait = Math.max(0, Math.round((now - Date.parse(b.sealedAt)) / 1000));
+      oldest = oldest === null ? wait : Math.max(oldest, wait);
+    }
+    return { waiting, anchoredNotNotarized, oldestWaitSeconds: oldest };
+  }
+
+  private computeOverview(p: { from: string; to: string; agency?: string }): Overview {
     const days = this.days(p.from, p.to);
     const daySet = new Set(days);
     const agencies = new Set<string>();
@@ -704,30 +768,17 @@ export class SupervisionStats {
     }
     let casesWithFindings = 0;
     for (const c of this.cases.values()) if (c.findings.length > 0 && daySet.has(c.day) && (!p.agency || c.agencies.includes(p.agency))) casesWithFindings++;
-    const now = this.now();
-    let waiting = 0;
-    let anchoredNotNotarized = 0;
-    let oldest: number | null = null;
-    for (const b of this.pending.values()) {
-      if (p.agency && b.agency !== p.agency) continue;
-      waiting++;
-      if (b.anchoredAt !== undefined) anchoredNotNotarized++;
-      const wait = Math.max(0, Math.round((now - Date.parse(b.sealedAt)) / 1000));
-      oldest = oldest === null ? wait : Math.max(oldest, wait);
-    }
-    const acks: Record<string, number> = {};
-    for (const [a, c] of Object.entries(this.cursors)) acks[a] = c.ack;
     return {
       period: { from: p.from, to: p.to },
       agencies: list,
       totals: { ...totals, devices, compliance: totals.anchored > 0 ? round((totals.anchored - totals.late) / totals.anchored) : null, devicesWithHoles, devicesWithBreaks, casesWithFindings, findings },
-      batches: { waiting, anchoredNotNotarized, oldestWaitSeconds: oldest },
+      batches: this.batchWaits(p.agency),
       feedback: { ...this.feedbackCounts },
       perAgency,
       daily: { days, series },
       delay: { labels: [...DELAY_LABELS], counts: delay },
       holes: { days, devices: holeDevices, cells },
-      asOf: { acks, computedAt: new Date(now).toISOString() },
+      asOf: this.asOf(),
     };
   }
 
@@ -736,11 +787,14 @@ export class SupervisionStats {
     const rows: Record<string, string> = {};
     for await (const [k, v] of this.db.iterator()) if (k !== META) rows[k] = v;
     const sorted = (m: Map<string, unknown>) => Object.fromEntries([...m.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => [k, normalize(v)]));
-    return { cursors: this.cursors, buckets: sorted(this.buckets), devices: sorted(this.devices), cases: sorted(this.cases), pending: sorted(this.pending), feedback: this.feedbackCounts, index: Object.fromEntries(Object.entries(rows).filter(([k]) => /^(F|T|TA|H|S|Q|QS|K):/.test(k)).sort()) };
+    return { cursors: this.cursors, buckets: sorted(this.buckets), devices: sorted(this.devices), cases: sorted(this.cases), pending: sorted(this.pending), feedback: this.feedbackCounts, index: Object.fromEntries(Object.entries(rows).filter(([k]) => /^(F|T|TA|TK|TAK|H|S|Q|QS|K):/.test(k)).sort()) };
   }
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
+
+/** The index keys of a finding (see the findings index above). */
+const indexPrefixes = (f: FindingEntry): string[] => ['T:', `TA:${f.agency}:`, `TK:${f.code}:`, `TAK:${f.agency}:${f.code}:`];
 
 /** Arrays whose order depends on arrival (gaps, agencies, findings) sorted, so two builds compare equal. */
 function normalize(v: unknown): unknown {

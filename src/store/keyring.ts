@@ -15,9 +15,9 @@
  * older objects. The passphrase is never stored, logged or put in an error.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb } from 'node:crypto';
-import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { fail, isLiuhenError } from '../errors.js';
 import { gcmWrapper, type KeyResolver, type KeyWrapper } from './keys.js';
 import { checkAgency } from './validate.js';
@@ -135,33 +135,13 @@ function fileAad(f: Pick<KeyringFile, 'format' | 'kdf' | 'cipher'>): Buffer {
  * file is never replaced (two concurrent creates cannot both win).
  */
 async function writeFileDurable(path: string, data: string, exclusive = false): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
   try {
-    await fh.writeFile(data, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    if (exclusive) {
-      await link(tmp, path);
-      await rm(tmp, { force: true });
-    } else {
-      await rename(tmp, path);
-    }
+    await writeFileAtomic(path, data, { mode: 0o600, exclusive });
   } catch (e) {
-    await rm(tmp, { force: true });
     if (exclusive && (e as NodeJS.ErrnoException).code === 'EEXIST') {
       fail('STORE_KEYRING_EXISTS', `a keyring already exists at ${path}; open it with openKeyring`, { details: { path } });
     }
     throw e;
-  }
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 

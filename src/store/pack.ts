@@ -24,6 +24,7 @@ import { varint } from 'multiformats';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { create as createDigest } from 'multiformats/hashes/digest';
+import { fsyncDir } from '../util/atomic-write.js';
 import { fail, isLiuhenError } from '../errors.js';
 import { MAX_CAR_BLOCK_BYTES } from './car.js';
 import { SHA2_256_CODE } from './validate.js';
@@ -52,15 +53,6 @@ export function objectPath(objectsDir: string, cid: CID): { folder: string; file
   const s = cid.toString();
   const folder = join(objectsDir, s.slice(-3, -1));
   return { folder, file: join(folder, `${s}.car`) };
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function writeAll(fh: FileHandle, bufs: Uint8Array[], position: number): Promise<void> {

@@ -2,7 +2,7 @@ import { hashFile, hashStream } from '../hash/stream.js';
 import { isLiuhenError } from '../errors.js';
 import { rootFromInclusionProof } from '../merkle/verify.js';
 import { recordLeaf } from '../record/leaf.js';
-import { isUsableDeviceKey, verifyRecordSignature } from '../record/device-key.js';
+import { isUsableDeviceKey, verifyRecordSignature } from '../record/signature.js';
 import type { Receipt } from '../receipt/format.js';
 import { fromHex, toHex } from '../util/hex.js';
 import type { CheckOutcome, ContentInput, VerifyPolicy } from './types.js';
@@ -13,8 +13,13 @@ const out = (status: CheckOutcome['status'], code: string, detail: string): Chec
 
 export async function checkContent(receipt: Receipt, content: ContentInput | undefined): Promise<CheckOutcome> {
   if (!content) return out('skipped', 'CONTENT_NOT_GIVEN', 'no file given: the content was not compared');
-  const media = receipt.record?.media;
-  if (!receipt.record) return out('skipped', 'RECORD_WITHHELD', 'the receipt discloses only the leaf; the file cannot be compared');
+  // Issue 9.1: a file (or its SHA-256) was given, so the caller asks "is this the
+  // recorded file?". With the record withheld that cannot be answered: the leaf
+  // commits to the record, not to any file we could hash. Never "skipped" (which
+  // would let the verdict say verified for ANY file) — pending: nothing is proven
+  // forged either, so the verdict is incomplete (exit 3), not failed.
+  if (!receipt.record) return out('pending', 'CONTENT_RECORD_WITHHELD', 'the receipt withholds the record, so the given file cannot be compared with it: ask the agency for the full receipt');
+  const media = receipt.record.media;
   if (!media) return out('fail', 'CONTENT_UNEXPECTED', 'the record has no file (it is structured content), but a file was given');
   let sha256: string;
   let size: number | undefined;
@@ -35,7 +40,11 @@ export async function checkContent(receipt: Receipt, content: ContentInput | und
 
 export function checkSignature(receipt: Receipt, trusted: Record<string, string[]> | undefined): CheckOutcome {
   const record = receipt.record;
-  if (!record) return out('skipped', 'RECORD_WITHHELD', 'the record is withheld; its device signature is covered by the leaf');
+  if (!record) {
+    // Asked to check the key against a device registry, but the key is in the withheld record: not confirmed (issue 9.1).
+    if (trusted) return out('pending', 'SIGNATURE_RECORD_WITHHELD', 'a device registry was given, but the record (and the key that signed it) is withheld: the key cannot be checked against the registry');
+    return out('skipped', 'RECORD_WITHHELD', 'the record is withheld; its device signature is covered by the leaf');
+  }
   if (!record.sig) return out('fail', 'SIGNATURE_MISSING', 'the record carries no device signature');
   let usable = false;
   let valid = false;
@@ -76,14 +85,21 @@ export function checkInclusion(receipt: Receipt, leaf: string): CheckOutcome {
   }
 }
 
-/** Timeliness: was the record anchored soon after capture (the "authentic before chain" question)? */
-export function checkPolicy(receipt: Receipt, policy: VerifyPolicy = {}): CheckOutcome {
+/**
+ * Timeliness: was the record anchored soon after capture (the "authentic
+ * before chain" question)? `anchoredAt` is the anchor time the chain proved
+ * (the anchor check's `anchoredAt`), or undefined when no chain confirmed
+ * it: the receipt's own `anchor.timestamp` is an unchecked claim, and a
+ * policy judged on a claim is pending, never passed (issue 9.1).
+ */
+export function checkPolicy(receipt: Receipt, policy: VerifyPolicy = {}, anchoredAt?: number): CheckOutcome {
   const maxDelay = policy.maxAnchorDelaySeconds ?? 3600;
   const skew = policy.maxClockSkewSeconds ?? 300;
   if (!receipt.anchor) return out('skipped', 'POLICY_NOT_ANCHORED', 'timeliness is checked once the batch is anchored');
   if (!receipt.record) return out('skipped', 'RECORD_WITHHELD', 'capture time withheld');
+  if (anchoredAt === undefined) return out('pending', 'POLICY_ANCHOR_UNPROVEN', `the anchor time ${new Date(receipt.anchor.timestamp * 1000).toISOString()} is the receipt's own claim until the chain confirms it`);
   const captured = Math.floor(Date.parse(receipt.record.capturedAt) / 1000);
-  const delay = receipt.anchor.timestamp - captured;
+  const delay = anchoredAt - captured;
   if (delay < -skew) return out('warn', 'POLICY_CAPTURED_IN_FUTURE', `captured ${-delay} s after the block that anchors it: the device clock is wrong or the time was forged`);
   if (delay > maxDelay) return out('warn', 'POLICY_ANCHORED_LATE', `anchored ${delay} s after capture (policy: at most ${maxDelay} s)`);
   return out('pass', 'POLICY_TIMELY', `anchored ${Math.max(delay, 0)} s after capture`);

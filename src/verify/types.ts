@@ -6,7 +6,9 @@ import type { DeviceAuthenticity } from './device.js';
  * - fail: checked and contradicts the receipt (altered or forged) → exit 1;
  * - pending: cannot be decided yet (not anchored, not notarized, chain unreachable) → exit 3;
  * - warn: holds, with a finding for a supervisor (e.g. anchored late);
- * - skipped: not asked for (no file given, record withheld).
+ * - skipped: not asked for (no file given; the record withheld and no file given).
+ *   A check the caller DID ask for and that could not be done is pending,
+ *   never skipped: e.g. a file given with a withheld record (issue 9.1).
  */
 export type CheckStatus = 'pass' | 'fail' | 'pending' | 'warn' | 'skipped';
 
@@ -40,9 +42,20 @@ export interface Verdict {
   authenticity?: { level: string; zh: string; en: string };
 }
 
+/** The anchor check's outcome may carry the anchor time the chain proved. */
+export interface AnchorOutcome extends CheckOutcome {
+  /**
+   * Block timestamp (s) of the anchor as the chain holds it now — after a
+   * re-anchoring it may differ from the receipt's claim. The policy check
+   * judges timeliness on this. A verifier that passes the anchor without
+   * giving it vouches for the receipt's `anchor.timestamp`.
+   */
+  anchoredAt?: number;
+}
+
 /** Chain-side checks, implemented by the chain module; the pipeline stays chain-agnostic. */
 export interface ChainVerifier {
-  checkAnchor(receipt: Receipt): Promise<CheckOutcome>;
+  checkAnchor(receipt: Receipt): Promise<AnchorOutcome>;
   checkNotary(receipt: Receipt): Promise<CheckOutcome>;
   /** The record's authenticity from the registry's device enrollments (src/verify/device.ts); verifiers without it add no device check. */
   deviceAuthenticity?: DeviceAuthenticity;

@@ -2,7 +2,7 @@ import { isLiuhenError } from '../errors.js';
 import { parseReceipt, type Receipt } from '../receipt/format.js';
 import { checkContent, checkInclusion, checkLeaf, checkPolicy, checkSignature } from './checks.js';
 import { checkDevice } from './device.js';
-import type { Check, CheckName, CheckOutcome, Verdict, VerdictStatus, VerifyParameters } from './types.js';
+import type { AnchorOutcome, Check, CheckName, CheckOutcome, Verdict, VerdictStatus, VerifyParameters } from './types.js';
 
 /**
  * The verification pipeline: format → content → signature → leaf → inclusion
@@ -27,9 +27,14 @@ export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> 
   const { outcome, leaf } = checkLeaf(receipt);
   add('leaf', outcome);
   add('inclusion', checkInclusion(receipt, leaf));
+  // The anchor time the chain proved; undefined while no chain confirmed the anchor.
+  let anchoredAt: number | undefined;
   if (params.chain) {
-    add('anchor', await safely(() => params.chain!.checkAnchor(receipt)));
-    add('notary', await safely(() => params.chain!.checkNotary(receipt)));
+    const chain = params.chain;
+    const { anchoredAt: proven, ...anchor } = await safely(() => chain.checkAnchor(receipt));
+    add('anchor', anchor);
+    if (receipt.anchor && (anchor.status === 'pass' || anchor.status === 'warn')) anchoredAt = proven ?? receipt.anchor.timestamp;
+    add('notary', await safely(() => chain.checkNotary(receipt)));
   } else {
     add('anchor', receipt.anchor
       ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `the receipt claims block ${receipt.anchor.blockNumber}; give --rpc to check it on chain` }
@@ -38,7 +43,7 @@ export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> 
       ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `${receipt.attestations.length} attestation(s); the notary roles are checked on chain` }
       : { status: 'pending', code: 'NOTARY_ABSENT', detail: 'no notary has attested the batch yet' });
   }
-  add('policy', checkPolicy(receipt, params.policy));
+  add('policy', checkPolicy(receipt, params.policy, anchoredAt));
   // Who signed (issue 13), when the chain verifier can read device enrollments: appended last, stating the authenticity level.
   let authenticity: Verdict['authenticity'];
   const deviceAuthenticity = params.chain?.deviceAuthenticity;
@@ -56,7 +61,7 @@ export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> 
   return authenticity ? { ...v, authenticity } : v;
 }
 
-async function safely(run: () => Promise<CheckOutcome>): Promise<CheckOutcome> {
+async function safely(run: () => Promise<AnchorOutcome>): Promise<AnchorOutcome> {
   try {
     return await run();
   } catch (e) {

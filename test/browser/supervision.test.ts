@@ -14,6 +14,9 @@ import { tempDir } from '../helpers/tmp.js';
 import { hasChromium, launchBrowser, suiteTitle, type Browser } from './browser.js';
 import { AGENCIES, buildSupervisionWorld, type SupervisionWorld } from './supervision-fixture.js';
 
+/** expect.poll with room for a loaded machine (its default gives up after 1 s). */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 100 });
+
 export const SHOTS = process.env.LIUHEN_SCREENSHOTS ?? join(tmpdir(), 'liuhen-supervision-screens');
 
 describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
@@ -61,7 +64,7 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
     // Charts: ECharts (served from node_modules) drew SVG with the data.
     for (const id of ['chart-compliance', 'chart-delay', 'chart-holes']) {
       const chart = page.locator(`#${id}`);
-      await expect.poll(() => chart.getAttribute('data-ready')).toBe('true');
+      await poll(() => chart.getAttribute('data-ready')).toBe('true');
       expect(await chart.locator('svg').count()).toBe(1);
       expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0);
     }
@@ -82,7 +85,7 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
   it('lists findings, marks one 已核实 with a comment and shows it in its history', async () => {
     await page.selectOption('#filter-kind', 'CASE_DECISION_WITHOUT_REVIEW');
     await page.click('#findings-filter button[type=submit]');
-    await expect.poll(() => page.locator('tr.sv-finding').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.code))).not.toContain('RECORD_ANCHORED_LATE');
+    await poll(() => page.locator('tr.sv-finding').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.code))).not.toContain('RECORD_ANCHORED_LATE');
     const rows = page.locator('tr.sv-finding');
     expect(await rows.count()).toBeGreaterThan(5);
     const first = rows.first();
@@ -96,7 +99,7 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
     await page.selectOption('#action-status', 'verified');
     await page.fill('#action-comment', '已调阅案卷,确认缺少法制审核 <b>不是HTML</b>');
     await page.click('#action-form button[type=submit]');
-    await expect.poll(() => page.locator('#finding-history li').count()).toBe(1);
+    await poll(() => page.locator('#finding-history li').count()).toBe(1);
     const item = page.locator('#finding-history li').first();
     expect(await item.textContent()).toContain('已核实');
     expect(await item.textContent()).toContain('<b>不是HTML</b>');
@@ -135,14 +138,14 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
     for (const step of ['accepted', 'investigating', 'handled', 'answered']) {
       await row().locator('input.fb-comment').fill(`内部意见:${step}`);
       await row().locator('form.fb-advance button').click();
-      await expect.poll(() => row().getAttribute('data-state')).toBe(step);
+      await poll(() => row().getAttribute('data-state')).toBe(step);
     }
     expect(await row().textContent()).toContain('反馈');
     await page.screenshot({ path: join(SHOTS, 'supervision-feedback-queue.png'), fullPage: true });
 
     // The citizen, no login: steps and times, never the comments.
     await page.goto(`${world.url}/feedback?code=${code}`);
-    await expect.poll(() => page.locator('#fb-state').getAttribute('data-state')).toBe('answered');
+    await poll(() => page.locator('#fb-state').getAttribute('data-state')).toBe('answered');
     const steps = await page.locator('#fb-steps li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.step));
     expect(steps).toEqual(['submitted', 'accepted', 'investigating', 'handled', 'answered']);
     expect(await page.locator('#fb-steps').textContent()).toContain('受理');
@@ -170,7 +173,7 @@ describe.skipIf(!hasChromium)(suiteTitle('Supervision overview'), () => {
     await page.goto(`${world.url}/supervision?from=${world.from}&to=${world.to}`);
     await page.locator('#figures').waitFor();
     await page.click('#lang-toggle');
-    await expect.poll(() => page.locator('#page-heading').textContent()).toBe('Enforcement supervision overview');
+    await poll(() => page.locator('#page-heading').textContent()).toBe('Enforcement supervision overview');
     expect(await page.locator('[data-figure="compliance"] dt').textContent()).toBe('On-time rate');
     await page.screenshot({ path: join(SHOTS, 'supervision-overview-en.png'), fullPage: true });
     await page.click('#lang-toggle');

@@ -109,6 +109,25 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the verdict belongs to th
 
   const status = (sel: string) => page.locator(sel).getAttribute('data-status');
 
+  /**
+   * Holds the answer to the first /v1/verify until `release()` (on top of the
+   * emulated latency), so that the change always lands while it is in flight,
+   * however busy the machine.
+   */
+  async function holdFirstVerify(): Promise<{ release: () => void }> {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let first = true;
+    await page.route('**/v1/verify', async (route) => {
+      if (first) {
+        first = false;
+        await released;
+      }
+      await route.continue().catch(() => undefined); // aborted by the page meanwhile
+    });
+    return { release };
+  }
+
   /** The verdicts shown after the last change of an input: never a passing content check (the pair on screen differs). */
   async function verdictsAfterLastChange(): Promise<string[]> {
     const events = await page.evaluate(() => (window as unknown as { __events: ProbeEvent[] }).__events);
@@ -119,14 +138,16 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the verdict belongs to th
   it('another file chosen while the first pair is being verified: the late answer is dropped, the new pair is verified', async () => {
     await open();
     await slowNetwork(true);
+    const hold = await holdFirstVerify();
     await page.setInputFiles('#receipt-input', receipt(fx.receiptText));
     const first = page.waitForRequest((r) => new URL(r.url()).pathname === '/v1/verify');
     await page.setInputFiles('#file-input', file('clip.mp4', fx.clip, 'video/mp4'));
     const req = await first;
     expect(JSON.parse(req.postData() ?? '{}').sha256).toBe(fx.clipSha256);
     const before = verifyRequests;
-    // The first answer is still on its way (400 ms): change the file now.
+    // The first answer is still on its way: change the file now, then let the answer come.
     await page.setInputFiles('#file-input', file('other.mp4', fx.tamperedClip, 'video/mp4'));
+    hold.release();
 
     await settled(sha256(fx.tamperedClip));
     // Cleared at the change; the only verdict shown since is the new pair's.
@@ -142,12 +163,14 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the verdict belongs to th
   it('another receipt chosen while the first pair is being verified: the late answer is dropped, the new pair is verified', async () => {
     await open();
     await slowNetwork(true);
+    const hold = await holdFirstVerify();
     await page.setInputFiles('#receipt-input', receipt(fx.receiptText));
     const first = page.waitForRequest((r) => new URL(r.url()).pathname === '/v1/verify');
     await page.setInputFiles('#file-input', file('clip.mp4', fx.clip, 'video/mp4'));
     await first;
     const before = verifyRequests;
     await page.setInputFiles('#receipt-input', receipt(fx.photoReceiptText, 'photo-receipt.json'));
+    hold.release();
 
     await settled(fx.clipSha256);
     expect(await verdictsAfterLastChange()).toEqual(['failed:fail']);

@@ -1,6 +1,6 @@
 /**
  * kill -9 of `liuhen anchor` between signing and broadcast, and between
- * broadcast and receipt (test hook LIUHEN_TEST_CRASH_AT makes the anchorer
+ * broadcast and receipt (failpoints anchor.after-sign|after-broadcast, set through LIUHEN_FAILPOINTS, make the anchorer
  * SIGKILL its own process there). After a restart every batch is anchored
  * exactly once: the registry's head is the last local batch, each root has one
  * `BatchAnchored` log, in seq order, and the anchoring account sent exactly
@@ -54,7 +54,7 @@ describe('anchoring survives kill -9', () => {
       const registry = registryOf(folder, provider);
       const agencyAddress = folder.deployed.agencyAddress;
       try {
-        const crashed = await cli(['--data', folder.dataDir, 'anchor'], { LIUHEN_TEST_CRASH_AT: crashAt });
+        const crashed = await cli(['--data', folder.dataDir, 'anchor'], { LIUHEN_FAILPOINTS: `anchor.${crashAt}=kill` });
         expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
 
         // What the crash left behind: the first batch signed, its raw transaction on disk.
@@ -104,7 +104,7 @@ describe('anchoring survives kill -9', () => {
     const provider = providerFor(chain);
     const registry = registryOf(folder, provider);
     try {
-      const crashed = await cli(['--data', folder.dataDir, 'anchor'], { LIUHEN_TEST_CRASH_AT: 'after-sign' });
+      const crashed = await cli(['--data', folder.dataDir, 'anchor'], { LIUHEN_FAILPOINTS: 'anchor.after-sign=kill' });
       expect(crashed.signal).toBe('SIGKILL');
       const before = await journalView(folder.dataDir);
       // The same key spends nonce 0 elsewhere before the anchorer comes back.

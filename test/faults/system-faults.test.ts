@@ -32,10 +32,10 @@ process.stderr.write(`fault suite seed: LIUHEN_FAULT_SEED=${SEED} (rounds ${ROUN
  * once its dependency is on main.
  */
 const WAITING: Record<string, string> = {
-  'kill-group': 'a rollback of the embedded chain re-anchors in new blocks: needs the verifier to accept re-anchored batches (verify, 10.1 b) and the notary to co-sign again what the chain lost (chainops, 10.2)',
-  'kill-chain': 'same as kill-group (verify 10.1 b, chainops 10.2)',
-  'torn-state': 'same as kill-group (verify 10.1 b, chainops 10.2)',
-  'empty-state': 'the registry decision for a lost embedded chain (registry, 16.3) plus verify 10.1 b and chainops 10.2',
+  'kill-group': 'the notary co-signing again what a chain rollback lost (chainops, issue 10.2); the verifier side (10.1 b) is on main',
+  'kill-chain': 'the notary co-signing again what the chain lost (chainops, 10.2)',
+  'torn-state': 'the notary co-signing again what the fallback to the previous snapshot lost (chainops, 10.2)',
+  'empty-state': 'the notary co-signing every batch again on the redeployed registry (chainops, 10.2); the registry decision (16.3) and the verifier (10.1 b) are on main',
 };
 const ALL = process.env.LIUHEN_FAULTS_ALL === '1';
 /** Whether every check is asserted for this scenario (else: nothing lost, no duplicate or gap on chain). */

@@ -142,3 +142,25 @@ describe('POST /v1/feedback', () => {
     }
   });
 });
+
+describe('the supervision part of `liuhen demo`', () => {
+  it('leaves feedback in every state of the loop and marks a finding, over the API', async () => {
+    const { runSupervisionDemo } = await import('../../gateway/demo-supervision.js');
+    const h3 = await startGateway({ config: { supervision: { catchUpWaitMs: 60_000 } } });
+    try {
+      const leaves = [(await upload(h3, new Uint8Array([1]))).leaf, (await upload(h3, new Uint8Array([2]))).leaf];
+      // A decision without review, for the finding to mark.
+      for (const stage of ['filing', 'decision']) {
+        const r = await h3.call('/v1/records', { token: h3.t.agency, ...json({ meta: { device: 'T-1', officer: 'OF-1', kind: 'form', case: 'DEMO-1', stage, capturedAt: new Date().toISOString() }, body: { t: stage } }) });
+        expect(r.status).toBe(201);
+      }
+      const s = await runSupervisionDemo({ url: h3.url, supervisorToken: h3.t.supervisor, leaves, say: () => {} });
+      expect(s.feedback.map((f) => f.state)).toEqual(['submitted', 'accepted', 'investigating', 'handled', 'answered']);
+      expect(s.findingMarked).toBe('review:DEMO-1');
+      const stats = (await (await h3.call('/v1/stats', { token: h3.t.supervisor })).json()) as { feedback: Record<string, number> };
+      expect(stats.feedback).toEqual({ submitted: 1, accepted: 1, investigating: 1, handled: 1, answered: 1 });
+    } finally {
+      await h3.close();
+    }
+  });
+});

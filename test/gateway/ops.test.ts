@@ -91,7 +91,7 @@ describe('logs, request ids and metrics', () => {
 
     // The anchorer's state as it writes it once mined (submitted 1.5 s before it saw the block), and the chain's view: anchored, no notary yet.
     const now = Date.now();
-    const state: AnchorState = { v: 1, status: 'final', agency: batch!.agency, seq: batch!.seq, root: batch!.root, chainId: 27752, registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3', submittedAt: new Date(now - 1500).toISOString(), anchoredAt: new Date(now).toISOString(), updatedAt: new Date(now).toISOString() };
+    const state = { v: 1, status: 'final', agency: batch!.agency, seq: batch!.seq, root: batch!.root, chainId: 27752, registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3', submittedAt: new Date(now - 1500).toISOString(), anchoredAt: new Date(now).toISOString(), updatedAt: new Date(now).toISOString() } as unknown as AnchorState;
     await h.liuhen.journal.putAnchorState(batch!.root, state);
     chain.anchor(batch!, { timestamp: Math.floor(now / 1000) - 5 });
     const m3 = await scrape();
@@ -101,9 +101,9 @@ describe('logs, request ids and metrics', () => {
     expect(v(m3, 'liuhen_notary_wait_oldest_seconds')).toBeGreaterThanOrEqual(5);
 
     // A failed anchor transaction: broadcast, then back to pending (dropped or reverted).
-    await h.liuhen.journal.putAnchorState(batch!.root, { ...state, status: 'submitted', anchoredAt: undefined, root: batch!.root } as AnchorState);
+    await h.liuhen.journal.putAnchorState(batch!.root, { ...state, status: 'submitted', anchoredAt: undefined, root: batch!.root } as unknown as AnchorState);
     await scrape();
-    await h.liuhen.journal.putAnchorState(batch!.root, { ...state, status: 'pending', anchoredAt: undefined, note: 'reverted' } as AnchorState);
+    await h.liuhen.journal.putAnchorState(batch!.root, { ...state, status: 'pending', anchoredAt: undefined, note: 'reverted' } as unknown as AnchorState);
     const m4 = await scrape();
     expect(v(m4, 'liuhen_anchor_failures_total')).toBe(v(m3, 'liuhen_anchor_failures_total') + 1);
 

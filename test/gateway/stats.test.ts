@@ -30,7 +30,8 @@ const get = async (path: string, token = h.t.supervisor) => {
 };
 
 beforeAll(async () => {
-  h = await startGateway({ chain });
+  // Wait for the index to catch up fully (the default answers after 150 ms with the figures so far: a loaded CI machine would see a partial index).
+  h = await startGateway({ chain, config: { supervision: { catchUpWaitMs: 60_000 } } });
   await form({ device: 'TERM-1', case: 'CASE-1', stage: 'filing', capturedAt: ago(90) });
   await form({ device: 'TERM-1', case: 'CASE-1', stage: 'decision', capturedAt: ago(55) });
   await form({ device: 'TERM-1', case: 'CASE-1', stage: 'service', capturedAt: ago(30) });

@@ -15,7 +15,6 @@ import { Liuhen } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface DigestEntry {
-  event: string;
   reason: 'start' | 'api';
   digest: string | null;
   finding?: { code: string; expected: string | null; found: string | null };
@@ -41,8 +40,8 @@ describe('the token file digest on the audit trail', () => {
       await body?.(g);
       const entries: DigestEntry[] = [];
       for await (const s of g.liuhen.journal.deviceRecords('gateway-audit')) {
-        const b = s.record.body as unknown as DigestEntry;
-        if (b?.event === 'gateway-tokens') entries.push(b);
+        const b = s.record.body as unknown as { event: string; tokens: DigestEntry };
+        if (b?.event === 'gateway-tokens') entries.push(b.tokens);
       }
       return { notes: g.notes, entries, g };
     } finally {
@@ -89,6 +88,30 @@ describe('the token file digest on the audit trail', () => {
     expect(fourth.notes.join('\n')).not.toContain('changed outside');
     expect(fourth.entries.at(-1)).toMatchObject({ reason: 'start', digest: after });
     expect(fourth.entries.at(-1)!.finding).toBeUndefined();
+
+    // The entries are audit entries like the others: the audit API lists them, the finding as the outcome's code.
+    const g = await openGateway({ dataDir, chain: false });
+    try {
+      const { createApp, silentLogger } = await import('../../gateway/index.js');
+      const app = createApp({ liuhen: g.liuhen, tokens: g.tokens, logger: silentLogger });
+      const { token } = await g.tokens.create({ role: 'admin', label: 'reader', createdBy: 'test' });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise<void>((r) => server.once('listening', () => r()));
+      try {
+        const port = (server.address() as { port: number }).port;
+        const res = await fetch(`http://127.0.0.1:${port}/v1/audit?limit=500`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as { entries: { what: { method: string; route: string }; outcome: { code?: string } }[] };
+        const mine = page.entries.filter((e) => e.what.route === 'gateway/tokens.json');
+        expect(mine.length).toBeGreaterThanOrEqual(6);
+        expect(mine.some((e) => e.what.method === 'START' && e.outcome.code === TOKENS_CHANGED_OUTSIDE_API)).toBe(true);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    } finally {
+      await g.close();
+    }
   });
 
   it('a token file emptied outside the API is reported too', async () => {

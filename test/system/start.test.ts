@@ -50,7 +50,8 @@ describe('npm start (liuhen start) from a clean folder', () => {
     t.cleanup();
   });
 
-  it('comes up, anchors and notarizes a record within seconds, stops on Ctrl-C, and restarts where it stopped', async () => {
+  // Two starts of the whole system on a shared machine: a generous limit, not a speed requirement.
+  it('comes up, anchors and notarizes a record within seconds, stops on Ctrl-C, and restarts where it stopped', { timeout: 240_000 }, async () => {
     const data = `${t.dir}/.liuhen`;
     const first = await start(data);
     running.push(first);
@@ -98,7 +99,7 @@ describe('npm start (liuhen start) from a clean folder', () => {
     expect(await stop(second)).toBe(0);
   });
 
-  it('npm run demo fills it with two agencies, a missing review, a deleted clip and a late record', async () => {
+  it('npm run demo fills it with two agencies, a missing review, a deleted clip and a late record', { timeout: 240_000 }, async () => {
     const data = `${t.dir}/demo`;
     const sys = await start(data);
     running.push(sys);

@@ -16,6 +16,39 @@
 importScripts('/vendor/hash-wasm/sha256.umd.min.js');
 
 const PROGRESS_MS = 100;
+/** Bytes asked per read when the stream supports BYOB reads: one buffer, reused for the whole file. */
+const READ_BYTES = 1 << 20;
+
+/**
+ * The file's bytes, chunk by chunk. Blob streams are byte streams in current
+ * browsers: a BYOB reader fills one reused 1 MiB buffer (no garbage per
+ * chunk, so memory stays flat however large the file); otherwise the default
+ * reader's chunks.
+ */
+async function* chunks(file) {
+  const stream = file.stream();
+  let byob;
+  try {
+    byob = stream.getReader({ mode: 'byob' });
+  } catch {
+    byob = undefined;
+  }
+  if (byob) {
+    let buffer = new ArrayBuffer(READ_BYTES);
+    for (;;) {
+      const { value, done } = await byob.read(new Uint8Array(buffer, 0, READ_BYTES));
+      if (done) return;
+      yield value;
+      buffer = value.buffer;
+    }
+  }
+  const reader = stream.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
 
 self.onmessage = async (event) => {
   const file = event.data?.file;
@@ -23,12 +56,9 @@ self.onmessage = async (event) => {
     if (!(file instanceof Blob)) throw new TypeError('no file');
     const hasher = await hashwasm.createSHA256();
     hasher.init();
-    const reader = file.stream().getReader();
     let done = 0;
     let last = performance.now();
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) break;
+    for await (const value of chunks(file)) {
       hasher.update(value);
       done += value.byteLength;
       const now = performance.now();

@@ -211,7 +211,7 @@ function localComparison() {
   if (!state.file) return { status: 'skipped', text: t('verify.local.noFile') };
   if (state.hashState !== 'done') return null;
   const record = state.receipt.record;
-  if (record === null || record === undefined) return { status: 'skipped', code: 'RECORD_WITHHELD', text: t('verify.local.withheld') };
+  if (record === null || record === undefined) return { status: 'skipped', code: 'CONTENT_RECORD_WITHHELD', text: t('verify.local.withheld') };
   const media = record && typeof record === 'object' ? record.media : undefined;
   if (!media || typeof media !== 'object') return { status: 'skipped', code: 'CONTENT_UNEXPECTED', text: t('verify.local.noMedia') };
   if (String(media.sha256).toLowerCase() !== state.hash.sha256) return { status: 'fail', code: 'CONTENT_MISMATCH', text: t('verify.local.mismatch') };

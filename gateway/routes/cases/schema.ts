@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { STAGES } from '../../../src/index.js';
+import { FINDING_CODES } from '../../http/codes.js';
 import { recordSummarySchema } from '../../views.js';
 
 export const findingSchema = z
   .object({
-    code: z.string(),
+    code: z.enum(FINDING_CODES),
     severity: z.enum(['high', 'medium', 'low']),
     message: z.string(),
     device: z.string().optional(),

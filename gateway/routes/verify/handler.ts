@@ -6,6 +6,7 @@ import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
 import { httpError } from '../../http/errors.js';
 import { readMultipart } from '../../http/multipart.js';
 import { parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
+import { createPublicReadAggregator, type PublicReadAggregator } from './audit.js';
 import { sha256Schema } from './schema.js';
 
 function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
@@ -112,11 +113,29 @@ function publicCheck(c: Check): Check {
   return c;
 }
 
+const aggregators = new WeakMap<object, PublicReadAggregator>();
+/** The per-app aggregator of public-verdict audit entries (see audit.ts). */
+export function publicReads(app: HandlerContext<unknown, unknown, unknown>['app']): PublicReadAggregator {
+  let a = aggregators.get(app);
+  if (!a) {
+    a = createPublicReadAggregator(app.audit, app.clock);
+    aggregators.set(app, a);
+  }
+  return a;
+}
+
+/** Writes the open public-verdict windows (called when the app drains: nothing counted is lost on a clean stop). */
+export function flushPublicReads(app: object): void {
+  aggregators.get(app)?.flush();
+}
+
 /** `GET /v1/verify/:leaf`: the QR target. Verifies the journal's full receipt, discloses only agency, kind and times. */
-export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, _req: Request, res: Response): Promise<void> {
+export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, req: Request, res: Response): Promise<void> {
   const app = ctx.app;
   const id = await app.journal.recordIdByLeaf(ctx.params.leaf);
   const stored = id ? await app.journal.getRecord(id) : undefined;
+  // Aggregated per leaf and minute (audit.ts): the route discloses no personal data.
+  publicReads(app).count(stored ? stored.leaf : null, req.ip ?? req.socket.remoteAddress ?? 'unknown');
   if (!stored) throw httpError('NOT_FOUND', 'no record with this leaf is known here');
   const base = {
     leaf: stored.leaf,

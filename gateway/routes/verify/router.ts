@@ -29,8 +29,9 @@ export function verifyRoutes(app: Context): RouteSpec[] {
       tag: 'verify',
       summary: 'Public verdict for a record by its leaf (the QR link): agency, times, anchor, notaries, unaltered — no personal data',
       access: 'public',
-      // It reads a record (redacted): on the audit trail like every other read.
-      audit: true,
+      // It discloses no personal data: its reads are audited aggregated per leaf and
+      // minute (handler.ts, audit.ts), not one record per request (issue 11, goal 1).
+      audit: false,
       before: [app.verifyLimiter],
       params: leafParams,
       responses: { 200: { description: 'the public verdict', schema: publicVerdictSchema }, ...errorResponses(400, 404, 429) },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHECK_NAMES, receiptSchema } from '../../../src/index.js';
+import { CHECK_CODES } from '../../http/codes.js';
 
 export const sha256Schema = z
   .string()
@@ -21,7 +22,7 @@ export const checkSchema = z.object({
   name: z.enum(CHECK_NAMES),
   status: z.enum(['pass', 'fail', 'pending', 'warn', 'skipped']),
   ok: z.boolean(),
-  code: z.string(),
+  code: z.enum(CHECK_CODES).describe('stable check code'),
   detail: z.string(),
 });
 

@@ -114,6 +114,7 @@ export default {
   'code.CONTENT_UNEXPECTED': 'This record has no file (it is a form or a device event), yet a file was given.',
   'code.CONTENT_NOT_GIVEN': 'No file given: the content was not compared.',
   'code.CONTENT_UNREADABLE': 'The file could not be read, so it was not compared.',
+  'code.CONTENT_RECORD_WITHHELD': 'The receipt discloses only the record hash, so the file cannot be tied to the record: it cannot be called verified.',
   'code.RECORD_WITHHELD': 'The receipt discloses only the record’s hash; this check does not apply (normal for public disclosure).',
   'code.SIGNATURE_VALID': 'The body camera signed the record at capture; the signature holds.',
   'code.SIGNATURE_MISSING': 'The record carries no device signature; its origin cannot be shown.',

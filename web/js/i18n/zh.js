@@ -116,6 +116,7 @@ export default {
   'code.CONTENT_UNEXPECTED': '这条记录没有附带文件(是表单或设备事件),但提供了一个文件。',
   'code.CONTENT_NOT_GIVEN': '没有提供文件,未比对文件内容。',
   'code.CONTENT_UNREADABLE': '文件无法读取,未能比对。',
+  'code.CONTENT_RECORD_WITHHELD': '回执只公开了记录哈希,无法确认文件就是记录中的那一个:不能判定为已验证。',
   'code.RECORD_WITHHELD': '回执只公开了记录哈希,此项无法检查(这是正常的公开方式)。',
   'code.SIGNATURE_VALID': '记录由执法记录仪在采集时签名,签名成立。',
   'code.SIGNATURE_MISSING': '记录没有设备签名,无法证明来自执法设备。',

@@ -1,0 +1,208 @@
+import type { JsonRpcProvider, Log, TransactionReceipt } from 'ethers';
+import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.js';
+
+/**
+ * The verdict cache of the chain verifier (issue 11, goal 1): chain facts a
+ * verdict relies on, kept so that a burst of verifications (a QR code gone
+ * viral) costs no RPC per verdict — while the chain stays the authority.
+ *
+ * What is cached, per registry:
+ * - batch facts (`batch(root)`) — only once FINAL: the block the registry holds
+ *   the batch in has `finality` confirmations (1 on an instant-finality chain
+ *   such as QBFT; `confirmations` otherwise). Absent or not-yet-final batches
+ *   are read every time;
+ * - the anchor transaction's receipt, only once found and final;
+ * - notary roles (`hasRole`), the threshold and recorded co-signatures
+ *   (`attestedAt`), which are "latest state", kept until an event says they
+ *   changed (below);
+ * - that the registry has code.
+ *
+ * The invalidation rule. The view is synced with the chain at most every
+ * `headTtlMs` (0: before every verification; concurrent verifications share
+ * one sync). A sync reads the head and the block at the height of the last
+ * sync: if that block's hash changed (a reorganisation or a rollback reached
+ * below what was seen — including any block a cached fact came from, since a
+ * changed block changes every hash after it) or is gone, EVERYTHING is
+ * dropped. Otherwise the registry's logs since the last sync are read:
+ * `BatchCosigned(agency, root)` drops that root's co-signatures;
+ * `BatchAnchored` changes nothing cached (new batches are not cached until
+ * final); any other event of the registry (roles granted or revoked, the
+ * threshold changed, an event of a version 1 registry, anything a future
+ * version adds) drops roles, threshold and co-signatures. A value read
+ * while a drop happened is not stored (generation counter). So a verdict
+ * served from the cache equals the uncached verdict against the chain as of
+ * the last sync — at most `headTtlMs` old. A different registry is a
+ * different view (nothing is shared between addresses), and whether the
+ * registry is trusted is decided per verification, never cached.
+ */
+export interface VerifierCacheOptions {
+  /** How old the synced view may be, ms. @default 0 (synced before every verification) */
+  headTtlMs?: number;
+  /** Confirmations after which batch facts are final and cached. @default 1 */
+  finality?: number;
+  /** Entries per map before the oldest are dropped. @default 100000 */
+  maxEntries?: number;
+}
+
+type StoredBatch = Awaited<ReturnType<RegistryClient['batch']>>;
+
+const BATCH_ANCHORED = registryInterface.getEvent('BatchAnchored')!.topicHash;
+const BATCH_COSIGNED = registryInterface.getEvent('BatchCosigned')!.topicHash;
+
+class Bounded<V> extends Map<string, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(k: string, v: V): this {
+    super.set(k, v);
+    if (this.size > this.max) this.delete(this.keys().next().value!);
+    return this;
+  }
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  syncs: number;
+  flushes: number;
+}
+
+/** One registry's cached view of the chain (see the module comment). */
+export class RegistryView {
+  private seen: { number: number; hash: string } | undefined;
+  private syncedAt = 0;
+  private syncing: Promise<number> | undefined;
+  private generation = 0;
+  private readonly ttl: number;
+  private readonly finality: number;
+  private readonly batches: Bounded<StoredBatch>;
+  private readonly txs: Bounded<TransactionReceipt>;
+  private readonly roles: Bounded<boolean>;
+  private readonly cosigned: Bounded<number>;
+  private threshold: number | undefined;
+  private deployed = false;
+  readonly stats: CacheStats = { hits: 0, misses: 0, syncs: 0, flushes: 0 };
+
+  constructor(
+    readonly registry: RegistryClient,
+    private readonly provider: JsonRpcProvider,
+    o: VerifierCacheOptions = {},
+  ) {
+    this.ttl = o.headTtlMs ?? 0;
+    this.finality = Math.max(1, o.finality ?? 1);
+    const max = o.maxEntries ?? 100_000;
+    this.batches = new Bounded(max);
+    this.txs = new Bounded(max);
+    this.roles = new Bounded(max);
+    this.cosigned = new Bounded(max);
+  }
+
+  /** Syncs the view if it is older than the TTL; resolves with the head block number. */
+  head(): Promise<number> {
+    if (this.seen && Date.now() - this.syncedAt <= this.ttl && this.ttl > 0) return Promise.resolve(this.seen.number);
+    this.syncing ??= this.sync().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async sync(): Promise<number> {
+    this.stats.syncs++;
+    const seen = this.seen;
+    const [latest, again] = await Promise.all([this.provider.getBlock('latest'), seen ? this.provider.getBlock(seen.number) : Promise.resolve(null)]);
+    if (!latest?.hash) throw new Error('the node returned no latest block');
+    if (seen && (!again || again.hash !== seen.hash)) this.flush();
+    else if (seen && latest.number > seen.number) {
+      const logs = await this.provider.getLogs({ address: this.registry.address, fromBlock: seen.number + 1, toBlock: latest.number });
+      for (const l of logs) this.apply(l);
+    }
+    this.seen = { number: latest.number, hash: latest.hash };
+    this.syncedAt = Date.now();
+    return latest.number;
+  }
+
+  private apply(l: Log): void {
+    const topic = l.topics[0];
+    if (topic === BATCH_ANCHORED) return;
+    if (topic === BATCH_COSIGNED) {
+      let root: string | undefined;
+      try {
+        root = registryInterface.parseLog({ topics: [...l.topics], data: l.data })?.args.root as string | undefined;
+      } catch {
+        root = undefined;
+      }
+      if (root) {
+        for (const k of [...this.cosigned.keys()]) if (k.includes(`|${root}|`)) this.cosigned.delete(k);
+      } else this.cosigned.clear();
+      this.generation++;
+      return;
+    }
+    // Roles, threshold, anything else — or an event of another registry version: drop what may have changed.
+    this.roles.clear();
+    this.cosigned.clear();
+    this.threshold = undefined;
+    this.generation++;
+  }
+
+  /** Drops everything (a reorganisation or rollback reached below what was seen). */
+  flush(): void {
+    this.stats.flushes++;
+    this.generation++;
+    this.batches.clear();
+    this.txs.clear();
+    this.roles.clear();
+    this.cosigned.clear();
+    this.threshold = undefined;
+    this.deployed = false;
+  }
+
+  /** Reads through the cache: `keep` decides whether the value may be stored. */
+  private async through<V>(map: Map<string, V>, key: string, read: () => Promise<V>, keep: (v: V) => boolean): Promise<V> {
+    const hit = map.get(key);
+    if (hit !== undefined) {
+      this.stats.hits++;
+      return hit;
+    }
+    this.stats.misses++;
+    const gen = this.generation;
+    const v = await read();
+    if (gen === this.generation && keep(v)) map.set(key, v);
+    return v;
+  }
+
+  async isDeployed(): Promise<boolean> {
+    if (this.deployed) return true;
+    const gen = this.generation;
+    const yes = (await this.provider.getCode(this.registry.address)) !== '0x';
+    if (yes && gen === this.generation) this.deployed = true;
+    return yes;
+  }
+
+  /** Batch facts; stored only when final at `head`. */
+  batch(agency: string, root: string, head: number): Promise<StoredBatch> {
+    return this.through(this.batches, `${agency}|${root}`, () => this.registry.batch(agency, root), (b) => b.exists && head - b.blockNumber + 1 >= this.finality);
+  }
+
+  /** The anchor transaction's receipt; stored only when found and final at `head`. */
+  transaction(hash: string, head: number): Promise<TransactionReceipt | null> {
+    return this.through(this.txs, hash, () => this.provider.getTransactionReceipt(hash), (t) => !!t && head - t.blockNumber + 1 >= this.finality) as Promise<TransactionReceipt | null>;
+  }
+
+  isNotary(account: string): Promise<boolean> {
+    return this.through(this.roles, account, () => this.registry.hasRole(NOTARY_ROLE, account), () => true);
+  }
+
+  attestedAt(agency: string, root: string, notary: string): Promise<number> {
+    return this.through(this.cosigned, `${agency}|${root}|${notary}`, () => this.registry.attestedAt(agency, root, notary), () => true);
+  }
+
+  async notaryThreshold(): Promise<number> {
+    if (this.threshold !== undefined) {
+      this.stats.hits++;
+      return this.threshold;
+    }
+    this.stats.misses++;
+    const gen = this.generation;
+    const t = await this.registry.notaryThreshold();
+    if (gen === this.generation) this.threshold = t;
+    return t;
+  }
+}

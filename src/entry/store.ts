@@ -1,0 +1,2 @@
+/** `liuhen/store` — the encrypted, content-addressed evidence store (local or Kubo). */
+export * from '../store/index.js';
