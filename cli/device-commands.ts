@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { DeviceKind, OnChainDevice } from '../src/index.js';
 import { fail } from '../src/errors.js';
-import { sdk } from './sdk.js';
+import { sdk, sdkConfig } from './sdk.js';
 import { intOption } from './args.js';
 import { printJson, printLine, type GlobalOptions, type Run } from './output.js';
 
@@ -54,11 +54,11 @@ function writeDeviceKey(files: DeviceFiles, devChain: boolean): string {
   if (!passphrase) {
     if (!devChain) fail('KEY_MISSING', `set ${sdk.DEVICE_PASSPHRASE_ENV} to a passphrase for the device key (it is encrypted at rest)`);
     passphrase = existsSync(files.devPassphrase) ? readFileSync(files.devPassphrase, 'utf8').trim() : randomBytes(24).toString('base64url');
-    if (!existsSync(files.devPassphrase)) writeSecretFile(files.devPassphrase, `${passphrase}\n`);
+    if (!existsSync(files.devPassphrase)) sdkConfig.writeSecretFile(files.devPassphrase, `${passphrase}\n`);
   }
   mkdirSync(join(files.pem, '..'), { recursive: true, mode: 0o700 });
-  writeSecretFile(files.pem, key.toPem(passphrase));
-  writeSecretFile(files.pub, `${key.publicKey}\n`);
+  sdkConfig.writeSecretFile(files.pem, key.toPem(passphrase));
+  sdkConfig.writeSecretFile(files.pub, `${key.publicKey}\n`);
   return key.publicKey;
 }
 

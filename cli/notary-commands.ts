@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BatchOutcome, NotaryEvent, NotaryPendingBatch, NotaryPolicy } from '../src/index.js';
+import type { BatchOutcome, NotaryEvent, NotaryPendingBatch, NotaryPolicy, NotaryPolicyInput } from '../src/index.js';
 import { fail } from '../src/errors.js';
 import { NOTARY_PASSPHRASE_ENV } from './constants.js';
 import { sdk } from './sdk.js';
@@ -107,7 +107,7 @@ export function registerNotaryCommands(program: Command, run: Run): void {
 }
 
 async function runNotary(g: GlobalOptions, o: RunOptions): Promise<number> {
-  const policy: Partial<NotaryPolicy> = {
+  const policy: NotaryPolicyInput = {
     maxAge: intOption('--max-age', o.maxAge),
     futureSkew: intOption('--future-skew', o.futureSkew),
     maxBatchSize: intOption('--max-batch-size', o.maxBatchSize),

@@ -8,7 +8,11 @@
  */
 export let sdk: typeof import('../src/index.js') = undefined as never;
 
+/** SDK internals a command needs that the public index does not export (loaded with it). */
+export let sdkConfig: typeof import('../src/config.js') = undefined as never;
+
 export async function loadSdk(): Promise<typeof import('../src/index.js')> {
   sdk ??= await import('../src/index.js');
+  sdkConfig ??= await import('../src/config.js');
   return sdk;
 }

@@ -7,14 +7,14 @@ export interface VerifyFileParameters {
   file: string;
   receiptText: string;
   /** JSON-RPC endpoint; default the data folder's `chain.rpc`. Without either, the anchor and notary checks stay pending. */
-  rpc?: string;
+  rpc?: string | undefined;
   dataDir: string;
   /** Trusted registry address; default the data folder's `chain.registry` (when the receipt names that chain). */
-  registry?: string;
+  registry?: string | undefined;
   /** Confirmations the anchor needs. @default 1 */
-  minConfirmations?: number;
+  minConfirmations?: number | undefined;
   /** A trust-root file (src/chain/trust.ts): chain id, registries, notary set and threshold, agencies, names. */
-  trust?: string;
+  trust?: string | undefined;
 }
 
 /** Resolves the chain verifier for an RPC endpoint (tests inject one). */

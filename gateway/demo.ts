@@ -21,10 +21,10 @@ const fail = (code: ErrorCode, message: string): never => {
 export interface DemoParameters {
   dataDir: string;
   /** Gateway URL; default from the running system's run file. */
-  url?: string;
-  onProgress?: (line: string) => void;
+  url?: string | undefined;
+  onProgress?: (((line: string) => void)) | undefined;
   /** How long to wait for anchoring and notarization. @default 90 s */
-  waitMs?: number;
+  waitMs?: number | undefined;
 }
 
 export interface DemoSummary {
@@ -59,7 +59,7 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   const run = readRun(p.dataDir);
   const url = (p.url ?? run.url).replace(/\/$/, '');
   const [cgj, scj] = Object.keys(run.agencyTokens);
-  if (!cgj || !scj) fail('CONFIG_INVALID', 'the running system serves one agency; the demo needs two (start from a fresh data folder)');
+  if (!cgj || !scj) return fail('CONFIG_INVALID', 'the running system serves one agency; the demo needs two (start from a fresh data folder)');
   const api = client(url);
   const ids: string[] = [];
 

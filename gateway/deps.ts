@@ -15,21 +15,21 @@ export interface GatewayDeps {
   /** Tokens (hashes only), from `openTokenStore(<data>/gateway)`. */
   tokens: TokenStore;
   /** The encrypted evidence store. Without it uploads and content downloads answer 503 STORE_UNAVAILABLE. */
-  store?: EvidenceStore;
+  store?: EvidenceStore | undefined;
   /** The chain as the gateway needs it. Without it anchor and notary states read "unknown" and verdicts stay incomplete. */
-  chain?: GatewayChain;
+  chain?: GatewayChain | undefined;
   /** Limits, rate limits, health thresholds; parsed once by zod (`gatewayConfigSchema`). */
-  config?: GatewayConfigInput;
+  config?: GatewayConfigInput | undefined;
   /** Where audit entries go; default: journaled through `liuhen` (kind `event`, device `gateway-audit`). */
-  audit?: AuditTrail;
+  audit?: AuditTrail | undefined;
   /** Wall clock (tests). Default `() => new Date()`. */
-  clock?: () => Date;
+  clock?: ((() => Date)) | undefined;
   /** Default: pino JSON lines on stderr at LIUHEN_LOG_LEVEL (info), with the access log (`createLogger` in logging.ts). */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** The web pages router (`createPagesRouter()`); mounted after the API when given. */
-  pages?: import('express').Router;
+  pages?: import('express').Router | undefined;
   /** What the process around the gateway runs (`liuhen start`: the chain process, its state, anchoring, the notary); shown by `/healthz`. */
-  components?: () => Promise<ComponentHealth[]>;
+  components?: ((() => Promise<ComponentHealth[]>)) | undefined;
 }
 
 /** One component's real state for `/healthz` (issue 10.4): anything not `ok` makes the gateway degraded, with `detail` as the reason. */

@@ -48,17 +48,17 @@ import { listen, type RunningGateway } from './server.js';
 export interface StartSystemParameters {
   dataDir: string;
   /** Gateway port. @default 8080 (0: any free port) */
-  port?: number;
-  host?: string;
+  port?: number | undefined;
+  host?: string | undefined;
   /** Port of the embedded chain. @default 8545, or a free port when 8545 is taken */
-  chainPort?: number;
+  chainPort?: number | undefined;
   /** Agencies of a fresh folder: the first is the folder's own. @default ['JN-CGJ', 'JN-SCJGJ'] */
-  agencies?: string[];
-  logger?: Logger;
+  agencies?: string[] | undefined;
+  logger?: Logger | undefined;
   /** Gateway settings (limits, rate limits); default: `<data>/gateway/config.json` when present. */
-  gatewayConfig?: GatewayConfigInput;
+  gatewayConfig?: GatewayConfigInput | undefined;
   /** Progress lines for a person (stderr by default). */
-  onProgress?: (line: string) => void;
+  onProgress?: (((line: string) => void)) | undefined;
 }
 
 export interface RunningSystem {

@@ -24,17 +24,17 @@ export interface InitParameters {
 }
 
 export interface RecordMeta {
-  case?: string;
-  stage?: Stage;
-  kind?: Kind;
+  case?: string | undefined;
+  stage?: Stage | undefined;
+  kind?: Kind | undefined;
   /** RFC 3339; defaults to now. */
-  capturedAt?: string;
-  location?: Location;
+  capturedAt?: string | undefined;
+  location?: Location | undefined;
   /** Overrides the configured device/officer (a station recording for several devices). */
-  device?: string;
-  officer?: string;
+  device?: string | undefined;
+  officer?: string | undefined;
   /** MIME type; guessed from the file name when absent. */
-  type?: string;
+  type?: string | undefined;
 }
 
 /**

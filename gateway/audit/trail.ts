@@ -26,9 +26,9 @@ export interface AuditEntry {
    * read goes unrecorded even if the gateway dies mid-response; `end` (default):
    * the outcome, when the response ended.
    */
-  phase?: 'access' | 'end';
+  phase?: 'access' | 'end' | undefined;
   /** The request id (X-Request-Id, the access log's req.id, error bodies' requestId). */
-  request?: string;
+  request?: string | undefined;
 }
 
 export interface AuditPage {
@@ -45,7 +45,7 @@ export interface AuditTrail {
   /** Resolves when every queued entry is durable. */
   flush(): Promise<void>;
   /** A page of entries: ascending after `after`, or descending before `before` (default: the newest). */
-  page(options: { after?: number; before?: number; limit: number }): Promise<AuditPage>;
+  page(options: { after?: number | undefined; before?: number | undefined; limit: number }): Promise<AuditPage>;
 }
 
 export interface JournalAuditOptions {
@@ -89,7 +89,7 @@ export class JournalAuditTrail implements AuditTrail {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
-  async page(options: { after?: number; before?: number; limit: number }): Promise<AuditPage> {
+  async page(options: { after?: number | undefined; before?: number | undefined; limit: number }): Promise<AuditPage> {
     await this.flush();
     const journal = this.liuhen.journal;
     const device = this.options.device;

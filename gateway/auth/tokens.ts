@@ -245,7 +245,7 @@ export interface TokenFileAudit {
 
 export interface TokenFileAuditOptions {
   /** Audit chain: agency, device and officer of the entries (the gateway config's `audit`). */
-  audit?: { agency?: string; device?: string; officer?: string };
+  audit?: { agency?: string | undefined; device?: string | undefined; officer?: string | undefined } | undefined;
   clock?: () => Date;
   /** Where a digest that could not be journaled after an API change is reported. */
   onError?: (e: unknown) => void;

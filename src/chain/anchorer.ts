@@ -65,14 +65,14 @@ export interface AnchorerParameters {
   /** Signs transactions offline (an ethers Wallet, or any Signer whose `signTransaction` works without sending). Must be bound to the agency. */
   signer: Signer;
   /** A provider for the chain; by default one is connected to `config.chain.rpc` (and destroyed by `close`). */
-  provider?: JsonRpcProvider;
-  onEvent?: (e: AnchorEvent) => void;
+  provider?: JsonRpcProvider | undefined;
+  onEvent?: (((e: AnchorEvent) => void)) | undefined;
   /** Anchor transactions in flight at once (signed, not yet mined). @default 8 */
-  maxInFlight?: number;
+  maxInFlight?: number | undefined;
   /** Pause between passes when nothing moved, ms. @default 200 */
-  pollMs?: number;
+  pollMs?: number | undefined;
   /** Retry delays while the chain is down: doubling from `initialMs` up to `maxMs`. @default { initialMs: 500, maxMs: 30000 } */
-  backoff?: { initialMs?: number; maxMs?: number };
+  backoff?: { initialMs?: number; maxMs?: number } | undefined;
   /**
    * Real-time sealing (`run`): besides N records or T seconds (config `seal`),
    * records waiting at least this long are sealed as soon as every earlier
@@ -82,7 +82,7 @@ export interface AnchorerParameters {
    * enough that gas per record stays within a few times that of T-sized ones.
    * @default 0.5 (never more than `seal.maxSeconds`)
    */
-  sealMinSeconds?: number;
+  sealMinSeconds?: number | undefined;
 }
 
 export interface AnchorPendingOptions {

@@ -58,21 +58,21 @@ export type DeployStep =
 export interface DeployParameters {
   dataDir: string;
   /** JSON-RPC endpoint. @default config.chain.rpc, else http://127.0.0.1:8545 */
-  rpc?: string;
+  rpc?: string | undefined;
   /**
    * Blocks on top of the anchor block before an anchor is final (written to the config).
    * @default the config's value on the same chain; else 0 on a dev chain (automine makes no block without a transaction), 1 elsewhere
    */
-  confirmations?: number;
+  confirmations?: number | undefined;
   /** Whether to grant NOTARY_ROLE to this folder's notary key (creating it if absent). @default true */
-  notary?: boolean;
+  notary?: boolean | undefined;
   /**
    * The folder's journal when the caller holds it open (`liuhen start`): its
    * anchor states tell whether batches were anchored on the configured
    * registry (`assessRegistry`). Without it, the journal is opened for the check.
    */
-  journal?: Journal;
-  onStep?: (s: DeployStep) => void;
+  journal?: Journal | undefined;
+  onStep?: (((s: DeployStep) => void)) | undefined;
 }
 
 export interface DeployResult {
@@ -359,8 +359,8 @@ export function checkpointSeq(chain: Pick<ChainConfig, 'previousRegistries'> | u
 
 export interface MigrateParameters {
   dataDir: string;
-  rpc?: string;
-  onStep?: (s: DeployStep) => void;
+  rpc?: string | undefined;
+  onStep?: (((s: DeployStep) => void)) | undefined;
 }
 
 export interface MigrateResult extends DeployResult {

@@ -158,9 +158,9 @@ export class CosignedBatches {
 
 export interface RegistryClientOptions {
   /** Blocks per `eth_getLogs` request of the paged scans; halved while the endpoint refuses a range. @default 5000 */
-  logPageSize?: number;
+  logPageSize?: number | undefined;
   /** The registry's version when already known (skips asking the registry). */
-  version?: RegistryVersion;
+  version?: RegistryVersion | undefined;
 }
 
 /** Versions already asked, per provider and address: a registry's code does not change. */

@@ -78,9 +78,9 @@ export async function onChain<T>(url: string, fn: () => Promise<T>): Promise<T> 
 export interface ConnectParameters {
   rpc: string;
   /** When given, the node's chain id must equal it (CHAIN_MISMATCH otherwise). */
-  expectedChainId?: number;
+  expectedChainId?: number | undefined;
   /** Per-request timeout. @default 10000 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface Connection {

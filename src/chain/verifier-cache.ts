@@ -23,7 +23,9 @@ import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.
  * sync: if that block's hash changed (a reorganisation or a rollback reached
  * below what was seen — including any block a cached fact came from, since a
  * changed block changes every hash after it) or is gone, EVERYTHING is
- * dropped. Otherwise the registry's logs since the last sync are read:
+ * dropped; so is everything after more than 2,000 blocks without a sync, or
+ * when the node will not list the logs. Otherwise the registry's logs since
+ * the last sync are read:
  * `BatchCosigned(agency, root)` drops that root's co-signatures;
  * `BatchAnchored` changes nothing cached (new batches are not cached until
  * final); any other event of the registry (roles granted or revoked, the
@@ -45,6 +47,9 @@ export interface VerifierCacheOptions {
 }
 
 type StoredBatch = Awaited<ReturnType<RegistryClient['batch']>>;
+
+/** Blocks since the last sync above which the view is dropped instead of scanning the registry's logs. */
+const MAX_LOG_SCAN = 2_000;
 
 const BATCH_ANCHORED = registryInterface.getEvent('BatchAnchored')!.topicHash;
 const BATCH_COSIGNED = registryInterface.getEvent('BatchCosigned')!.topicHash;
@@ -110,9 +115,16 @@ export class RegistryView {
     const [latest, again] = await Promise.all([this.provider.getBlock('latest'), seen ? this.provider.getBlock(seen.number) : Promise.resolve(null)]);
     if (!latest?.hash) throw new Error('the node returned no latest block');
     if (seen && (!again || again.hash !== seen.hash)) this.flush();
+    else if (seen && latest.number - seen.number > MAX_LOG_SCAN) this.flush(); // idle for long: re-reading is cheaper than scanning (and nodes cap log ranges)
     else if (seen && latest.number > seen.number) {
-      const logs = await this.provider.getLogs({ address: this.registry.address, fromBlock: seen.number + 1, toBlock: latest.number });
-      for (const l of logs) this.apply(l);
+      let logs: Log[] | undefined;
+      try {
+        logs = await this.provider.getLogs({ address: this.registry.address, fromBlock: seen.number + 1, toBlock: latest.number });
+      } catch {
+        logs = undefined; // a node that will not list them: drop everything rather than guess
+      }
+      if (logs) for (const l of logs) this.apply(l);
+      else this.flush();
     }
     this.seen = { number: latest.number, hash: latest.hash };
     this.syncedAt = Date.now();

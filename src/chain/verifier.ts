@@ -11,19 +11,19 @@ import { connect, isNetworkError, redactUrl, type Connection } from './rpc.js';
 
 export interface ChainVerifierParameters {
   /** JSON-RPC endpoint (read access is enough). Either this or `provider`. */
-  rpc?: string;
-  provider?: JsonRpcProvider;
+  rpc?: string | undefined;
+  provider?: JsonRpcProvider | undefined;
   /**
    * Registry addresses this verifier trusts. Anyone can deploy a registry and
    * grant themselves roles in it, so a receipt naming a registry outside this
    * list fails. Without a list, the anchor check passes with a warning that
    * the registry was not pinned.
    */
-  trustedRegistries?: string[];
+  trustedRegistries?: string[] | undefined;
   /** Confirmations (the anchor block counts as the first) below which the anchor is pending. @default 1 */
-  minConfirmations?: number;
+  minConfirmations?: number | undefined;
   /** Per-request timeout, ms. @default 10000 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * The verdict cache (src/chain/verifier-cache.ts): how old the synced chain
    * view may be (`headTtlMs`, default 0: synced before every verification —
@@ -31,7 +31,7 @@ export interface ChainVerifierParameters {
    * confirmations after which batch facts are final and kept (`finality`,
    * default `minConfirmations`).
    */
-  cache?: VerifierCacheOptions;
+  cache?: VerifierCacheOptions | undefined;
   /**
    * A trust root (`liuhen verify --trust FILE`, src/chain/trust.ts): its
    * registries are trusted (unless `trustedRegistries` is given), its chain id
@@ -39,7 +39,7 @@ export interface ChainVerifierParameters {
    * expected, and its notaries (when listed) the only co-signers that count,
    * at least its threshold of them.
    */
-  trust?: TrustRoot;
+  trust?: TrustRoot | undefined;
 }
 
 export interface ClosableChainVerifier extends ChainVerifier {

@@ -37,20 +37,20 @@ export interface Finding {
 export interface AuditedRecord {
   record: LiuhenRecord;
   leaf: string;
-  journaledAt?: number;
+  journaledAt?: number | undefined;
   /** ISO time the record was sealed into a batch. */
-  sealedAt?: string;
+  sealedAt?: string | undefined;
   /** Block time (s) of its anchor. */
-  anchoredAt?: number;
+  anchoredAt?: number | undefined;
 }
 
 export interface AuditPolicy {
   /** Capture → seal delay that counts as late. Default 3600 s. */
-  maxSealDelaySeconds?: number;
+  maxSealDelaySeconds?: number | undefined;
   /** Capture → anchor delay that counts as late. Default 3600 s. */
-  maxAnchorDelaySeconds?: number;
+  maxAnchorDelaySeconds?: number | undefined;
   /** Tolerated device clock skew into the future. Default 300 s. */
-  maxClockSkewSeconds?: number;
+  maxClockSkewSeconds?: number | undefined;
 }
 
 const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);

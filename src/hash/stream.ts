@@ -10,10 +10,10 @@ export interface HashProgress {
 }
 
 export interface HashStreamParameters {
-  onProgress?: (p: HashProgress) => void;
+  onProgress?: (((p: HashProgress) => void)) | undefined;
   /** Total size, for progress reports. */
-  total?: number;
-  signal?: AbortSignal;
+  total?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface HashResult {

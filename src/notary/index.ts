@@ -8,7 +8,7 @@ export type { ListPendingParameters, ListUnnotarizedParameters, UnnotarizedBatch
 export { NotaryLog, NOTARY_LOG_FORMAT } from './log.js';
 export type { NotaryDecision, NotaryAttestation, NotaryDecisionStatus, NotaryFlag, CosignTx, SignedDecision, SubmittedDecision, CosignedDecision, RefusedDecision } from './log.js';
 export { DEFAULT_NOTARY_POLICY, REFUSAL_REASONS, checkBatchPolicy, resolvePolicy } from './policy.js';
-export type { NotaryPolicy, RefusalReason, NotaryRefusal, AnchoredBatch } from './policy.js';
+export type { NotaryPolicy, NotaryPolicyInput, RefusalReason, NotaryRefusal, AnchoredBatch } from './policy.js';
 export { createNotaryKey, resolveNotaryPassphrase, promptHidden } from './passphrase.js';
 export type { CreateNotaryKeyParameters, CreateNotaryKeyReturnType, ResolvePassphraseParameters } from './passphrase.js';
 export { notaryPaths } from './paths.js';

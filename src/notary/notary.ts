@@ -10,7 +10,7 @@ import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { equivocationError, logDomain, NotaryLog, type CosignedDecision, type CosignTx, type DecisionBase, type NotaryDecision, type NotaryFlag, type RefusedDecision, type SignedDecision, type SubmittedDecision } from './log.js';
 import { notaryTransition } from './machine.js';
 import { listPending } from './pending.js';
-import { captureFlags, checkBatchPolicy, definedOnly, isCaptureFlag, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryRefusal } from './policy.js';
+import { captureFlags, checkBatchPolicy, definedOnly, isCaptureFlag, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryPolicyInput, type NotaryRefusal } from './policy.js';
 import { agencyCodeOf, anchorLogPages, isZero32, reconcile, requireAddress, type AnchoredEventFacts } from './registry.js';
 import { batchRef, eventRef, type BatchOutcome, type NotaryErrorInfo, type NotaryEvent, type NotaryPendingBatch } from './types.js';
 
@@ -24,27 +24,27 @@ export interface CreateNotaryParameters {
   /** Folder of the notary's LevelDB log (one notary key per log). */
   logDir: string;
   /** Expected chain id; CHAIN_MISMATCH when the provider serves another chain. */
-  chainId?: number;
+  chainId?: number | undefined;
   /** Checks before signing; see {@link NotaryPolicy}. */
-  policy?: Partial<NotaryPolicy>;
+  policy?: NotaryPolicyInput | undefined;
   /** Send `cosign` from the notary's own account (it pays gas). With false, only sign and log, for a relayer. @default true */
-  submit?: boolean;
+  submit?: boolean | undefined;
   /** Where scans start when the log has no cursor yet (the registry's deployment block). @default 0 */
-  deployBlock?: number;
+  deployBlock?: number | undefined;
   /** Rescan from this block on the first pass, whatever the cursor says. Decisions already in the log are reused. */
-  fromBlock?: number;
+  fromBlock?: number | undefined;
   /** On the first pass, evaluate refused batches again under the current policy (equivocation is never rechecked). @default false */
-  recheckRefused?: boolean;
+  recheckRefused?: boolean | undefined;
   /** Milliseconds between polls when following the chain or waiting for a receipt. @default 1000 */
-  pollIntervalMs?: number;
+  pollIntervalMs?: number | undefined;
   /** How long to wait for a cosign transaction to be mined before reporting it as pending. @default 60_000 */
-  receiptTimeoutMs?: number;
+  receiptTimeoutMs?: number | undefined;
   /** Blocks per `eth_getLogs` request (halved automatically when the endpoint refuses the range). @default 5000 */
-  logPageSize?: number;
+  logPageSize?: number | undefined;
   /** Called for every outcome and notice, as it happens. */
-  onEvent?: (event: NotaryEvent) => void;
+  onEvent?: ((event: NotaryEvent) => void) | undefined;
   /** Clock in unix seconds. @default wall clock */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export interface RunOnceOptions {

@@ -18,9 +18,9 @@ import type { NotaryPendingBatch } from './types.js';
 export interface NotaryChainParameters {
   dataDir: string;
   /** JSON-RPC endpoint; overrides `chain.rpc` of config.json. */
-  rpc?: string;
+  rpc?: string | undefined;
   /** Registry address; overrides `chain.registry` of config.json. */
-  registry?: string;
+  registry?: string | undefined;
 }
 
 export interface NotaryChain {
@@ -40,7 +40,7 @@ export interface NotaryChain {
  */
 export async function connectNotaryChain(p: NotaryChainParameters): Promise<NotaryChain> {
   const file = paths(p.dataDir).config;
-  let chain: { rpc?: string; chainId?: number; registry?: string; confirmations?: number; deployBlock?: number } = {};
+  let chain: { rpc?: string | undefined; chainId?: number | undefined; registry?: string | undefined; confirmations?: number | undefined; deployBlock?: number | undefined } = {};
   if (existsSync(file)) {
     let raw: unknown;
     try {
@@ -76,11 +76,11 @@ export async function connectNotaryChain(p: NotaryChainParameters): Promise<Nota
 
 export interface OpenNotaryParameters extends NotaryChainParameters, Omit<CreateNotaryParameters, 'wallet' | 'provider' | 'registry' | 'logDir' | 'chainId'> {
   /** @default <data>/notary/keystore.json */
-  keystore?: string;
+  keystore?: string | undefined;
   /** The keystore passphrase; when absent, see {@link resolveNotaryPassphrase}. */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** Ask on the terminal when no passphrase is found elsewhere. @default process.stdin.isTTY */
-  prompt?: boolean;
+  prompt?: boolean | undefined;
 }
 
 /**
@@ -130,7 +130,7 @@ export async function openNotary(p: OpenNotaryParameters): Promise<Notary> {
  * `liuhen notary pending` without unlocking the key: the notary's address is
  * read from its keystore; the log is consulted when no running notary holds it.
  */
-export async function pendingForDataDir(p: NotaryChainParameters & { keystore?: string; fromBlock?: number }): Promise<{ notary: string; pending: NotaryPendingBatch[] }> {
+export async function pendingForDataDir(p: NotaryChainParameters & { keystore?: string | undefined; fromBlock?: number | undefined }): Promise<{ notary: string; pending: NotaryPendingBatch[] }> {
   const np = notaryPaths(p.dataDir);
   const notary = requireKeystore(p.keystore ?? np.keystore);
   const chain = await connectNotaryChain(p);

@@ -11,11 +11,11 @@ export interface ResolvePassphraseParameters {
   /** Data folder (for the dev passphrase file). */
   dataDir: string;
   /** Chain id reported by the RPC endpoint; the dev passphrase file is only read on a dev chain. */
-  chainId?: number | bigint;
+  chainId?: number | bigint | undefined;
   /** Ask on the terminal when nothing else gives a passphrase. @default process.stdin.isTTY */
-  prompt?: boolean;
+  prompt?: boolean | undefined;
   /** @default process.env */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /**
@@ -78,15 +78,15 @@ export function promptHidden(question: string, input: NodeJS.ReadStream = proces
 export interface CreateNotaryKeyParameters {
   dataDir: string;
   /** @default <data>/notary/keystore.json */
-  keystore?: string;
+  keystore?: string | undefined;
   /** The keystore passphrase (≥ 8 characters). Required unless `dev`. */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /**
    * Dev chains only: generate a random passphrase and keep it in
    * `<data>/notary/dev-passphrase` (mode 0600), which the notary reads only
    * when the chain id is 27752 or 31337.
    */
-  dev?: boolean;
+  dev?: boolean | undefined;
 }
 
 export interface CreateNotaryKeyReturnType {

@@ -11,11 +11,11 @@ export interface ListPendingParameters {
   notary: string;
   chainId: number;
   /** First block to scan (the registry's deployment block). @default 0 */
-  fromBlock?: number;
+  fromBlock?: number | undefined;
   /** The notary's log, to say why a batch is pending (refused, signed and not yet mined). Optional. */
-  log?: NotaryLog;
+  log?: NotaryLog | undefined;
   /** Blocks per `eth_getLogs` request. @default 5000 */
-  logPageSize?: number;
+  logPageSize?: number | undefined;
 }
 
 /**

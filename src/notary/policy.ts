@@ -77,7 +77,10 @@ export interface AnchoredBatch {
 }
 
 /** Policy with defaults filled and every value checked. */
-export function resolvePolicy(policy: Partial<NotaryPolicy> = {}): NotaryPolicy {
+/** A policy as callers give it: any field may be absent or undefined (the default then applies). */
+export type NotaryPolicyInput = { [K in keyof NotaryPolicy]?: NotaryPolicy[K] | undefined };
+
+export function resolvePolicy(policy: NotaryPolicyInput = {}): NotaryPolicy {
   const p = { ...DEFAULT_NOTARY_POLICY, ...definedOnly(policy) };
   for (const [name, value] of Object.entries(p)) {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`notary policy ${name} must be a non-negative integer, got ${String(value)}`);
@@ -142,6 +145,6 @@ function iso(seconds: number): string {
 }
 
 /** `o` without its undefined properties (so that they do not override defaults when spread). */
-export function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+export function definedOnly<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }

@@ -74,9 +74,9 @@ export interface VerifyPolicy {
 export interface VerifyParameters {
   /** Receipt text, bytes or a parsed receipt. Untrusted. */
   receipt: unknown;
-  content?: ContentInput;
-  chain?: ChainVerifier;
+  content?: ContentInput | undefined;
+  chain?: ChainVerifier | undefined;
   /** device → accepted Ed25519 public keys (0x hex). Without it any valid signature passes with a note. */
-  trustedDeviceKeys?: Record<string, string[]>;
-  policy?: VerifyPolicy;
+  trustedDeviceKeys?: Record<string, string[]> | undefined;
+  policy?: VerifyPolicy | undefined;
 }

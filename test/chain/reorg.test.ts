@@ -59,9 +59,11 @@ describe('reorg', () => {
       expect(state1).toMatchObject({ status: 'final', reorgs: 1, anchor: { blockHash: after.anchor!.blockHash } });
 
       expect((await verifier.checkAnchor(after)).status).toBe('pass');
+      // Issue 10.1 (receipts robust to re-anchoring, the verify room's route b) changed this assertion: the receipt served before
+      // the reorg names the old block, but the registry holds the same batch facts, so it is a warning (ANCHOR_REANCHORED), not a failure.
       const old = await verifier.checkAnchor(before);
-      expect(old.status).toBe('fail');
-      expect(old.code).toMatch(/^ANCHOR_BLOCK/);
+      expect(old.status).toBe('warn');
+      expect(old.code).toBe('ANCHOR_REANCHORED');
       expect((await registry.latest('310115-ZFJ')).seq).toBe(1);
       expect(await registry.anchorLogs('310115-ZFJ', 0)).toHaveLength(1);
     } finally {

@@ -107,6 +107,14 @@ describe('verdict cache', () => {
     expect((await anchorOf(trustsBoth, elsewhere))[0]).toBe('anchor:fail:ANCHOR_REGISTRY_MISSING');
   });
 
+  it('after more than 2,000 blocks without a sync the view is dropped, not scanned (nodes cap log ranges); the verdict is unchanged', async () => {
+    const v = createChainVerifier({ provider, trustedRegistries: [registry] });
+    expect(await anchorOf(v)).toEqual(['anchor:pass:ANCHOR_VALID', 'notary:pass:NOTARY_VALID']);
+    await provider.send('anvil_mine', ['0x7d1']);
+    expect(await anchorOf(v)).toEqual(['anchor:pass:ANCHOR_VALID', 'notary:pass:NOTARY_VALID']);
+    expect(v.cacheStats().flushes).toBe(1);
+  });
+
   it('a reorganisation below finality (rolled back past the anchor): the cached facts are dropped, the verdict is not verified', async () => {
     const v = createChainVerifier({ provider, trustedRegistries: [registry] });
     expect(await anchorOf(v)).toEqual(['anchor:pass:ANCHOR_VALID', 'notary:pass:NOTARY_VALID']);

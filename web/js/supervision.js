@@ -170,7 +170,7 @@ function findingsCard() {
 }
 
 function findingRows(f) {
-  const links = (f.links ?? []).map((l) => h('a', { href: l.href, class: 'sv-link' }, sv(`link.${l.rel}`)));
+  const links = (f.links ?? []).flatMap((l, i) => [i > 0 ? ' · ' : null, h('a', { href: l.href, class: 'sv-link' }, sv(`link.${l.rel}`))]);
   const act = h('button', { type: 'button', class: 'button small sv-act' }, sv('act'));
   const row = h('tr', { class: 'sv-finding', data: { id: f.id, code: f.code, severity: f.severity, status: f.status } },
     h('td', {}, fmtTime(f.at)), h('td', {}, f.agency), h('td', {}, sv(`code.${f.code}`)),

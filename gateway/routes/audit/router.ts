@@ -27,7 +27,7 @@ export const auditPageSchema = z
   })
   .meta({ id: 'AuditPage' });
 
-async function page(ctx: HandlerContext<unknown, { after?: number; before?: number; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
+async function page(ctx: HandlerContext<unknown, { after?: number | undefined; before?: number | undefined; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
   res.set('Cache-Control', 'no-store');
   res.json(await ctx.app.audit.page(ctx.query));
 }

@@ -13,7 +13,7 @@ export async function getBatch(ctx: HandlerContext<{ root: string }, unknown, un
 }
 
 /** Seq window for a page: ascending after `after`, or descending before `before` (default: newest). */
-export function seqWindow(head: number, q: { after?: number; before?: number; limit: number }): { afterSeq: number; limit: number; descending: boolean } {
+export function seqWindow(head: number, q: { after?: number | undefined; before?: number | undefined; limit: number }): { afterSeq: number; limit: number; descending: boolean } {
   if (q.after !== undefined) return { afterSeq: q.after, limit: q.limit, descending: false };
   const before = Math.min(q.before ?? head + 1, head + 1);
   const afterSeq = Math.max(before - q.limit - 1, 0);
@@ -21,7 +21,7 @@ export function seqWindow(head: number, q: { after?: number; before?: number; li
 }
 
 /** `GET /v1/agencies/:agency/batches` */
-export async function listBatches(ctx: HandlerContext<{ agency: string }, { after?: number; before?: number; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
+export async function listBatches(ctx: HandlerContext<{ agency: string }, { after?: number | undefined; before?: number | undefined; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
   const { agency } = ctx.params;
   assertAgencyScope(ctx.principal, agency);
   const head = (await ctx.app.journal.agencyHead(agency))?.seq ?? 0;

@@ -10,7 +10,7 @@ const SESSIONS = new Set(['DEVICE_SESSION_UNCLOSED']);
 const LATE = new Set(['RECORD_ANCHORED_LATE', 'RECORD_SEALED_LATE', 'RECORD_CAPTURED_IN_FUTURE']);
 
 /** `GET /v1/devices/:device/continuity`: holes, breaks, unclosed sessions and late records of a device's hash chain. */
-export async function getContinuity(ctx: HandlerContext<{ device: string }, { after?: number; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
+export async function getContinuity(ctx: HandlerContext<{ device: string }, { after?: number | undefined; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
   const app = ctx.app;
   const { device } = ctx.params;
   const head = app.journal.deviceHead(device);
