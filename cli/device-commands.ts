@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { DeviceKind, OnChainDevice } from '../src/index.js';
@@ -29,13 +29,6 @@ function deviceFiles(data: string, id: string): DeviceFiles {
   if (!DEVICE_ID.test(id)) fail('INVALID_INPUT', 'a device id is 1-64 ASCII letters, digits, ".", "_", ":" or "-"');
   const dir = join(sdk.paths(data).keys, 'devices');
   return { pem: join(dir, `${id}.pem`), pub: join(dir, `${id}.pub`), devPassphrase: join(dir, `${id}.dev-passphrase`) };
-}
-
-/** A new secret file (mode 0600, never overwriting): light, so `liuhen --help` loads no schema library. */
-function writeSecretFile(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-  writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
 }
 
 /** Unix seconds from an ISO 8601 time or a number of seconds; `now` when absent. */
