@@ -137,10 +137,11 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .description('verify a file against its receipt: exit 0 verified, 1 altered or forged, 2 bad usage, 3 incomplete')
     .argument('<file>', 'the evidence file')
     .requiredOption('--receipt <file>', 'the receipt (JSON)')
-    .option('--rpc <url>', 'JSON-RPC endpoint of the chain, to check the anchor and notaries (default: the data folder\'s chain)')
+    .option('--rpc <url>', 'JSON-RPC endpoint of the chain, to check the anchor and notaries (default: LIUHEN_RPC_URL, the trust file\'s, the data folder\'s chain)')
+    .option('--trust <file>', 'trust-root file: chain id, registries, notary set and threshold, agencies and names (docs/devices.md)')
     .option('--registry <address>', 'the EvidenceRegistry address you trust (default: the data folder\'s registry)')
     .option('--min-confirmations <n>', 'confirmations the anchor block needs', '1')
-    .action((file: string, o: { receipt: string; rpc?: string; registry?: string; minConfirmations: string }) =>
+    .action((file: string, o: { receipt: string; rpc?: string; registry?: string; trust?: string; minConfirmations: string }) =>
       run(async (g) => {
         if (!existsSync(file) || !statSync(file).isFile()) fail('FILE_UNREADABLE', `cannot read the file ${file}`);
         let text: string;
@@ -161,7 +162,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
         if (o.registry !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.registry)) fail('INVALID_INPUT', `--registry must be a 20-byte address in 0x hex`);
         // Only the verifier's own modules: an offline verify answers at once (the chain client loads only with an RPC endpoint).
         const [{ verifyFileWithReceipt }, { exitCodeOf }] = await Promise.all([import('./verify-command.js'), import('../src/verify/index.js')]);
-        const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data, registry: o.registry, minConfirmations });
+        const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data, registry: o.registry, minConfirmations, ...(o.trust !== undefined && { trust: o.trust }) });
         if (g.json) printJson(verdict);
         else printVerdict(verdict);
         return exitCodeOf(verdict);

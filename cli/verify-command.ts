@@ -13,6 +13,8 @@ export interface VerifyFileParameters {
   registry?: string | undefined;
   /** Confirmations the anchor needs. @default 1 */
   minConfirmations?: number | undefined;
+  /** A trust-root file (src/chain/trust.ts): chain id, registries, notary set and threshold, agencies, names. */
+  trust?: string | undefined;
 }
 
 /** Resolves the chain verifier for an RPC endpoint (tests inject one). */
@@ -26,7 +28,9 @@ export type ChainVerifierFactory = (rpc: string) => Promise<ChainVerifier & { cl
  */
 export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactory?: ChainVerifierFactory): Promise<Verdict> {
   const config = existsSync(paths(p.dataDir).config) ? readConfig(p.dataDir) : undefined;
-  const rpc = p.rpc ?? config?.chain?.rpc;
+  const trust = p.trust === undefined ? undefined : (await import('../src/chain/trust.js')).readTrustRoot(p.trust);
+  // The endpoint: --rpc, else LIUHEN_RPC_URL, else the trust root's, else the data folder's.
+  const rpc = p.rpc ?? (process.env.LIUHEN_RPC_URL || undefined) ?? trust?.rpc ?? config?.chain?.rpc;
   let chain: (ChainVerifier & { close?: () => void }) | undefined;
   if (rpc) {
     if (chainFactory) chain = await chainFactory(rpc);
@@ -35,8 +39,9 @@ export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactor
       const { createChainVerifier } = await import('../src/chain/verifier.js');
       const { trustedRegistries } = await import('../src/chain/deploy.js');
       // The folder's registry and the ones it moved away from (liuhen registry migrate) are trusted.
-      const trusted = p.registry ? [p.registry] : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? trustedRegistries(config.chain) : undefined;
-      chain = createChainVerifier({ rpc, trustedRegistries: trusted, minConfirmations: p.minConfirmations });
+      // A trust root pins its own registries (and notaries, agencies); --registry still wins.
+      const trusted = p.registry ? [p.registry] : trust ? undefined : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? trustedRegistries(config.chain) : undefined;
+      chain = createChainVerifier({ rpc, trustedRegistries: trusted, minConfirmations: p.minConfirmations, ...(trust && { trust }) });
     }
   }
   try {

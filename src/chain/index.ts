@@ -20,3 +20,5 @@ export { attestationDomain, attestationDigest, attestationMessage, recoverAttest
 export type { BatchAttestationValue, RegistryVersion } from './attestation.js';
 export { evidenceRegistryArtifact } from './registry-artifact.js';
 export { evidenceRegistryV1Artifact } from './registry-v1-artifact.js';
+export { parseTrustRoot, readTrustRoot, trustName, trustRootSchema } from './trust.js';
+export type { TrustRoot } from './trust.js';

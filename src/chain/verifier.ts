@@ -2,6 +2,8 @@ import { getAddress, type JsonRpcProvider, type Log } from 'ethers';
 import { isLiuhenError } from '../errors.js';
 import type { Receipt } from '../receipt/format.js';
 import type { AnchorOutcome, ChainVerifier, CheckOutcome } from '../verify/types.js';
+import { checkRecordAuthenticity } from '../devices/enrollment.js';
+import type { TrustRoot } from './trust.js';
 import { recoverAttestationSigner } from './attestation.js';
 import { parseAnchorLog, registryInterface, RegistryClient, type AnchorLog } from './registry.js';
 import { RegistryView, type CacheStats, type VerifierCacheOptions } from './verifier-cache.js';
@@ -30,6 +32,14 @@ export interface ChainVerifierParameters {
    * default `minConfirmations`).
    */
   cache?: VerifierCacheOptions | undefined;
+  /**
+   * A trust root (`liuhen verify --trust FILE`, src/chain/trust.ts): its
+   * registries are trusted (unless `trustedRegistries` is given), its chain id
+   * is the only one accepted, its agencies (when listed) the only ones
+   * expected, and its notaries (when listed) the only co-signers that count,
+   * at least its threshold of them.
+   */
+  trust?: TrustRoot | undefined;
 }
 
 export interface ClosableChainVerifier extends ChainVerifier {
@@ -98,7 +108,8 @@ function factsMismatch(stored: StoredBatch, b: BatchFacts, what: 'ANCHOR' | 'NOT
 export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVerifier {
   if (!p.rpc && !p.provider) throw new TypeError('createChainVerifier needs rpc or provider');
   const minConfirmations = p.minConfirmations ?? 1;
-  const trusted = p.trustedRegistries?.map((a) => getAddress(a));
+  const trusted = (p.trustedRegistries ?? p.trust?.registries)?.map((a) => getAddress(a));
+  const trustedNotaries = p.trust?.notaries?.members.map((m) => getAddress(m.address));
   let conn: Promise<Connection> | undefined;
   const connection = (): Promise<Connection> => {
     conn ??= p.provider
@@ -154,10 +165,34 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       if (!p.provider && conn) void conn.then((c) => c.provider.destroy()).catch(() => undefined);
     },
 
+    // Device enrollments (issue 13): on the receipt's registry when trusted and version 2, else on the
+    // first trusted one (a folder that moved from a version 1 registry enrolls its devices on the new one).
+    async deviceAuthenticity(receipt, existedBy) {
+      const rec = receipt.record;
+      // Anyone can deploy a registry and enroll any key in it: only a pinned registry's enrollments count.
+      if (!rec || !trusted) return undefined;
+      const { provider, chainId } = await connection();
+      const candidates = [
+        ...(receipt.anchor && receipt.anchor.chainId === chainId ? [getAddress(receipt.anchor.registry)] : []),
+        ...trusted,
+      ].filter((r, i, all) => all.indexOf(r) === i && trusted.includes(r));
+      for (const address of candidates) {
+        if ((await provider.getCode(address)) === '0x') continue;
+        const client = new RegistryClient(address, provider);
+        if ((await client.version()) !== 2) continue;
+        return checkRecordAuthenticity(client, { agency: rec.agency, device: rec.device, capturedAt: Math.floor(Date.parse(rec.capturedAt) / 1000), signingKey: rec.sig?.key, ...(existedBy && { existedBy }) });
+      }
+      return candidates.length > 0 ? { level: 'enrollment-unknown', detail: 'the trusted registry keeps no device enrollments (version 1)' } : undefined;
+    },
+
     checkAnchor: (receipt) =>
       guard('anchor', async () => {
         const a = receipt.anchor;
         if (!a) return out('pending', 'ANCHOR_ABSENT', 'the receipt carries no anchor: the batch is not anchored yet');
+        if (p.trust && a.chainId !== p.trust.chainId) return out('fail', 'CHAIN_MISMATCH', `the receipt names chain ${a.chainId}, the trust root chain ${p.trust.chainId}`);
+        if (p.trust?.agencies && !p.trust.agencies.some((x) => x.code === receipt.batch.agency)) {
+          return out('fail', 'ANCHOR_AGENCY_UNTRUSTED', `agency "${receipt.batch.agency}" is not one of the trust root's agencies (${p.trust.agencies.map((x) => x.code).join(', ')})`);
+        }
         const opened = await openRegistry(receipt, 'ANCHOR');
         if ('status' in opened) return opened;
         const { registry, view } = opened;
@@ -245,6 +280,9 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
           })),
         ]);
         const seen = new Set<string>();
+        // A trust root's notary set: only its members count, and at least its threshold of them.
+        const required = Math.max(threshold, p.trust?.notaries?.threshold ?? 0);
+        let outsiders = 0;
         let onChain = 0;
         let offChain = 0;
         let revoked = 0;
@@ -265,17 +303,22 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
             renotarized++;
           }
           if (!isNotary && recorded === 0) return out('fail', 'NOTARY_NOT_NOTARY', `attestation ${i}: ${signer} does not hold NOTARY_ROLE on registry ${registry.address}`);
+          if (trustedNotaries && !trustedNotaries.includes(signer)) {
+            outsiders++;
+            continue;
+          }
           if (!isNotary) revoked++;
           if (recorded !== 0) onChain++;
           else offChain++;
         }
         if (!trusted) return out('pending', 'NOTARY_REGISTRY_NOT_PINNED', `notary roles are those of registry ${registry.address}, which is not pinned: give --registry with the consortium's published registry address`);
-        if (onChain >= threshold) {
+        const outside = outsiders ? `; ${outsiders} by notaries outside the trust root, not counted` : '';
+        if (onChain >= required) {
           const note = `${revoked ? ` (${revoked} since revoked; counted as recorded)` : ''}${renotarized ? ` (${renotarized} co-signed again on chain at another time than the receipt's attestation, e.g. after a chain rollback)` : ''}`;
-          return out('pass', 'NOTARY_VALID', `${onChain} notary co-signature(s) on chain, threshold ${threshold}${note}`);
+          return out('pass', 'NOTARY_VALID', `${onChain} notary co-signature(s) on chain, threshold ${required}${note}${outside}`);
         }
-        if (onChain + offChain >= threshold) return out('pending', 'NOTARY_NOT_ON_CHAIN', `${offChain} valid attestation(s) not yet co-signed on chain; ${onChain} of ${threshold} recorded`);
-        return out('pending', 'NOTARY_BELOW_THRESHOLD', `${onChain} of ${threshold} required notary co-signature(s)`);
+        if (onChain + offChain >= required) return out('pending', 'NOTARY_NOT_ON_CHAIN', `${offChain} valid attestation(s) not yet co-signed on chain; ${onChain} of ${required} recorded${outside}`);
+        return out('pending', 'NOTARY_BELOW_THRESHOLD', `${onChain} of ${required} required notary co-signature(s)${outside}`);
       }),
   };
 }

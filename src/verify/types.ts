@@ -1,4 +1,5 @@
 import type { Receipt } from '../receipt/format.js';
+import type { DeviceAuthenticity } from './device.js';
 
 /**
  * - pass: checked and holds;
@@ -11,7 +12,7 @@ import type { Receipt } from '../receipt/format.js';
  */
 export type CheckStatus = 'pass' | 'fail' | 'pending' | 'warn' | 'skipped';
 
-export const CHECK_NAMES = ['format', 'content', 'signature', 'leaf', 'inclusion', 'anchor', 'notary', 'policy'] as const;
+export const CHECK_NAMES = ['format', 'content', 'signature', 'leaf', 'inclusion', 'anchor', 'notary', 'policy', 'device'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface CheckOutcome {
@@ -37,6 +38,8 @@ export interface Verdict {
   leaf: string | null;
   root: string | null;
   checks: Check[];
+  /** The record's authenticity level (issue 13), when the device check ran: how strong the "before the chain" evidence is. */
+  authenticity?: { level: string; zh: string; en: string };
 }
 
 /** The anchor check's outcome may carry the anchor time the chain proved. */
@@ -54,6 +57,8 @@ export interface AnchorOutcome extends CheckOutcome {
 export interface ChainVerifier {
   checkAnchor(receipt: Receipt): Promise<AnchorOutcome>;
   checkNotary(receipt: Receipt): Promise<CheckOutcome>;
+  /** The record's authenticity from the registry's device enrollments (src/verify/device.ts); verifiers without it add no device check. */
+  deviceAuthenticity?: DeviceAuthenticity;
 }
 
 /** Where the file's content comes from: its SHA-256 (computed by the caller, e.g. in a browser) or a path. */

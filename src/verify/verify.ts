@@ -1,6 +1,7 @@
 import { isLiuhenError } from '../errors.js';
 import { parseReceipt, type Receipt } from '../receipt/format.js';
 import { checkContent, checkInclusion, checkLeaf, checkPolicy, checkSignature } from './checks.js';
+import { checkDevice } from './device.js';
 import type { AnchorOutcome, Check, CheckName, CheckOutcome, Verdict, VerdictStatus, VerifyParameters } from './types.js';
 
 /**
@@ -43,7 +44,21 @@ export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> 
       : { status: 'pending', code: 'NOTARY_ABSENT', detail: 'no notary has attested the batch yet' });
   }
   add('policy', checkPolicy(receipt, params.policy, anchoredAt));
-  return verdict(checks, leaf, receipt.batch.root);
+  // Who signed (issue 13), when the chain verifier can read device enrollments: appended last, stating the authenticity level.
+  let authenticity: Verdict['authenticity'];
+  const deviceAuthenticity = params.chain?.deviceAuthenticity;
+  if (deviceAuthenticity) {
+    const anchorProven = checks.some((c) => c.name === 'anchor' && c.status === 'pass');
+    try {
+      const d = await checkDevice(receipt, deviceAuthenticity, anchorProven);
+      add('device', d.outcome);
+      authenticity = d.authenticity;
+    } catch (e) {
+      add('device', { status: 'pending', code: isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE', detail: isLiuhenError(e) ? e.message : 'the device enrollments could not be read' });
+    }
+  }
+  const v = verdict(checks, leaf, receipt.batch.root);
+  return authenticity ? { ...v, authenticity } : v;
 }
 
 async function safely(run: () => Promise<AnchorOutcome>): Promise<AnchorOutcome> {
