@@ -52,7 +52,7 @@ export interface StartSystemParameters {
   host?: string | undefined;
   /** Port of the embedded chain. @default 8545, or a free port when 8545 is taken */
   chainPort?: number | undefined;
-  /** Agencies of a fresh folder: the first is the folder's own. @default ['JN-CGJ', 'JN-SCJGJ'] */
+  /** Agencies of a fresh folder: the first is the folder's own. @default ['JN-CGJ', 'JN-SCJGJ', 'JN-SFJ'] */
   agencies?: string[] | undefined;
   logger?: Logger | undefined;
   /** Gateway settings (limits, rate limits); default: `<data>/gateway/config.json` when present. */
@@ -78,7 +78,14 @@ export interface RunningSystem {
 }
 
 /** Dev folder defaults: a city-management bureau (城管局) and a market-supervision bureau (市场监管局). */
-export const DEV_AGENCIES = ['JN-CGJ', 'JN-SCJGJ'];
+/**
+ * The dev agencies. The last, the supervision body (济南市司法局, the gateway's
+ * `supervision.agency`), journals supervisors' decisions and citizens' feedback
+ * on device chains of its own: it is anchored like any agency and has a key in
+ * the evidence keyring (feedback phone numbers), but gets no agency token — its
+ * chains are written by the gateway alone.
+ */
+export const DEV_AGENCIES = ['JN-CGJ', 'JN-SCJGJ', 'JN-SFJ'];
 
 /** `<data>/run.json` (mode 0600): where a running dev system says where it is, for `liuhen demo`. Removed on stop. */
 export const runFile = (dataDir: string): string => join(paths(dataDir).root, 'run.json');
@@ -189,7 +196,9 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     if (tokenFile.finding) logger.warn(tokenFile.finding.message, { code: tokenFile.finding.code });
     const dev = await createDevTokens(tokens, liuhen.config.agency);
     const agencyTokens: Record<string, string> = { [liuhen.config.agency]: dev.agency };
+    const supervisionAgency = parseGatewayConfig(p.gatewayConfig ?? readGatewayConfig(p.dataDir)).supervision.agency;
     for (const agency of anchoringAgencies(liuhen.config).slice(1)) {
+      if (agency === supervisionAgency) continue;
       agencyTokens[agency] = (await tokens.create({ role: 'agency', agency, label: `dev agency ${agency}`, createdBy: 'dev' })).token;
     }
     const gatewayChain: ClosableGatewayChain = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain! });
@@ -233,8 +242,8 @@ async function devKeyring(dataDir: string, agencies: string[]): Promise<Keyring>
   const path = join(dir.store, 'keyring.json');
   const passFile = join(dir.store, 'keyring.dev-passphrase');
   let passphrase = process.env[KEYRING_PASSPHRASE_ENV];
+  mkdirSync(dir.store, { recursive: true, mode: 0o700 });
   if (!passphrase) {
-    mkdirSync(dir.store, { recursive: true, mode: 0o700 });
     if (!existsSync(passFile)) writeFileSync(passFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
     passphrase = readFileSync(passFile, 'utf8').trim();
   }

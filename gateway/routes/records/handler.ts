@@ -25,6 +25,12 @@ export async function loadRecord(app: Context, id: string): Promise<StoredRecord
  */
 async function checkDevice(app: Context, agency: string, device: string): Promise<void> {
   if (device === app.config.audit.device) throw httpError('FORBIDDEN', `device ${device} is reserved for the gateway's audit trail`);
+  // The supervision body's chains (decisions, feedback, certificates) are written by the gateway alone: an agency
+  // that wrote there first would own the device name, and one holding the supervision agency's token could forge steps.
+  const sv = app.config.supervision;
+  if (agency === sv.agency || [sv.decisionsDevice, sv.feedbackDevice, sv.certificatesDevice].includes(device)) {
+    throw httpError('FORBIDDEN', `device ${device} of agency ${agency} is reserved for the supervision body's own records`);
+  }
   const head = app.journal.deviceHead(device);
   if (!head) return;
   const last = await app.journal.getRecord(head.id);
