@@ -61,11 +61,11 @@ describe('the log validates what it reads back', () => {
       const notary = '0x' + '88'.repeat(20);
       await (await NotaryLog.open(dir, notary)).close();
       const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-      await db.put(LogKeys.decision('31337:0xreg', batch.root), JSON.stringify({ ...d.submitted, tx: undefined }));
+      await db.put(LogKeys.decision('31337:0xreg', batch.agency, batch.root), JSON.stringify({ ...d.submitted, tx: undefined }));
       await db.close();
       const log = await NotaryLog.open(dir, notary);
       try {
-        await expect(log.decision('31337:0xreg', batch.root)).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringContaining('tx') });
+        await expect(log.decision('31337:0xreg', batch.agency, batch.root)).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringContaining('tx') });
         await expect(log.decisions()).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT' });
       } finally {
         await log.close();
