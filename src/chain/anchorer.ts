@@ -3,6 +3,7 @@ import type { LiuhenConfig } from '../config.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import type { Journal } from '../journal/journal.js';
 import type { BatchInfo } from '../journal/types.js';
+import { sealIsDue } from '../journal/seal-policy.js';
 import { Outbox, gasLimitFor } from './outbox.js';
 import { RegistryClient, decodeRegistryError, registryRevert, type AnchorLog } from './registry.js';
 import { assertChainId, connect, isNetworkError, onChain, redactUrl, unreachable } from './rpc.js';
@@ -286,15 +287,12 @@ class ChainAnchorer implements Anchorer {
     }
     const now = Date.now();
     this.firstPendingSeen ??= now;
-    let due = n >= this.seal.maxRecords;
-    if (!due) {
-      const oldest = await this.journal.oldestPending(this.agency);
-      const captured = oldest ? Date.parse(oldest.capturedAt) : NaN;
-      const since = Math.min(this.firstPendingSeen, Number.isFinite(captured) ? captured : Infinity);
-      const waited = now - since;
-      // T seconds at most; once the chain is idle (every earlier batch anchored), the shorter wait.
-      due = waited >= this.seal.maxSeconds * 1000 || (this.anchorIdle && this.sealMinMs > 0 && waited >= this.sealMinMs);
-    }
+    // The count alone may decide; otherwise the oldest record's wait (T seconds, or the shorter wait once the chain is idle).
+    const oldest = n >= this.seal.maxRecords ? undefined : await this.journal.oldestPending(this.agency);
+    const due = sealIsDue(
+      { ...this.seal, earlySeconds: this.sealMinMs / 1000 },
+      { pending: n, oldestCapturedAt: oldest?.capturedAt, firstPendingSeen: this.firstPendingSeen, now, anchorIdle: this.anchorIdle },
+    );
     if (!due) return [];
     const batches = await this.journal.seal(this.agency, { maxBatchSize: this.seal.maxRecords });
     this.firstPendingSeen = undefined;

@@ -9,6 +9,13 @@
 export interface SealPolicyConfig {
   maxRecords: number;
   maxSeconds: number;
+  /**
+   * The shorter wait once every earlier batch of the agency is anchored
+   * (`anchorIdle`): sealing then costs no queueing, so records need not sit out
+   * the whole window (issue 11: capture → anchored under a second).
+   * @default 0 (off)
+   */
+  earlySeconds?: number | undefined;
 }
 
 export interface SealPolicyInput {
@@ -18,6 +25,8 @@ export interface SealPolicyInput {
   /** When (ms) records were first seen pending since the last seal. */
   firstPendingSeen: number;
   now: number;
+  /** Every earlier batch is anchored: `earlySeconds` applies. */
+  anchorIdle?: boolean | undefined;
 }
 
 export function sealIsDue(policy: SealPolicyConfig, input: SealPolicyInput): boolean {
@@ -25,5 +34,8 @@ export function sealIsDue(policy: SealPolicyConfig, input: SealPolicyInput): boo
   if (input.pending >= policy.maxRecords) return true;
   const captured = input.oldestCapturedAt === undefined ? NaN : Date.parse(input.oldestCapturedAt);
   const since = Math.min(input.firstPendingSeen, Number.isFinite(captured) ? captured : Infinity);
-  return input.now - since >= policy.maxSeconds * 1000;
+  const waited = input.now - since;
+  if (waited >= policy.maxSeconds * 1000) return true;
+  const early = policy.earlySeconds ?? 0;
+  return input.anchorIdle === true && early > 0 && waited >= early * 1000;
 }
