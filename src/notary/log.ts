@@ -19,13 +19,24 @@ import { REFUSAL_REASONS, type AnchoredBatch, type NotaryRefusal } from './polic
  *   cur:<d>                   → Cursor             every BatchAnchored event up to this block is decided
  *   tip:<d>                   → Cursor             the head at the end of the last pass (rollback detection)
  *   att:<d>:<agency>:<seq>    → SlotEntry          THE root this notary signed for (agency, seq): the equivocation guard
- *   dec:<d>:<root>            → NotaryDecision     signed / submitted / cosigned / refused, with the attestation or reason
- *   out:<d>:<root>            → ''                 outbox: signed, not yet seen co-signed on chain
- *   ref:<d>:<root>            → ''                 refused batches (reported on every run)
+ *   dec:<d>:<agency>:<root>   → NotaryDecision     signed / submitted / cosigned / refused, with the attestation or reason
+ *   out:<d>:<agency>:<root>   → ''                 outbox: signed, not yet seen co-signed on chain
+ *   ref:<d>:<agency>:<root>   → ''                 refused batches (reported on every run)
  *
- * `<agency>` is the agency's bytes32 in lowercase hex.
+ * `<agency>` is the agency's bytes32 in lowercase hex. Decisions are keyed by
+ * (agency, root) as registry v2 keys batches (issue 9.2): another agency may
+ * anchor a copy of a root (root squatting), and a decision about that copy
+ * must never stand for the genuine batch — else the squatter could still
+ * stall its notarization. The equivocation guard stays per (agency, seq):
+ * a different root for one slot is equivocation, one root under two agencies
+ * is not.
+ *
+ * Format 1 keyed `dec:`/`out:`/`ref:` by root alone; {@link NotaryLog.open}
+ * migrates such a log in one synced batch (see `migrateV1`).
  */
-export const NOTARY_LOG_FORMAT = 'liuhen-notary-log/1';
+export const NOTARY_LOG_FORMAT = 'liuhen-notary-log/2';
+/** The format keyed by root alone (registry v1: one agency per root), migrated at open. */
+export const NOTARY_LOG_FORMAT_V1 = 'liuhen-notary-log/1';
 
 export interface LogMeta {
   format: typeof NOTARY_LOG_FORMAT;
@@ -160,13 +171,16 @@ export const LogKeys = {
   cursor: (d: string) => `cur:${d}`,
   tip: (d: string) => `tip:${d}`,
   slot: (d: string, agency: string, seq: number) => `att:${d}:${agency.toLowerCase()}:${pad(seq)}`,
-  decision: (d: string, root: string) => `dec:${d}:${root.toLowerCase()}`,
+  decision: (d: string, agency: string, root: string) => `dec:${d}:${batchKey(agency, root)}`,
   decisionPrefix: (d?: string) => (d === undefined ? 'dec:' : `dec:${d}:`),
-  outbox: (d: string, root: string) => `out:${d}:${root.toLowerCase()}`,
+  outbox: (d: string, agency: string, root: string) => `out:${d}:${batchKey(agency, root)}`,
   outboxPrefix: (d: string) => `out:${d}:`,
-  refused: (d: string, root: string) => `ref:${d}:${root.toLowerCase()}`,
+  refused: (d: string, agency: string, root: string) => `ref:${d}:${batchKey(agency, root)}`,
   refusedPrefix: (d: string) => `ref:${d}:`,
 } as const;
+
+/** A batch's identity, as registry v2 keys it: (agency bytes32, root), lowercase. */
+export const batchKey = (agency: string, root: string): string => `${agency.toLowerCase()}:${root.toLowerCase()}`;
 
 /** The domain part of the keys: signatures only mean something within their EIP-712 domain. */
 export const logDomain = (chainId: number, registry: string): string => `${chainId}:${registry.toLowerCase()}`;
@@ -200,14 +214,16 @@ export class NotaryLog {
     }
     const log = new NotaryLog(dir, db, notary);
     try {
-      const meta = (await log.getJson(LogKeys.meta, metaSchema)) as LogMeta | undefined;
+      const meta = await log.getJson(LogKeys.meta, metaSchema);
       if (meta === undefined) {
         const fresh: LogMeta = { format: NOTARY_LOG_FORMAT, notary, createdAt: new Date().toISOString() };
         await db.put(LogKeys.meta, JSON.stringify(fresh), { sync: true });
-      } else if (meta.format !== NOTARY_LOG_FORMAT) {
+      } else if (meta.format !== NOTARY_LOG_FORMAT && meta.format !== NOTARY_LOG_FORMAT_V1) {
         fail('JOURNAL_CORRUPT', `${dir} is not a notary log of format ${NOTARY_LOG_FORMAT} (found ${String(meta.format)})`);
       } else if (meta.notary.toLowerCase() !== notary.toLowerCase()) {
         fail('NOTARY_LOG_MISMATCH', `the notary log ${dir} belongs to notary ${meta.notary}, not to ${notary}; use that notary's keystore or another --data folder`, { details: { dir, logNotary: meta.notary, notary } });
+      } else if (meta.format === NOTARY_LOG_FORMAT_V1) {
+        await log.migrateV1(meta);
       }
     } catch (e) {
       await db.close();
@@ -233,8 +249,9 @@ export class NotaryLog {
     return this.getJson(LogKeys.slot(d, agency, seq), slotSchema);
   }
 
-  decision(d: string, root: string): Promise<NotaryDecision | undefined> {
-    return this.getJson(LogKeys.decision(d, root), decisionSchema) as Promise<NotaryDecision | undefined>;
+  /** The decision about the batch of `agency` (bytes32) with `root`. */
+  decision(d: string, agency: string, root: string): Promise<NotaryDecision | undefined> {
+    return this.getJson(LogKeys.decision(d, agency, root), decisionSchema) as Promise<NotaryDecision | undefined>;
   }
 
   /** Signed batches not yet seen co-signed on chain, oldest anchor first. */
@@ -301,24 +318,24 @@ export class NotaryLog {
       if (slot !== undefined && slot.root.toLowerCase() !== batch.root.toLowerCase()) throw equivocationError(batch, slot.root);
       return [
         { type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.attestation.attestedAt } satisfies SlotEntry) },
-        { type: 'put', key: LogKeys.decision(d, batch.root), value: JSON.stringify(stored) },
-        { type: 'put', key: LogKeys.outbox(d, batch.root), value: '' },
-        { type: 'del', key: LogKeys.refused(d, batch.root) },
+        { type: 'put', key: LogKeys.decision(d, batch.agency, batch.root), value: JSON.stringify(stored) },
+        { type: 'put', key: LogKeys.outbox(d, batch.agency, batch.root), value: '' },
+        { type: 'del', key: LogKeys.refused(d, batch.agency, batch.root) },
       ];
     });
   }
 
   async recordRefused(d: string, decision: RefusedDecision): Promise<void> {
     await this.write(async () => [
-      { type: 'put', key: LogKeys.decision(d, decision.batch.root), value: JSON.stringify(decision) },
-      { type: 'put', key: LogKeys.refused(d, decision.batch.root), value: '' },
-      { type: 'del', key: LogKeys.outbox(d, decision.batch.root) },
+      { type: 'put', key: LogKeys.decision(d, decision.batch.agency, decision.batch.root), value: JSON.stringify(decision) },
+      { type: 'put', key: LogKeys.refused(d, decision.batch.agency, decision.batch.root), value: '' },
+      { type: 'del', key: LogKeys.outbox(d, decision.batch.agency, decision.batch.root) },
     ]);
   }
 
   /** Stores the cosign transaction about to be broadcast. */
   async recordSubmitted(d: string, decision: SubmittedDecision): Promise<void> {
-    await this.write(async () => [{ type: 'put', key: LogKeys.decision(d, decision.batch.root), value: JSON.stringify(decision) }]);
+    await this.write(async () => [{ type: 'put', key: LogKeys.decision(d, decision.batch.agency, decision.batch.root), value: JSON.stringify(decision) }]);
   }
 
   /**
@@ -330,9 +347,9 @@ export class NotaryLog {
     const { batch } = decision;
     await this.write(async () => {
       const ops: Op[] = [
-        { type: 'put', key: LogKeys.decision(d, batch.root), value: JSON.stringify(decision) },
-        { type: 'del', key: LogKeys.outbox(d, batch.root) },
-        { type: 'del', key: LogKeys.refused(d, batch.root) },
+        { type: 'put', key: LogKeys.decision(d, batch.agency, batch.root), value: JSON.stringify(decision) },
+        { type: 'del', key: LogKeys.outbox(d, batch.agency, batch.root) },
+        { type: 'del', key: LogKeys.refused(d, batch.agency, batch.root) },
       ];
       const slot = await this.slot(d, batch.agency, batch.seq);
       if (slot === undefined) ops.push({ type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.cosigned.attestedAt } satisfies SlotEntry) });
@@ -342,11 +359,54 @@ export class NotaryLog {
 
   // ── internals ──────────────────────────────────────────────────────────────
 
+  /**
+   * Format 1 → 2: `dec:`/`out:`/`ref:` keys by root alone become keys by
+   * (agency, root). A format-1 log was written against a v1 registry, where a
+   * root had exactly one agency, so the agency is the one stored in the
+   * decision itself (an index entry takes its decision's agency). Everything
+   * is rewritten, with the new format in `meta`, in ONE synced batch: a crash
+   * leaves either the old log or the migrated one.
+   */
+  private async migrateV1(meta: { format: string; notary: string; createdAt: string }): Promise<void> {
+    const ops: Op[] = [];
+    const agencyOf = new Map<string, string>(); // `<d>:<root>` → agency, from the decisions
+    // Old keys: `<kind>:<chainId>:<registry>:<root>` (4 parts); new ones have 5.
+    const old = (key: string): { d: string; root: string } | undefined => {
+      const parts = key.split(':');
+      return parts.length === 4 ? { d: `${parts[1]}:${parts[2]}`, root: parts[3]! } : undefined;
+    };
+    for await (const [key, value] of this.db.iterator({ gte: 'dec:', lt: end('dec:') })) {
+      const k = old(key);
+      if (k === undefined) continue;
+      const dec = this.parse(key, value, decisionSchema) as NotaryDecision;
+      agencyOf.set(`${k.d}:${k.root}`, dec.batch.agency);
+      ops.push({ type: 'del', key }, { type: 'put', key: LogKeys.decision(k.d, dec.batch.agency, k.root), value });
+    }
+    for (const kind of ['out:', 'ref:'] as const) {
+      for await (const key of this.db.keys({ gte: kind, lt: end(kind) })) {
+        const k = old(key);
+        if (k === undefined) continue;
+        ops.push({ type: 'del', key });
+        const agency = agencyOf.get(`${k.d}:${k.root}`);
+        if (agency === undefined) continue; // an index entry without its decision: nothing to point at
+        ops.push({ type: 'put', key: kind === 'out:' ? LogKeys.outbox(k.d, agency, k.root) : LogKeys.refused(k.d, agency, k.root), value: '' });
+      }
+    }
+    ops.push({ type: 'put', key: LogKeys.meta, value: JSON.stringify({ ...meta, format: NOTARY_LOG_FORMAT }) });
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (cause) {
+      fail('JOURNAL_IO', `the notary log ${this.dir} could not be migrated to ${NOTARY_LOG_FORMAT}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
   private async indexed(prefix: string, d: string): Promise<NotaryDecision[]> {
     this.assertOpen();
     const out: NotaryDecision[] = [];
     for await (const key of this.db.keys({ gte: prefix, lt: end(prefix) })) {
-      const decision = await this.decision(d, key.slice(prefix.length));
+      const [agency, root] = key.slice(prefix.length).split(':');
+      if (agency === undefined || root === undefined) fail('JOURNAL_CORRUPT', `the notary log ${this.dir} holds an index key ${key} without an agency`);
+      const decision = await this.decision(d, agency, root);
       if (decision !== undefined) out.push(decision);
     }
     return out.sort(byAnchor);

@@ -7,7 +7,7 @@ import { KeyedBackoff } from '../util/backoff.js';
 import { SerialMutex } from '../util/mutex.js';
 import { ignoreAbort, sleep } from '../util/sleep.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
-import { equivocationError, logDomain, NotaryLog, type CosignedDecision, type CosignTx, type DecisionBase, type NotaryDecision, type NotaryFlag, type RefusedDecision, type SignedDecision, type SubmittedDecision } from './log.js';
+import { batchKey, equivocationError, logDomain, NotaryLog, type CosignedDecision, type CosignTx, type DecisionBase, type NotaryDecision, type NotaryFlag, type RefusedDecision, type SignedDecision, type SubmittedDecision } from './log.js';
 import { notaryTransition } from './machine.js';
 import { listPending } from './pending.js';
 import { captureFlags, checkBatchPolicy, definedOnly, isCaptureFlag, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryPolicyInput, type NotaryRefusal } from './policy.js';
@@ -152,7 +152,8 @@ class NotaryService implements Notary {
   runOnce(options: RunOnceOptions = {}): Promise<BatchOutcome[]> {
     return this.exclusive(async () => {
       const results = new Map<string, BatchOutcome>();
-      const keep = (list: BatchOutcome[]): void => list.forEach((o) => results.set(o.batch.root, o));
+      // Keyed by (agency, root): another agency's copy of a root is another batch (issue 9.2).
+      const keep = (list: BatchOutcome[]): void => list.forEach((o) => results.set(batchKey(o.batch.agencyBytes32, o.batch.root), o));
       keep(await this.pass({ backlog: true, honourBackoff: false }));
       const deadline = Date.now() + (options.waitMs ?? 0);
       let head = this.lastHead;
@@ -220,12 +221,13 @@ class NotaryService implements Notary {
   private async pass(o: { backlog: boolean; honourBackoff: boolean; signal?: AbortSignal }): Promise<BatchOutcome[]> {
     const out: BatchOutcome[] = [];
     const seen = new Set<string>();
-    const emit = (x: BatchOutcome | undefined, root: string): void => {
-      seen.add(root);
+    // `key` is the batch's (agency, root): a squatter's copy of a root must not hide the genuine batch (issue 9.2).
+    const emit = (x: BatchOutcome | undefined, key: string): void => {
+      seen.add(key);
       if (x === undefined) return;
       out.push(x);
-      if (x.status === 'failed') this.noteFailure(root);
-      else this.failures.succeed(root);
+      if (x.status === 'failed') this.noteFailure(key);
+      else this.failures.succeed(key);
       this.p.onEvent?.(x);
     };
     const head = await this.blockNumber();
@@ -235,19 +237,19 @@ class NotaryService implements Notary {
 
     for (const dec of await this.log.outbox(this.d)) {
       if (o.signal?.aborted) return out;
-      const root = dec.batch.root;
-      if (o.honourBackoff && !this.isDue(root)) {
-        seen.add(root);
+      const key = batchKey(dec.batch.agency, dec.batch.root);
+      if (o.honourBackoff && !this.isDue(key)) {
+        seen.add(key);
         continue;
       }
-      emit(await this.finish(dec, { resumed: true, report: o.backlog }), root);
+      emit(await this.finish(dec, { resumed: true, report: o.backlog }), key);
     }
 
     if (this.recheckPending) {
       this.recheckPending = false;
       for (const dec of await this.log.refusals(this.d)) {
         if (dec.refusal?.reason === 'EQUIVOCATION') continue;
-        emit(await this.recheck(dec), dec.batch.root);
+        emit(await this.recheck(dec), batchKey(dec.batch.agency, dec.batch.root));
       }
     }
 
@@ -257,13 +259,14 @@ class NotaryService implements Notary {
       for await (const page of anchorLogPages(this.client, start, head)) {
         for (const ev of page.logs) {
           if (o.signal?.aborted) return out;
-          if (seen.has(ev.root)) continue;
+          const key = batchKey(ev.agencyBytes32, ev.root);
+          if (seen.has(key)) continue;
           if (ev.blockNumber > safe) {
             const missing = ev.blockNumber + this.policy.confirmations - head;
-            emit({ status: 'waiting', batch: eventRef(ev), reason: 'CONFIRMATIONS', detail: `${missing} more confirmation(s) needed (policy: ${this.policy.confirmations})` }, ev.root);
+            emit({ status: 'waiting', batch: eventRef(ev), reason: 'CONFIRMATIONS', detail: `${missing} more confirmation(s) needed (policy: ${this.policy.confirmations})` }, key);
             continue;
           }
-          emit(await this.handle(ev), ev.root);
+          emit(await this.handle(ev), key);
         }
         const done = Math.min(page.toBlock, safe);
         if (done >= start) await this.saveCursor(done);
@@ -271,7 +274,10 @@ class NotaryService implements Notary {
     }
 
     if (o.backlog) {
-      for (const dec of await this.log.refusals(this.d)) if (!seen.has(dec.batch.root)) emit(refusedOutcome(dec, 'earlier'), dec.batch.root);
+      for (const dec of await this.log.refusals(this.d)) {
+        const key = batchKey(dec.batch.agency, dec.batch.root);
+        if (!seen.has(key)) emit(refusedOutcome(dec, 'earlier'), key);
+      }
     }
     await this.saveTip();
     return out;
@@ -331,7 +337,8 @@ class NotaryService implements Notary {
   // ── deciding one batch ─────────────────────────────────────────────────────
 
   private async handle(ev: AnchorLog): Promise<BatchOutcome | undefined> {
-    const existing = await this.log.decision(this.d, ev.root);
+    // The decision about THIS agency's batch: another agency's copy of the root is decided on its own (issue 9.2).
+    const existing = await this.log.decision(this.d, ev.agencyBytes32, ev.root);
     if (existing !== undefined) return this.revisit(existing, ev);
     const r = reconcile(ev, await this.stored(ev.agencyBytes32, ev.root));
     if ('mismatch' in r) return { status: 'waiting', batch: eventRef(ev), reason: 'NOT_ANCHORED', detail: r.mismatch };
@@ -621,12 +628,12 @@ class NotaryService implements Notary {
     }
   }
 
-  private noteFailure(root: string): void {
-    this.failures.fail(root);
+  private noteFailure(key: string): void {
+    this.failures.fail(key);
   }
 
-  private isDue(root: string): boolean {
-    return this.failures.due(root);
+  private isDue(key: string): boolean {
+    return this.failures.due(key);
   }
 
   private retryDue(): boolean {

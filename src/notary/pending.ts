@@ -45,7 +45,7 @@ export async function listPending(p: ListPendingParameters): Promise<NotaryPendi
   for await (const page of anchorLogPages(client, from, head)) {
     for (const ev of page.logs) {
       if (cosigned.has(ev.agencyBytes32, ev.root)) continue;
-      const dec = await p.log?.decision(d, ev.root);
+      const dec = await p.log?.decision(d, ev.agencyBytes32, ev.root);
       const pending: NotaryPendingBatch = { batch: dec ? { ...batchRef(dec.batch), txHash: ev.txHash } : eventRef(ev), confirmations: head - ev.blockNumber, state: 'new' };
       if (dec?.status === 'refused' && dec.refusal) {
         pending.state = 'refused';

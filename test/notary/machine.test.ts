@@ -61,15 +61,67 @@ describe('the log validates what it reads back', () => {
       const notary = '0x' + '88'.repeat(20);
       await (await NotaryLog.open(dir, notary)).close();
       const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-      await db.put(LogKeys.decision('31337:0xreg', batch.root), JSON.stringify({ ...d.submitted, tx: undefined }));
+      await db.put(LogKeys.decision('31337:0xreg', batch.agency, batch.root), JSON.stringify({ ...d.submitted, tx: undefined }));
       await db.close();
       const log = await NotaryLog.open(dir, notary);
       try {
-        await expect(log.decision('31337:0xreg', batch.root)).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringContaining('tx') });
+        await expect(log.decision('31337:0xreg', batch.agency, batch.root)).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringContaining('tx') });
         await expect(log.decisions()).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT' });
       } finally {
         await log.close();
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the log migrates format 1 (decisions keyed by root alone) at open', () => {
+  it('old dec:/out:/ref: keys move under the agency of their decision, in one batch; the format becomes /2', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Level } = await import('level');
+    const { NotaryLog, NOTARY_LOG_FORMAT } = await import('../../src/notary/log.js');
+    const dir = mkdtempSync(join(tmpdir(), 'liuhen-notary-log-v1-'));
+    const dom = '31337:0x' + '44'.repeat(20);
+    const refusedBatch = { ...batch, seq: 3, root: '0x' + '99'.repeat(32) };
+    try {
+      const notary = '0x' + '88'.repeat(20);
+      // A format-1 log as the old code wrote it.
+      const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+      await db.batch([
+        { type: 'put', key: 'meta', value: JSON.stringify({ format: 'liuhen-notary-log/1', notary, createdAt: 't' }) },
+        { type: 'put', key: `att:${dom}:${batch.agency}:${'2'.padStart(20, '0')}`, value: JSON.stringify({ root: batch.root, attestedAt: 5 }) },
+        { type: 'put', key: `dec:${dom}:${batch.root}`, value: JSON.stringify(d.signed) },
+        { type: 'put', key: `out:${dom}:${batch.root}`, value: '' },
+        { type: 'put', key: `dec:${dom}:${refusedBatch.root}`, value: JSON.stringify({ ...d.refused, batch: refusedBatch }) },
+        { type: 'put', key: `ref:${dom}:${refusedBatch.root}`, value: '' },
+      ]);
+      await db.close();
+
+      let log = await NotaryLog.open(dir, notary);
+      try {
+        expect(await log.decision(dom, batch.agency, batch.root)).toEqual(d.signed);
+        expect((await log.outbox(dom)).map((x) => x.batch.root)).toEqual([batch.root]);
+        expect((await log.refusals(dom)).map((x) => x.batch.root)).toEqual([refusedBatch.root]);
+        expect((await log.decisions(dom)).length).toBe(2);
+        // Another agency's copy of the root has no decision.
+        expect(await log.decision(dom, '0x' + 'aa'.repeat(32), batch.root)).toBeUndefined();
+        expect(await log.slot(dom, batch.agency, 2)).toEqual({ root: batch.root, attestedAt: 5 });
+      } finally {
+        await log.close();
+      }
+      const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+      const keys: string[] = [];
+      for await (const k of raw.keys()) keys.push(k);
+      expect(JSON.parse((await raw.get('meta'))!).format).toBe(NOTARY_LOG_FORMAT);
+      await raw.close();
+      expect(keys.filter((k) => /^(dec|out|ref):/.test(k)).every((k) => k.split(':').length === 5)).toBe(true);
+      // Opening again (already /2) changes nothing.
+      log = await NotaryLog.open(dir, notary);
+      expect((await log.decisions(dom)).length).toBe(2);
+      await log.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
