@@ -40,7 +40,17 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/gateway/**', '**/cli/**', 'express', 'hardhat', 'hardhat/**'], message: 'src/ is the SDK: it never imports the gateway, the CLI, Express or Hardhat.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/gateway/**', '**/cli/**', 'express', 'hardhat', 'hardhat/**'],
+              message: 'src/ is the SDK: it never imports the gateway, the CLI, Express or Hardhat.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

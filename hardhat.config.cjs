@@ -13,9 +13,7 @@ const SOLC_VERSION = require('solc/package.json').version;
 
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async ({ solcVersion }) => {
   if (solcVersion !== SOLC_VERSION) {
-    throw new Error(
-      `hardhat.config.cjs: solidity.version ${solcVersion} differs from the installed npm package solc@${SOLC_VERSION}`,
-    );
+    throw new Error(`hardhat.config.cjs: solidity.version ${solcVersion} differs from the installed npm package solc@${SOLC_VERSION}`);
   }
   const solc = require('solc');
   return {

@@ -4,7 +4,8 @@ import { fail } from '../src/errors.js';
 export function intOption(flag: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d{1,16}$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) fail('INVALID_INPUT', `${flag} must be an integer from ${min} to ${max}, got ${value}`);
+  if (!/^-?\d{1,16}$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max)
+    fail('INVALID_INPUT', `${flag} must be an integer from ${min} to ${max}, got ${value}`);
   return n;
 }
 

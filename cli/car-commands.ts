@@ -39,7 +39,7 @@ export function registerCarCommands(program: Command, run: Run): void {
 
   car
     .command('import')
-    .description('add the objects of a CAR file to this folder\'s store (every block is re-hashed)')
+    .description("add the objects of a CAR file to this folder's store (every block is re-hashed)")
     .argument('<file>', 'the CAR file')
     .action((file: string) =>
       run(async (g) => {

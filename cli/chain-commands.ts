@@ -10,7 +10,9 @@ import { printJson, printLine, type Run } from './output.js';
 export function registerChainCommands(program: Command, run: Run): void {
   program
     .command('chain')
-    .description(`run the embedded chain (Anvil, chain id ${EMBEDDED_CHAIN_ID}) in the foreground, its state in <data>/chain/state.json; stops cleanly on SIGINT/SIGTERM`)
+    .description(
+      `run the embedded chain (Anvil, chain id ${EMBEDDED_CHAIN_ID}) in the foreground, its state in <data>/chain/state.json; stops cleanly on SIGINT/SIGTERM`,
+    )
     .option('--port <port>', 'JSON-RPC port on 127.0.0.1 (0: any free port)', '8545')
     .option('--block-time <seconds>', 'seconds between blocks (default: a block per transaction, instantly)')
     .action((o: { port: string; blockTime?: string }) =>
@@ -34,7 +36,9 @@ export function registerChainCommands(program: Command, run: Run): void {
 
   program
     .command('deploy')
-    .description('deploy the EvidenceRegistry (or reuse the configured one), create and bind the agency anchoring key, grant the notary key, write `chain` into the config')
+    .description(
+      'deploy the EvidenceRegistry (or reuse the configured one), create and bind the agency anchoring key, grant the notary key, write `chain` into the config',
+    )
     .option('--rpc <url>', 'JSON-RPC endpoint (default: the config, else http://127.0.0.1:8545)')
     .option('--confirmations <n>', 'blocks on top of the anchor block before an anchor is final (default: 0 on a dev chain, 1 elsewhere)')
     .option('--no-notary', "don't create or grant this folder's notary key")
@@ -43,14 +47,22 @@ export function registerChainCommands(program: Command, run: Run): void {
         const confirmations = intOption('--confirmations', o.confirmations, 0, 1000);
         const onStep = (s: DeployStep) => (g.json ? printJson(s) : printLine(describeStep(s)));
         const r = await sdk.deploy({ dataDir: g.data, rpc: o.rpc, confirmations, notary: o.notary, onStep });
-        if (g.json) printJson({ chain: { ...r.chain, rpc: sdk.redactUrl(r.chain.rpc) }, agency: r.agency, agencyAddress: r.agencyAddress, notaryAddress: r.notaryAddress ?? null });
+        if (g.json)
+          printJson({
+            chain: { ...r.chain, rpc: sdk.redactUrl(r.chain.rpc) },
+            agency: r.agency,
+            agencyAddress: r.agencyAddress,
+            notaryAddress: r.notaryAddress ?? null,
+          });
         else printLine(`ready: agency ${r.agency} anchors from ${r.agencyAddress} on chain ${r.chain.chainId}, registry ${r.chain.registry}`);
       }),
     );
 
   program
     .command('anchor')
-    .description('anchor every sealed batch of the agency on chain (one transaction per batch); --watch seals by the real-time policy and anchors continuously until SIGINT/SIGTERM')
+    .description(
+      'anchor every sealed batch of the agency on chain (one transaction per batch); --watch seals by the real-time policy and anchors continuously until SIGINT/SIGTERM',
+    )
     .option('--watch', 'keep sealing (config seal.maxRecords / seal.maxSeconds) and anchoring')
     .option('--timeout <seconds>', 'without --watch: give up after this long (chain down, transactions not mined)', '300')
     .action((o: { watch?: boolean; timeout: string }) =>
@@ -75,7 +87,10 @@ export function registerChainCommands(program: Command, run: Run): void {
           const stop = untilSignal();
           const ac = new AbortController();
           void stop.promise.then(() => ac.abort());
-          if (!g.json) printLine(`watching agency ${lh.config.agency}: seal after ${lh.config.seal.maxRecords} records or ${lh.config.seal.maxSeconds} s, anchor each batch; Ctrl-C to stop`);
+          if (!g.json)
+            printLine(
+              `watching agency ${lh.config.agency}: seal after ${lh.config.seal.maxRecords} records or ${lh.config.seal.maxSeconds} s, anchor each batch; Ctrl-C to stop`,
+            );
           try {
             await anchorer.run(ac.signal);
           } finally {

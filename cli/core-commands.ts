@@ -34,12 +34,16 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .option('--stage <stage>', `stage: ${STAGES.join('|')}`)
     .option('--kind <kind>', `kind: ${KINDS.join('|')} (default from the file type)`)
     .option('--captured-at <time>', 'capture time, RFC 3339 (default now)')
-    .option('--receipts <dir>', 'seal at once and write each file\'s receipt to DIR/<file>.receipt.json (pending until anchored and notarized: `liuhen receipt upgrade DIR/*.receipt.json` completes them)')
+    .option(
+      '--receipts <dir>',
+      "seal at once and write each file's receipt to DIR/<file>.receipt.json (pending until anchored and notarized: `liuhen receipt upgrade DIR/*.receipt.json` completes them)",
+    )
     .action((files: string[], o: { case?: string; stage?: string; kind?: string; capturedAt?: string; receipts?: string }) =>
       run(async (g) => {
         if (o.stage !== undefined && !STAGES.includes(o.stage as Stage)) fail('INVALID_INPUT', `--stage must be one of ${STAGES.join(', ')}`);
         if (o.kind !== undefined && !KINDS.includes(o.kind as Kind)) fail('INVALID_INPUT', `--kind must be one of ${KINDS.join(', ')}`);
-        if (o.receipts !== undefined && (!existsSync(o.receipts) || !statSync(o.receipts).isDirectory())) fail('INVALID_INPUT', `--receipts ${o.receipts} is not a folder`);
+        if (o.receipts !== undefined && (!existsSync(o.receipts) || !statSync(o.receipts).isDirectory()))
+          fail('INVALID_INPUT', `--receipts ${o.receipts} is not a folder`);
         const lh = await sdk.Liuhen.open(g.data);
         const recorded: { id: string; file: string; line: Record<string, unknown> }[] = [];
         try {
@@ -137,36 +141,51 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .description('verify a file against its receipt: exit 0 verified, 1 altered or forged, 2 bad usage, 3 incomplete')
     .argument('<file>', 'the evidence file')
     .requiredOption('--receipt <file>', 'the receipt (JSON)')
-    .option('--rpc <url>', 'JSON-RPC endpoint of the chain, to check the anchor and notaries (default: LIUHEN_RPC_URL, the trust file\'s, the data folder\'s chain)')
+    .option(
+      '--rpc <url>',
+      "JSON-RPC endpoint of the chain, to check the anchor and notaries (default: LIUHEN_RPC_URL, the trust file's, the data folder's chain)",
+    )
     .option('--trust <file>', 'trust-root file: chain id, registries, notary set and threshold, agencies and names (docs/devices.md)')
-    .option('--registry <address>', 'the EvidenceRegistry address you trust (default: the data folder\'s registry)')
+    .option('--registry <address>', "the EvidenceRegistry address you trust (default: the data folder's registry)")
     .option('--min-confirmations <n>', 'confirmations the anchor block needs', '1')
     .action((file: string, o: { receipt: string; rpc?: string; registry?: string; trust?: string; minConfirmations: string }) =>
-      run(async (g) => {
-        if (!existsSync(file) || !statSync(file).isFile()) fail('FILE_UNREADABLE', `cannot read the file ${file}`);
-        let text: string;
-        try {
-          if (statSync(o.receipt).size > MAX_RECEIPT_BYTES) fail('INVALID_RECEIPT', `${o.receipt} is larger than any receipt can be (${MAX_RECEIPT_BYTES} bytes)`);
-          text = readFileSync(o.receipt, 'utf8');
-        } catch (e) {
-          if (isLiuhenError(e)) throw e;
-          return fail('FILE_UNREADABLE', `cannot read the receipt ${o.receipt}`);
-        }
-        // Not JSON at all is unreadable input (exit 2); JSON that is not a valid receipt is a failed format check (exit 1).
-        try {
-          JSON.parse(text);
-        } catch {
-          fail('INVALID_RECEIPT', `${o.receipt} is not a JSON receipt`);
-        }
-        const minConfirmations = intOption('--min-confirmations', o.minConfirmations, 0, 1_000_000)!;
-        if (o.registry !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.registry)) fail('INVALID_INPUT', `--registry must be a 20-byte address in 0x hex`);
-        // Only the verifier's own modules: an offline verify answers at once (the chain client loads only with an RPC endpoint).
-        const [{ verifyFileWithReceipt }, { exitCodeOf }] = await Promise.all([import('./verify-command.js'), import('../src/verify/index.js')]);
-        const verdict = await verifyFileWithReceipt({ file, receiptText: text, rpc: o.rpc, dataDir: g.data, registry: o.registry, minConfirmations, ...(o.trust !== undefined && { trust: o.trust }) });
-        if (g.json) printJson(verdict);
-        else printVerdict(verdict);
-        return exitCodeOf(verdict);
-      }, { light: true }),
+      run(
+        async (g) => {
+          if (!existsSync(file) || !statSync(file).isFile()) fail('FILE_UNREADABLE', `cannot read the file ${file}`);
+          let text: string;
+          try {
+            if (statSync(o.receipt).size > MAX_RECEIPT_BYTES)
+              fail('INVALID_RECEIPT', `${o.receipt} is larger than any receipt can be (${MAX_RECEIPT_BYTES} bytes)`);
+            text = readFileSync(o.receipt, 'utf8');
+          } catch (e) {
+            if (isLiuhenError(e)) throw e;
+            return fail('FILE_UNREADABLE', `cannot read the receipt ${o.receipt}`);
+          }
+          // Not JSON at all is unreadable input (exit 2); JSON that is not a valid receipt is a failed format check (exit 1).
+          try {
+            JSON.parse(text);
+          } catch {
+            fail('INVALID_RECEIPT', `${o.receipt} is not a JSON receipt`);
+          }
+          const minConfirmations = intOption('--min-confirmations', o.minConfirmations, 0, 1_000_000)!;
+          if (o.registry !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.registry)) fail('INVALID_INPUT', `--registry must be a 20-byte address in 0x hex`);
+          // Only the verifier's own modules: an offline verify answers at once (the chain client loads only with an RPC endpoint).
+          const [{ verifyFileWithReceipt }, { exitCodeOf }] = await Promise.all([import('./verify-command.js'), import('../src/verify/index.js')]);
+          const verdict = await verifyFileWithReceipt({
+            file,
+            receiptText: text,
+            rpc: o.rpc,
+            dataDir: g.data,
+            registry: o.registry,
+            minConfirmations,
+            ...(o.trust !== undefined && { trust: o.trust }),
+          });
+          if (g.json) printJson(verdict);
+          else printVerdict(verdict);
+          return exitCodeOf(verdict);
+        },
+        { light: true },
+      ),
     );
 
   program

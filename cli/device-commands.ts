@@ -55,7 +55,16 @@ function writeDeviceKey(files: DeviceFiles, devChain: boolean): string {
   return key.publicKey;
 }
 
-async function withRegistry<T>(g: GlobalOptions, fn: (x: { registry: string; signer: Awaited<ReturnType<typeof sdk.openKey>>; client: InstanceType<typeof sdk.RegistryClient>; agency: string; chainId: number }) => Promise<T>): Promise<T> {
+async function withRegistry<T>(
+  g: GlobalOptions,
+  fn: (x: {
+    registry: string;
+    signer: Awaited<ReturnType<typeof sdk.openKey>>;
+    client: InstanceType<typeof sdk.RegistryClient>;
+    agency: string;
+    chainId: number;
+  }) => Promise<T>,
+): Promise<T> {
   const config = sdk.readConfig(g.data);
   const chain = config.chain;
   if (!chain?.registry) fail('REGISTRY_MISSING', 'no registry in the config; run `liuhen deploy` first');
@@ -93,11 +102,14 @@ export function registerDeviceCommands(program: Command, run: Run): void {
 
   device
     .command('init <id>')
-    .description('make an Ed25519 key for device <id> in <data>/keys/devices/<id>.pem, encrypted (LIUHEN_DEVICE_PASSPHRASE; on a dev chain a generated dev passphrase file)')
+    .description(
+      'make an Ed25519 key for device <id> in <data>/keys/devices/<id>.pem, encrypted (LIUHEN_DEVICE_PASSPHRASE; on a dev chain a generated dev passphrase file)',
+    )
     .action((id: string) =>
       run(async (g) => {
         const files = deviceFiles(g.data, id);
-        if (existsSync(files.pem)) fail('INVALID_INPUT', `device ${id} already has a key in ${files.pem}; rotate it with \`liuhen device rotate ${id} --generate\``);
+        if (existsSync(files.pem))
+          fail('INVALID_INPUT', `device ${id} already has a key in ${files.pem}; rotate it with \`liuhen device rotate ${id} --generate\``);
         const chainId = sdk.readConfig(g.data).chain?.chainId;
         const publicKey = writeDeviceKey(files, chainId === undefined || sdk.EMBEDDED_CHAIN_ID === chainId || chainId === 31337);
         if (g.json) printJson({ device: id, publicKey, keyFile: files.pem });
@@ -116,7 +128,9 @@ export function registerDeviceCommands(program: Command, run: Run): void {
         if (!KINDS.includes(o.kind as DeviceKind)) fail('INVALID_INPUT', `--kind must be one of ${KINDS.join(', ')}`);
         const publicKey = publicKeyOf(g, id, o.key);
         const validFrom = timeOption('--valid-from', o.validFrom);
-        const tx = await withRegistry(g, ({ registry, signer, agency }) => sdk.enrollDevice(registry, signer, { agency, deviceId: id, kind: o.kind as DeviceKind, publicKey, validFrom }));
+        const tx = await withRegistry(g, ({ registry, signer, agency }) =>
+          sdk.enrollDevice(registry, signer, { agency, deviceId: id, kind: o.kind as DeviceKind, publicKey, validFrom }),
+        );
         if (g.json) printJson({ device: id, kind: o.kind, publicKey, validFrom, ...tx });
         else printLine(`enrolled ${o.kind} ${id} with key ${publicKey} (tx ${tx.txHash}, block ${tx.blockNumber})`);
       }),
@@ -140,7 +154,10 @@ export function registerDeviceCommands(program: Command, run: Run): void {
             for (const f of [files.pem, files.pub]) if (existsSync(f)) renameSync(f, `${f}.retired-${stamp}`);
             publicKey = writeDeviceKey(files, chainId === sdk.EMBEDDED_CHAIN_ID || chainId === 31337);
           }
-          return { publicKey: publicKey!, ...(await sdk.rotateDeviceKey(registry, signer, { agency, deviceId: id, publicKey: publicKeyOf(g, id, publicKey), validFrom })) };
+          return {
+            publicKey: publicKey!,
+            ...(await sdk.rotateDeviceKey(registry, signer, { agency, deviceId: id, publicKey: publicKeyOf(g, id, publicKey), validFrom })),
+          };
         });
         if (g.json) printJson({ device: id, validFrom, ...tx });
         else printLine(`device ${id} now signs with ${tx.publicKey} from ${new Date(validFrom * 1000).toISOString()} (tx ${tx.txHash})`);

@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('liuhen')
     .description('Liuhen (留痕): tamper-evident, notarized law-enforcement evidence')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--data <dir>', "data folder (env LIUHEN_DATA)", process.env.LIUHEN_DATA ?? DEFAULT_DATA_DIR)
+    .option('--data <dir>', 'data folder (env LIUHEN_DATA)', process.env.LIUHEN_DATA ?? DEFAULT_DATA_DIR)
     .option('--json', 'machine-readable output (JSON lines; sizes in exact bytes)')
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('afterAll', ENVIRONMENT_HELP)
@@ -57,7 +57,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   registerCoreCommands(program, run);
-  registerReceiptCommands(program.commands.find((c) => c.name() === 'receipt')!, run);
+  registerReceiptCommands(
+    program.commands.find((c) => c.name() === 'receipt')!,
+    run,
+  );
   registerChainCommands(program, run);
   registerNotaryCommands(program, run);
   registerGatewayCommands(program, run);

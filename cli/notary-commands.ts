@@ -26,7 +26,9 @@ interface RunOptions {
 export function registerNotaryCommands(program: Command, run: Run): void {
   const notary = program
     .command('notary')
-    .description('notary office (公证处): check anchored batches and co-sign them (EIP-712); follows the chain until SIGINT/SIGTERM, or works through the backlog with --once')
+    .description(
+      'notary office (公证处): check anchored batches and co-sign them (EIP-712); follows the chain until SIGINT/SIGTERM, or works through the backlog with --once',
+    )
     .option('--once', 'work through the backlog and exit')
     .option('--from-block <n>', 'rescan from this block (default: where the log stopped, first time chain.deployBlock)')
     .option('--max-age <seconds>', 'refuse batches whose first capture is older than this before anchoring', '86400')
@@ -51,7 +53,8 @@ export function registerNotaryCommands(program: Command, run: Run): void {
       run(async (g) => {
         let passphrase = process.env[NOTARY_PASSPHRASE_ENV] || undefined;
         if (passphrase === undefined && !o.dev) {
-          if (!process.stdin.isTTY) fail('KEY_MISSING', `set ${NOTARY_PASSPHRASE_ENV} to the passphrase for the new notary keystore (or pass --dev on a dev chain)`);
+          if (!process.stdin.isTTY)
+            fail('KEY_MISSING', `set ${NOTARY_PASSPHRASE_ENV} to the passphrase for the new notary keystore (or pass --dev on a dev chain)`);
           passphrase = await sdk.promptHidden('new notary keystore passphrase: ');
           if ((await sdk.promptHidden('repeat the passphrase: ')) !== passphrase) fail('INVALID_INPUT', 'the two passphrases differ');
         }
@@ -73,7 +76,13 @@ export function registerNotaryCommands(program: Command, run: Run): void {
     .option('--registry <address>', 'EvidenceRegistry address (default chain.registry of config.json)')
     .action((o: { fromBlock?: string; keystore?: string; rpc?: string; registry?: string }) =>
       run(async (g) => {
-        const { notary: address, pending } = await sdk.pendingForDataDir({ dataDir: g.data, keystore: o.keystore, rpc: o.rpc, registry: o.registry, fromBlock: intOption('--from-block', o.fromBlock) });
+        const { notary: address, pending } = await sdk.pendingForDataDir({
+          dataDir: g.data,
+          keystore: o.keystore,
+          rpc: o.rpc,
+          registry: o.registry,
+          fromBlock: intOption('--from-block', o.fromBlock),
+        });
         if (g.json) pending.forEach((p) => printJson(p));
         else {
           for (const p of pending) printLine(pendingLine(p));
@@ -95,7 +104,12 @@ export function registerNotaryCommands(program: Command, run: Run): void {
             const { tx, ...rest } = d;
             if (g.json) printJson({ ...rest, ...(tx ? { tx: { hash: tx.hash, nonce: tx.nonce, signedAt: tx.signedAt } } : {}) });
             else {
-              const what = d.status === 'refused' ? `${d.refusal?.reason}: ${d.refusal?.message}` : d.attestation ? `attestedAt ${d.attestation.attestedAt} signature ${d.attestation.signature}` : `attestedAt ${d.cosigned?.attestedAt ?? '?'}`;
+              const what =
+                d.status === 'refused'
+                  ? `${d.refusal?.reason}: ${d.refusal?.message}`
+                  : d.attestation
+                    ? `attestedAt ${d.attestation.attestedAt} signature ${d.attestation.signature}`
+                    : `attestedAt ${d.cosigned?.attestedAt ?? '?'}`;
               printLine(`${d.status.padEnd(9)} ${d.batch.agencyCode ?? d.batch.agency} #${d.batch.seq} ${d.batch.root}  ${what}`);
             }
           }
@@ -172,11 +186,15 @@ function printOutcome(x: BatchOutcome, json: boolean | undefined): void {
   const head = `${x.status.padEnd(8)} ${x.batch.agency} #${x.batch.seq} ${x.batch.root}`;
   switch (x.status) {
     case 'signed':
-      return printLine(`${head}  attestedAt ${x.attestedAt}${x.submitted ? (x.cosignTx ? `  cosign tx ${x.cosignTx}` : '  (co-signed)') : '  (not submitted: relayer mode)'}${x.resumed ? '  [from the log]' : ''}`);
+      return printLine(
+        `${head}  attestedAt ${x.attestedAt}${x.submitted ? (x.cosignTx ? `  cosign tx ${x.cosignTx}` : '  (co-signed)') : '  (not submitted: relayer mode)'}${x.resumed ? '  [from the log]' : ''}`,
+      );
     case 'skipped':
       return printLine(`${head}  ${x.reason}: ${x.detail}`);
     case 'refused':
-      return printLine(`${head}  ${x.reason}: ${x.error.message} [${x.error.code}]${x.recorded === 'earlier' ? ' (refused earlier; --recheck-refused to evaluate again)' : ''}`);
+      return printLine(
+        `${head}  ${x.reason}: ${x.error.message} [${x.error.code}]${x.recorded === 'earlier' ? ' (refused earlier; --recheck-refused to evaluate again)' : ''}`,
+      );
     case 'waiting':
       return printLine(`${head}  ${x.reason}: ${x.detail}`);
     case 'failed':
@@ -188,4 +206,3 @@ function pendingLine(p: NotaryPendingBatch): string {
   const state = p.state === 'refused' && p.refusal ? `refused ${p.refusal.reason}: ${p.refusal.message}` : p.state;
   return `${p.batch.agency} #${p.batch.seq} ${p.batch.root}  ${p.confirmations} confirmation(s)  ${state}`;
 }
-

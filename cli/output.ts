@@ -17,7 +17,23 @@ export const printJson = (value: unknown): void => void process.stdout.write(`${
 export const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** Exit status 2: the caller's input or setup is wrong; 1: the operation failed. */
-const USAGE_CODES = new Set<ErrorCode>(['INVALID_INPUT', 'INVALID_RECORD', 'INVALID_RECEIPT', 'RECEIPT_FORMAT_UNKNOWN', 'INVALID_HEX', 'FILE_UNREADABLE', 'CONFIG_MISSING', 'CONFIG_INVALID', 'DATA_DIR_EXISTS', 'KEY_MISSING', 'KEY_INVALID', 'JOURNAL_LOCKED', 'RECORD_NOT_FOUND', 'RECORD_NOT_SEALED', 'KEY_PASSPHRASE_WRONG']);
+const USAGE_CODES = new Set<ErrorCode>([
+  'INVALID_INPUT',
+  'INVALID_RECORD',
+  'INVALID_RECEIPT',
+  'RECEIPT_FORMAT_UNKNOWN',
+  'INVALID_HEX',
+  'FILE_UNREADABLE',
+  'CONFIG_MISSING',
+  'CONFIG_INVALID',
+  'DATA_DIR_EXISTS',
+  'KEY_MISSING',
+  'KEY_INVALID',
+  'JOURNAL_LOCKED',
+  'RECORD_NOT_FOUND',
+  'RECORD_NOT_SEALED',
+  'KEY_PASSPHRASE_WRONG',
+]);
 
 export function reportError(e: unknown, json: boolean | undefined): number {
   if (isLiuhenError(e)) {

@@ -32,7 +32,9 @@ export function registerReceiptCommands(receipt: Command, run: Run): void {
 
   receipt
     .command('upgrade')
-    .description('complete pending receipts in place with the anchor and notary co-signatures from the chain (or --gateway), like `ots upgrade`; exit 0 when every receipt is anchored and notarized, 3 when one is still pending')
+    .description(
+      'complete pending receipts in place with the anchor and notary co-signatures from the chain (or --gateway), like `ots upgrade`; exit 0 when every receipt is anchored and notarized, 3 when one is still pending',
+    )
     .argument('<receipts...>', 'receipt files (JSON), rewritten in place')
     .option('--rpc <url>', "JSON-RPC endpoint of the chain (default: the data folder's chain)")
     .option('--registry <address>', "the EvidenceRegistry address (default: the data folder's registry)")
@@ -54,7 +56,10 @@ export function registerReceiptCommands(receipt: Command, run: Run): void {
             const s = summary(after);
             if (!s.complete) pending++;
             if (g.json) printJson({ file, upgraded: changed, anchored: s.anchored, notaries: s.notaries.length, complete: s.complete });
-            else printLine(`${file}: ${changed ? 'upgraded, ' : ''}${s.complete ? 'complete' : 'still pending'} — ${s.anchored ? `anchored in block ${after.anchor!.blockNumber}` : 'not anchored yet'}, ${s.notaries.length} notary co-signature(s)`);
+            else
+              printLine(
+                `${file}: ${changed ? 'upgraded, ' : ''}${s.complete ? 'complete' : 'still pending'} — ${s.anchored ? `anchored in block ${after.anchor!.blockNumber}` : 'not anchored yet'}, ${s.notaries.length} notary co-signature(s)`,
+              );
           }
         } finally {
           source.close();
@@ -112,11 +117,21 @@ async function chainSource(dataDir: string, rpcFlag?: string, registryFlag?: str
       if (!stored.exists) return { anchor: null, attestations: [] };
       // The registry must hold exactly the batch this receipt names; anything else is not this receipt's anchor.
       if (stored.seq !== b.seq || stored.size !== b.size || stored.prevRoot.toLowerCase() !== b.prevRoot.toLowerCase()) {
-        fail('CHAIN_MISMATCH', `the registry holds ${b.agency}'s root ${b.root.slice(0, 10)}… as batch #${stored.seq} of ${stored.size} records, not as this receipt's #${b.seq} of ${b.size}`);
+        fail(
+          'CHAIN_MISMATCH',
+          `the registry holds ${b.agency}'s root ${b.root.slice(0, 10)}… as batch #${stored.seq} of ${stored.size} records, not as this receipt's #${b.seq} of ${b.size}`,
+        );
       }
       const log = await registry.findAnchorLog(b.agency, b.root, stored.blockNumber);
       if (!log) return { anchor: null, attestations: [] };
-      const anchor: ReceiptAnchor = { chainId: conn.chainId, registry: registry.address, txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash, timestamp: stored.anchoredAt };
+      const anchor: ReceiptAnchor = {
+        chainId: conn.chainId,
+        registry: registry.address,
+        txHash: log.txHash,
+        blockNumber: log.blockNumber,
+        blockHash: log.blockHash,
+        timestamp: stored.anchoredAt,
+      };
       const seen = new Set<string>();
       const attestations: ReceiptAttestation[] = [];
       for (const c of await registry.cosignLogs(b.agency, b.root, log.blockNumber)) {
@@ -138,12 +153,18 @@ function gatewaySource(url: string): Source {
       if (!r.record) fail('INVALID_INPUT', 'this receipt withholds its record: a gateway finds receipts by record id; use the chain (--rpc) instead');
       let res: Response;
       try {
-        res = await fetch(new URL(`/v1/records/${encodeURIComponent(r.record.id)}/receipt`, url), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+        res = await fetch(new URL(`/v1/records/${encodeURIComponent(r.record.id)}/receipt`, url), {
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        });
       } catch (cause) {
         throw new sdk.LiuhenError('CHAIN_UNREACHABLE', `the gateway ${new URL(url).origin} does not answer`, { cause });
       }
       if (res.status === 409) return { anchor: null, attestations: [] };
-      if (!res.ok) fail(res.status === 401 || res.status === 403 ? 'UNAUTHORIZED' : 'INVALID_INPUT', `the gateway answered ${res.status}${res.status === 401 ? ' (set LIUHEN_TOKEN)' : ''}`);
+      if (!res.ok)
+        fail(
+          res.status === 401 || res.status === 403 ? 'UNAUTHORIZED' : 'INVALID_INPUT',
+          `the gateway answered ${res.status}${res.status === 401 ? ' (set LIUHEN_TOKEN)' : ''}`,
+        );
       const theirs = sdk.parseReceipt(await res.text());
       const same = (x: Receipt) => JSON.stringify({ record: x.record, leaf: x.leaf, batch: x.batch, inclusion: x.inclusion });
       if (same(theirs) !== same(r)) fail('INVALID_RECEIPT', 'the gateway returned a receipt for other content than this one: not merged');
@@ -194,10 +215,17 @@ function describe(r: Receipt): string[] {
     `  when      captured ${s.capturedAt}`,
     `  batch     ${s.batch.agency}#${s.batch.seq}: leaf ${s.batch.index + 1} of ${s.batch.size}, root ${s.batch.root}`,
   ];
-  if (s.anchor) lines.push(`  anchored  chain ${s.anchor.chainId}, registry ${s.anchor.registry}, block ${s.anchor.blockNumber} at ${new Date(s.anchor.timestamp * 1000).toISOString()}, tx ${s.anchor.txHash}`);
+  if (s.anchor)
+    lines.push(
+      `  anchored  chain ${s.anchor.chainId}, registry ${s.anchor.registry}, block ${s.anchor.blockNumber} at ${new Date(s.anchor.timestamp * 1000).toISOString()}, tx ${s.anchor.txHash}`,
+    );
   else lines.push('  anchored  not yet — run `liuhen receipt upgrade` later');
   if (s.notaries.length > 0) for (const n of s.notaries) lines.push(`  notary    ${n.notary}, co-signed ${n.attestedAt}`);
   else lines.push(`  notary    no co-signature yet${s.anchor ? ' — run `liuhen receipt upgrade` later' : ''}`);
-  lines.push(s.complete ? 'complete: verify it with `liuhen verify FILE --receipt R --rpc URL`' : 'pending: the summary states what the receipt claims; `liuhen verify` checks it');
+  lines.push(
+    s.complete
+      ? 'complete: verify it with `liuhen verify FILE --receipt R --rpc URL`'
+      : 'pending: the summary states what the receipt claims; `liuhen verify` checks it',
+  );
   return lines;
 }

@@ -39,7 +39,10 @@ export function registerStartCommands(program: Command, run: Run): void {
     .command('demo')
     .description('fill a running system (liuhen start) with a realistic sample: two agencies, cases, devices, a missing review, a deleted clip, a late record')
     .option('--url <url>', 'gateway URL (default: the running system of --data)')
-    .option('--history <dir>', 'instead: make a FRESH demo folder <dir> with weeks of history across four agencies (marked as demo history; chain started in the past), then `liuhen start --data <dir>`')
+    .option(
+      '--history <dir>',
+      'instead: make a FRESH demo folder <dir> with weeks of history across four agencies (marked as demo history; chain started in the past), then `liuhen start --data <dir>`',
+    )
     .option('--days <n>', 'days of history for --history', '21')
     .action((o: { url?: string; history?: string; days?: string }) =>
       run(async (g) => {

@@ -40,7 +40,13 @@ export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactor
       const { trustedRegistries } = await import('../src/chain/deploy.js');
       // The folder's registry and the ones it moved away from (liuhen registry migrate) are trusted.
       // A trust root pins its own registries (and notaries, agencies); --registry still wins.
-      const trusted = p.registry ? [p.registry] : trust ? undefined : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId ? trustedRegistries(config.chain) : undefined;
+      const trusted = p.registry
+        ? [p.registry]
+        : trust
+          ? undefined
+          : config?.chain?.registry && receiptChainId(p.receiptText) === config.chain.chainId
+            ? trustedRegistries(config.chain)
+            : undefined;
       chain = createChainVerifier({ rpc, trustedRegistries: trusted, minConfirmations: p.minConfirmations, ...(trust && { trust }) });
     }
   }

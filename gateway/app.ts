@@ -43,7 +43,13 @@ export function createApp(deps: GatewayDeps): Express {
   const logger = deps.logger ?? stderrLogger;
   const audit =
     deps.audit ??
-    new JournalAuditTrail(deps.liuhen, { agency: config.audit.agency ?? deps.liuhen.config.agency, device: config.audit.device, officer: config.audit.officer, clock, logger });
+    new JournalAuditTrail(deps.liuhen, {
+      agency: config.audit.agency ?? deps.liuhen.config.agency,
+      device: config.audit.device,
+      officer: config.audit.officer,
+      clock,
+      logger,
+    });
 
   const limiter = (limit: number, what: string, extra: Partial<Parameters<typeof rateLimit>[0]> = {}): RequestHandler =>
     rateLimit({
@@ -82,7 +88,21 @@ export function createApp(deps: GatewayDeps): Express {
   };
   ctx.metrics = createMetrics(ctx);
 
-  const routes: RouteSpec[] = [...healthRoutes, ...recordRoutes, ...verifyRoutes(ctx), ...batchRoutes, ...caseRoutes, ...deviceRoutes, ...notaryRoutes, ...tokenRoutes, ...auditRoutes, ...statsRoutes, ...findingRoutes, ...feedbackRoutes(ctx), ...certificateRoutes(ctx)];
+  const routes: RouteSpec[] = [
+    ...healthRoutes,
+    ...recordRoutes,
+    ...verifyRoutes(ctx),
+    ...batchRoutes,
+    ...caseRoutes,
+    ...deviceRoutes,
+    ...notaryRoutes,
+    ...tokenRoutes,
+    ...auditRoutes,
+    ...statsRoutes,
+    ...findingRoutes,
+    ...feedbackRoutes(ctx),
+    ...certificateRoutes(ctx),
+  ];
   let openapi: unknown;
 
   const app = express();
@@ -97,7 +117,8 @@ export function createApp(deps: GatewayDeps): Express {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req.route as { path?: string } | undefined)?.path ?? '(unmatched)';
       ctx.metrics.request(req.method, route, res.statusCode, seconds);
-      if (route === '/v1/verify' || route === '/v1/verify/:leaf') ctx.metrics.verification(route === '/v1/verify' ? 'post' : 'leaf', (res.locals as { verdict?: string }).verdict ?? 'error', seconds);
+      if (route === '/v1/verify' || route === '/v1/verify/:leaf')
+        ctx.metrics.verification(route === '/v1/verify' ? 'post' : 'leaf', (res.locals as { verdict?: string }).verdict ?? 'error', seconds);
     });
     next();
   });

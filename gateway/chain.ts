@@ -50,14 +50,21 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
   };
   // Receipts of registries the folder moved away from (liuhen registry migrate) stay verifiable.
   const trusted = trustedRegistries(p.chain);
-  const verifier = createChainVerifier({ rpc: p.chain.rpc, timeoutMs, ...(registryAddress ? { trustedRegistries: trusted } : {}), minConfirmations: Math.max(1, p.chain.confirmations), cache: { headTtlMs: p.verdictCacheMs ?? Math.min(p.cacheMs ?? 1000, 1000) } });
+  const verifier = createChainVerifier({
+    rpc: p.chain.rpc,
+    timeoutMs,
+    ...(registryAddress ? { trustedRegistries: trusted } : {}),
+    minConfirmations: Math.max(1, p.chain.confirmations),
+    cache: { headTtlMs: p.verdictCacheMs ?? Math.min(p.cacheMs ?? 1000, 1000) },
+  });
   const cacheMs = p.cacheMs ?? 2000;
   const cache = new Map<string, { at: number; value: Promise<BatchChainStatus> }>();
   /** Final and notarized batches: reused while the anchorer's state still says final at the same block. */
   const settled = new Map<string, { value: Promise<BatchChainStatus> }>();
 
   const phaseOf = (state: AnchorState | undefined): AnchorPhase => {
-    if (!state || state.chainId !== p.chain.chainId || !registryAddress || !trusted.some((r) => r.toLowerCase() === state.registry.toLowerCase())) return 'sealed';
+    if (!state || state.chainId !== p.chain.chainId || !registryAddress || !trusted.some((r) => r.toLowerCase() === state.registry.toLowerCase()))
+      return 'sealed';
     return state.status === 'pending' ? 'sealed' : state.status;
   };
 
@@ -106,7 +113,10 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     },
     close() {
       verifier.close();
-      void conn?.then((c) => c.provider.destroy(), () => undefined);
+      void conn?.then(
+        (c) => c.provider.destroy(),
+        () => undefined,
+      );
     },
   };
 }

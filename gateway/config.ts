@@ -72,13 +72,20 @@ export const gatewayConfigSchema = z.strictObject({
        * SHA-256 (hex) of the bearer token Prometheus sends for `GET /metrics`.
        * Unset: /metrics answers loopback clients only (and nobody when trustProxy is set).
        */
-      tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (sha256 of the token)').optional(),
+      tokenSha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (sha256 of the token)')
+        .optional(),
     })
     .prefault({}),
   health: z
     .strictObject({
       /** A pending (unsealed) record older than this makes `/healthz` degraded. @default 300 s */
-      maxPendingSeconds: z.number().min(1).max(30 * 86_400).default(300),
+      maxPendingSeconds: z
+        .number()
+        .min(1)
+        .max(30 * 86_400)
+        .default(300),
       /** Time allowed to each health probe (chain, store). @default 2000 ms */
       probeTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
     })

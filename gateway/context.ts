@@ -1,5 +1,14 @@
 import type { RequestHandler } from 'express';
-import { isLiuhenError, receiptFromJournal, type AuditPolicy, type BatchInfo, type EvidenceStore, type Journal, type Liuhen, type Receipt } from '../src/index.js';
+import {
+  isLiuhenError,
+  receiptFromJournal,
+  type AuditPolicy,
+  type BatchInfo,
+  type EvidenceStore,
+  type Journal,
+  type Liuhen,
+  type Receipt,
+} from '../src/index.js';
 import type { AuditTrail } from './audit/trail.js';
 import type { TokenStore } from './auth/tokens.js';
 import type { GatewayConfig } from './config.js';
@@ -51,13 +60,20 @@ export async function chainStatus(ctx: Context, batch: BatchInfo, memo?: Map<str
 }
 
 /** The journal's receipt of a record with the chain's anchor and attestations when known. */
-export async function receiptWithChain(ctx: Context, id: string, memo?: Map<string, Promise<ChainStatusView>>): Promise<{ receipt: Receipt; status: ChainStatusView }> {
+export async function receiptWithChain(
+  ctx: Context,
+  id: string,
+  memo?: Map<string, Promise<ChainStatusView>>,
+): Promise<{ receipt: Receipt; status: ChainStatusView }> {
   // The journal's receipt (no chain I/O here: the facade's `receipt` would ask the chain itself, and fail while it is down).
   const receipt = await receiptFromJournal(ctx.journal, id);
   const batch = await ctx.journal.getBatchByRoot(receipt.batch.root);
   if (!batch) throw httpError('BATCH_NOT_FOUND', `the batch of record ${id} is missing from the journal`);
   const status = await chainStatus(ctx, batch, memo);
-  return { receipt: { ...receipt, anchor: status.anchor ?? receipt.anchor, attestations: status.attestations.length > 0 ? status.attestations : receipt.attestations }, status };
+  return {
+    receipt: { ...receipt, anchor: status.anchor ?? receipt.anchor, attestations: status.attestations.length > 0 ? status.attestations : receipt.attestations },
+    status,
+  };
 }
 
 export function requireStore(ctx: Context): EvidenceStore {

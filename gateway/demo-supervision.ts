@@ -31,7 +31,14 @@ const TEXTS: [string, string][] = [
 
 async function call(url: string, path: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const { token, headers, ...rest } = init;
-  const res = await fetch(`${url}${path}`, { ...rest, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(rest.body ? { 'content-type': 'application/json' } : {}), ...(headers as Record<string, string> | undefined) } });
+  const res = await fetch(`${url}${path}`, {
+    ...rest,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(rest.body ? { 'content-type': 'application/json' } : {}),
+      ...(headers as Record<string, string> | undefined),
+    },
+  });
   return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
 }
 
@@ -50,7 +57,11 @@ export async function runSupervisionDemo(p: SupervisionDemoParameters): Promise<
     // Feedback i goes i steps: one in every state of the loop.
     const steps = FEEDBACK_STEPS.slice(0, i);
     for (const step of steps) {
-      const s = await call(p.url, `/v1/feedback/${ref}/steps`, { method: 'POST', token: p.supervisorToken, body: JSON.stringify({ step, comment: `演示:${step}` }) });
+      const s = await call(p.url, `/v1/feedback/${ref}/steps`, {
+        method: 'POST',
+        token: p.supervisorToken,
+        body: JSON.stringify({ step, comment: `演示:${step}` }),
+      });
       if (s.status !== 201) throw new LiuhenError('INVALID_INPUT', `POST /v1/feedback/…/steps answered ${s.status}: ${JSON.stringify(s.body.error ?? s.body)}`);
     }
     const state = steps.at(-1) ?? 'submitted';
@@ -61,7 +72,11 @@ export async function runSupervisionDemo(p: SupervisionDemoParameters): Promise<
   const list = await call(p.url, '/v1/findings?kind=CASE_DECISION_WITHOUT_REVIEW&status=open&limit=1', { token: p.supervisorToken });
   const first = (list.body.findings as { id: string }[] | undefined)?.[0];
   if (first) {
-    const r = await call(p.url, `/v1/findings/${encodeURIComponent(first.id)}/actions`, { method: 'POST', token: p.supervisorToken, body: JSON.stringify({ status: 'verified', comment: '演示:已调阅案卷,确认决定前缺少法制审核' }) });
+    const r = await call(p.url, `/v1/findings/${encodeURIComponent(first.id)}/actions`, {
+      method: 'POST',
+      token: p.supervisorToken,
+      body: JSON.stringify({ status: 'verified', comment: '演示:已调阅案卷,确认决定前缺少法制审核' }),
+    });
     if (r.status === 201) {
       findingMarked = first.id;
       p.say(`finding ${first.id} marked 已核实 (journaled by the supervision body)`);

@@ -22,7 +22,7 @@ export interface DemoParameters {
   dataDir: string;
   /** Gateway URL; default from the running system's run file. */
   url?: string | undefined;
-  onProgress?: (((line: string) => void)) | undefined;
+  onProgress?: ((line: string) => void) | undefined;
   /** How long to wait for anchoring and notarization. @default 90 s */
   waitMs?: number | undefined;
 }
@@ -66,13 +66,30 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   // Run again on a system that has the demo data: add nothing (a second copy would only duplicate it), point at what is there.
   const existing = await api.caseRecords(run.tokens.supervisor, DEMO.completeCase);
   if (existing.length > 0) {
-    say(`the demo data is already in this system (case ${DEMO.completeCase}: ${existing.length} records); nothing added — start from a fresh data folder for a new sample`);
+    say(
+      `the demo data is already in this system (case ${DEMO.completeCase}: ${existing.length} records); nothing added — start from a fresh data folder for a new sample`,
+    );
     const photo = existing.find((r) => r.kind === 'photo') ?? existing[0]!;
-    const pages = [`${url}/cases/${encodeURIComponent(DEMO.completeCase)}`, `${url}/cases/${encodeURIComponent(DEMO.missingReviewCase)}`, `${url}/devices/${DEMO.deletedClipDevice}`, `${url}/records/${photo.id}`, `${url}/v/${photo.leaf}`];
+    const pages = [
+      `${url}/cases/${encodeURIComponent(DEMO.completeCase)}`,
+      `${url}/cases/${encodeURIComponent(DEMO.missingReviewCase)}`,
+      `${url}/devices/${DEMO.deletedClipDevice}`,
+      `${url}/records/${photo.id}`,
+      `${url}/v/${photo.leaf}`,
+    ];
     const sample = await saveSample(api, run.tokens.supervisor, p.dataDir, photo.id, say);
     say('open (supervisor token from `npm start`):');
     for (const page of pages) say(`  ${page}`);
-    return { url, records: 0, cases: [DEMO.completeCase, DEMO.missingReviewCase], devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice], pages, notarized: Boolean(photo.chain?.notarized), alreadyThere: true, ...(sample ? { sample } : {}) };
+    return {
+      url,
+      records: 0,
+      cases: [DEMO.completeCase, DEMO.missingReviewCase],
+      devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice],
+      pages,
+      notarized: Boolean(photo.chain?.notarized),
+      alreadyThere: true,
+      ...(sample ? { sample } : {}),
+    };
   }
   const now = Date.now();
   const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
@@ -81,10 +98,32 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   say(`case ${DEMO.completeCase} (${cgj}): the full process`);
   const t1 = run.agencyTokens[cgj]!;
   const c1 = { case: DEMO.completeCase };
-  ids.push(await api.form(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'event', capturedAt: at(50) }, { event: 'recording-start', note: '现场执法开始' }));
-  ids.push(await api.file(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'video', capturedAt: at(49), type: 'video/x-yuv4mpeg' }, 'onsite.y4m', y4m(7)));
-  ids.push(await api.file(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'photo', capturedAt: at(48), type: 'image/png' }, 'stall.png', png(1)));
-  ids.push(await api.form(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'event', capturedAt: at(47) }, { event: 'recording-stop' }));
+  ids.push(
+    await api.form(
+      t1,
+      { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'event', capturedAt: at(50) },
+      { event: 'recording-start', note: '现场执法开始' },
+    ),
+  );
+  ids.push(
+    await api.file(
+      t1,
+      { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'video', capturedAt: at(49), type: 'video/x-yuv4mpeg' },
+      'onsite.y4m',
+      y4m(7),
+    ),
+  );
+  ids.push(
+    await api.file(
+      t1,
+      { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'photo', capturedAt: at(48), type: 'image/png' },
+      'stall.png',
+      png(1),
+    ),
+  );
+  ids.push(
+    await api.form(t1, { device: 'BWC-0101', officer: '37010001', ...c1, stage: 'onsite', kind: 'event', capturedAt: at(47) }, { event: 'recording-stop' }),
+  );
   for (const [stage, title, minutes] of [
     ['filing', '立案审批表', 45],
     ['investigation', '询问笔录', 40],
@@ -94,7 +133,13 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
     ['execution', '罚没款缴纳凭证', 15],
     ['closing', '结案报告', 10],
   ] as const) {
-    ids.push(await api.form(t1, { device: 'TERM-0101', officer: '37010001', ...c1, stage, kind: 'form', capturedAt: at(minutes) }, { title, decisionNo: DEMO.completeCase }));
+    ids.push(
+      await api.form(
+        t1,
+        { device: 'TERM-0101', officer: '37010001', ...c1, stage, kind: 'form', capturedAt: at(minutes) },
+        { title, decisionNo: DEMO.completeCase },
+      ),
+    );
   }
 
   // ── Case 2 (市场监管): decided without a legal review ────────────────────
@@ -102,9 +147,25 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   const t2 = run.agencyTokens[scj]!;
   const c2 = { case: DEMO.missingReviewCase };
   ids.push(await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'filing', kind: 'form', capturedAt: at(44) }, { title: '立案审批表' }));
-  ids.push(await api.file(t2, { device: 'BWC-0201', officer: '37020007', ...c2, stage: 'investigation', kind: 'photo', capturedAt: at(42), type: 'image/png' }, 'label.png', png(2)));
-  ids.push(await api.file(t2, { device: 'BWC-0201', officer: '37020007', ...c2, stage: 'investigation', kind: 'video', capturedAt: at(41), type: 'video/x-yuv4mpeg' }, 'shelf.y4m', y4m(5)));
-  ids.push(await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'decision', kind: 'form', capturedAt: at(28) }, { title: '行政处罚决定书' }));
+  ids.push(
+    await api.file(
+      t2,
+      { device: 'BWC-0201', officer: '37020007', ...c2, stage: 'investigation', kind: 'photo', capturedAt: at(42), type: 'image/png' },
+      'label.png',
+      png(2),
+    ),
+  );
+  ids.push(
+    await api.file(
+      t2,
+      { device: 'BWC-0201', officer: '37020007', ...c2, stage: 'investigation', kind: 'video', capturedAt: at(41), type: 'video/x-yuv4mpeg' },
+      'shelf.y4m',
+      y4m(5),
+    ),
+  );
+  ids.push(
+    await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'decision', kind: 'form', capturedAt: at(28) }, { title: '行政处罚决定书' }),
+  );
   ids.push(await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'service', kind: 'form', capturedAt: at(22) }, { title: '送达回证' }));
 
   // ── A body camera with a deleted clip: it signs on the device, one clip never arrives ──
@@ -122,7 +183,14 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
 
   // ── A record synchronised three hours after capture: anchored late ─────
   say('a photo captured three hours ago, uploaded only now: anchored late');
-  ids.push(await api.file(t2, { device: 'BWC-0203', officer: '37020011', case: DEMO.missingReviewCase, stage: 'onsite', kind: 'photo', capturedAt: at(180), type: 'image/png' }, 'late.png', png(3)));
+  ids.push(
+    await api.file(
+      t2,
+      { device: 'BWC-0203', officer: '37020011', case: DEMO.missingReviewCase, stage: 'onsite', kind: 'photo', capturedAt: at(180), type: 'image/png' },
+      'late.png',
+      png(3),
+    ),
+  );
 
   // ── Wait for the real-time loop: sealed, anchored, notarized ────────────
   say(`${ids.length} records journaled; waiting for anchoring and notarization…`);
@@ -145,11 +213,25 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   const sample = await saveSample(api, run.tokens.supervisor, p.dataDir, ids[2]!, say);
   say('open (supervisor token from `npm start`):');
   for (const page of pages) say(`  ${page}`);
-  return { url, records: ids.length, cases: [DEMO.completeCase, DEMO.missingReviewCase], devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice], pages, notarized, ...(sample ? { sample } : {}) };
+  return {
+    url,
+    records: ids.length,
+    cases: [DEMO.completeCase, DEMO.missingReviewCase],
+    devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice],
+    pages,
+    notarized,
+    ...(sample ? { sample } : {}),
+  };
 }
 
 /** Downloads one evidence file and its receipt into `<data>/demo/`, for the Verify page; a failure is said, not fatal. */
-async function saveSample(api: ReturnType<typeof client>, token: string, dataDir: string, id: string, say: (l: string) => void): Promise<{ file: string; receipt: string } | undefined> {
+async function saveSample(
+  api: ReturnType<typeof client>,
+  token: string,
+  dataDir: string,
+  id: string,
+  say: (l: string) => void,
+): Promise<{ file: string; receipt: string } | undefined> {
   try {
     const dir = join(dataDir, 'demo');
     mkdirSync(dir, { recursive: true });
@@ -168,7 +250,8 @@ async function saveSample(api: ReturnType<typeof client>, token: string, dataDir
 
 function readRun(dataDir: string): RunInfo {
   const path = runFile(dataDir);
-  if (!existsSync(path)) fail('CONFIG_MISSING', `no running Liuhen system for ${dataDir}: start it first with \`npm start\` (or \`liuhen start --data ${dataDir}\`)`);
+  if (!existsSync(path))
+    fail('CONFIG_MISSING', `no running Liuhen system for ${dataDir}: start it first with \`npm start\` (or \`liuhen start --data ${dataDir}\`)`);
   return JSON.parse(readFileSync(path, 'utf8')) as RunInfo;
 }
 
@@ -182,7 +265,19 @@ async function recordOnCamera(dir: string, agency: string, device: string, at: (
     made.push((await journal.append({ ...base, kind: 'event', body: { event: 'recording-start' }, capturedAt: at(39) }, key)).record);
     for (const [i, minutes] of [38, 37, 36].entries()) {
       const clip = y4m(3 + i);
-      made.push((await journal.append({ ...base, kind: 'video', media: { type: 'video/x-yuv4mpeg', size: clip.length, sha256: createHash('sha256').update(clip).digest('hex') }, capturedAt: at(minutes) }, key)).record);
+      made.push(
+        (
+          await journal.append(
+            {
+              ...base,
+              kind: 'video',
+              media: { type: 'video/x-yuv4mpeg', size: clip.length, sha256: createHash('sha256').update(clip).digest('hex') },
+              capturedAt: at(minutes),
+            },
+            key,
+          )
+        ).record,
+      );
     }
     made.push((await journal.append({ ...base, kind: 'event', body: { event: 'recording-stop' }, capturedAt: at(35) }, key)).record);
     return made;
@@ -193,7 +288,10 @@ async function recordOnCamera(dir: string, agency: string, device: string, at: (
 
 function client(url: string) {
   const request = async (path: string, token: string, init: RequestInit = {}): Promise<Record<string, unknown>> => {
-    const res = await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } });
+    const res = await fetch(`${url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
+    });
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (!res.ok) {
       const err = (body.error ?? {}) as { code?: string; message?: string };
@@ -214,7 +312,11 @@ function client(url: string) {
       return r.id as string;
     },
     async signed(token: string, record: LiuhenRecord): Promise<string> {
-      const r = await request('/v1/records/signed', token, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record }) });
+      const r = await request('/v1/records/signed', token, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ record }),
+      });
       return r.id as string;
     },
     async status(token: string, id: string): Promise<{ notarized: boolean; leaf: string }> {
@@ -274,7 +376,12 @@ export function png(seed: number, w = 96, h = 64): Buffer {
   ihdr.writeUInt32BE(w, 0);
   ihdr.writeUInt32BE(h, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A short real video in YUV4MPEG2 (160×120, 4:2:0, 10 fps): a bar moving across. */

@@ -23,13 +23,13 @@ export interface GatewayDeps {
   /** Where audit entries go; default: journaled through `liuhen` (kind `event`, device `gateway-audit`). */
   audit?: AuditTrail | undefined;
   /** Wall clock (tests). Default `() => new Date()`. */
-  clock?: ((() => Date)) | undefined;
+  clock?: (() => Date) | undefined;
   /** Default: pino JSON lines on stderr at LIUHEN_LOG_LEVEL (info), with the access log (`createLogger` in logging.ts). */
   logger?: Logger | undefined;
   /** The web pages router (`createPagesRouter()`); mounted after the API when given. */
   pages?: import('express').Router | undefined;
   /** What the process around the gateway runs (`liuhen start`: the chain process, its state, anchoring, the notary); shown by `/healthz`. */
-  components?: ((() => Promise<ComponentHealth[]>)) | undefined;
+  components?: (() => Promise<ComponentHealth[]>) | undefined;
 }
 
 /** One component's real state for `/healthz` (issue 10.4): anything not `ok` makes the gateway degraded, with `detail` as the reason. */

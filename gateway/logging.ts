@@ -110,7 +110,12 @@ export function accessLog(logger: Logger): HttpLogger {
     },
     // The id under the key the access lines carry it (req.id), nothing from the headers.
     serializers: {
-      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string; raw?: { ip?: string } }) => ({ id: req.id, method: req.method, path: String(req.url).split('?')[0], from: req.raw?.ip ?? req.remoteAddress }),
+      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string; raw?: { ip?: string } }) => ({
+        id: req.id,
+        method: req.method,
+        path: String(req.url).split('?')[0],
+        from: req.raw?.ip ?? req.remoteAddress,
+      }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'info'),

@@ -155,7 +155,12 @@ export function createMetrics(ctx: Context): GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
   });
-  const storeErrors = new Counter({ name: 'liuhen_store_errors_total', help: 'Evidence store errors answered by the gateway, by code.', labelNames: ['code'], registers: [registry] });
+  const storeErrors = new Counter({
+    name: 'liuhen_store_errors_total',
+    help: 'Evidence store errors answered by the gateway, by code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   let size: { at: number; bytes: Promise<number> } | undefined;
   new Gauge({
     name: 'liuhen_store_bytes',
@@ -220,7 +225,18 @@ function remember<K, V>(m: Map<K, V> | Set<K>, k: K, v?: V): void {
 
 async function scanAll(ctx: Context, seen: Seen): Promise<Scan> {
   const now = ctx.clock().getTime();
-  const s: Scan = { sealed: 0, pending: 0, oldestPendingSeconds: 0, unanchored: 0, oldestUnanchoredSeconds: 0, awaitingNotary: 0, oldestNotaryWaitSeconds: 0, newLatencies: [], newFailures: 0, chainError: false };
+  const s: Scan = {
+    sealed: 0,
+    pending: 0,
+    oldestPendingSeconds: 0,
+    unanchored: 0,
+    oldestUnanchoredSeconds: 0,
+    awaitingNotary: 0,
+    oldestNotaryWaitSeconds: 0,
+    newLatencies: [],
+    newFailures: 0,
+    chainError: false,
+  };
   for (const agency of await ctx.journal.pendingAgencies()) {
     s.pending += await ctx.journal.pendingCount(agency);
     const first = await ctx.journal.oldestPending(agency);
@@ -313,7 +329,8 @@ export function metricsAccess(ctx: Context): RequestHandler {
     }
     const addr = req.socket.remoteAddress ?? '';
     const loopback = addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
-    if (ctx.config.trustProxy !== false && ctx.config.trustProxy !== 0) return next(httpError('FORBIDDEN', 'behind a proxy /metrics needs a metrics token: set metrics.tokenSha256 in gateway/config.json'));
+    if (ctx.config.trustProxy !== false && ctx.config.trustProxy !== 0)
+      return next(httpError('FORBIDDEN', 'behind a proxy /metrics needs a metrics token: set metrics.tokenSha256 in gateway/config.json'));
     if (!loopback) return next(httpError('FORBIDDEN', '/metrics is served to this machine only unless metrics.tokenSha256 is configured'));
     return next();
   };

@@ -56,10 +56,18 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
     for (const [status, resp] of Object.entries(r.responses)) {
       responses[status] = {
         description: resp.description,
-        ...(resp.schema ? { content: { 'application/json': { schema: convert(resp.schema) } } } : resp.contentType ? { content: { [resp.contentType]: { schema: { type: 'string', format: 'binary' } } } } : {}),
+        ...(resp.schema
+          ? { content: { 'application/json': { schema: convert(resp.schema) } } }
+          : resp.contentType
+            ? { content: { [resp.contentType]: { schema: { type: 'string', format: 'binary' } } } }
+            : {}),
       };
     }
-    if (r.access !== 'public') responses['401'] ??= { description: 'no valid token (UNAUTHORIZED)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    if (r.access !== 'public')
+      responses['401'] ??= {
+        description: 'no valid token (UNAUTHORIZED)',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     (paths[path] ??= {})[r.method] = {
       // Generated clients name their methods after it (issue 14): explicit, else from method and path, unique by construction.
       operationId: r.operationId ?? operationIdOf(r.method, r.path),
@@ -92,7 +100,15 @@ export function operationIdOf(method: string, path: string): string {
   const words = path
     .split('/')
     .filter((p) => p && p !== 'v1')
-    .map((p) => (p.startsWith(':') ? `By${cap(p.slice(1))}` : p.split(/[^A-Za-z0-9]+/).filter(Boolean).map(cap).join('')));
+    .map((p) =>
+      p.startsWith(':')
+        ? `By${cap(p.slice(1))}`
+        : p
+            .split(/[^A-Za-z0-9]+/)
+            .filter(Boolean)
+            .map(cap)
+            .join(''),
+    );
   return method + words.join('');
 }
 

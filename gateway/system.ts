@@ -58,7 +58,7 @@ export interface StartSystemParameters {
   /** Gateway settings (limits, rate limits); default: `<data>/gateway/config.json` when present. */
   gatewayConfig?: GatewayConfigInput | undefined;
   /** Progress lines for a person (stderr by default). */
-  onProgress?: (((line: string) => void)) | undefined;
+  onProgress?: ((line: string) => void) | undefined;
 }
 
 export interface RunningSystem {
@@ -115,7 +115,10 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     //    supervised (restarted from its last snapshot if it dies, issue 10.4).
     const configured = liuhen.config.chain;
     const wantPort = p.chainPort ?? portOf(configured?.rpc) ?? 8545;
-    const port = await assertPortFree('127.0.0.1', wantPort).then(() => wantPort, () => freePort());
+    const port = await assertPortFree('127.0.0.1', wantPort).then(
+      () => wantPort,
+      () => freePort(),
+    );
     const statePath = join(dir.chain, 'state.json');
     const chain: SupervisedChain = await superviseAnvil({
       statePath,
@@ -125,7 +128,9 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
       onEvent: (e) => logChainProcess(logger, e),
     });
     cleanups.push(() => chain.stop());
-    say(`chain ${chain.rpc} (chain id ${chain.chainId}, state in ${statePath}${chain.stateSource === 'previous' ? ', fell back to the previous snapshot' : ''})`);
+    say(
+      `chain ${chain.rpc} (chain id ${chain.chainId}, state in ${statePath}${chain.stateSource === 'previous' ? ', fell back to the previous snapshot' : ''})`,
+    );
 
     // 3. The registry and keys: idempotent (reused when the chain still has it).
     //    deploy() decides with the journal whether a registry may be (re)deployed (issue 16.3): a config
@@ -203,11 +208,29 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     }
     const gatewayChain: ClosableGatewayChain = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain! });
     cleanups.push(() => gatewayChain.close());
-    const components = systemComponents({ chain, journal: liuhen.journal, agencies: anchoringAgencies(liuhen.config), notary, notes, registry: d.chain.registry!, chainId: chain.chainId });
-    const app = createApp({ liuhen, tokens, store, chain: gatewayChain, pages: createPagesRouter(), logger, config: p.gatewayConfig ?? readGatewayConfig(p.dataDir), components });
+    const components = systemComponents({
+      chain,
+      journal: liuhen.journal,
+      agencies: anchoringAgencies(liuhen.config),
+      notary,
+      notes,
+      registry: d.chain.registry!,
+      chainId: chain.chainId,
+    });
+    const app = createApp({
+      liuhen,
+      tokens,
+      store,
+      chain: gatewayChain,
+      pages: createPagesRouter(),
+      logger,
+      config: p.gatewayConfig ?? readGatewayConfig(p.dataDir),
+      components,
+    });
     const gatewayPort = p.port ?? 8080;
     const running: RunningGateway = await listen(app, { port: gatewayPort, ...(p.host ? { host: p.host } : {}) }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') throw new LiuhenError('INVALID_INPUT', `port ${gatewayPort} is in use (another Liuhen?): stop it or choose another with --port`);
+      if (e.code === 'EADDRINUSE')
+        throw new LiuhenError('INVALID_INPUT', `port ${gatewayPort} is in use (another Liuhen?): stop it or choose another with --port`);
       throw e;
     });
     cleanups.push(() => running.close());
@@ -227,7 +250,11 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
       },
     };
     // For `liuhen demo` on this machine only (0600, removed on stop): dev tokens, never production ones.
-    writeFileSync(runFile(p.dataDir), `${JSON.stringify({ url: system.url, rpc: system.rpc, registry: system.registry, pid: process.pid, tokens: dev, agencyTokens }, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(
+      runFile(p.dataDir),
+      `${JSON.stringify({ url: system.url, rpc: system.rpc, registry: system.registry, pid: process.pid, tokens: dev, agencyTokens }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
     cleanups.unshift(() => rmSync(runFile(p.dataDir), { force: true }));
     return system;
   } catch (e) {
@@ -333,7 +360,8 @@ function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]>
         const batch = await s.journal.getBatch(agency, seq);
         if (!batch) break;
         const st = await s.journal.getAnchorState<AnchorState>(batch.root);
-        const done = st && st.chainId === s.chainId && st.registry.toLowerCase() === s.registry.toLowerCase() && (st.status === 'anchored' || st.status === 'final');
+        const done =
+          st && st.chainId === s.chainId && st.registry.toLowerCase() === s.registry.toLowerCase() && (st.status === 'anchored' || st.status === 'final');
         if (!done) {
           oldest = Math.max(0, Math.floor((Date.now() - Date.parse(batch.sealedAt)) / 1000));
           break;
@@ -347,7 +375,8 @@ function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]>
       worst = Math.max(worst, oldest ?? 0);
     }
     const total = Object.values(lag).reduce((a, l) => a + l.unanchored, 0);
-    if (worst > ANCHOR_LAG_SECONDS) return { name: 'anchoring', status: 'degraded', detail: `a batch sealed ${worst} s ago is not anchored yet (${total} waiting)`, data: lag };
+    if (worst > ANCHOR_LAG_SECONDS)
+      return { name: 'anchoring', status: 'degraded', detail: `a batch sealed ${worst} s ago is not anchored yet (${total} waiting)`, data: lag };
     return { name: 'anchoring', status: 'ok', detail: total === 0 ? 'every sealed batch is anchored' : `${total} batch(es) on their way`, data: lag };
   };
   const seenPending = new Map<string, number>();
@@ -363,8 +392,14 @@ function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]>
       const refused = pending.filter((b) => b.state === 'refused').length;
       const data = { pending: pending.length, refused, longestWaitSeconds: pending.length > 0 ? waited : null };
       if (refused > 0) return { name: 'notary', status: 'degraded', detail: `${refused} batch(es) refused by the notary`, data };
-      if (waited > NOTARY_BACKLOG_SECONDS) return { name: 'notary', status: 'degraded', detail: `${pending.length} anchored batch(es) not co-signed, one for ${waited} s`, data };
-      return { name: 'notary', status: 'ok', detail: pending.length === 0 ? 'every anchored batch is co-signed' : `${pending.length} batch(es) being co-signed`, data };
+      if (waited > NOTARY_BACKLOG_SECONDS)
+        return { name: 'notary', status: 'degraded', detail: `${pending.length} anchored batch(es) not co-signed, one for ${waited} s`, data };
+      return {
+        name: 'notary',
+        status: 'ok',
+        detail: pending.length === 0 ? 'every anchored batch is co-signed' : `${pending.length} batch(es) being co-signed`,
+        data,
+      };
     })().catch((e: unknown): ComponentHealth => ({ name: 'notary', status: 'degraded', detail: `backlog unknown: ${(e as Error).message.slice(0, 200)}` }));
     notaryCache = { at: Date.now(), value };
     return value;
@@ -379,15 +414,29 @@ function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]>
     const h = s.chain.health();
     const chain: ComponentHealth =
       h.state === 'up'
-        ? { name: 'chain', status: h.persisted.lastError ? 'degraded' : 'ok', detail: h.persisted.lastError ? `state snapshots fail (the last good one is kept): ${h.persisted.lastError}` : `running (pid ${h.pid})`, data: { ...h } }
+        ? {
+            name: 'chain',
+            status: h.persisted.lastError ? 'degraded' : 'ok',
+            detail: h.persisted.lastError ? `state snapshots fail (the last good one is kept): ${h.persisted.lastError}` : `running (pid ${h.pid})`,
+            data: { ...h },
+          }
         : h.state === 'restarting'
           ? { name: 'chain', status: 'degraded', detail: `the chain process exited (${h.lastExit?.code}) and is being restarted`, data: { ...h } }
           : h.state === 'failing'
             ? { name: 'chain', status: 'down', detail: `the chain process keeps failing (${h.failures} failures): ${h.lastError}`, data: { ...h } }
             : { name: 'chain', status: 'down', detail: 'stopped', data: { ...h } };
-    const [a, n, j] = await Promise.all([anchoring(), notary(), journal().catch((e: unknown): ComponentHealth => ({ name: 'journal', status: 'down', detail: (e as Error).message.slice(0, 200) }))]);
+    const [a, n, j] = await Promise.all([
+      anchoring(),
+      notary(),
+      journal().catch((e: unknown): ComponentHealth => ({ name: 'journal', status: 'down', detail: (e as Error).message.slice(0, 200) })),
+    ]);
     // A lost or rolled-back chain state stays noted for this run; degraded until everything is anchored and co-signed again.
-    const caughtUp = a.status === 'ok' && (a.data as Record<string, { unanchored: number }>) && Object.values(a.data as Record<string, { unanchored: number }>).every((l) => l.unanchored === 0) && n.status === 'ok' && (n.data as { pending: number } | undefined)?.pending === 0;
+    const caughtUp =
+      a.status === 'ok' &&
+      (a.data as Record<string, { unanchored: number }>) &&
+      Object.values(a.data as Record<string, { unanchored: number }>).every((l) => l.unanchored === 0) &&
+      n.status === 'ok' &&
+      (n.data as { pending: number } | undefined)?.pending === 0;
     const out: ComponentHealth[] = [chain];
     for (const note of s.notes) out.push({ name: 'chain-state', status: caughtUp ? 'ok' : 'degraded', detail: caughtUp ? `${note} (done)` : note });
     out.push(a, n, j);

@@ -35,7 +35,10 @@ export const previousRegistrySchema = z.strictObject({
 export const chainConfigSchema = z.strictObject({
   rpc: z.string().url().max(2048),
   chainId: z.number().int().positive(),
-  registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+  registry: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/)
+    .optional(),
   /** Blocks on top of the anchor block before a batch counts as final. */
   confirmations: z.number().int().min(0).max(1000).default(1),
   /** Block at which the registry was deployed: where log scans start. */
@@ -56,7 +59,17 @@ export const configSchema = z.strictObject({
   agencies: z.array(agencySchema).max(64).optional(),
   chain: chainConfigSchema.optional(),
   /** Real-time seal policy: seal after this many records or seconds after the first pending record. */
-  seal: z.strictObject({ maxRecords: z.number().int().min(1).max(1 << 20).default(1000), maxSeconds: z.number().min(0.1).max(86_400).default(2) }).default({ maxRecords: 1000, maxSeconds: 2 }),
+  seal: z
+    .strictObject({
+      maxRecords: z
+        .number()
+        .int()
+        .min(1)
+        .max(1 << 20)
+        .default(1000),
+      maxSeconds: z.number().min(0.1).max(86_400).default(2),
+    })
+    .default({ maxRecords: 1000, maxSeconds: 2 }),
 });
 
 export type LiuhenConfig = z.infer<typeof configSchema>;
@@ -84,7 +97,11 @@ export const paths = (dataDir: string) => {
 
 export function readConfig(dataDir: string): LiuhenConfig {
   const p = paths(dataDir).config;
-  if (!existsSync(p)) fail('CONFIG_MISSING', `no Liuhen data folder at ${paths(dataDir).root}; run \`liuhen init --agency CODE --device ID --officer NO\` first (or pass --data DIR)`);
+  if (!existsSync(p))
+    fail(
+      'CONFIG_MISSING',
+      `no Liuhen data folder at ${paths(dataDir).root}; run \`liuhen init --agency CODE --device ID --officer NO\` first (or pass --data DIR)`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(p, 'utf8'));

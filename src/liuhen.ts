@@ -141,7 +141,8 @@ export class Liuhen {
     const chain = this.config.chain;
     if (!chain?.registry) fail('REGISTRY_MISSING', 'no chain in the config; run `liuhen deploy` first');
     const agency = options.agency ?? this.config.agency;
-    if (!anchoringAgencies(this.config).includes(agency)) fail('AGENCY_NOT_BOUND', `this data folder does not anchor for agency ${agency}; add it to "agencies" in the config and run \`liuhen deploy\``);
+    if (!anchoringAgencies(this.config).includes(agency))
+      fail('AGENCY_NOT_BOUND', `this data folder does not anchor for agency ${agency}; add it to "agencies" in the config and run \`liuhen deploy\``);
     const signer = options.signer ?? (await openKey(agencyKey(this.dataDir, agency), chain.chainId));
     return createAnchorer({ ...options, journal: this.journal, config: { ...this.config, agency }, signer });
   }

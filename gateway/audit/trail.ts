@@ -79,7 +79,12 @@ export class JournalAuditTrail implements AuditTrail {
   write(entry: AuditEntry): void {
     const p = this.writeDurable(entry)
       .catch((e: unknown) => {
-        this.options.logger.error('audit entry not journaled', { code: e instanceof LiuhenError ? e.code : undefined, message: (e as Error)?.message, route: entry.what.route, status: entry.outcome.status });
+        this.options.logger.error('audit entry not journaled', {
+          code: e instanceof LiuhenError ? e.code : undefined,
+          message: (e as Error)?.message,
+          route: entry.what.route,
+          status: entry.outcome.status,
+        });
       })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);

@@ -17,7 +17,11 @@ export type Role = (typeof ROLES)[number];
 
 export const TOKENS_FORMAT = 'liuhen-gateway-tokens/1';
 export const tokenIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id: 16 lowercase hex digits');
-export const tokenLabelSchema = z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+export const tokenLabelSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
 const TOKEN_PATTERN = /^lh_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 /** Most tokens a gateway keeps (revoked ones included). */
 export const MAX_TOKENS = 10_000;
@@ -142,7 +146,10 @@ export class TokenStore {
       createdBy: p.createdBy,
     };
     tokenEntrySchema.parse(entry);
-    await this.mutate(() => this.byId.set(id, entry), () => this.byId.delete(id));
+    await this.mutate(
+      () => this.byId.set(id, entry),
+      () => this.byId.delete(id),
+    );
     return { token, info: infoOf(entry) };
   }
 
@@ -152,7 +159,10 @@ export class TokenStore {
     if (!entry) return undefined;
     if (entry.revokedAt) return infoOf(entry);
     const revoked = { ...entry, revokedAt: this.now().toISOString() };
-    await this.mutate(() => this.byId.set(id, revoked), () => this.byId.set(id, entry));
+    await this.mutate(
+      () => this.byId.set(id, revoked),
+      () => this.byId.set(id, entry),
+    );
     return infoOf(revoked);
   }
 
@@ -203,7 +213,6 @@ export class TokenStore {
     await writeFileAtomic(this.path, text, { mode: 0o600 });
     this.fileDigest = createHash('sha256').update(text, 'utf8').digest('hex');
   }
-
 }
 
 // ── the token file's digest in the audit trail ─────────────────────────────
@@ -291,7 +300,14 @@ export async function auditTokenFile(liuhen: Liuhen, tokens: TokenStore, options
       outcome: { status: facts.finding ? 409 : 200, ...(facts.finding ? { code: facts.finding.code } : {}), complete: true },
       tokens: facts,
     };
-    const r = await liuhen.append({ agency, device, officer, kind: 'event', capturedAt: when, body: JSON.parse(JSON.stringify(body)) as Record<string, never> });
+    const r = await liuhen.append({
+      agency,
+      device,
+      officer,
+      kind: 'event',
+      capturedAt: when,
+      body: JSON.parse(JSON.stringify(body)) as Record<string, never>,
+    });
     await journal.putMeta(LAST_DIGEST_META, String(r.record.seq));
   };
 

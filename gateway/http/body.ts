@@ -72,6 +72,7 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
   const type = mediaTypeOf(req);
   if (type !== 'application/json') throw new LiuhenError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${type || 'no content type'})`);
   const charset = /charset=([^;]+)/i.exec(String(req.headers['content-type']))?.[1]?.trim().toLowerCase();
-  if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new LiuhenError('UNSUPPORTED_MEDIA_TYPE', `JSON must be UTF-8 (got charset ${charset.slice(0, 20)})`);
+  if (charset && charset !== 'utf-8' && charset !== 'utf8')
+    throw new LiuhenError('UNSUPPORTED_MEDIA_TYPE', `JSON must be UTF-8 (got charset ${charset.slice(0, 20)})`);
   return parseJsonText(await readBody(req, limit));
 }

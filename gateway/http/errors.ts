@@ -51,7 +51,16 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Codes whose SDK message is safe and useful to a client even though the status is 5xx. */
-const TELL_5XX = new Set<ErrorCode>(['AUDIT_UNAVAILABLE', 'STORE_INTEGRITY', 'STORE_DECRYPT_FAILED', 'STORE_KEY', 'REGISTRY_MISSING', 'CHAIN_UNREACHABLE', 'CHAIN_RPC_ERROR', 'STORE_UNAVAILABLE']);
+const TELL_5XX = new Set<ErrorCode>([
+  'AUDIT_UNAVAILABLE',
+  'STORE_INTEGRITY',
+  'STORE_DECRYPT_FAILED',
+  'STORE_KEY',
+  'REGISTRY_MISSING',
+  'CHAIN_UNREACHABLE',
+  'CHAIN_RPC_ERROR',
+  'STORE_UNAVAILABLE',
+]);
 
 const GENERIC_5XX: Partial<Record<ErrorCode, string>> = {
   STORE_INTEGRITY: 'the stored evidence does not match its record: it was altered or damaged; it is not served',
@@ -72,7 +81,11 @@ export function httpError(code: ErrorCode, message: string, details?: Record<str
 }
 
 /** Body of an error response; `message` never carries a stack or a server path. */
-export function errorBody(e: LiuhenError, dataDir: string, requestId?: string): { error: { code: string; message: string; details?: unknown; requestId?: string } } {
+export function errorBody(
+  e: LiuhenError,
+  dataDir: string,
+  requestId?: string,
+): { error: { code: string; message: string; details?: unknown; requestId?: string } } {
   const status = httpStatusOf(e.code);
   let message = e.message;
   if (status >= 500 && !TELL_5XX.has(e.code)) message = GENERIC_5XX[e.code] ?? 'internal error; the gateway logged it';
@@ -95,7 +108,8 @@ function fromForeign(err: unknown): LiuhenError {
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (e?.type === 'entity.too.large' || status === 413) return new LiuhenError('PAYLOAD_TOO_LARGE', 'the request body is too large');
   if (e?.type === 'entity.parse.failed') return new LiuhenError('INVALID_JSON', 'the request body is not valid JSON');
-  if (err instanceof URIError || (status === 400 && e?.name === 'URIError')) return new LiuhenError('INVALID_INPUT', 'the request path is not valid percent-encoding');
+  if (err instanceof URIError || (status === 400 && e?.name === 'URIError'))
+    return new LiuhenError('INVALID_INPUT', 'the request path is not valid percent-encoding');
   if (status >= 400 && status < 500) return new LiuhenError('INVALID_INPUT', 'the request was not understood');
   return new LiuhenError('INTERNAL', 'internal error', { cause: err });
 }
@@ -108,7 +122,15 @@ export function errorMiddleware(logger: Logger, dataDir: string, onCode?: (code:
     onCode?.(e.code);
     if (status >= 500) {
       const cause = isLiuhenError(err) ? (err.cause as Error | undefined) : (err as Error);
-      logger.error('request failed', { requestId: requestIdOf(req), method: req.method, path: req.path, code: e.code, message: isLiuhenError(err) ? err.message : String((err as Error)?.message ?? err), cause: cause?.message, stack: cause?.stack ?? (err as Error)?.stack });
+      logger.error('request failed', {
+        requestId: requestIdOf(req),
+        method: req.method,
+        path: req.path,
+        code: e.code,
+        message: isLiuhenError(err) ? err.message : String((err as Error)?.message ?? err),
+        cause: cause?.message,
+        stack: cause?.stack ?? (err as Error)?.stack,
+      });
     }
     if (res.headersSent) {
       // Part of a body already left (a content download): cut the connection so the client sees an incomplete response, never a complete-looking one.

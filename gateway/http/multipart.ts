@@ -45,7 +45,15 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
     try {
       bb = busboy({
         headers: req.headers,
-        limits: { fieldSize: o.limits.fieldBytes, fileSize: o.limits.fileBytes, files: o.file || o.textFiles?.length ? o.limits.parts : 0, fields: o.limits.parts, parts: o.limits.parts, fieldNameSize: 64, headerPairs: 16 },
+        limits: {
+          fieldSize: o.limits.fieldBytes,
+          fileSize: o.limits.fileBytes,
+          files: o.file || o.textFiles?.length ? o.limits.parts : 0,
+          fields: o.limits.parts,
+          parts: o.limits.parts,
+          fieldNameSize: 64,
+          headerPairs: 16,
+        },
         defParamCharset: 'utf8',
       });
     } catch {
@@ -71,7 +79,8 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
     };
 
     const setField = (name: string, value: string) => {
-      if (!o.fields.includes(name)) return fail(new LiuhenError('INVALID_INPUT', `unexpected form field "${name.slice(0, 64)}" (expected ${o.fields.join(', ')})`));
+      if (!o.fields.includes(name))
+        return fail(new LiuhenError('INVALID_INPUT', `unexpected form field "${name.slice(0, 64)}" (expected ${o.fields.join(', ')})`));
       if (name in fields) return fail(new LiuhenError('INVALID_INPUT', `form field "${name}" was sent twice`));
       fields[name] = value;
       return undefined;
@@ -79,7 +88,12 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
 
     bb.on('field', (name, value, info) => {
       if (failed) return;
-      if (info.nameTruncated || info.valueTruncated) return fail(new LiuhenError('PAYLOAD_TOO_LARGE', `form field "${name.slice(0, 64)}" is larger than ${o.limits.fieldBytes} bytes`, { details: { limit: o.limits.fieldBytes } }));
+      if (info.nameTruncated || info.valueTruncated)
+        return fail(
+          new LiuhenError('PAYLOAD_TOO_LARGE', `form field "${name.slice(0, 64)}" is larger than ${o.limits.fieldBytes} bytes`, {
+            details: { limit: o.limits.fieldBytes },
+          }),
+        );
       setField(name, value);
       return undefined;
     });
@@ -108,27 +122,41 @@ export function readMultipart<T>(req: IncomingMessage, o: MultipartOptions<T>): 
         return fail(new LiuhenError('INVALID_INPUT', `form field ${missing.map((m) => `"${m}"`).join(', ')} must come before the file part`));
       }
       activeFile = stream;
-      stream.once('limit', () => stream.destroy(new LiuhenError('PAYLOAD_TOO_LARGE', `the file is larger than the ${o.limits.fileBytes} bytes allowed here`, { details: { limit: o.limits.fileBytes } })));
+      stream.once('limit', () =>
+        stream.destroy(
+          new LiuhenError('PAYLOAD_TOO_LARGE', `the file is larger than the ${o.limits.fileBytes} bytes allowed here`, {
+            details: { limit: o.limits.fileBytes },
+          }),
+        ),
+      );
       // Text parts sent as files before this one are still being read; the file waits for them (busboy holds it back meanwhile).
       const before = { ...fields };
       const ready = Promise.all(textWork).then(() => {
         for (const f of pendingText) if (f in fields) before[f] = fields[f]!;
-        if ((o.beforeFile ?? []).some((f) => !(f in before))) throw new LiuhenError('INVALID_INPUT', 'a form field that must come before the file part is missing');
+        if ((o.beforeFile ?? []).some((f) => !(f in before)))
+          throw new LiuhenError('INVALID_INPUT', 'a form field that must come before the file part is missing');
       });
-      fileWork = ready.then(() => o.onFile!(stream, { filename: info.filename, mimeType: info.mimeType }, before)).then((r) => {
-        if ((stream as Readable & { truncated?: boolean }).truncated) throw new LiuhenError('PAYLOAD_TOO_LARGE', `the file is larger than the ${o.limits.fileBytes} bytes allowed here`);
-        activeFile = undefined;
-        return r;
-      });
+      fileWork = ready
+        .then(() => o.onFile!(stream, { filename: info.filename, mimeType: info.mimeType }, before))
+        .then((r) => {
+          if ((stream as Readable & { truncated?: boolean }).truncated)
+            throw new LiuhenError('PAYLOAD_TOO_LARGE', `the file is larger than the ${o.limits.fileBytes} bytes allowed here`);
+          activeFile = undefined;
+          return r;
+        });
       // The store reports a broken source as FILE_UNREADABLE: here that is the client's upload breaking off.
-      fileWork.catch((e: unknown) => fail(isLiuhenError(e, 'FILE_UNREADABLE') ? new LiuhenError('UPLOAD_INCOMPLETE', 'the upload ended before it was complete; nothing was recorded') : e));
+      fileWork.catch((e: unknown) =>
+        fail(isLiuhenError(e, 'FILE_UNREADABLE') ? new LiuhenError('UPLOAD_INCOMPLETE', 'the upload ended before it was complete; nothing was recorded') : e),
+      );
       return undefined;
     });
 
     bb.on('partsLimit', () => fail(new LiuhenError('PAYLOAD_TOO_LARGE', `the form has more than ${o.limits.parts} parts`)));
     bb.on('filesLimit', () => fail(new LiuhenError('INVALID_INPUT', 'send exactly one file')));
     bb.on('fieldsLimit', () => fail(new LiuhenError('PAYLOAD_TOO_LARGE', `the form has more than ${o.limits.parts} fields`)));
-    bb.on('error', (e) => fail(isLiuhenError(e) ? e : new LiuhenError('INVALID_INPUT', `the multipart body is malformed: ${String((e as Error)?.message ?? '').slice(0, 80)}`)));
+    bb.on('error', (e) =>
+      fail(isLiuhenError(e) ? e : new LiuhenError('INVALID_INPUT', `the multipart body is malformed: ${String((e as Error)?.message ?? '').slice(0, 80)}`)),
+    );
     bb.on('close', () => {
       if (failed) return;
       void (async () => {

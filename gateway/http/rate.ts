@@ -68,7 +68,13 @@ export function dataRateGuard(config: GatewayConfig['http'], logger: Logger): Re
       stop();
       logger.warn('slow request cut off', { requestId: requestIdOf(req), from, method: req.method, path: req.path, why });
       if (!res.headersSent) {
-        const body = JSON.stringify({ error: { code: 'REQUEST_TOO_SLOW', message: `the request body arrived too slowly (${why}); send it at a steady rate and try again`, requestId: requestIdOf(req) } });
+        const body = JSON.stringify({
+          error: {
+            code: 'REQUEST_TOO_SLOW',
+            message: `the request body arrived too slowly (${why}); send it at a steady rate and try again`,
+            requestId: requestIdOf(req),
+          },
+        });
         res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
         res.end(body, close);
         // A client that does not read its answer either is closed anyway.

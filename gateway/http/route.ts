@@ -64,7 +64,9 @@ export interface HandlerContext<P, Q, B> {
 }
 
 /** Keeps the spec's generic types tied to the handler. */
-export function defineRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType>(spec: RouteSpec<P, Q, B>): RouteSpec {
+export function defineRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType>(
+  spec: RouteSpec<P, Q, B>,
+): RouteSpec {
   return spec as unknown as RouteSpec;
 }
 
@@ -94,44 +96,46 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
     ...(spec.before ?? []),
   ];
   if (spec.access !== 'public') chain.push(app.authFailureLimiter, authorize(spec.access, app));
-  chain.push(asyncHandler(async (req, res) => {
-    const ctx: HandlerContext<unknown, unknown, unknown> = {
-      app,
-      params: parse(spec.params, req.params ?? {}, 'INVALID_INPUT', 'path'),
-      query: parse(spec.query, { ...(req.query as object) }, 'INVALID_INPUT', 'query'),
-      body: undefined,
-      principal: locals(res).principal!,
-      auditIds: locals(res).auditIds,
-    };
-    for (const [k, v] of Object.entries(ctx.params as Record<string, unknown>)) if (typeof v === 'string') ctx.auditIds[k] = v;
-    if (spec.body && !spec.multipart) {
-      const raw = await readJson(req, app.config.limits.jsonBytes);
-      ctx.body = parseBody(spec, raw);
-    }
-    // Downstream code sees only parsed values.
-    req.params = ctx.params as Request['params'];
-    Object.defineProperty(req, 'query', { value: ctx.query, writable: true, configurable: true, enumerable: true });
-    req.body = ctx.body;
-    if (spec.audit && spec.method === 'get') {
-      // A read of evidence is on record before a byte of it leaves: if the
-      // audit trail cannot be written, the read is refused (503), never served unrecorded.
-      const p = ctx.principal as Principal | undefined;
-      try {
-        await app.audit.writeDurable({
-          who: p ? { token: p.tokenId, role: p.role, ...(p.agency ? { agency: p.agency } : {}) } : { token: null, role: null },
-          what: { method: req.method, route: spec.path, ids: { ...ctx.auditIds } },
-          when: app.clock().toISOString(),
-          from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-          outcome: { status: 0, complete: false },
-          phase: 'access',
-          ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
-        });
-      } catch (cause) {
-        throw new LiuhenError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written, so this read is refused; try again later', { cause });
+  chain.push(
+    asyncHandler(async (req, res) => {
+      const ctx: HandlerContext<unknown, unknown, unknown> = {
+        app,
+        params: parse(spec.params, req.params ?? {}, 'INVALID_INPUT', 'path'),
+        query: parse(spec.query, { ...(req.query as object) }, 'INVALID_INPUT', 'query'),
+        body: undefined,
+        principal: locals(res).principal!,
+        auditIds: locals(res).auditIds,
+      };
+      for (const [k, v] of Object.entries(ctx.params as Record<string, unknown>)) if (typeof v === 'string') ctx.auditIds[k] = v;
+      if (spec.body && !spec.multipart) {
+        const raw = await readJson(req, app.config.limits.jsonBytes);
+        ctx.body = parseBody(spec, raw);
       }
-    }
-    await spec.handler(ctx, req, res);
-  }));
+      // Downstream code sees only parsed values.
+      req.params = ctx.params as Request['params'];
+      Object.defineProperty(req, 'query', { value: ctx.query, writable: true, configurable: true, enumerable: true });
+      req.body = ctx.body;
+      if (spec.audit && spec.method === 'get') {
+        // A read of evidence is on record before a byte of it leaves: if the
+        // audit trail cannot be written, the read is refused (503), never served unrecorded.
+        const p = ctx.principal as Principal | undefined;
+        try {
+          await app.audit.writeDurable({
+            who: p ? { token: p.tokenId, role: p.role, ...(p.agency ? { agency: p.agency } : {}) } : { token: null, role: null },
+            what: { method: req.method, route: spec.path, ids: { ...ctx.auditIds } },
+            when: app.clock().toISOString(),
+            from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+            outcome: { status: 0, complete: false },
+            phase: 'access',
+            ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
+          });
+        } catch (cause) {
+          throw new LiuhenError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written, so this read is refused; try again later', { cause });
+        }
+      }
+      await spec.handler(ctx, req, res);
+    }),
+  );
   router[spec.method](spec.path, ...chain);
 }
 
@@ -146,7 +150,8 @@ export function parseBody(spec: RouteSpec, raw: unknown): unknown {
 function parse(schema: z.ZodType | undefined, value: unknown, code: ErrorCode, what: string): unknown {
   if (!schema) {
     // No schema: nothing may be given.
-    if (value && typeof value === 'object' && Object.keys(value).length > 0) throw new LiuhenError(code, `this route takes no ${what} parameters (got ${Object.keys(value).slice(0, 3).join(', ')})`);
+    if (value && typeof value === 'object' && Object.keys(value).length > 0)
+      throw new LiuhenError(code, `this route takes no ${what} parameters (got ${Object.keys(value).slice(0, 3).join(', ')})`);
     return {};
   }
   const r = schema.safeParse(value);
@@ -165,12 +170,18 @@ function authorize(access: readonly Role[], app: Context): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization;
     const bearer = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,200})$/.exec(header) : null;
-    const r: AuthResult = header === undefined ? { ok: false, reason: 'missing' } : bearer ? app.tokens.authenticate(bearer[1]) : { ok: false, reason: 'malformed' };
+    const r: AuthResult =
+      header === undefined ? { ok: false, reason: 'missing' } : bearer ? app.tokens.authenticate(bearer[1]) : { ok: false, reason: 'malformed' };
     if (!r.ok) {
       locals(res).authFailure = r.reason;
       if (r.tokenId) locals(res).failedTokenId = r.tokenId;
       res.set('WWW-Authenticate', 'Bearer realm="liuhen"');
-      const why = { missing: 'send Authorization: Bearer <token>', malformed: 'the token is malformed', unknown: 'the token is not valid', revoked: 'the token was revoked' }[r.reason];
+      const why = {
+        missing: 'send Authorization: Bearer <token>',
+        malformed: 'the token is malformed',
+        unknown: 'the token is not valid',
+        revoked: 'the token was revoked',
+      }[r.reason];
       next(new LiuhenError('UNAUTHORIZED', `authentication required: ${why}`));
       return;
     }

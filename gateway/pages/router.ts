@@ -100,7 +100,15 @@ export function isVerificationLink(link: string): boolean {
   } catch {
     return false;
   }
-  return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '' && LINK_PATH.test(url.pathname) && url.href === link;
+  return (
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    LINK_PATH.test(url.pathname) &&
+    url.href === link
+  );
 }
 
 /** The package's `web/` folder, from the sources (gateway/pages) or the build (dist/gateway/pages). */

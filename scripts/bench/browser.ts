@@ -37,7 +37,7 @@ async function generate(path: string, size: number): Promise<void> {
   const zeros = Buffer.alloc(4 * MiB);
   const fh = await open(path, 'w');
   try {
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const n = Math.min(zeros.length, size - done);
       await fh.write(ctr.update(zeros.subarray(0, n)));
       done += n;
@@ -107,7 +107,11 @@ export async function run(emit: (line: Record<string, unknown>) => void, opts: {
       await generate(file, opts.sizeBytes ?? 512 * MiB);
     }
     const bytes = (await stat(file)).size;
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
     const page = await context.newPage();
     await page.goto(`${url}/`);
     // A file input of its own, so that the page's handler does not hash the file too.
@@ -130,13 +134,15 @@ export async function run(emit: (line: Record<string, unknown>) => void, opts: {
       if (expected === undefined) break;
       bestSum = Math.min(bestSum, (performance.now() - t) / 1000);
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, descendantsRss())), 100);
-      const r = await page.evaluate(async (moduleUrl) => {
-        const { hashFile } = (await import(moduleUrl)) as { hashFile: (f: File) => Promise<{ sha256: string; size: number }> };
-        const f = (document.getElementById('bench-input') as HTMLInputElement).files![0]!;
-        const t0 = performance.now();
-        const out = await hashFile(f);
-        return { ...out, ms: performance.now() - t0 };
-      }, '/static/js/hash.js').finally(() => clearInterval(sampler));
+      const r = await page
+        .evaluate(async (moduleUrl) => {
+          const { hashFile } = (await import(moduleUrl)) as { hashFile: (f: File) => Promise<{ sha256: string; size: number }> };
+          const f = (document.getElementById('bench-input') as HTMLInputElement).files![0]!;
+          const t0 = performance.now();
+          const out = await hashFile(f);
+          return { ...out, ms: performance.now() - t0 };
+        }, '/static/js/hash.js')
+        .finally(() => clearInterval(sampler));
       if (r.size !== bytes) throw new Error(`the page hashed ${r.size} bytes, want ${bytes}`);
       if (r.sha256 !== expected) throw new Error(`the page hashed ${r.sha256}, sha256sum says ${expected}`);
       bestBrowser = Math.min(bestBrowser, r.ms / 1000);
@@ -148,9 +154,22 @@ export async function run(emit: (line: Record<string, unknown>) => void, opts: {
     const sumMBps = bytes / 1e6 / bestSum;
     const browserMBps = bytes / 1e6 / bestBrowser;
     emit({ bench: 'browser.sha256sum', bytes, seconds: round(bestSum), MBps: round(sumMBps, 1) });
-    emit({ bench: 'browser.hash', bytes, seconds: round(bestBrowser), MBps: round(browserMBps, 1), vsSha256sum: round(browserMBps / sumMBps, 2), engine: 'hash-wasm in a Web Worker over File.stream()' });
+    emit({
+      bench: 'browser.hash',
+      bytes,
+      seconds: round(bestBrowser),
+      MBps: round(browserMBps, 1),
+      vsSha256sum: round(browserMBps / sumMBps, 2),
+      engine: 'hash-wasm in a Web Worker over File.stream()',
+    });
     // Memory flat in the file size: Chromium's processes grow by far less than the file while it is hashed.
-    emit({ bench: 'browser.hash.memory', bytes, chromiumRssBeforeMB: round(baseRss / 2 ** 20, 0), chromiumRssPeakMB: round(peakRss / 2 ** 20, 0), growthMB: round((peakRss - baseRss) / 2 ** 20, 0) });
+    emit({
+      bench: 'browser.hash.memory',
+      bytes,
+      chromiumRssBeforeMB: round(baseRss / 2 ** 20, 0),
+      chromiumRssPeakMB: round(peakRss / 2 ** 20, 0),
+      growthMB: round((peakRss - baseRss) / 2 ** 20, 0),
+    });
   } finally {
     await context?.close();
     server.closeAllConnections();

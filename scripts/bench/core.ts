@@ -43,12 +43,24 @@ export async function benchHash(emit: Emit, sizeBytes = Number(process.env.LIUHE
     const sumSeconds = (performance.now() - t0) / 1000;
     let peakRss = 0;
     t0 = performance.now();
-    const ours = await hashFile(file, { onProgress: () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); } });
+    const ours = await hashFile(file, {
+      onProgress: () => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      },
+    });
     const oursSeconds = (performance.now() - t0) / 1000;
     if (ours.sha256 !== ref) throw new Error('hash mismatch with sha256sum');
     const MBps = (s: number) => round(ours.size / s / 1e6, 1);
     emit({ bench: 'hash.sha256sum', bytes: ours.size, seconds: round(sumSeconds), MBps: MBps(sumSeconds) });
-    emit({ bench: 'hash.liuhen', bytes: ours.size, seconds: round(oursSeconds), MBps: MBps(oursSeconds), peakRssMiB: round(peakRss / 2 ** 20, 1), ratioVsSha256sum: round(sumSeconds / oursSeconds, 2), target: '>= 0.9' });
+    emit({
+      bench: 'hash.liuhen',
+      bytes: ours.size,
+      seconds: round(oursSeconds),
+      MBps: MBps(oursSeconds),
+      peakRssMiB: round(peakRss / 2 ** 20, 1),
+      ratioVsSha256sum: round(sumSeconds / oursSeconds, 2),
+      target: '>= 0.9',
+    });
   } finally {
     t.cleanup();
   }
@@ -67,7 +79,17 @@ export function benchMerkle(emit: Emit, n = 1_000_000): void {
     if ((i & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage().rss);
   }
   const tEnd = performance.now();
-  emit({ bench: 'merkle.root_and_all_proofs', leaves: n, proofHashes: hashes, rootSeconds: round((tRoot - t0) / 1000), proofsSeconds: round((tEnd - tRoot) / 1000), seconds: round((tEnd - t0) / 1000), peakRssMiB: round(peak / 2 ** 20, 1), treeRssMiB: round((peak - rssBefore) / 2 ** 20, 1), target: '<= 3 s' });
+  emit({
+    bench: 'merkle.root_and_all_proofs',
+    leaves: n,
+    proofHashes: hashes,
+    rootSeconds: round((tRoot - t0) / 1000),
+    proofsSeconds: round((tEnd - tRoot) / 1000),
+    seconds: round((tEnd - t0) / 1000),
+    peakRssMiB: round(peak / 2 ** 20, 1),
+    treeRssMiB: round((peak - rssBefore) / 2 ** 20, 1),
+    target: '<= 3 s',
+  });
 }
 
 export async function benchJournal(emit: Emit, records = 50_000, concurrency = 512): Promise<void> {
@@ -82,13 +104,34 @@ export async function benchJournal(emit: Emit, records = 50_000, concurrency = 5
       Array.from({ length: concurrency }, async () => {
         while (next < records) {
           const i = next++;
-          await j.append({ agency: 'BENCH', device: `cam-${i % 16}`, officer: 'O-1', kind: 'video', media: { type: 'video/mp4', size: i, sha256: i.toString(16).padStart(64, '0') }, capturedAt: new Date().toISOString() }, keys[i % 16]!);
+          await j.append(
+            {
+              agency: 'BENCH',
+              device: `cam-${i % 16}`,
+              officer: 'O-1',
+              kind: 'video',
+              media: { type: 'video/mp4', size: i, sha256: i.toString(16).padStart(64, '0') },
+              capturedAt: new Date().toISOString(),
+            },
+            keys[i % 16]!,
+          );
         }
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
     const mainThreadBusy = round(performance.eventLoopUtilization(elu0).utilization, 2);
-    emit({ bench: 'journal.durable_appends', records, devices: keys.length, concurrency, seconds: round(seconds), recordsPerSecond: Math.round(records / seconds), signingThreads: signingPool.threads, mainThreadBusy, note: 'Ed25519-signed by 16 device keys, each acknowledged after a synced LevelDB batch (group commit)', target: '>= 10000/s' });
+    emit({
+      bench: 'journal.durable_appends',
+      records,
+      devices: keys.length,
+      concurrency,
+      seconds: round(seconds),
+      recordsPerSecond: Math.round(records / seconds),
+      signingThreads: signingPool.threads,
+      mainThreadBusy,
+      note: 'Ed25519-signed by 16 device keys, each acknowledged after a synced LevelDB batch (group commit)',
+      target: '>= 10000/s',
+    });
     const s0 = performance.now();
     const [batch] = await j.seal('BENCH');
     emit({ bench: 'journal.seal', records: batch!.size, seconds: round((performance.now() - s0) / 1000) });
@@ -109,12 +152,23 @@ export async function benchIngest(emit: Emit, records = 20_000, concurrency = 51
   try {
     const devices = Array.from({ length: 16 }, (_, d) => ({ key: DeviceKey.generate(), device: `bwc-${d}` }));
     const perDevice = records / devices.length;
-    const chains = (
-      await Promise.all(
-        devices.map(({ key, device }) =>
-          key.chain({ seq: 0, leaf: ZERO32 }, Array.from({ length: perDevice }, (_, i) => ({ v: 1 as const, id: ulid(), agency: 'BENCH', device, officer: 'O-1', kind: 'photo' as const, media: { type: 'image/jpeg', size: i, sha256: i.toString(16).padStart(64, '0') }, capturedAt: new Date().toISOString(), salt: toHex(randomBytes(16)) }))),
+    const chains = await Promise.all(
+      devices.map(({ key, device }) =>
+        key.chain(
+          { seq: 0, leaf: ZERO32 },
+          Array.from({ length: perDevice }, (_, i) => ({
+            v: 1 as const,
+            id: ulid(),
+            agency: 'BENCH',
+            device,
+            officer: 'O-1',
+            kind: 'photo' as const,
+            media: { type: 'image/jpeg', size: i, sha256: i.toString(16).padStart(64, '0') },
+            capturedAt: new Date().toISOString(),
+            salt: toHex(randomBytes(16)),
+          })),
         ),
-      )
+      ),
     );
     // Uploads of the 16 cameras interleave, each camera's in its own order.
     const signed = chains[0]!.flatMap((_, i) => chains.map((chain) => chain[i]!.record));
@@ -126,7 +180,15 @@ export async function benchIngest(emit: Emit, records = 20_000, concurrency = 51
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
-    emit({ bench: 'journal.durable_ingests', records: signed.length, devices: devices.length, concurrency, seconds: round(seconds), recordsPerSecond: Math.round(signed.length / seconds), note: 'device-signed records uploaded: signature verified, then journaled as in durable_appends' });
+    emit({
+      bench: 'journal.durable_ingests',
+      records: signed.length,
+      devices: devices.length,
+      concurrency,
+      seconds: round(seconds),
+      recordsPerSecond: Math.round(signed.length / seconds),
+      note: 'device-signed records uploaded: signature verified, then journaled as in durable_appends',
+    });
   } finally {
     await j.close();
     t.cleanup();

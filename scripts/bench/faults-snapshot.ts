@@ -24,7 +24,9 @@ export async function run(emit: Emit): Promise<void> {
   const chain = await startAnvil({ port: 0, statePath, stateInterval: 3600 });
   const provider = new JsonRpcProvider(chain.rpc, undefined, { staticNetwork: true });
   try {
-    const w = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase('test test test test test test test test test test test junk'), "m/44'/60'/0'/0/0").connect(provider);
+    const w = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase('test test test test test test test test test test test junk'), "m/44'/60'/0'/0/0").connect(
+      provider,
+    );
     let nonce = 0;
     let txBlocks = 0;
     for (const target of [1000, 5000]) {
@@ -33,7 +35,8 @@ export async function run(emit: Emit): Promise<void> {
       const add = target - head;
       const withTx = Math.floor(add / 2);
       const sends = [];
-      for (let i = 0; i < withTx; i++) sends.push(w.sendTransaction({ to: w.address, value: 1n, nonce: nonce++, data: `0x${'ab'.repeat(196)}`, gasLimit: 100_000 }));
+      for (let i = 0; i < withTx; i++)
+        sends.push(w.sendTransaction({ to: w.address, value: 1n, nonce: nonce++, data: `0x${'ab'.repeat(196)}`, gasLimit: 100_000 }));
       for (const s of await Promise.all(sends)) void s;
       txBlocks += withTx;
       const now = Number(await provider.send('eth_blockNumber', []));
@@ -46,7 +49,14 @@ export async function run(emit: Emit): Promise<void> {
         times.push(performance.now() - t0);
       }
       times.sort((a, b) => a - b);
-      emit({ bench: 'faults.snapshot', blocks: target + 3, tx_blocks: txBlocks, state_bytes: statSync(statePath).size, ms_p50: Math.round(times[1]!), ms_max: Math.round(times[2]!) });
+      emit({
+        bench: 'faults.snapshot',
+        blocks: target + 3,
+        tx_blocks: txBlocks,
+        state_bytes: statSync(statePath).size,
+        ms_p50: Math.round(times[1]!),
+        ms_max: Math.round(times[2]!),
+      });
     }
   } finally {
     provider.destroy();

@@ -27,7 +27,23 @@ import { mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkAll, components, crash, killAllStarted, killGroup, Ledger, percentile, problems, receiptPoller, rng, sleep, startLiuhen, until, uploaders, type RunningLiuhen } from '../../test/faults/harness.js';
+import {
+  checkAll,
+  components,
+  crash,
+  killAllStarted,
+  killGroup,
+  Ledger,
+  percentile,
+  problems,
+  receiptPoller,
+  rng,
+  sleep,
+  startLiuhen,
+  until,
+  uploaders,
+  type RunningLiuhen,
+} from '../../test/faults/harness.js';
 
 export type Emit = (line: Record<string, unknown>) => void;
 
@@ -79,7 +95,9 @@ export async function run(emit: Emit): Promise<void> {
       }
       await until('an upload acknowledged after the fault', () => (ledger.acked.size > ackedBefore ? true : undefined), 180_000, 50);
       recoveries.push(Date.now() - t0);
-      console.error(`kill ${k}/${kills} (${k % 5 === 0 ? 'chain' : k % 10 === 3 ? 'group+torn' : 'group'}): recovered in ${Date.now() - t0} ms; ${ledger.acked.size} acknowledged, ${ledger.served.size} receipts served`);
+      console.error(
+        `kill ${k}/${kills} (${k % 5 === 0 ? 'chain' : k % 10 === 3 ? 'group+torn' : 'group'}): recovered in ${Date.now() - t0} ms; ${ledger.acked.size} acknowledged, ${ledger.served.size} receipts served`,
+      );
     }
     await up.stop();
     await poll.stop();

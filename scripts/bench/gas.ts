@@ -137,10 +137,18 @@ export async function run(emit: Emit): Promise<void> {
   const key = (label: string): string => keccak256(toUtf8Bytes(`bench-device-key-${label}`));
   const BODY_CAMERA = 1;
   for (const [i, deviceId] of ['BC-0001', 'JN-CG-BODYCAM-2026-000123'].entries()) {
-    emit({ bench: 'gas.device.enroll', deviceIdBytes: deviceId.length, gas: await gasOf(asStation.enrollDevice(agency, deviceId, BODY_CAMERA, key(`${i}-0`), t0)) });
+    emit({
+      bench: 'gas.device.enroll',
+      deviceIdBytes: deviceId.length,
+      gas: await gasOf(asStation.enrollDevice(agency, deviceId, BODY_CAMERA, key(`${i}-0`), t0)),
+    });
   }
   emit({ bench: 'gas.device.rotate', gas: await gasOf(asStation.rotateDeviceKey(agency, 'BC-0001', key('0-1'), t0 + 86_400n)) });
-  emit({ bench: 'gas.device.revoke', reasonBytes: 32, gas: await gasOf(asStation.revokeDeviceKey(agency, 'BC-0001', 0, t0 + 3_600n, 'lost on patrol, reported stolen.')) });
+  emit({
+    bench: 'gas.device.revoke',
+    reasonBytes: 32,
+    gas: await gasOf(asStation.revokeDeviceKey(agency, 'BC-0001', 0, t0 + 3_600n, 'lost on patrol, reported stolen.')),
+  });
 
   // Display names (UTF-8: 3 bytes per Chinese character).
   emit({ bench: 'gas.names', what: 'agency', gas: await gasOf(registry.setAgencyName(agency, '济南市城市管理局')) });

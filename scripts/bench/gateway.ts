@@ -89,7 +89,11 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
     chainPort: 0,
     logger: silent,
     onProgress: () => {},
-    gatewayConfig: { rateLimit: { requests: big, verify: big, authFailures: big }, http: { slowPerAddress: 100_000 }, limits: { verifyUploadsPerAddress: 1024, verifyUploads: 1024 } },
+    gatewayConfig: {
+      rateLimit: { requests: big, verify: big, authFailures: big },
+      http: { slowPerAddress: 100_000 },
+      limits: { verifyUploadsPerAddress: 1024, verifyUploads: 1024 },
+    },
   });
   try {
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -99,7 +103,11 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
       const batch = await Promise.all(
         Array.from({ length: Math.min(50, population - i) }, async (_, k) => {
           const meta = { device: `TERM-B${(i + k) % 20}`, officer: '37010000', kind: 'form', capturedAt: new Date().toISOString() };
-          const res = await fetch(`${sys.url}/v1/records`, { method: 'POST', headers: { ...auth(sys.tokens.agency), 'content-type': 'application/json' }, body: JSON.stringify({ meta, body: { title: `bench form ${i + k}` } }) });
+          const res = await fetch(`${sys.url}/v1/records`, {
+            method: 'POST',
+            headers: { ...auth(sys.tokens.agency), 'content-type': 'application/json' },
+            body: JSON.stringify({ meta, body: { title: `bench form ${i + k}` } }),
+          });
           if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
           return (await res.json()) as { id: string; leaf: string };
         }),
@@ -129,7 +137,10 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
     const bodies = receipts.map((receipt) => JSON.stringify({ receipt }));
     const leafPaths = ids.map((x) => `/v1/verify/${x.leaf}`);
     // Sanity: each kind of request answers verified before it is measured.
-    for (const [path, init] of [[leafPaths[0]!, {}], ['/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0] }]] as const) {
+    for (const [path, init] of [
+      [leafPaths[0]!, {}],
+      ['/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0] }],
+    ] as const) {
       const v = (await (await fetch(`${sys.url}${path}`, init as RequestInit)).json()) as { status?: string };
       if (v.status !== 'verified') throw new Error(`${path}: verdict ${v.status}`);
     }
@@ -140,12 +151,30 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
     };
     const zipf = zipfSampler(ids.length);
     const health = await load('healthz', { method: 'GET', path: '/healthz' });
-    emit({ bench: 'gateway.healthz', connections, seconds, perSecond: health.rps, p50_ms: health.p50, p99_ms: health.p99, non2xx: health.non2xx, errors: health.errors });
+    emit({
+      bench: 'gateway.healthz',
+      connections,
+      seconds,
+      perSecond: health.rps,
+      p50_ms: health.p50,
+      p99_ms: health.p99,
+      non2xx: health.non2xx,
+      errors: health.errors,
+    });
     const cases: [string, autocannon.Request][] = [
       ['gateway.verify_leaf.hot', { method: 'GET', path: leafPaths[0]! }],
       ['gateway.verify_leaf.zipf', { method: 'GET', path: leafPaths[0]!, setupRequest: (req) => ({ ...req, path: leafPaths[zipf()]! }) }],
       ['gateway.verify_post.hot', { method: 'POST', path: '/v1/verify', headers: { 'content-type': 'application/json' }, body: bodies[0]! }],
-      ['gateway.verify_post.zipf', { method: 'POST', path: '/v1/verify', headers: { 'content-type': 'application/json' }, body: bodies[0]!, setupRequest: (req) => ({ ...req, body: bodies[zipf()]! }) }],
+      [
+        'gateway.verify_post.zipf',
+        {
+          method: 'POST',
+          path: '/v1/verify',
+          headers: { 'content-type': 'application/json' },
+          body: bodies[0]!,
+          setupRequest: (req) => ({ ...req, body: bodies[zipf()]! }),
+        },
+      ],
     ];
     for (const [bench, req] of cases) {
       const r = await load(bench, req);

@@ -33,7 +33,7 @@ async function generate(path: string, size: number): Promise<void> {
   const zeros = Buffer.alloc(4 * 1024 * 1024);
   const fh = await open(path, 'w');
   try {
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const n = Math.min(zeros.length, size - done);
       await fh.write(ctr.update(zeros.subarray(0, n)));
       done += n;

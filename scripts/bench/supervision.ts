@@ -77,7 +77,15 @@ export async function run(emit: Emit): Promise<void> {
       await j.sealAll({ now: () => new Date(last + 60_000), maxBatchSize: 4096 });
     }
     const buildSeconds = (performance.now() - t0) / 1000;
-    emit({ bench: 'supervision.history', records: n, cases: Math.ceil(n / 10), devices: Math.min(n, DEVICES), agencies: AGENCIES.length, seconds: round(buildSeconds), note: 'journal appends + seals to make the history (not a target)' });
+    emit({
+      bench: 'supervision.history',
+      records: n,
+      cases: Math.ceil(n / 10),
+      devices: Math.min(n, DEVICES),
+      agencies: AGENCIES.length,
+      seconds: round(buildSeconds),
+      note: 'journal appends + seals to make the history (not a target)',
+    });
 
     // The chain, as the index sees it: every batch anchored a minute after sealing, and notarized.
     const chainFacts = async (b: BatchInfo) => {
@@ -90,18 +98,46 @@ export async function run(emit: Emit): Promise<void> {
     while ((await stats.overview({ from: '2000-01-01', to: '2100-01-01' })).batches.waiting > 0) await stats.catchUp();
     const indexSeconds = (performance.now() - t0) / 1000;
     const overview = stats.overview({ from: new Date(start).toISOString().slice(0, 10), to: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) });
-    emit({ bench: 'supervision.index_build', records: n, seconds: round(indexSeconds), recordsPerSecond: Math.round(n / indexSeconds), findings: Object.values(overview.totals.findings).reduce((a, b) => a + b, 0), note: 'the index catching up from empty (a rebuild); afterwards it only reads what is new' });
+    emit({
+      bench: 'supervision.index_build',
+      records: n,
+      seconds: round(indexSeconds),
+      recordsPerSecond: Math.round(n / indexSeconds),
+      findings: Object.values(overview.totals.findings).reduce((a, b) => a + b, 0),
+      note: 'the index catching up from empty (a rebuild); afterwards it only reads what is new',
+    });
     await stats.close();
 
     // Queries through the real gateway (auth, validation, audit entry, JSON).
     const tokens = await TokenStore.open(join(dataDir, 'gateway'));
     const { token } = await tokens.create({ role: 'supervisor', label: 'bench', createdBy: 'bench' });
     const chain: GatewayChain = {
-      verifier: { checkAnchor: async () => ({ status: 'pending', code: 'ANCHOR_ABSENT', detail: 'bench' }), checkNotary: async () => ({ status: 'pending', code: 'NOTARY_ABSENT', detail: 'bench' }) } as never,
-      batchStatus: async (b) => ({ phase: 'final', anchor: { chainId: 1, registry: '0x0000000000000000000000000000000000000001', txHash: `0x${'1'.repeat(64)}`, blockNumber: 1, blockHash: `0x${'2'.repeat(64)}`, timestamp: (await chainFacts(b)).anchoredAt }, attestations: [], notarized: true }),
+      verifier: {
+        checkAnchor: async () => ({ status: 'pending', code: 'ANCHOR_ABSENT', detail: 'bench' }),
+        checkNotary: async () => ({ status: 'pending', code: 'NOTARY_ABSENT', detail: 'bench' }),
+      } as never,
+      batchStatus: async (b) => ({
+        phase: 'final',
+        anchor: {
+          chainId: 1,
+          registry: '0x0000000000000000000000000000000000000001',
+          txHash: `0x${'1'.repeat(64)}`,
+          blockNumber: 1,
+          blockHash: `0x${'2'.repeat(64)}`,
+          timestamp: (await chainFacts(b)).anchoredAt,
+        },
+        attestations: [],
+        notarized: true,
+      }),
       ping: async () => undefined,
     };
-    const app = createApp({ liuhen, tokens, chain, logger: silentLogger, config: { rateLimit: { requests: 10_000_000, verify: 10_000_000, authFailures: 10_000_000 } } });
+    const app = createApp({
+      liuhen,
+      tokens,
+      chain,
+      logger: silentLogger,
+      config: { rateLimit: { requests: 10_000_000, verify: 10_000_000, authFailures: 10_000_000 } },
+    });
     const running = await listen(app, { port: 0 });
     const get = async (path: string) => {
       const s = performance.now();
@@ -111,10 +147,22 @@ export async function run(emit: Emit): Promise<void> {
       return performance.now() - s;
     };
     await get('/v1/stats'); // opens the index (catches up the audit entries)
-    for (const [name, path] of [['stats', '/v1/stats'], ['findings', '/v1/findings?limit=50'], ['findings_filtered', `/v1/findings?limit=50&agency=${AGENCIES[3]}&kind=CASE_DECISION_WITHOUT_REVIEW`]] as const) {
+    for (const [name, path] of [
+      ['stats', '/v1/stats'],
+      ['findings', '/v1/findings?limit=50'],
+      ['findings_filtered', `/v1/findings?limit=50&agency=${AGENCIES[3]}&kind=CASE_DECISION_WITHOUT_REVIEW`],
+    ] as const) {
       const ms: number[] = [];
       for (let i = 0; i < requests; i++) ms.push(await get(path));
-      emit({ bench: `supervision.${name}_latency`, records: n, requests, p50ms: round(p(ms, 0.5)), p99ms: round(p(ms, 0.99)), maxms: round(Math.max(...ms)), target: 'p99 <= 200 ms' });
+      emit({
+        bench: `supervision.${name}_latency`,
+        records: n,
+        requests,
+        p50ms: round(p(ms, 0.5)),
+        p99ms: round(p(ms, 0.99)),
+        maxms: round(Math.max(...ms)),
+        target: 'p99 <= 200 ms',
+      });
     }
     await running.close();
 
@@ -148,7 +196,16 @@ export async function run(emit: Emit): Promise<void> {
     await stats2.close();
     const a = without.reduce((x, y) => x + y, 0) / without.length;
     const b = withStats.reduce((x, y) => x + y, 0) / withStats.length;
-    emit({ bench: 'supervision.ingest_drop', journalRecords: n, recordsPerRound: ingest, withoutStats: Math.round(a), withStats: Math.round(b), dropPercent: round(((a - b) / a) * 100), target: 'drop <= 10 %', note: 'durable appends (one device key, concurrency 256); with: the index catching up every 50 ms in the same process' });
+    emit({
+      bench: 'supervision.ingest_drop',
+      journalRecords: n,
+      recordsPerRound: ingest,
+      withoutStats: Math.round(a),
+      withStats: Math.round(b),
+      dropPercent: round(((a - b) / a) * 100),
+      target: 'drop <= 10 %',
+      note: 'durable appends (one device key, concurrency 256); with: the index catching up every 50 ms in the same process',
+    });
     await liuhen.close();
   } finally {
     t.cleanup();

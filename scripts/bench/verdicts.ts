@@ -35,8 +35,16 @@ for (const ttl of [0, 1000]) {
     const base = w.gateway.url;
     const health = await run(`${base}/healthz`);
     const get = await run(`${base}/v1/verify/${w.a.leaf}`);
-    const post = await run(`${base}/v1/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt: w.a.receipt, sha256: w.a.sha256 }) });
-    for (const [name, m] of [['healthz', health], ['GET /v1/verify/:leaf', get], ['POST /v1/verify', post]] as const) {
+    const post = await run(`${base}/v1/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ receipt: w.a.receipt, sha256: w.a.sha256 }),
+    });
+    for (const [name, m] of [
+      ['healthz', health],
+      ['GET /v1/verify/:leaf', get],
+      ['POST /v1/verify', post],
+    ] as const) {
       console.log(JSON.stringify({ bench: 'verdicts', verdictCacheMs: ttl, target: name, ...m, ratioToHealthz: Number((m.rps / health.rps).toFixed(2)) }));
     }
   } finally {

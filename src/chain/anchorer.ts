@@ -67,7 +67,7 @@ export interface AnchorerParameters {
   signer: Signer;
   /** A provider for the chain; by default one is connected to `config.chain.rpc` (and destroyed by `close`). */
   provider?: JsonRpcProvider | undefined;
-  onEvent?: (((e: AnchorEvent) => void)) | undefined;
+  onEvent?: ((e: AnchorEvent) => void) | undefined;
   /** Anchor transactions in flight at once (signed, not yet mined). @default 8 */
   maxInFlight?: number | undefined;
   /** Pause between passes when nothing moved, ms. @default 200 */
@@ -222,7 +222,11 @@ class ChainAnchorer implements Anchorer {
         attempt = 0;
         if (r.inFlight === 0 && r.pendingLeft === 0) return { ...(await this.count()), newlyAnchored: this.newlyAnchored - startAnchored, head: r.head };
         if (!r.progressed) {
-          if (Date.now() > deadline) fail('CHAIN_UNREACHABLE', `gave up after ${options.timeoutMs} ms: ${r.inFlight} anchor transaction(s) still not mined on ${redactUrl(this.chain.rpc)}`);
+          if (Date.now() > deadline)
+            fail(
+              'CHAIN_UNREACHABLE',
+              `gave up after ${options.timeoutMs} ms: ${r.inFlight} anchor transaction(s) still not mined on ${redactUrl(this.chain.rpc)}`,
+            );
           await sleep(this.pollMs, options.signal);
         }
       } catch (e) {
@@ -337,11 +341,17 @@ class ChainAnchorer implements Anchorer {
       }
       if (!this.verified) {
         if (!(await this.registry.isDeployed())) {
-          fail('REGISTRY_MISSING', `no EvidenceRegistry at ${this.registry.address} on chain ${this.chain.chainId} (${redactUrl(rpc)}): was the chain reset? run \`liuhen deploy\``);
+          fail(
+            'REGISTRY_MISSING',
+            `no EvidenceRegistry at ${this.registry.address} on chain ${this.chain.chainId} (${redactUrl(rpc)}): was the chain reset? run \`liuhen deploy\``,
+          );
         }
         const bound = await this.registry.agencyOf(this.address);
         if (bound !== this.agency) {
-          fail('AGENCY_NOT_BOUND', `the anchoring key ${this.address} is ${bound ? `bound to agency "${bound}"` : 'not bound to any agency'} on the registry, not to "${this.agency}"; the registry admin must call bindAgency (\`liuhen deploy\` on a dev chain)`);
+          fail(
+            'AGENCY_NOT_BOUND',
+            `the anchoring key ${this.address} is ${bound ? `bound to agency "${bound}"` : 'not bound to any agency'} on the registry, not to "${this.agency}"; the registry admin must call bindAgency (\`liuhen deploy\` on a dev chain)`,
+          );
         }
       }
     } catch (e) {
@@ -515,17 +525,31 @@ class ChainAnchorer implements Anchorer {
   }
 
   /** Records where the chain holds `b` (`timestamp` read from the block when not given). */
-  private async markAnchored(b: BatchInfo, s: AnchorState | undefined, location: Omit<AnchorLocation, 'timestamp'> & { timestamp?: number }): Promise<AnchorState> {
+  private async markAnchored(
+    b: BatchInfo,
+    s: AnchorState | undefined,
+    location: Omit<AnchorLocation, 'timestamp'> & { timestamp?: number },
+  ): Promise<AnchorState> {
     const timestamp = location.timestamp ?? (await this.provider?.getBlock(location.blockHash))?.timestamp;
     if (timestamp === undefined) fail('CHAIN_UNREACHABLE', `block ${location.blockHash} vanished while reading it`);
     const anchor: AnchorLocation = { txHash: location.txHash, blockNumber: location.blockNumber, blockHash: location.blockHash, timestamp };
     const now = new Date().toISOString();
     const tx = s?.tx;
     const submittedAt = s?.submittedAt;
-    const common = { ...this.base(b), ...this.carry(s), ...(tx ? { tx } : {}), ...(submittedAt ? { submittedAt } : {}), anchor, anchoredAt: now, updatedAt: '' };
+    const common = {
+      ...this.base(b),
+      ...this.carry(s),
+      ...(tx ? { tx } : {}),
+      ...(submittedAt ? { submittedAt } : {}),
+      anchor,
+      anchoredAt: now,
+      updatedAt: '',
+    };
     // With confirmations 0 an anchor is final once mined: one write for both steps.
     const final = this.chain.confirmations === 0;
-    const next = final ? await this.write<FinalState>({ ...common, status: 'final', finalAt: now }) : await this.write<AnchoredState>({ ...common, status: 'anchored' });
+    const next = final
+      ? await this.write<FinalState>({ ...common, status: 'final', finalAt: now })
+      : await this.write<AnchoredState>({ ...common, status: 'anchored' });
     this.newlyAnchored++;
     this.emit({ type: 'anchored', seq: b.seq, root: b.root, size: b.size, firstAck: b.firstAck, ...anchor });
     if (final) this.emit({ type: 'final', seq: b.seq, root: b.root, blockNumber: anchor.blockNumber, confirmations: 0 });
@@ -535,7 +559,13 @@ class ChainAnchorer implements Anchorer {
   /** pending → signed → submitted: signs a new anchor transaction and sends it through the outbox. */
   private async anchorNew(b: BatchInfo, s: AnchorState | undefined, ctx: StepContext): Promise<AnchorState> {
     const { registry, provider, me, nonce } = ctx;
-    const args = { root: b.root, size: b.size, prevRoot: b.prevRoot, firstCapturedAt: unixSeconds(b.firstCapturedAt), lastCapturedAt: unixSeconds(b.lastCapturedAt) };
+    const args = {
+      root: b.root,
+      size: b.size,
+      prevRoot: b.prevRoot,
+      firstCapturedAt: unixSeconds(b.firstCapturedAt),
+      lastCapturedAt: unixSeconds(b.lastCapturedAt),
+    };
     const data = registry.encodeAnchor(args);
     let gasLimit = this.gasLimit;
     const outbox = this.outbox();
@@ -543,7 +573,10 @@ class ChainAnchorer implements Anchorer {
       // Nothing of ours ahead of it: the call must succeed now, which also checks prevRoot continuity.
       const latest = await registry.latest(this.agency);
       if (latest.root !== b.prevRoot) {
-        fail('CHAIN_DIVERGED', `the registry's last batch of "${this.agency}" is #${latest.seq} ${latest.root}, but local batch #${b.seq} follows ${b.prevRoot}; another station with this agency's key anchored a different chain, or batches were anchored to another registry`);
+        fail(
+          'CHAIN_DIVERGED',
+          `the registry's last batch of "${this.agency}" is #${latest.seq} ${latest.root}, but local batch #${b.seq} follows ${b.prevRoot}; another station with this agency's key anchored a different chain, or batches were anchored to another registry`,
+        );
       }
       gasLimit = gasLimitFor(await outbox.estimate(registry.address, data, `anchor of batch #${b.seq}`));
       if (gasLimit > this.gasLimit || this.gasLimit === DEFAULT_GAS_LIMIT) this.gasLimit = gasLimit;
@@ -570,13 +603,27 @@ class ChainAnchorer implements Anchorer {
   private outbox(): Outbox {
     const provider = this.provider ?? fail('CHAIN_UNREACHABLE', 'the anchorer is not connected');
     if (this.outbox_?.provider !== provider) {
-      this.outbox_ = { provider, outbox: new Outbox({ kind: 'anchor', provider, signer: this.signer, chainId: this.chain.chainId, endpoint: redactUrl(this.chain.rpc), decodeRevert: registryRevert }) };
+      this.outbox_ = {
+        provider,
+        outbox: new Outbox({
+          kind: 'anchor',
+          provider,
+          signer: this.signer,
+          chainId: this.chain.chainId,
+          endpoint: redactUrl(this.chain.rpc),
+          decodeRevert: registryRevert,
+        }),
+      };
     }
     return this.outbox_.outbox;
   }
 
   private unfunded(e: unknown): LiuhenError {
-    return new LiuhenError('CHAIN_TX_REJECTED', `the anchoring key ${this.address} has too little ether to pay for an anchor on ${redactUrl(this.chain.rpc)}; fund it`, { cause: e });
+    return new LiuhenError(
+      'CHAIN_TX_REJECTED',
+      `the anchoring key ${this.address} has too little ether to pay for an anchor on ${redactUrl(this.chain.rpc)}; fund it`,
+      { cause: e },
+    );
   }
 
   private async broadcast(raw: string): Promise<void> {
@@ -585,7 +632,11 @@ class ChainAnchorer implements Anchorer {
 
   private async revertReason(b: BatchInfo, registry: RegistryClient): Promise<string | undefined> {
     try {
-      await onChain(this.chain.rpc, () => registry.contract.getFunction('anchor').staticCall(b.root, b.size, b.prevRoot, unixSeconds(b.firstCapturedAt), unixSeconds(b.lastCapturedAt), { from: this.address }));
+      await onChain(this.chain.rpc, () =>
+        registry.contract
+          .getFunction('anchor')
+          .staticCall(b.root, b.size, b.prevRoot, unixSeconds(b.firstCapturedAt), unixSeconds(b.lastCapturedAt), { from: this.address }),
+      );
       return undefined;
     } catch (e) {
       if (isNetworkError(e)) throw e;
@@ -641,7 +692,14 @@ class ChainAnchorer implements Anchorer {
       if (log && log.blockHash === s.anchor.blockHash && log.txHash === s.anchor.txHash) continue;
       changed = true;
       if (log) {
-        this.emit({ type: 'reorged', seq: b.seq, root: b.root, blockNumber: s.anchor.blockNumber, blockHash: s.anchor.blockHash, detail: `now in block ${log.blockNumber}` });
+        this.emit({
+          type: 'reorged',
+          seq: b.seq,
+          root: b.root,
+          blockNumber: s.anchor.blockNumber,
+          blockHash: s.anchor.blockHash,
+          detail: `now in block ${log.blockNumber}`,
+        });
         await this.markAnchored(b, { ...s, reorgs: (s.reorgs ?? 0) + 1 }, { txHash: log.txHash, blockNumber: log.blockNumber, blockHash: log.blockHash });
       } else {
         await this.relocate(b, s, registry, 'the registry no longer holds it');
@@ -650,7 +708,6 @@ class ChainAnchorer implements Anchorer {
     if (changed) this.cursor = this.floor;
     return changed;
   }
-
 }
 
 /** RFC 3339 → unix seconds (floor). */

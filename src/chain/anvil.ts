@@ -115,7 +115,11 @@ export function anvilBinaryPath(): string {
   try {
     dir = dirname(require.resolve(`${pkg}/package.json`));
   } catch (cause) {
-    return fail('CHAIN_START_FAILED', `the Anvil binary package ${pkg} is not installed (platform ${process.platform}/${process.arch}); run npm install, or point --rpc at another node`, { cause });
+    return fail(
+      'CHAIN_START_FAILED',
+      `the Anvil binary package ${pkg} is not installed (platform ${process.platform}/${process.arch}); run npm install, or point --rpc at another node`,
+      { cause },
+    );
   }
   const bin = join(dir, 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
   if (!existsSync(bin)) fail('CHAIN_START_FAILED', `no anvil binary at ${bin}`);
@@ -148,7 +152,9 @@ export function assertPortFree(host: string, port: number): Promise<void> {
 }
 
 const portInUse = (host: string, port: number): LiuhenError =>
-  new LiuhenError('CHAIN_PORT_IN_USE', `port ${port} on ${host} is already in use (another chain or node?); stop it, or pick another with --port`, { details: { host, port } });
+  new LiuhenError('CHAIN_PORT_IN_USE', `port ${port} on ${host} is already in use (another chain or node?); stop it, or pick another with --port`, {
+    details: { host, port },
+  });
 
 /** `state.prev.json` next to `state.json`: the snapshot before the current one. */
 export function previousStatePath(statePath: string): string {
@@ -220,7 +226,8 @@ async function checkStateFile(path: string): Promise<{ ok: true; block: number }
     if (text.length === 0) return { ok: false, reason: 'empty file' };
     const parsed = JSON.parse(text) as { best_block_number?: unknown; blocks?: unknown };
     const block = typeof parsed.best_block_number === 'string' ? Number(parsed.best_block_number) : parsed.best_block_number;
-    if (typeof block !== 'number' || !Number.isSafeInteger(block) || !Array.isArray(parsed.blocks)) return { ok: false, reason: 'not an Anvil state snapshot (no best_block_number / blocks)' };
+    if (typeof block !== 'number' || !Number.isSafeInteger(block) || !Array.isArray(parsed.blocks))
+      return { ok: false, reason: 'not an Anvil state snapshot (no best_block_number / blocks)' };
     return { ok: true, block };
   } catch (e) {
     return { ok: false, reason: `unreadable: ${(e as Error).message.slice(0, 200)}` };
@@ -233,7 +240,14 @@ async function moveAside(path: string, reason: string, emit: (e: ChainStateEvent
   emit({ type: 'state-damaged', path, movedTo, reason });
 }
 
-async function launch(p: StartAnvilParameters, host: string, port: number, chainId: number, loadFrom: string | undefined, stateSource: ChainStateSource): Promise<EmbeddedChain> {
+async function launch(
+  p: StartAnvilParameters,
+  host: string,
+  port: number,
+  chainId: number,
+  loadFrom: string | undefined,
+  stateSource: ChainStateSource,
+): Promise<EmbeddedChain> {
   const args = ['--host', host, '--port', String(port), '--chain-id', String(chainId), '--silent'];
   if (loadFrom) args.push('--load-state', loadFrom);
   if (p.statePath) args.push('--dump-state', exitStatePath(p.statePath));
@@ -387,7 +401,12 @@ async function promote(from: string, path: string): Promise<void> {
 
 async function rotateInto(tmp: string, path: string): Promise<void> {
   const prev = previousStatePath(path);
-  if (await stat(path).then(() => true, () => false)) {
+  if (
+    await stat(path).then(
+      () => true,
+      () => false,
+    )
+  ) {
     const prevTmp = `${prev}.tmp`;
     await rm(prevTmp, { force: true });
     await link(path, prevTmp);

@@ -62,12 +62,23 @@ export function attestationMessage(v: BatchAttestationValue): Record<string, unk
 }
 
 /** The digest the contract computes with `_hashTypedDataV4`. */
-export function attestationDigest(chainId: number | bigint, registry: string, v: BatchAttestationValue, version: RegistryVersion = CURRENT_REGISTRY_VERSION): string {
+export function attestationDigest(
+  chainId: number | bigint,
+  registry: string,
+  v: BatchAttestationValue,
+  version: RegistryVersion = CURRENT_REGISTRY_VERSION,
+): string {
   return TypedDataEncoder.hash(attestationDomain(chainId, registry, version), ATTESTATION_TYPES as never, attestationMessage(v));
 }
 
 /** Recovers the signer; throws on a malformed signature. High-s signatures are refused, as the contract does. */
-export function recoverAttestationSigner(chainId: number | bigint, registry: string, v: BatchAttestationValue, signature: string, version: RegistryVersion = CURRENT_REGISTRY_VERSION): string {
+export function recoverAttestationSigner(
+  chainId: number | bigint,
+  registry: string,
+  v: BatchAttestationValue,
+  signature: string,
+  version: RegistryVersion = CURRENT_REGISTRY_VERSION,
+): string {
   const sig = Signature.from(signature);
   // EIP-2: s must be in the lower half of the curve order (OpenZeppelin ECDSA rejects the rest).
   if (BigInt(sig.s) > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n) throw new Error('malleable signature (high s)');

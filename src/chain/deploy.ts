@@ -18,7 +18,11 @@ export const DEFAULT_RPC = 'http://127.0.0.1:8545';
 
 /** Dev account `index` of the well-known mnemonic. Refuses any chain that is not a dev chain. */
 export function devAccount(chainId: number, index = 0, provider?: JsonRpcProvider): HDNodeWallet {
-  if (!isDevChain(chainId)) fail('KEY_MISSING', `chain ${chainId} is not a dev chain (27752, 31337): the public dev mnemonic is refused; set ${DEPLOYER_KEYSTORE_ENV} and ${DEPLOYER_PASSPHRASE_ENV}`);
+  if (!isDevChain(chainId))
+    fail(
+      'KEY_MISSING',
+      `chain ${chainId} is not a dev chain (27752, 31337): the public dev mnemonic is refused; set ${DEPLOYER_KEYSTORE_ENV} and ${DEPLOYER_PASSPHRASE_ENV}`,
+    );
   return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).connect(provider ?? null);
 }
 
@@ -72,7 +76,7 @@ export interface DeployParameters {
    * registry (`assessRegistry`). Without it, the journal is opened for the check.
    */
   journal?: Journal | undefined;
-  onStep?: (((s: DeployStep) => void)) | undefined;
+  onStep?: ((s: DeployStep) => void) | undefined;
 }
 
 export interface DeployResult {
@@ -122,7 +126,8 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
           registry = new RegistryClient(d.address, provider);
           deployBlock = d.deployBlock;
           deployed = true;
-          if (assessment.status === 'dev-chain-reset') step({ step: 'registry-redeployed-after-reset', registry: d.address, block: d.deployBlock, lost: assessment.lost });
+          if (assessment.status === 'dev-chain-reset')
+            step({ step: 'registry-redeployed-after-reset', registry: d.address, block: d.deployBlock, lost: assessment.lost });
           else step({ step: 'registry-deployed', registry: d.address, block: d.deployBlock });
           break;
         }
@@ -143,7 +148,10 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
         if (n.created) step({ step: 'key-created', role: 'notary', address: n.address, path: notaryKey(p.dataDir).keystore });
       }
 
-      const funded: Array<['agency' | 'notary', string | undefined]> = [...agencies.map((a) => ['agency', a.address] as ['agency', string]), ['notary', notaryAddress]];
+      const funded: Array<['agency' | 'notary', string | undefined]> = [
+        ...agencies.map((a) => ['agency', a.address] as ['agency', string]),
+        ['notary', notaryAddress],
+      ];
       for (const [role, address] of funded) {
         if (!address) continue;
         const balance = await provider.getBalance(address);
@@ -163,7 +171,10 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
           await send(admin, 'bindAgency', [a.address, agencyToBytes32(a.code)]);
           step({ step: 'agency-bound', address: a.address, agency: a.code });
         } else if (bound !== a.code) {
-          fail('AGENCY_NOT_BOUND', `the anchoring key ${a.address} is bound to agency "${bound}" on this registry, not "${a.code}"; unbind it (admin) or use another data folder`);
+          fail(
+            'AGENCY_NOT_BOUND',
+            `the anchoring key ${a.address} is bound to agency "${bound}" on this registry, not "${a.code}"; unbind it (admin) or use another data folder`,
+          );
         }
       }
       const agency = agencies[0]!;
@@ -198,7 +209,10 @@ async function deployerSigner(chainId: number, provider: JsonRpcProvider): Promi
   const path = process.env[DEPLOYER_KEYSTORE_ENV];
   const pass = process.env[DEPLOYER_PASSPHRASE_ENV];
   if (!path || !pass) {
-    fail('KEY_MISSING', `chain ${chainId} is not a dev chain (27752, 31337), so the public dev account is refused: set ${DEPLOYER_KEYSTORE_ENV} to the registry admin's keystore and ${DEPLOYER_PASSPHRASE_ENV} to its passphrase`);
+    fail(
+      'KEY_MISSING',
+      `chain ${chainId} is not a dev chain (27752, 31337), so the public dev account is refused: set ${DEPLOYER_KEYSTORE_ENV} to the registry admin's keystore and ${DEPLOYER_PASSPHRASE_ENV} to its passphrase`,
+    );
   }
   return (await openKeystore(path, pass)).connect(provider);
 }
@@ -211,7 +225,6 @@ async function send(registry: RegistryClient, fn: string, args: unknown[]): Prom
     throw decodeRegistryError(e, fn);
   }
 }
-
 
 // ── registry moves (issue 16.3) ─────────────────────────────────────────────
 
@@ -287,7 +300,11 @@ export function assessRegistry(f: RegistryFacts, configPath = 'config.json'): Re
   const where = (d: AnchoredDeployment) => `registry ${d.registry} on chain ${d.chainId} (${d.batches} batch(es), last anchored in block ${d.lastBlock})`;
   const moved = (message: string, details: Record<string, unknown>): RegistryAssessment => ({
     status: 'refuse',
-    error: new LiuhenError('REGISTRY_MOVED', `${message} Liuhen never moves a data folder's anchored batches to another registry on its own: receipts already handed out name the registry they were anchored on.`, { details: { configPath, anchored: live, ...details } }),
+    error: new LiuhenError(
+      'REGISTRY_MOVED',
+      `${message} Liuhen never moves a data folder's anchored batches to another registry on its own: receipts already handed out name the registry they were anchored on.`,
+      { details: { configPath, anchored: live, ...details } },
+    ),
   });
 
   if (configured && onNode && f.hasCode[configured] === true) {
@@ -324,7 +341,12 @@ export function assessRegistry(f: RegistryFacts, configPath = 'config.json'): Re
 }
 
 /** Gathers `RegistryFacts` from the node: code at the configured registry and at every registry the journal anchored on. */
-export async function registryFacts(provider: JsonRpcProvider, nodeChainId: number, configured: ChainConfig | undefined, anchored: readonly AnchoredDeployment[]): Promise<RegistryFacts> {
+export async function registryFacts(
+  provider: JsonRpcProvider,
+  nodeChainId: number,
+  configured: ChainConfig | undefined,
+  anchored: readonly AnchoredDeployment[],
+): Promise<RegistryFacts> {
   const addresses = new Set<string>();
   if (configured?.registry && configured.chainId === nodeChainId) addresses.add(getAddress(configured.registry));
   for (const d of anchored) if (d.chainId === nodeChainId) addresses.add(d.registry);
@@ -360,7 +382,7 @@ export function checkpointSeq(chain: Pick<ChainConfig, 'previousRegistries'> | u
 export interface MigrateParameters {
   dataDir: string;
   rpc?: string | undefined;
-  onStep?: (((s: DeployStep) => void)) | undefined;
+  onStep?: ((s: DeployStep) => void) | undefined;
 }
 
 export interface MigrateResult extends DeployResult {
@@ -392,7 +414,11 @@ export async function migrateRegistry(p: MigrateParameters): Promise<MigrateResu
     try {
       lastBatches = await onChain(rpc, async () => {
         const old = new RegistryClient(chain.registry!, provider);
-        if (!(await old.isDeployed())) fail('REGISTRY_MISSING', `the current registry ${old.address} is not on chain ${chainId}; a migration starts from a registry the node holds (see docs/chain.md)`);
+        if (!(await old.isDeployed()))
+          fail(
+            'REGISTRY_MISSING',
+            `the current registry ${old.address} is not on chain ${chainId}; a migration starts from a registry the node holds (see docs/chain.md)`,
+          );
         const out: PreviousRegistry['lastBatches'] = {};
         for (const agency of anchoringAgencies(config)) {
           const onChainLatest = await old.latest(agency);
@@ -404,7 +430,11 @@ export async function migrateRegistry(p: MigrateParameters): Promise<MigrateResu
             last = { seq: b.seq, root: b.root.toLowerCase() };
           }
           if ((last?.root ?? ZERO_ROOT) !== onChainLatest.root.toLowerCase() || (last?.seq ?? 0) !== onChainLatest.seq) {
-            fail('CHAIN_DIVERGED', `agency ${agency}: the journal's anchored chain ends at #${last?.seq ?? 0}, the registry's at #${onChainLatest.seq} ${onChainLatest.root}; run \`liuhen anchor\` until both agree, then migrate`, { details: { agency, journal: last ?? null, registry: onChainLatest } });
+            fail(
+              'CHAIN_DIVERGED',
+              `agency ${agency}: the journal's anchored chain ends at #${last?.seq ?? 0}, the registry's at #${onChainLatest.seq} ${onChainLatest.root}; run \`liuhen anchor\` until both agree, then migrate`,
+              { details: { agency, journal: last ?? null, registry: onChainLatest } },
+            );
           }
           if (last) out[agency] = last;
         }
@@ -417,9 +447,18 @@ export async function migrateRegistry(p: MigrateParameters): Promise<MigrateResu
     await journal.close();
   }
 
-  const previous: PreviousRegistry = { registry: getAddress(chain.registry), chainId: chain.chainId, ...(chain.deployBlock !== undefined && { deployBlock: chain.deployBlock }), movedAt: new Date().toISOString(), lastBatches };
+  const previous: PreviousRegistry = {
+    registry: getAddress(chain.registry),
+    chainId: chain.chainId,
+    ...(chain.deployBlock !== undefined && { deployBlock: chain.deployBlock }),
+    movedAt: new Date().toISOString(),
+    lastBatches,
+  };
   // The config names no registry while deploying (so deploy deploys), and lists the old one as previous (so the check accepts its anchors).
-  writeConfig(p.dataDir, { ...config, chain: { ...chain, registry: undefined, deployBlock: undefined, previousRegistries: [...(chain.previousRegistries ?? []), previous] } });
+  writeConfig(p.dataDir, {
+    ...config,
+    chain: { ...chain, registry: undefined, deployBlock: undefined, previousRegistries: [...(chain.previousRegistries ?? []), previous] },
+  });
   let result: DeployResult;
   try {
     result = await deploy({ dataDir: p.dataDir, rpc, onStep: step });

@@ -40,7 +40,12 @@ export function agencyKey(dataDir: string, agency?: string): KeyLocation {
   const dir = paths(dataDir).keys;
   const own = agency === undefined || agency === readConfig(dataDir).agency;
   const base = own ? 'agency' : `agency-${agency}`;
-  return { keystore: join(dir, `${base}.json`), devPassphrase: join(dir, `${base}.dev-passphrase`), env: AGENCY_PASSPHRASE_ENV, role: `anchoring key of agency ${agency ?? readConfig(dataDir).agency}` };
+  return {
+    keystore: join(dir, `${base}.json`),
+    devPassphrase: join(dir, `${base}.dev-passphrase`),
+    env: AGENCY_PASSPHRASE_ENV,
+    role: `anchoring key of agency ${agency ?? readConfig(dataDir).agency}`,
+  };
 }
 
 /** The notary's EIP-712 key: `<data>/notary/keystore.json` (shared with `liuhen notary`). */
@@ -55,7 +60,10 @@ export function passphraseFor(key: KeyLocation, chainId: number): string {
   if (fromEnv) return fromEnv;
   if (isDevChain(chainId) && existsSync(key.devPassphrase)) return readFileSync(key.devPassphrase, 'utf8').trim();
   if (existsSync(key.devPassphrase)) {
-    return fail('KEY_MISSING', `chain ${chainId} is not a dev chain: the dev passphrase file ${key.devPassphrase} is not used; set ${key.env} for the ${key.role}`);
+    return fail(
+      'KEY_MISSING',
+      `chain ${chainId} is not a dev chain: the dev passphrase file ${key.devPassphrase} is not used; set ${key.env} for the ${key.role}`,
+    );
   }
   return fail('KEY_MISSING', `set ${key.env} to the passphrase of the ${key.role} (${key.keystore})`);
 }

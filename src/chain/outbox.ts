@@ -66,7 +66,9 @@ export interface TxFacts {
 /** Pure: what became of `tx`, from `facts`. Table-tested in test/chain/outbox.test.ts. */
 export function classifyTx(tx: Pick<OutboxTx, 'nonce'>, facts: TxFacts): TxStatus {
   if (facts.receipt !== null) {
-    return facts.receipt.status === 0 ? { kind: 'reverted', blockNumber: facts.receipt.blockNumber } : { kind: 'mined', blockNumber: facts.receipt.blockNumber, blockHash: facts.receipt.blockHash };
+    return facts.receipt.status === 0
+      ? { kind: 'reverted', blockNumber: facts.receipt.blockNumber }
+      : { kind: 'mined', blockNumber: facts.receipt.blockNumber, blockHash: facts.receipt.blockHash };
   }
   if (tx.nonce < facts.minedNonce) return { kind: 'replaced' };
   if (tx.nonce > facts.nextNonce) return { kind: 'gap', next: facts.nextNonce };
@@ -79,12 +81,16 @@ export function gasLimitFor(estimate: bigint): bigint {
 }
 
 /** The one fee policy: EIP-1559 fields when the node gives them, else a legacy gas price. */
-export function feeFields(fees: Pick<FeeData, 'gasPrice' | 'maxFeePerGas' | 'maxPriorityFeePerGas'>): Pick<TransactionRequest, 'type' | 'gasPrice' | 'maxFeePerGas' | 'maxPriorityFeePerGas'> {
-  if (fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null) return { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
+export function feeFields(
+  fees: Pick<FeeData, 'gasPrice' | 'maxFeePerGas' | 'maxPriorityFeePerGas'>,
+): Pick<TransactionRequest, 'type' | 'gasPrice' | 'maxFeePerGas' | 'maxPriorityFeePerGas'> {
+  if (fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null)
+    return { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
   return { type: 0, gasPrice: fees.gasPrice ?? 0n };
 }
 
-const ALREADY_KNOWN = /already known|already imported|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced|transaction already in pool/i;
+const ALREADY_KNOWN =
+  /already known|already imported|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced|transaction already in pool/i;
 
 /**
  * True when a node's refusal of `eth_sendRawTransaction` means it already has
@@ -194,7 +200,12 @@ export class Outbox {
       if (isNetworkError(e)) throw this.error(e, `sending the ${this.kind} transaction`);
       if (isAlreadyKnown(e)) return;
       if (isInsufficientFunds(e)) {
-        throw unfunded?.(e) ?? new LiuhenError('CHAIN_TX_REJECTED', `the account ${this.from ?? ''} has too little ether to pay for the ${this.kind} transaction; fund it`, { cause: e });
+        throw (
+          unfunded?.(e) ??
+          new LiuhenError('CHAIN_TX_REJECTED', `the account ${this.from ?? ''} has too little ether to pay for the ${this.kind} transaction; fund it`, {
+            cause: e,
+          })
+        );
       }
       if (classifyChainError(e) === 'revert') throw this.error(e, `sending the ${this.kind} transaction`);
       fail('CHAIN_TX_REJECTED', `the node refused the ${this.kind} transaction: ${chainMessage(e)}`, { cause: e });
@@ -246,6 +257,10 @@ export class Outbox {
 
   private error(e: unknown, doing: string): LiuhenError {
     if (isLiuhenError(e)) return e;
-    return toChainError(e, { doing, ...(this.p.endpoint === undefined ? {} : { endpoint: this.p.endpoint }), ...(this.p.decodeRevert ? { decodeRevert: this.p.decodeRevert } : {}) });
+    return toChainError(e, {
+      doing,
+      ...(this.p.endpoint === undefined ? {} : { endpoint: this.p.endpoint }),
+      ...(this.p.decodeRevert ? { decodeRevert: this.p.decodeRevert } : {}),
+    });
   }
 }

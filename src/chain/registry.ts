@@ -1,4 +1,16 @@
-import { Contract, decodeBytes32String, getAddress, id, Interface, keccak256, toUtf8Bytes, zeroPadValue, type ContractRunner, type Log, type Provider } from 'ethers';
+import {
+  Contract,
+  decodeBytes32String,
+  getAddress,
+  id,
+  Interface,
+  keccak256,
+  toUtf8Bytes,
+  zeroPadValue,
+  type ContractRunner,
+  type Log,
+  type Provider,
+} from 'ethers';
 import { isLiuhenError, LiuhenError } from '../errors.js';
 import { ZERO32 } from '../util/hex.js';
 import { agencyToBytes32, type RegistryVersion } from './attestation.js';
@@ -210,7 +222,11 @@ export class RegistryClient {
     } catch (e) {
       if ((e as { code?: string }).code === 'BAD_DATA') {
         // An empty answer: no contract (or not this one) at the address.
-        throw new LiuhenError('REGISTRY_MISSING', `${this.address} answered ${name}() with no data: there is no EvidenceRegistry at that address on this chain`, { cause: e, details: { registry: this.address } });
+        throw new LiuhenError(
+          'REGISTRY_MISSING',
+          `${this.address} answered ${name}() with no data: there is no EvidenceRegistry at that address on this chain`,
+          { cause: e, details: { registry: this.address } },
+        );
       }
       throw decodeRegistryError(e, name);
     }
@@ -227,13 +243,17 @@ export class RegistryClient {
     let v: RegistryVersion;
     try {
       const n = (await this.contract.getFunction('registryVersion').staticCall()) as bigint;
-      if (n !== 2n) throw new LiuhenError('REGISTRY_MISSING', `${this.address} says it is registry version ${n}; this SDK reads versions 1 and 2`, { details: { registry: this.address, version: n.toString() } });
+      if (n !== 2n)
+        throw new LiuhenError('REGISTRY_MISSING', `${this.address} says it is registry version ${n}; this SDK reads versions 1 and 2`, {
+          details: { registry: this.address, version: n.toString() },
+        });
       v = 2;
     } catch (e) {
       if (isLiuhenError(e) || isNetworkError(e)) throw e;
       // No registryVersion(): version 1 if it is a registry at all (else REGISTRY_MISSING / CHAIN_REVERTED from call()).
       const role = await this.call<string>('NOTARY_ROLE', [], this.contractV1);
-      if (role !== NOTARY_ROLE) throw new LiuhenError('REGISTRY_MISSING', `${this.address} does not answer like an EvidenceRegistry`, { details: { registry: this.address } });
+      if (role !== NOTARY_ROLE)
+        throw new LiuhenError('REGISTRY_MISSING', `${this.address} does not answer like an EvidenceRegistry`, { details: { registry: this.address } });
       v = 1;
     }
     this.versionKnown = v;
@@ -258,7 +278,17 @@ export class RegistryClient {
   /** The batch `root` of `agency` (an agency code, or its bytes32); `exists: false` when the agency never anchored it. */
   async batch(agency: string, root: string): Promise<OnChainBatch> {
     const a = agencyArg(agency);
-    type Raw = { prevRoot: string; seq: bigint; size: bigint; firstCapturedAt: bigint; lastCapturedAt: bigint; anchoredAt: bigint; blockNumber: bigint; cosignerCount: bigint; notarizedAt: bigint };
+    type Raw = {
+      prevRoot: string;
+      seq: bigint;
+      size: bigint;
+      firstCapturedAt: bigint;
+      lastCapturedAt: bigint;
+      anchoredAt: bigint;
+      blockNumber: bigint;
+      cosignerCount: bigint;
+      notarizedAt: bigint;
+    };
     let b: Raw;
     if ((await this.version()) === 1) {
       const v1 = await this.call<Raw & { agency: string }>('batch', [root], this.contractV1);
@@ -344,7 +374,11 @@ export class RegistryClient {
       // A root of another agency is no batch of this one: answer as version 2 would.
       if (!(await this.batch(agency, root)).exists) {
         const args = { agency: show(agencyArg(agency)), root };
-        throw new LiuhenError('CHAIN_REVERTED', `the registry reverted attestationDigest with EvidenceRegistryBatchNotAnchored(agency=${args.agency}, root=${root})`, { details: { error: 'EvidenceRegistryBatchNotAnchored', args } });
+        throw new LiuhenError(
+          'CHAIN_REVERTED',
+          `the registry reverted attestationDigest with EvidenceRegistryBatchNotAnchored(agency=${args.agency}, root=${root})`,
+          { details: { error: 'EvidenceRegistryBatchNotAnchored', args } },
+        );
       }
       return this.call<string>('attestationDigest', [root, attestedAt], this.contractV1);
     }
@@ -411,10 +445,22 @@ export class RegistryClient {
         continue; // hostile input: skip what does not decode
       }
       if (!ev) continue;
-      const base = { deviceId: ev.args.deviceId as string, publicKey: (ev.args.publicKey as string).toLowerCase(), blockNumber: log.blockNumber, txHash: log.transactionHash };
+      const base = {
+        deviceId: ev.args.deviceId as string,
+        publicKey: (ev.args.publicKey as string).toLowerCase(),
+        blockNumber: log.blockNumber,
+        txHash: log.transactionHash,
+      };
       if (ev.name === 'DeviceEnrolled') out.push({ type: 'enrolled', ...base, kind: deviceKindOf(Number(ev.args.kind)), validFrom: Number(ev.args.validFrom) });
       else if (ev.name === 'DeviceKeyRotated') out.push({ type: 'rotated', ...base, keyIndex: Number(ev.args.keyIndex), validFrom: Number(ev.args.validFrom) });
-      else if (ev.name === 'DeviceKeyRevoked') out.push({ type: 'revoked', ...base, keyIndex: Number(ev.args.keyIndex), compromisedAt: Number(ev.args.compromisedAt), reason: ev.args.reason as string });
+      else if (ev.name === 'DeviceKeyRevoked')
+        out.push({
+          type: 'revoked',
+          ...base,
+          keyIndex: Number(ev.args.keyIndex),
+          compromisedAt: Number(ev.args.compromisedAt),
+          reason: ev.args.reason as string,
+        });
     }
     return out;
   }
@@ -516,7 +562,20 @@ export class RegistryClient {
 }
 
 function unknownBatch(): OnChainBatch {
-  return { exists: false, agency: '', agencyBytes32: ZERO32, prevRoot: ZERO32, seq: 0, size: 0, firstCapturedAt: 0, lastCapturedAt: 0, anchoredAt: 0, blockNumber: 0, cosignerCount: 0, notarizedAt: 0 };
+  return {
+    exists: false,
+    agency: '',
+    agencyBytes32: ZERO32,
+    prevRoot: ZERO32,
+    seq: 0,
+    size: 0,
+    firstCapturedAt: 0,
+    lastCapturedAt: 0,
+    anchoredAt: 0,
+    blockNumber: 0,
+    cosignerCount: 0,
+    notarizedAt: 0,
+  };
 }
 
 /** The agency code of a bytes32, or the bytes32 itself when it is not a valid string. */
@@ -599,7 +658,13 @@ export function registryRevert(e: unknown): { name: string; args: Record<string,
     }
   }
   if (!name) return undefined;
-  return { name, args, shown: `${name}(${Object.entries(args).map(([k, v]) => `${k}=${v}`).join(', ')})` };
+  return {
+    name,
+    args,
+    shown: `${name}(${Object.entries(args)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')})`,
+  };
 }
 
 /**

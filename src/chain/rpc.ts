@@ -106,7 +106,9 @@ export async function connect(p: ConnectParameters): Promise<Connection> {
     probe.destroy();
   }
   if (p.expectedChainId !== undefined && chainId !== p.expectedChainId) {
-    fail('CHAIN_MISMATCH', `the node at ${label} serves chain ${chainId}, expected ${p.expectedChainId}`, { details: { rpc: label, chainId, expected: p.expectedChainId } });
+    fail('CHAIN_MISMATCH', `the node at ${label} serves chain ${chainId}, expected ${p.expectedChainId}`, {
+      details: { rpc: label, chainId, expected: p.expectedChainId },
+    });
   }
   // cacheTimeout -1: no 250 ms result cache — nonces and heads must be fresh.
   // batchStallTime 0: the anchorer's calls are sequential; waiting 10 ms to batch each one only adds latency.
@@ -117,5 +119,6 @@ export async function connect(p: ConnectParameters): Promise<Connection> {
 /** Re-reads the node's chain id (a restarted node may serve another chain). */
 export async function assertChainId(provider: JsonRpcProvider, rpc: string, expected: number): Promise<void> {
   const id = Number(BigInt(await onChain(rpc, () => provider.send('eth_chainId', []) as Promise<string>)));
-  if (id !== expected) fail('CHAIN_MISMATCH', `the node at ${redactUrl(rpc)} now serves chain ${id}, expected ${expected}`, { details: { chainId: id, expected } });
+  if (id !== expected)
+    fail('CHAIN_MISMATCH', `the node at ${redactUrl(rpc)} now serves chain ${id}, expected ${expected}`, { details: { chainId: id, expected } });
 }

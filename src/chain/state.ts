@@ -76,7 +76,14 @@ export type AnchoredState = AnchorStateBase & {
   /** When our transaction was broadcast (the metrics' broadcast → mined latency). */
   submittedAt?: string;
 };
-export type FinalState = AnchorStateBase & { status: 'final'; tx?: AnchorTx; anchor: AnchorLocation; anchoredAt: string; submittedAt?: string; finalAt: string };
+export type FinalState = AnchorStateBase & {
+  status: 'final';
+  tx?: AnchorTx;
+  anchor: AnchorLocation;
+  anchoredAt: string;
+  submittedAt?: string;
+  finalAt: string;
+};
 
 export type AnchorState = PendingState | SignedState | SubmittedState | AnchoredState | FinalState;
 
@@ -106,8 +113,23 @@ export const anchorStateSchema = z.discriminatedUnion('status', [
   z.object({ ...base, status: z.literal('pending'), tx: txSchema.optional() }),
   z.object({ ...base, status: z.literal('signed'), tx: txSchema }),
   z.object({ ...base, status: z.literal('submitted'), tx: txSchema, submittedAt: z.string() }),
-  z.object({ ...base, status: z.literal('anchored'), tx: txSchema.optional(), anchor: locationSchema, anchoredAt: z.string(), submittedAt: z.string().optional() }),
-  z.object({ ...base, status: z.literal('final'), tx: txSchema.optional(), anchor: locationSchema, anchoredAt: z.string(), submittedAt: z.string().optional(), finalAt: z.string() }),
+  z.object({
+    ...base,
+    status: z.literal('anchored'),
+    tx: txSchema.optional(),
+    anchor: locationSchema,
+    anchoredAt: z.string(),
+    submittedAt: z.string().optional(),
+  }),
+  z.object({
+    ...base,
+    status: z.literal('final'),
+    tx: txSchema.optional(),
+    anchor: locationSchema,
+    anchoredAt: z.string(),
+    submittedAt: z.string().optional(),
+    finalAt: z.string(),
+  }),
 ]);
 
 /**
@@ -117,7 +139,12 @@ export const anchorStateSchema = z.discriminatedUnion('status', [
  */
 export function parseAnchorState(value: unknown, root: string): AnchorState {
   const r = anchorStateSchema.safeParse(value);
-  if (!r.success) fail('JOURNAL_CORRUPT', `the anchor state of batch ${root} is not valid: ${r.error.issues.map((i) => `${i.path.join('.') || '(state)'}: ${i.message}`).join('; ')}`, { details: { root } });
+  if (!r.success)
+    fail(
+      'JOURNAL_CORRUPT',
+      `the anchor state of batch ${root} is not valid: ${r.error.issues.map((i) => `${i.path.join('.') || '(state)'}: ${i.message}`).join('; ')}`,
+      { details: { root } },
+    );
   return r.data as AnchorState;
 }
 
@@ -213,7 +240,8 @@ export function transition(s: AnchorState | undefined, f: AnchorFacts): AnchorAc
   const held = (): AnchorAction | undefined => {
     const r = f.registry;
     if (r === undefined || !r.held) return undefined;
-    if (r.agency !== f.agency || r.seq !== f.seq) return { type: 'diverged', reason: `root is on chain as batch ${r.seq} of "${r.agency}", but is batch ${f.seq} of "${f.agency}" here` };
+    if (r.agency !== f.agency || r.seq !== f.seq)
+      return { type: 'diverged', reason: `root is on chain as batch ${r.seq} of "${r.agency}", but is batch ${f.seq} of "${f.agency}" here` };
     return r.location ? { type: 'mark-anchored', location: r.location } : { type: 'wait' };
   };
   switch (s?.status) {

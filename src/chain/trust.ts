@@ -34,10 +34,16 @@ export const trustRootSchema = z.strictObject({
   notaries: z
     .strictObject({
       threshold: z.number().int().min(1).max(64).optional(),
-      members: z.array(z.strictObject({ address, name: z.string().max(256).optional() })).min(1).max(64),
+      members: z
+        .array(z.strictObject({ address, name: z.string().max(256).optional() }))
+        .min(1)
+        .max(64),
     })
     .optional(),
-  agencies: z.array(z.strictObject({ code: agencySchema, name: z.string().max(256).optional() })).max(1024).optional(),
+  agencies: z
+    .array(z.strictObject({ code: agencySchema, name: z.string().max(256).optional() }))
+    .max(1024)
+    .optional(),
 });
 
 export type TrustRoot = z.infer<typeof trustRootSchema>;

@@ -115,7 +115,8 @@ export class RegistryView {
     const [latest, again] = await Promise.all([this.provider.getBlock('latest'), seen ? this.provider.getBlock(seen.number) : Promise.resolve(null)]);
     if (!latest?.hash) throw new Error('the node returned no latest block');
     if (seen && (!again || again.hash !== seen.hash)) this.flush();
-    else if (seen && latest.number - seen.number > MAX_LOG_SCAN) this.flush(); // idle for long: re-reading is cheaper than scanning (and nodes cap log ranges)
+    else if (seen && latest.number - seen.number > MAX_LOG_SCAN)
+      this.flush(); // idle for long: re-reading is cheaper than scanning (and nodes cap log ranges)
     else if (seen && latest.number > seen.number) {
       let logs: Log[] | undefined;
       try {
@@ -190,20 +191,40 @@ export class RegistryView {
 
   /** Batch facts; stored only when final at `head`. */
   batch(agency: string, root: string, head: number): Promise<StoredBatch> {
-    return this.through(this.batches, `${agency}|${root}`, () => this.registry.batch(agency, root), (b) => b.exists && head - b.blockNumber + 1 >= this.finality);
+    return this.through(
+      this.batches,
+      `${agency}|${root}`,
+      () => this.registry.batch(agency, root),
+      (b) => b.exists && head - b.blockNumber + 1 >= this.finality,
+    );
   }
 
   /** The anchor transaction's receipt; stored only when found and final at `head`. */
   transaction(hash: string, head: number): Promise<TransactionReceipt | null> {
-    return this.through(this.txs, hash, () => this.provider.getTransactionReceipt(hash), (t) => !!t && head - t.blockNumber + 1 >= this.finality) as Promise<TransactionReceipt | null>;
+    return this.through(
+      this.txs,
+      hash,
+      () => this.provider.getTransactionReceipt(hash),
+      (t) => !!t && head - t.blockNumber + 1 >= this.finality,
+    ) as Promise<TransactionReceipt | null>;
   }
 
   isNotary(account: string): Promise<boolean> {
-    return this.through(this.roles, account, () => this.registry.hasRole(NOTARY_ROLE, account), () => true);
+    return this.through(
+      this.roles,
+      account,
+      () => this.registry.hasRole(NOTARY_ROLE, account),
+      () => true,
+    );
   }
 
   attestedAt(agency: string, root: string, notary: string): Promise<number> {
-    return this.through(this.cosigned, `${agency}|${root}|${notary}`, () => this.registry.attestedAt(agency, root, notary), () => true);
+    return this.through(
+      this.cosigned,
+      `${agency}|${root}|${notary}`,
+      () => this.registry.attestedAt(agency, root, notary),
+      () => true,
+    );
   }
 
   async notaryThreshold(): Promise<number> {

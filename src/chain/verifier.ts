@@ -71,10 +71,12 @@ function parseAnchorLogSafe(l: Log): AnchorLog | undefined {
 /** The registry's facts of the batch against the receipt's: the first difference as a `fail`, or undefined. */
 function factsMismatch(stored: StoredBatch, b: BatchFacts, what: 'ANCHOR' | 'NOTARY'): CheckOutcome | undefined {
   if (!stored.exists) return out('fail', `${what}_ROOT_UNKNOWN`, `the registry has no batch with root ${short(b.root)}`);
-  if (stored.agency !== b.agency) return out('fail', `${what}_AGENCY_MISMATCH`, `the registry has the root as a batch of "${stored.agency}", the receipt says "${b.agency}"`);
+  if (stored.agency !== b.agency)
+    return out('fail', `${what}_AGENCY_MISMATCH`, `the registry has the root as a batch of "${stored.agency}", the receipt says "${b.agency}"`);
   if (stored.seq !== b.seq) return out('fail', `${what}_SEQ_MISMATCH`, `the registry has the root as batch #${stored.seq}, the receipt says #${b.seq}`);
   if (stored.size !== b.size) return out('fail', `${what}_SIZE_MISMATCH`, `the registry has ${stored.size} records in the batch, the receipt says ${b.size}`);
-  if (stored.prevRoot !== b.prevRoot) return out('fail', `${what}_PREV_ROOT_MISMATCH`, `the registry chains the batch to ${short(stored.prevRoot)}, the receipt to ${short(b.prevRoot)}`);
+  if (stored.prevRoot !== b.prevRoot)
+    return out('fail', `${what}_PREV_ROOT_MISMATCH`, `the registry chains the batch to ${short(stored.prevRoot)}, the receipt to ${short(b.prevRoot)}`);
   return undefined;
 }
 
@@ -125,8 +127,18 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
     try {
       return await run();
     } catch (e) {
-      if (isNetworkError(e)) return out('pending', 'CHAIN_UNREACHABLE', isLiuhenError(e) ? e.message : `the chain at ${p.rpc ? redactUrl(p.rpc) : 'the provider'} cannot be reached`);
-      if (isLiuhenError(e, 'CHAIN_REVERTED') || isLiuhenError(e, 'REGISTRY_MISSING')) return out('fail', `${what === 'anchor' ? 'ANCHOR' : 'NOTARY'}_REGISTRY_INVALID`, `the receipt's registry does not answer like an EvidenceRegistry: ${e.message}`);
+      if (isNetworkError(e))
+        return out(
+          'pending',
+          'CHAIN_UNREACHABLE',
+          isLiuhenError(e) ? e.message : `the chain at ${p.rpc ? redactUrl(p.rpc) : 'the provider'} cannot be reached`,
+        );
+      if (isLiuhenError(e, 'CHAIN_REVERTED') || isLiuhenError(e, 'REGISTRY_MISSING'))
+        return out(
+          'fail',
+          `${what === 'anchor' ? 'ANCHOR' : 'NOTARY'}_REGISTRY_INVALID`,
+          `the receipt's registry does not answer like an EvidenceRegistry: ${e.message}`,
+        );
       return out('pending', 'CHAIN_ERROR', `the node could not answer: ${((e as Error)?.message ?? String(e)).slice(0, 160)}`);
     }
   };
@@ -149,7 +161,8 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
     const { provider, chainId } = await connection();
     if (chainId !== a.chainId) return out('fail', 'CHAIN_MISMATCH', `the receipt names chain ${a.chainId}, the node serves chain ${chainId}`);
     const address = getAddress(a.registry);
-    if (trusted && !trusted.includes(address)) return out('fail', `${what}_REGISTRY_UNTRUSTED`, `registry ${address} is not a trusted registry (${trusted.join(', ')})`);
+    if (trusted && !trusted.includes(address))
+      return out('fail', `${what}_REGISTRY_UNTRUSTED`, `registry ${address} is not a trusted registry (${trusted.join(', ')})`);
     const view = viewOf(provider, address);
     if (!(await view.isDeployed())) return out('fail', `${what}_REGISTRY_MISSING`, `there is no contract at ${address} on chain ${chainId}`);
     return { registry: view.registry, view };
@@ -172,15 +185,20 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       // Anyone can deploy a registry and enroll any key in it: only a pinned registry's enrollments count.
       if (!rec || !trusted) return undefined;
       const { provider, chainId } = await connection();
-      const candidates = [
-        ...(receipt.anchor && receipt.anchor.chainId === chainId ? [getAddress(receipt.anchor.registry)] : []),
-        ...trusted,
-      ].filter((r, i, all) => all.indexOf(r) === i && trusted.includes(r));
+      const candidates = [...(receipt.anchor && receipt.anchor.chainId === chainId ? [getAddress(receipt.anchor.registry)] : []), ...trusted].filter(
+        (r, i, all) => all.indexOf(r) === i && trusted.includes(r),
+      );
       for (const address of candidates) {
         if ((await provider.getCode(address)) === '0x') continue;
         const client = new RegistryClient(address, provider);
         if ((await client.version()) !== 2) continue;
-        return checkRecordAuthenticity(client, { agency: rec.agency, device: rec.device, capturedAt: Math.floor(Date.parse(rec.capturedAt) / 1000), signingKey: rec.sig?.key, ...(existedBy && { existedBy }) });
+        return checkRecordAuthenticity(client, {
+          agency: rec.agency,
+          device: rec.device,
+          capturedAt: Math.floor(Date.parse(rec.capturedAt) / 1000),
+          signingKey: rec.sig?.key,
+          ...(existedBy && { existedBy }),
+        });
       }
       return candidates.length > 0 ? { level: 'enrollment-unknown', detail: 'the trusted registry keeps no device enrollments (version 1)' } : undefined;
     },
@@ -189,9 +207,14 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       guard('anchor', async () => {
         const a = receipt.anchor;
         if (!a) return out('pending', 'ANCHOR_ABSENT', 'the receipt carries no anchor: the batch is not anchored yet');
-        if (p.trust && a.chainId !== p.trust.chainId) return out('fail', 'CHAIN_MISMATCH', `the receipt names chain ${a.chainId}, the trust root chain ${p.trust.chainId}`);
+        if (p.trust && a.chainId !== p.trust.chainId)
+          return out('fail', 'CHAIN_MISMATCH', `the receipt names chain ${a.chainId}, the trust root chain ${p.trust.chainId}`);
         if (p.trust?.agencies && !p.trust.agencies.some((x) => x.code === receipt.batch.agency)) {
-          return out('fail', 'ANCHOR_AGENCY_UNTRUSTED', `agency "${receipt.batch.agency}" is not one of the trust root's agencies (${p.trust.agencies.map((x) => x.code).join(', ')})`);
+          return out(
+            'fail',
+            'ANCHOR_AGENCY_UNTRUSTED',
+            `agency "${receipt.batch.agency}" is not one of the trust root's agencies (${p.trust.agencies.map((x) => x.code).join(', ')})`,
+          );
         }
         const opened = await openRegistry(receipt, 'ANCHOR');
         if ('status' in opened) return opened;
@@ -204,7 +227,9 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const [stored, tx] = await Promise.all([view.batch(b.agency, b.root, head), view.transaction(a.txHash, head)]);
         if (!stored.exists) {
           // Batches are keyed by (agency, root): a root the receipt's transaction anchored for another agency is an agency mismatch.
-          const other = tx?.logs.map((l) => (getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED ? parseAnchorLogSafe(l) : undefined)).find((ev) => ev?.root === b.root);
+          const other = tx?.logs
+            .map((l) => (getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED ? parseAnchorLogSafe(l) : undefined))
+            .find((ev) => ev?.root === b.root);
           if (other) return out('fail', 'ANCHOR_AGENCY_MISMATCH', `the registry has the root as a batch of "${other.agency}", the receipt says "${b.agency}"`);
         }
         // The batch facts the registry holds are what the receipt must match: they are
@@ -217,32 +242,60 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         // anchor. A chain rollback can only make it vanish or (replayed after the
         // batch was anchored again) revert — never make it another transaction.
         if (tx) {
-          if (!tx.to || getAddress(tx.to) !== registry.address) return out('fail', 'ANCHOR_TX_WRONG_CONTRACT', `transaction ${short(a.txHash)} was sent to ${tx.to ?? '(contract creation)'}, not to the registry`);
-          if (tx.status === 1 && !tx.logs.some((l) => getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED && sameFacts(parseAnchorLogSafe(l), b))) {
+          if (!tx.to || getAddress(tx.to) !== registry.address)
+            return out('fail', 'ANCHOR_TX_WRONG_CONTRACT', `transaction ${short(a.txHash)} was sent to ${tx.to ?? '(contract creation)'}, not to the registry`);
+          if (
+            tx.status === 1 &&
+            !tx.logs.some((l) => getAddress(l.address) === registry.address && l.topics[0] === BATCH_ANCHORED && sameFacts(parseAnchorLogSafe(l), b))
+          ) {
             return out('fail', 'ANCHOR_TX_NO_EVENT', `transaction ${short(a.txHash)} did not log BatchAnchored for root ${short(b.root)}`);
           }
         }
 
         // Finality is judged where the registry holds the batch now.
         const confirmations = head - stored.blockNumber + 1;
-        if (confirmations < minConfirmations) return out('pending', 'ANCHOR_UNCONFIRMED', `${confirmations} confirmation(s) of block ${stored.blockNumber}; policy asks for ${minConfirmations}`);
+        if (confirmations < minConfirmations)
+          return out('pending', 'ANCHOR_UNCONFIRMED', `${confirmations} confirmation(s) of block ${stored.blockNumber}; policy asks for ${minConfirmations}`);
         const proven = { anchoredAt: stored.anchoredAt };
         const where = `batch ${b.agency}#${b.seq} anchored in block ${stored.blockNumber} at ${new Date(stored.anchoredAt * 1000).toISOString()} (${confirmations} confirmation(s))`;
         // Anyone can deploy a registry and make themselves its notary: an anchor in a
         // registry nobody vouched for proves nothing, so it cannot verify.
-        if (!trusted) return out('pending', 'ANCHOR_REGISTRY_NOT_PINNED', `${where}, but registry ${registry.address} is not pinned: give --registry with the consortium's published registry address (or verify from a data folder configured for this chain)`);
+        if (!trusted)
+          return out(
+            'pending',
+            'ANCHOR_REGISTRY_NOT_PINNED',
+            `${where}, but registry ${registry.address} is not pinned: give --registry with the consortium's published registry address (or verify from a data folder configured for this chain)`,
+          );
         // Block number, block hash, transaction and time in the receipt are information:
         // after a rollback the same facts are anchored again elsewhere. A shift is told,
         // and the time the policy judges is the chain's (`anchoredAt`), never the claim.
-        const asStated = tx?.status === 1 && tx.blockNumber === a.blockNumber && tx.blockHash === a.blockHash && stored.blockNumber === a.blockNumber && stored.anchoredAt === a.timestamp;
+        const asStated =
+          tx?.status === 1 &&
+          tx.blockNumber === a.blockNumber &&
+          tx.blockHash === a.blockHash &&
+          stored.blockNumber === a.blockNumber &&
+          stored.anchoredAt === a.timestamp;
         if (!asStated) {
           const shift = stored.anchoredAt - a.timestamp;
           const moved = [
             stored.blockNumber !== a.blockNumber ? `block ${a.blockNumber} → ${stored.blockNumber}` : '',
             shift !== 0 ? `time ${shift > 0 ? '+' : ''}${shift} s` : '',
-            !tx ? `transaction ${short(a.txHash)} no longer on chain` : tx.status !== 1 ? `transaction ${short(a.txHash)} reverted (replayed after the re-anchoring)` : tx.blockHash !== a.blockHash ? `block hash ${short(a.blockHash)} → ${short(tx.blockHash)}` : '',
+            !tx
+              ? `transaction ${short(a.txHash)} no longer on chain`
+              : tx.status !== 1
+                ? `transaction ${short(a.txHash)} reverted (replayed after the re-anchoring)`
+                : tx.blockHash !== a.blockHash
+                  ? `block hash ${short(a.blockHash)} → ${short(tx.blockHash)}`
+                  : '',
           ].filter(Boolean);
-          return { ...out('warn', 'ANCHOR_REANCHORED', `${where}; the same batch facts as the receipt, anchored again since it was issued (${moved.join(', ') || 'block hash changed'}): the chain's time is used`), ...proven };
+          return {
+            ...out(
+              'warn',
+              'ANCHOR_REANCHORED',
+              `${where}; the same batch facts as the receipt, anchored again since it was issued (${moved.join(', ') || 'block hash changed'}): the chain's time is used`,
+            ),
+            ...proven,
+          };
         }
         return { ...out('pass', 'ANCHOR_VALID', where), ...proven };
       }),
@@ -267,17 +320,27 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         const signers: string[] = [];
         for (const [i, att] of receipt.attestations.entries()) {
           try {
-            signers.push(recoverAttestationSigner(a.chainId, registry.address, { root: b.root, agency: b.agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt: att.attestedAt }, att.signature, version));
+            signers.push(
+              recoverAttestationSigner(
+                a.chainId,
+                registry.address,
+                { root: b.root, agency: b.agency, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt: att.attestedAt },
+                att.signature,
+                version,
+              ),
+            );
           } catch (e) {
             return out('fail', 'NOTARY_SIGNATURE_INVALID', `attestation ${i}: ${(e as Error).message.slice(0, 120)}`);
           }
         }
         const [threshold, facts] = await Promise.all([
           view.notaryThreshold(),
-          Promise.all(signers.map(async (s) => {
-            const [recorded, isNotary] = await Promise.all([view.attestedAt(b.agency, b.root, s), view.isNotary(s)]);
-            return { recorded, isNotary };
-          })),
+          Promise.all(
+            signers.map(async (s) => {
+              const [recorded, isNotary] = await Promise.all([view.attestedAt(b.agency, b.root, s), view.isNotary(s)]);
+              return { recorded, isNotary };
+            }),
+          ),
         ]);
         const seen = new Set<string>();
         // A trust root's notary set: only its members count, and at least its threshold of them.
@@ -289,7 +352,12 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         let renotarized = 0;
         for (const [i, att] of receipt.attestations.entries()) {
           const signer = signers[i]!;
-          if (signer !== getAddress(att.notary)) return out('fail', 'NOTARY_SIGNER_MISMATCH', `attestation ${i} names ${getAddress(att.notary)} but was signed by ${signer} (or over other batch data)`);
+          if (signer !== getAddress(att.notary))
+            return out(
+              'fail',
+              'NOTARY_SIGNER_MISMATCH',
+              `attestation ${i} names ${getAddress(att.notary)} but was signed by ${signer} (or over other batch data)`,
+            );
           if (seen.has(signer)) return out('fail', 'NOTARY_DUPLICATE', `attestation ${i}: ${signer} attests twice`);
           seen.add(signer);
           const { recorded, isNotary } = facts[i]!;
@@ -299,10 +367,16 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
             // signature over the facts the chain holds, and the chain shows the notary
             // co-signed them. Accepted from a CURRENT notary only: a revoked key's
             // signature must be exactly the one the chain recorded while it was trusted.
-            if (!isNotary) return out('fail', 'NOTARY_ATTESTED_AT_MISMATCH', `attestation ${i}: the chain records ${signer} at ${recorded}, the receipt says ${att.attestedAt}, and ${signer} no longer holds NOTARY_ROLE`);
+            if (!isNotary)
+              return out(
+                'fail',
+                'NOTARY_ATTESTED_AT_MISMATCH',
+                `attestation ${i}: the chain records ${signer} at ${recorded}, the receipt says ${att.attestedAt}, and ${signer} no longer holds NOTARY_ROLE`,
+              );
             renotarized++;
           }
-          if (!isNotary && recorded === 0) return out('fail', 'NOTARY_NOT_NOTARY', `attestation ${i}: ${signer} does not hold NOTARY_ROLE on registry ${registry.address}`);
+          if (!isNotary && recorded === 0)
+            return out('fail', 'NOTARY_NOT_NOTARY', `attestation ${i}: ${signer} does not hold NOTARY_ROLE on registry ${registry.address}`);
           if (trustedNotaries && !trustedNotaries.includes(signer)) {
             outsiders++;
             continue;
@@ -311,13 +385,23 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
           if (recorded !== 0) onChain++;
           else offChain++;
         }
-        if (!trusted) return out('pending', 'NOTARY_REGISTRY_NOT_PINNED', `notary roles are those of registry ${registry.address}, which is not pinned: give --registry with the consortium's published registry address`);
+        if (!trusted)
+          return out(
+            'pending',
+            'NOTARY_REGISTRY_NOT_PINNED',
+            `notary roles are those of registry ${registry.address}, which is not pinned: give --registry with the consortium's published registry address`,
+          );
         const outside = outsiders ? `; ${outsiders} by notaries outside the trust root, not counted` : '';
         if (onChain >= required) {
           const note = `${revoked ? ` (${revoked} since revoked; counted as recorded)` : ''}${renotarized ? ` (${renotarized} co-signed again on chain at another time than the receipt's attestation, e.g. after a chain rollback)` : ''}`;
           return out('pass', 'NOTARY_VALID', `${onChain} notary co-signature(s) on chain, threshold ${required}${note}${outside}`);
         }
-        if (onChain + offChain >= required) return out('pending', 'NOTARY_NOT_ON_CHAIN', `${offChain} valid attestation(s) not yet co-signed on chain; ${onChain} of ${required} recorded${outside}`);
+        if (onChain + offChain >= required)
+          return out(
+            'pending',
+            'NOTARY_NOT_ON_CHAIN',
+            `${offChain} valid attestation(s) not yet co-signed on chain; ${onChain} of ${required} recorded${outside}`,
+          );
         return out('pending', 'NOTARY_BELOW_THRESHOLD', `${onChain} of ${required} required notary co-signature(s)${outside}`);
       }),
   };

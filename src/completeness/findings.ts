@@ -72,20 +72,39 @@ export function deviceFindings(records: readonly AuditedRecord[]): Finding[] {
   for (const s of seqs) {
     if (s > expected) {
       out.push({
-        code: 'DEVICE_SEQ_HOLE', severity: 'high', device, recordIds: bySeq.get(s)!.map((r) => r.record.id), missing: { from: expected, to: s - 1 },
-        message: s - 1 === expected ? `record ${expected} of device ${device} is missing (deleted or never uploaded)` : `records ${expected}–${s - 1} of device ${device} are missing (deleted or never uploaded)`,
+        code: 'DEVICE_SEQ_HOLE',
+        severity: 'high',
+        device,
+        recordIds: bySeq.get(s)!.map((r) => r.record.id),
+        missing: { from: expected, to: s - 1 },
+        message:
+          s - 1 === expected
+            ? `record ${expected} of device ${device} is missing (deleted or never uploaded)`
+            : `records ${expected}–${s - 1} of device ${device} are missing (deleted or never uploaded)`,
       });
     }
     expected = s + 1;
     const group = bySeq.get(s)!;
     if (group.length > 1) {
-      out.push({ code: 'DEVICE_CHAIN_FORK', severity: 'high', device, recordIds: group.map((r) => r.record.id), message: `device ${device} has ${group.length} different records with seq ${s}` });
+      out.push({
+        code: 'DEVICE_CHAIN_FORK',
+        severity: 'high',
+        device,
+        recordIds: group.map((r) => r.record.id),
+        message: `device ${device} has ${group.length} different records with seq ${s}`,
+      });
     }
     const prev = s === 1 ? [{ leaf: ZERO32 }] : bySeq.get(s - 1);
     if (!prev) continue; // a hole, reported above
     for (const r of group) {
       if (!prev.some((p) => p.leaf === r.record.prev)) {
-        out.push({ code: 'DEVICE_CHAIN_BREAK', severity: 'high', device, recordIds: [r.record.id], message: `record ${s} of device ${device} does not chain to record ${s - 1} (prev differs): a record was replaced` });
+        out.push({
+          code: 'DEVICE_CHAIN_BREAK',
+          severity: 'high',
+          device,
+          recordIds: [r.record.id],
+          message: `record ${s} of device ${device} does not chain to record ${s - 1} (prev differs): a record was replaced`,
+        });
       }
     }
   }
@@ -107,7 +126,13 @@ function keyFindings(device: string, ordered: AuditedRecord[]): Finding[] {
     const key = r.record.sig?.key;
     if (!key) continue;
     if (last && last.record.sig!.key !== key) {
-      out.push({ code: 'DEVICE_KEY_CHANGED', severity: 'medium', device, recordIds: [last.record.id, r.record.id], message: `device ${device} signs record ${r.record.seq} with another key (${key.slice(0, 14)}…) than record ${last.record.seq} (${last.record.sig!.key.slice(0, 14)}…)` });
+      out.push({
+        code: 'DEVICE_KEY_CHANGED',
+        severity: 'medium',
+        device,
+        recordIds: [last.record.id, r.record.id],
+        message: `device ${device} signs record ${r.record.seq} with another key (${key.slice(0, 14)}…) than record ${last.record.seq} (${last.record.sig!.key.slice(0, 14)}…)`,
+      });
     }
     last = r;
   }
@@ -121,11 +146,25 @@ function sessionFindings(device: string, ordered: AuditedRecord[]): Finding[] {
   for (const r of ordered) {
     const e = event(r);
     if (e === 'recording-start') {
-      if (open) out.push({ code: 'DEVICE_SESSION_UNCLOSED', severity: 'medium', device, recordIds: [open.record.id], message: `recording started at ${open.record.capturedAt} on device ${device} has no stop before the next start` });
+      if (open)
+        out.push({
+          code: 'DEVICE_SESSION_UNCLOSED',
+          severity: 'medium',
+          device,
+          recordIds: [open.record.id],
+          message: `recording started at ${open.record.capturedAt} on device ${device} has no stop before the next start`,
+        });
       open = r;
     } else if (e === 'recording-stop') open = undefined;
   }
-  if (open) out.push({ code: 'DEVICE_SESSION_UNCLOSED', severity: 'low', device, recordIds: [open.record.id], message: `recording started at ${open.record.capturedAt} on device ${device} has no stop record yet` });
+  if (open)
+    out.push({
+      code: 'DEVICE_SESSION_UNCLOSED',
+      severity: 'low',
+      device,
+      recordIds: [open.record.id],
+      message: `recording started at ${open.record.capturedAt} on device ${device} has no stop record yet`,
+    });
   return out;
 }
 
@@ -150,12 +189,24 @@ export function caseFindings(caseId: string, records: readonly AuditedRecord[], 
     if (stage === 'onsite') {
       const decision = firstOf.get('decision');
       if (decision && Date.parse(r.record.capturedAt) > Date.parse(decision.record.capturedAt)) {
-        out.push({ code: 'CASE_STAGE_OUT_OF_ORDER', severity: 'medium', case: caseId, recordIds: [r.record.id], message: `on-site record captured after the decision (${r.record.capturedAt})` });
+        out.push({
+          code: 'CASE_STAGE_OUT_OF_ORDER',
+          severity: 'medium',
+          case: caseId,
+          recordIds: [r.record.id],
+          message: `on-site record captured after the decision (${r.record.capturedAt})`,
+        });
       }
       continue;
     }
     if (highest && rank(stage) < rank(highest.record.stage!) && firstOf.get(stage) === r) {
-      out.push({ code: 'CASE_STAGE_OUT_OF_ORDER', severity: 'medium', case: caseId, recordIds: [r.record.id, highest.record.id], message: `stage ${stage} began (${r.record.capturedAt}) after stage ${highest.record.stage} (${highest.record.capturedAt})` });
+      out.push({
+        code: 'CASE_STAGE_OUT_OF_ORDER',
+        severity: 'medium',
+        case: caseId,
+        recordIds: [r.record.id, highest.record.id],
+        message: `stage ${stage} began (${r.record.capturedAt}) after stage ${highest.record.stage} (${highest.record.capturedAt})`,
+      });
     }
     if (!highest || rank(stage) > rank(highest.record.stage!)) highest = r;
   }
@@ -164,11 +215,23 @@ export function caseFindings(caseId: string, records: readonly AuditedRecord[], 
   if (decision) {
     const review = firstOf.get('review');
     if (!review || Date.parse(review.record.capturedAt) > Date.parse(decision.record.capturedAt)) {
-      out.push({ code: 'CASE_DECISION_WITHOUT_REVIEW', severity: 'high', case: caseId, recordIds: [decision.record.id], message: `decision of ${decision.record.capturedAt} has no prior legal review (法制审核) record` });
+      out.push({
+        code: 'CASE_DECISION_WITHOUT_REVIEW',
+        severity: 'high',
+        case: caseId,
+        recordIds: [decision.record.id],
+        message: `decision of ${decision.record.capturedAt} has no prior legal review (法制审核) record`,
+      });
     }
     const served = staged.some((r) => r.record.stage === 'service' && Date.parse(r.record.capturedAt) >= Date.parse(decision.record.capturedAt));
     if (!served) {
-      out.push({ code: 'CASE_DECISION_NOT_SERVED', severity: 'high', case: caseId, recordIds: [decision.record.id], message: `decision of ${decision.record.capturedAt} has no service (送达) record after it` });
+      out.push({
+        code: 'CASE_DECISION_NOT_SERVED',
+        severity: 'high',
+        case: caseId,
+        recordIds: [decision.record.id],
+        message: `decision of ${decision.record.capturedAt} has no service (送达) record after it`,
+      });
     }
   }
   for (const r of records) out.push(...timelinessFindings(r, policy).map((f) => ({ ...f, case: caseId })));
@@ -188,15 +251,30 @@ export function timelinessFindings(r: AuditedRecord, policy: AuditPolicy = {}): 
   const skew = policy.maxClockSkewSeconds ?? 300;
   const base = { device: r.record.device, recordIds: [r.record.id] };
   if (r.journaledAt !== undefined && captured > Math.floor(r.journaledAt / 1000) + skew) {
-    out.push({ ...base, code: 'RECORD_CAPTURED_IN_FUTURE', severity: 'medium', message: `record ${r.record.id} claims capture at ${r.record.capturedAt}, after it was journaled` });
+    out.push({
+      ...base,
+      code: 'RECORD_CAPTURED_IN_FUTURE',
+      severity: 'medium',
+      message: `record ${r.record.id} claims capture at ${r.record.capturedAt}, after it was journaled`,
+    });
   }
   const maxSeal = policy.maxSealDelaySeconds ?? 3600;
   if (r.sealedAt && secs(r.sealedAt) - captured > maxSeal) {
-    out.push({ ...base, code: 'RECORD_SEALED_LATE', severity: 'medium', message: `record ${r.record.id} was sealed ${secs(r.sealedAt) - captured} s after capture (policy: ${maxSeal} s)` });
+    out.push({
+      ...base,
+      code: 'RECORD_SEALED_LATE',
+      severity: 'medium',
+      message: `record ${r.record.id} was sealed ${secs(r.sealedAt) - captured} s after capture (policy: ${maxSeal} s)`,
+    });
   }
   const maxAnchor = policy.maxAnchorDelaySeconds ?? 3600;
   if (r.anchoredAt !== undefined && r.anchoredAt - captured > maxAnchor) {
-    out.push({ ...base, code: 'RECORD_ANCHORED_LATE', severity: 'medium', message: `record ${r.record.id} was anchored ${r.anchoredAt - captured} s after capture (policy: ${maxAnchor} s)` });
+    out.push({
+      ...base,
+      code: 'RECORD_ANCHORED_LATE',
+      severity: 'medium',
+      message: `record ${r.record.id} was anchored ${r.anchoredAt - captured} s after capture (policy: ${maxAnchor} s)`,
+    });
   }
   return out;
 }

@@ -28,7 +28,10 @@ export type AuthenticityLevel = 'device-signed' | 'station-signed' | 'revoked-ke
 export const AUTHENTICITY_WORDS: Readonly<Record<AuthenticityLevel, { zh: string; en: string }>> = {
   'device-signed': { zh: '由登记的执法设备在采集时签名', en: 'signed at capture by the enrolled device' },
   'station-signed': { zh: '由登记的工作站在上传时签名（设备无密钥）', en: 'signed at upload by the enrolled station (the device had no key)' },
-  'revoked-key': { zh: '签名密钥已被吊销，且无法证明记录早于声明的泄露时间', en: 'signed by a key revoked as compromised; not proven to exist before the stated compromise time' },
+  'revoked-key': {
+    zh: '签名密钥已被吊销，且无法证明记录早于声明的泄露时间',
+    en: 'signed by a key revoked as compromised; not proven to exist before the stated compromise time',
+  },
   'unenrolled-key': { zh: '签名密钥未在登记簿中登记', en: 'not signed by an enrolled key' },
   'enrollment-unknown': { zh: '无法查询设备登记', en: 'device enrollment could not be checked' },
 };
@@ -95,13 +98,24 @@ export function authenticityOf(p: AuthenticityInput): Authenticity {
   if (device && p.deviceHistory) {
     const key = { deviceKind: p.deviceHistory.kind, device: p.device, index: device.index, publicKey: device.publicKey };
     if (revokedFor(device, p.existedBy)) {
-      return { level: 'revoked-key', key, detail: `signed by key #${device.index} of device ${p.device} of ${p.agency}, revoked as compromised from ${iso(device.compromisedAt)}; the record is ${p.existedBy ? `only proven to exist at ${iso(p.existedBy.time)} (${p.existedBy.source})` : 'not proven to exist earlier'}` };
+      return {
+        level: 'revoked-key',
+        key,
+        detail: `signed by key #${device.index} of device ${p.device} of ${p.agency}, revoked as compromised from ${iso(device.compromisedAt)}; the record is ${p.existedBy ? `only proven to exist at ${iso(p.existedBy.time)} (${p.existedBy.source})` : 'not proven to exist earlier'}`,
+      };
     }
-    const later = device.revokedAt !== 0 ? ` (the key was revoked later, compromised from ${iso(device.compromisedAt)}; the record existed by ${iso(p.existedBy!.time)}, ${p.existedBy!.source})` : '';
+    const later =
+      device.revokedAt !== 0
+        ? ` (the key was revoked later, compromised from ${iso(device.compromisedAt)}; the record existed by ${iso(p.existedBy!.time)}, ${p.existedBy!.source})`
+        : '';
     if (p.deviceHistory.kind === 'station') {
       return { level: 'station-signed', key, detail: `signed by station ${p.device} of ${p.agency} with its key #${device.index}, valid at ${when}${later}` };
     }
-    return { level: 'device-signed', key, detail: `signed by ${p.deviceHistory.kind} ${p.device} of ${p.agency} with its enrolled key #${device.index}, valid at capture (${when})${later}` };
+    return {
+      level: 'device-signed',
+      key,
+      detail: `signed by ${p.deviceHistory.kind} ${p.device} of ${p.agency} with its enrolled key #${device.index}, valid at capture (${when})${later}`,
+    };
   }
   for (const station of p.stations ?? []) {
     if (station.kind !== 'station' || station.agency !== p.agency) continue;
@@ -113,11 +127,19 @@ export function authenticityOf(p: AuthenticityInput): Authenticity {
     if (revokedFor(k, p.existedBy)) {
       return { level: 'revoked-key', key, detail: `signed by station key #${k.index} of ${p.agency}, revoked as compromised from ${iso(k.compromisedAt)}` };
     }
-    return { level: 'station-signed', key, detail: `signed at upload by station ${station.deviceId} of ${p.agency} (its key #${k.index}); device ${p.device} had no key of its own` };
+    return {
+      level: 'station-signed',
+      key,
+      detail: `signed at upload by station ${station.deviceId} of ${p.agency} (its key #${k.index}); device ${p.device} had no key of its own`,
+    };
   }
-  if (p.enrollmentAvailable === false) return { level: 'enrollment-unknown', detail: 'the registry keeps no device enrollments (version 1) or could not be read' };
+  if (p.enrollmentAvailable === false)
+    return { level: 'enrollment-unknown', detail: 'the registry keeps no device enrollments (version 1) or could not be read' };
   if (p.deviceHistory) {
-    return { level: 'unenrolled-key', detail: `device ${p.device} of ${p.agency} is enrolled, but key ${short(p.signingKey)} was not one of its keys at ${when}` };
+    return {
+      level: 'unenrolled-key',
+      detail: `device ${p.device} of ${p.agency} is enrolled, but key ${short(p.signingKey)} was not one of its keys at ${when}`,
+    };
   }
   return { level: 'unenrolled-key', detail: `device ${p.device} is not enrolled by ${p.agency}, and key ${short(p.signingKey)} is none of its stations'` };
 }

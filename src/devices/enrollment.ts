@@ -52,7 +52,13 @@ function checkTime(t: number, what: string): number {
 }
 
 export function encodeEnrollDevice(p: EnrollParameters): string {
-  return registryInterface.encodeFunctionData('enrollDevice', [agencyArg(p.agency), p.deviceId, deviceKindValue(p.kind), checkKey(p.publicKey), checkTime(p.validFrom, 'validFrom')]);
+  return registryInterface.encodeFunctionData('enrollDevice', [
+    agencyArg(p.agency),
+    p.deviceId,
+    deviceKindValue(p.kind),
+    checkKey(p.publicKey),
+    checkTime(p.validFrom, 'validFrom'),
+  ]);
 }
 
 export function encodeRotateDeviceKey(p: RotateParameters): string {
@@ -61,7 +67,13 @@ export function encodeRotateDeviceKey(p: RotateParameters): string {
 
 export function encodeRevokeDeviceKey(p: RevokeParameters): string {
   if (!Number.isSafeInteger(p.keyIndex) || p.keyIndex < 0) fail('INVALID_INPUT', 'keyIndex must be a non-negative integer');
-  return registryInterface.encodeFunctionData('revokeDeviceKey', [agencyArg(p.agency), p.deviceId, p.keyIndex, checkTime(p.compromisedAt, 'compromisedAt'), p.reason]);
+  return registryInterface.encodeFunctionData('revokeDeviceKey', [
+    agencyArg(p.agency),
+    p.deviceId,
+    p.keyIndex,
+    checkTime(p.compromisedAt, 'compromisedAt'),
+    p.reason,
+  ]);
 }
 
 /** Sends `data` to the registry from `signer` and waits for it to be mined; a revert is CHAIN_REVERTED naming the registry's error. */
@@ -78,7 +90,8 @@ async function sendTo(registry: string, signer: Signer, data: string, what: stri
 
 /** Ensures the registry keeps enrollments (version 2). */
 async function requireV2(registry: string, runner: ContractRunner): Promise<void> {
-  if ((await new RegistryClient(registry, runner).version()) !== 2) fail('REGISTRY_MISSING', `registry ${registry} is version 1, which keeps no device enrollments: move to version 2 with \`liuhen registry migrate\``);
+  if ((await new RegistryClient(registry, runner).version()) !== 2)
+    fail('REGISTRY_MISSING', `registry ${registry} is version 1, which keeps no device enrollments: move to version 2 with \`liuhen registry migrate\``);
 }
 
 export async function enrollDevice(registry: string, signer: Signer, p: EnrollParameters) {

@@ -5,5 +5,15 @@
  */
 export { authenticityOf, enrolledKeyAt, keyValidAt, revokedFor, AUTHENTICITY_WORDS } from './authenticity.js';
 export type { Authenticity, AuthenticityInput, AuthenticityLevel, ExistenceProof } from './authenticity.js';
-export { enrollDevice, rotateDeviceKey, revokeDeviceKey, encodeEnrollDevice, encodeRotateDeviceKey, encodeRevokeDeviceKey, listDevices, stationsWithKey, checkRecordAuthenticity } from './enrollment.js';
+export {
+  enrollDevice,
+  rotateDeviceKey,
+  revokeDeviceKey,
+  encodeEnrollDevice,
+  encodeRotateDeviceKey,
+  encodeRevokeDeviceKey,
+  listDevices,
+  stationsWithKey,
+  checkRecordAuthenticity,
+} from './enrollment.js';
 export type { EnrollParameters, RotateParameters, RevokeParameters } from './enrollment.js';

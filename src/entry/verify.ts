@@ -11,7 +11,17 @@ export { toHex, fromHex, isHash32, ZERO32 } from '../util/hex.js';
 export type { Hex } from '../util/hex.js';
 
 // Receipts (parsing, serialising, redacting for public disclosure).
-export { RECEIPT_FORMAT, MAX_RECEIPT_BYTES, receiptSchema, anchorSchema, attestationSchema, inclusionSchema, batchRefSchema, parseReceipt, serializeReceipt } from '../receipt/format.js';
+export {
+  RECEIPT_FORMAT,
+  MAX_RECEIPT_BYTES,
+  receiptSchema,
+  anchorSchema,
+  attestationSchema,
+  inclusionSchema,
+  batchRefSchema,
+  parseReceipt,
+  serializeReceipt,
+} from '../receipt/format.js';
 export type { Receipt, ReceiptAnchor, ReceiptAttestation, ReceiptInclusion, ReceiptBatch } from '../receipt/format.js';
 export { redactReceipt } from '../receipt/build.js';
 
@@ -19,7 +29,19 @@ export { redactReceipt } from '../receipt/build.js';
 export { verifyReceipt, exitCodeOf, firstProblem } from '../verify/verify.js';
 export { checkContent, checkSignature, checkLeaf, checkInclusion, checkPolicy } from '../verify/checks.js';
 export { CHECK_NAMES } from '../verify/types.js';
-export type { AnchorOutcome, Check, CheckName, CheckOutcome, CheckStatus, Verdict, VerdictStatus, ChainVerifier, ContentInput, VerifyParameters, VerifyPolicy } from '../verify/types.js';
+export type {
+  AnchorOutcome,
+  Check,
+  CheckName,
+  CheckOutcome,
+  CheckStatus,
+  Verdict,
+  VerdictStatus,
+  ChainVerifier,
+  ContentInput,
+  VerifyParameters,
+  VerifyPolicy,
+} from '../verify/types.js';
 
 // The chain verifier (anchor and notary checks against a pinned registry) and its cache.
 export { createChainVerifier } from '../chain/verifier.js';

@@ -10,7 +10,7 @@ export interface HashProgress {
 }
 
 export interface HashStreamParameters {
-  onProgress?: (((p: HashProgress) => void)) | undefined;
+  onProgress?: ((p: HashProgress) => void) | undefined;
   /** Total size, for progress reports. */
   total?: number | undefined;
   signal?: AbortSignal | undefined;

@@ -34,7 +34,10 @@ interface PendingAppend {
   reject: (e: unknown) => void;
 }
 
-const ackText = z.string().regex(/^\d{1,16}$/).transform(Number);
+const ackText = z
+  .string()
+  .regex(/^\d{1,16}$/)
+  .transform(Number);
 
 /**
  * The journal's write side for records: append (station-signed), ingest
@@ -182,7 +185,7 @@ export class Appender implements AckSource {
   private async chainRun(device: string): Promise<void> {
     const waiting = this.chainQueues.get(device) ?? [];
     this.chainQueues.delete(device);
-    for (let start = 0; start < waiting.length; ) {
+    for (let start = 0; start < waiting.length;) {
       let stop = start + 1;
       while (stop < waiting.length && waiting[stop]!.signer === waiting[start]!.signer) stop++;
       let run = waiting.slice(start, stop);
@@ -206,7 +209,11 @@ export class Appender implements AckSource {
         // A chain never goes past MAX_DEVICE_SEQ (issue 9.4): what fits is journaled, the rest refused.
         const room = MAX_DEVICE_SEQ - after.seq;
         if (room < run.length) {
-          const err = new LiuhenError('DEVICE_SEQ_EXHAUSTED', `device ${device} has reached seq ${after.seq}; its chain may not go past ${MAX_DEVICE_SEQ}. Record under a new device name (and key)`, { details: { device, seq: after.seq, max: MAX_DEVICE_SEQ } });
+          const err = new LiuhenError(
+            'DEVICE_SEQ_EXHAUSTED',
+            `device ${device} has reached seq ${after.seq}; its chain may not go past ${MAX_DEVICE_SEQ}. Record under a new device name (and key)`,
+            { details: { device, seq: after.seq, max: MAX_DEVICE_SEQ } },
+          );
           for (const w of run.slice(Math.max(room, 0))) w.reject(err);
           run = run.slice(0, Math.max(room, 0));
           if (run.length === 0) continue;
@@ -215,7 +222,14 @@ export class Appender implements AckSource {
         const signer = run[0]!.signer;
         // Only our own DeviceKey's runs are taken whole (its code computes the leaves);
         // any other signer contributes a checked signature and nothing else.
-        const chained = signer instanceof DeviceKey ? await signer.chain(after, records, run.map((w) => w.form)) : await chainWith(signer, after, records);
+        const chained =
+          signer instanceof DeviceKey
+            ? await signer.chain(
+                after,
+                records,
+                run.map((w) => w.form),
+              )
+            : await chainWith(signer, after, records);
         this.assertUsable();
         for (const c of chained) this.inflightSlots.add(slotKey(c.record));
         const last = chained[chained.length - 1]!;
@@ -242,8 +256,10 @@ export class Appender implements AckSource {
     const record = parseRecord(input);
     this.assertCapturedNotInFuture(record);
     if (!record.sig) fail('SIGNATURE_INVALID', `record ${record.id} carries no device signature`);
-    if (!isUsableDeviceKey(record.sig.key)) fail('SIGNATURE_INVALID', `record ${record.id} is signed with a small-order or malformed Ed25519 key, which proves nothing`);
-    if (!(await verifyRecordSignatureAsync(record))) fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
+    if (!isUsableDeviceKey(record.sig.key))
+      fail('SIGNATURE_INVALID', `record ${record.id} is signed with a small-order or malformed Ed25519 key, which proves nothing`);
+    if (!(await verifyRecordSignatureAsync(record)))
+      fail('SIGNATURE_INVALID', `the signature of record ${record.id} does not match it (device ${record.device})`);
     const canonical = canonicalize(record);
     const leaf = leafOfCanonical(canonical);
     // The id is reserved before any await, so no other append or ingest can journal it meanwhile:
@@ -263,8 +279,13 @@ export class Appender implements AckSource {
         this.owners.set(record.device, claimDevice(record.device, this.owners.get(record.device), record.agency));
         // The head is the highest seq journaled or in flight, so a slot above it is free;
         // only a late record (a slot below the head) needs a look at the disk.
-        const taken = this.inflightSlots.has(slotKey(record)) ? '(being journaled)' : head && record.seq <= head.seq ? await this.indexes.deviceSlot(record.device, record.seq) : undefined;
-        if (taken) fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} ${taken}; a second one would fork its chain`);
+        const taken = this.inflightSlots.has(slotKey(record))
+          ? '(being journaled)'
+          : head && record.seq <= head.seq
+            ? await this.indexes.deviceSlot(record.device, record.seq)
+            : undefined;
+        if (taken)
+          fail('INVALID_RECORD', `device ${record.device} already has another record with seq ${record.seq} ${taken}; a second one would fork its chain`);
         this.assertUsable();
         const beyond = !head || record.seq > head.seq;
         if (beyond) this.deviceHeads.set(record.device, { seq: record.seq, leaf, id: record.id });
@@ -290,9 +311,19 @@ export class Appender implements AckSource {
     const ahead = Date.parse(record.capturedAt) - now;
     if (ahead > this.maxFutureSkewMs) {
       const retryAfterSeconds = Math.ceil((ahead - this.maxFutureSkewMs) / 1000);
-      fail('CAPTURE_IN_FUTURE', `record ${record.id} claims capture at ${record.capturedAt}, ${Math.round(ahead / 1000)} s after this journal's clock (${new Date(now).toISOString()}); at most ${this.maxFutureSkewMs / 1000} s of clock skew is accepted. Check the device clock, or upload it again in ${retryAfterSeconds} s`, {
-        details: { id: record.id, capturedAt: record.capturedAt, now: new Date(now).toISOString(), maxFutureSkewSeconds: this.maxFutureSkewMs / 1000, retryAfterSeconds },
-      });
+      fail(
+        'CAPTURE_IN_FUTURE',
+        `record ${record.id} claims capture at ${record.capturedAt}, ${Math.round(ahead / 1000)} s after this journal's clock (${new Date(now).toISOString()}); at most ${this.maxFutureSkewMs / 1000} s of clock skew is accepted. Check the device clock, or upload it again in ${retryAfterSeconds} s`,
+        {
+          details: {
+            id: record.id,
+            capturedAt: record.capturedAt,
+            now: new Date(now).toISOString(),
+            maxFutureSkewSeconds: this.maxFutureSkewMs / 1000,
+            retryAfterSeconds,
+          },
+        },
+      );
     }
   }
 
@@ -332,10 +363,14 @@ export class Appender implements AckSource {
     const stored = `{"record":${canonical},"leaf":"${leaf}","ack":${ack},"journaledAt":${this.clock()}}`;
     const entry: QueueEntry = { id: record.id, leaf, capturedAt: record.capturedAt };
     const puts = [
-      K.record(record.id), stored,
-      K.queue(record.agency, ack), JSON.stringify(entry),
-      K.deviceIndex(record.device, record.seq), record.id,
-      K.leaf(leaf), record.id,
+      K.record(record.id),
+      stored,
+      K.queue(record.agency, ack),
+      JSON.stringify(entry),
+      K.deviceIndex(record.device, record.seq),
+      record.id,
+      K.leaf(leaf),
+      record.id,
     ];
     if (record.case) puts.push(K.caseIndex(record.case, record.agency, ack), record.id);
     this.groupAcks.set(record.agency, ack);
@@ -380,7 +415,11 @@ export class Appender implements AckSource {
         for (const p of group) p.resolve();
       } catch (cause) {
         this.disk.writeFailed(cause);
-        const err = new LiuhenError('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(cause)}); nothing in this group was acknowledged. It reopens itself once the cause is gone`, { cause });
+        const err = new LiuhenError(
+          'JOURNAL_IO',
+          `the journal in ${this.dir} could not write (${describe(cause)}); nothing in this group was acknowledged. It reopens itself once the cause is gone`,
+          { cause },
+        );
         for (const p of [...group, ...this.queue]) p.reject(err);
         this.queue = [];
         this.groupAcks = new Map();

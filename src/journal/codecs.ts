@@ -29,7 +29,10 @@ export const batchInfoSchema: z.ZodType<BatchInfo> = z.strictObject({
   sealedAt: z.string().max(40),
 });
 /** Numbers kept as decimal text (acks, batch seqs). */
-export const decimalSchema = z.string().regex(/^\d{1,16}$/).transform(Number);
+export const decimalSchema = z
+  .string()
+  .regex(/^\d{1,16}$/)
+  .transform(Number);
 
 /** Parses a JSON value read from `key` and validates it; JOURNAL_CORRUPT when either fails. */
 export function decodeJson<T>(schema: z.ZodType<T>, text: string, key: string): T {
@@ -37,7 +40,10 @@ export function decodeJson<T>(schema: z.ZodType<T>, text: string, key: string): 
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new LiuhenError('JOURNAL_CORRUPT', `the journal's value at ${printable(key)} is not JSON; the data folder was damaged or edited`, { cause, details: { key: printable(key) } });
+    throw new LiuhenError('JOURNAL_CORRUPT', `the journal's value at ${printable(key)} is not JSON; the data folder was damaged or edited`, {
+      cause,
+      details: { key: printable(key) },
+    });
   }
   return decode(schema, value, key);
 }
@@ -45,7 +51,12 @@ export function decodeJson<T>(schema: z.ZodType<T>, text: string, key: string): 
 /** Validates a value read from `key` (already parsed, or plain text). */
 export function decode<T>(schema: z.ZodType<T>, value: unknown, key: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new LiuhenError('JOURNAL_CORRUPT', `the journal's value at ${printable(key)} is invalid (${describeIssues(r.error)}); the data folder was damaged or edited`, { details: { key: printable(key) } });
+  if (!r.success)
+    throw new LiuhenError(
+      'JOURNAL_CORRUPT',
+      `the journal's value at ${printable(key)} is invalid (${describeIssues(r.error)}); the data folder was damaged or edited`,
+      { details: { key: printable(key) } },
+    );
   return r.data;
 }
 

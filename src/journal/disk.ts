@@ -52,7 +52,11 @@ export class JournalDisk {
   /** Re-reads the in-memory state after a reopen (set by the journal). */
   rebuild: () => Promise<void> = async () => undefined;
 
-  private constructor(readonly dir: string, db: Level<string, string>, private readonly options: DiskOptions) {
+  private constructor(
+    readonly dir: string,
+    db: Level<string, string>,
+    private readonly options: DiskOptions,
+  ) {
     this.db = db;
     this.blobs = db.sublevel<string, Uint8Array>(K.blobSublevel, { valueEncoding: 'view' });
     this.okSince = options.clock();
@@ -66,7 +70,8 @@ export class JournalDisk {
       await db.open();
     } catch (cause) {
       const locked = (cause as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
-      if (locked) fail('JOURNAL_LOCKED', `the data folder ${dir} is in use by another Liuhen process; stop it or use another --data folder`, { cause, details: { dir } });
+      if (locked)
+        fail('JOURNAL_LOCKED', `the data folder ${dir} is in use by another Liuhen process; stop it or use another --data folder`, { cause, details: { dir } });
       return fail('JOURNAL_IO', `cannot open the journal in ${dir}: ${(cause as Error).message}`, { cause, details: { dir } });
     }
     return new JournalDisk(dir, db, options);
@@ -75,7 +80,11 @@ export class JournalDisk {
   /** Refuses work on a closed or failed journal. */
   assertUsable(): void {
     if (this.closed) fail('JOURNAL_CLOSED', `the journal in ${this.dir} is closed`);
-    if (this.failure) fail('JOURNAL_IO', `the journal in ${this.dir} could not write (${describe(this.failure.cause)}); it reopens itself once the cause is gone (free disk space?) — try again later`);
+    if (this.failure)
+      fail(
+        'JOURNAL_IO',
+        `the journal in ${this.dir} could not write (${describe(this.failure.cause)}); it reopens itself once the cause is gone (free disk space?) — try again later`,
+      );
   }
 
   /** For new appends and ingests: also refused once close() has begun. */
@@ -89,13 +98,21 @@ export class JournalDisk {
     if (this.closing) return { status: 'failed', reason: `the journal is ${this.closed ? 'closed' : 'closing'}`, since: iso(this.okSince) };
     if (this.failure) {
       const { cause, since, attempts } = this.failure;
-      return { status: 'failed', reason: `a write failed (${describe(cause)}); uploads are refused until the journal has reopened (${attempts} attempt${attempts === 1 ? '' : 's'} so far)`, since: iso(since) };
+      return {
+        status: 'failed',
+        reason: `a write failed (${describe(cause)}); uploads are refused until the journal has reopened (${attempts} attempt${attempts === 1 ? '' : 's'} so far)`,
+        since: iso(since),
+      };
     }
     const free = freeBytes(this.dir);
     if (free !== undefined && free < this.options.minFreeBytes) {
       this.lowSpaceSince ??= this.options.clock();
       const mib = (n: number) => Math.floor(n / 1048576);
-      return { status: 'degraded', reason: `${mib(free)} MiB free on the journal's disk (${this.dir}); below ${mib(this.options.minFreeBytes)} MiB writes will soon fail`, since: iso(this.lowSpaceSince) };
+      return {
+        status: 'degraded',
+        reason: `${mib(free)} MiB free on the journal's disk (${this.dir}); below ${mib(this.options.minFreeBytes)} MiB writes will soon fail`,
+        since: iso(this.lowSpaceSince),
+      };
     }
     this.lowSpaceSince = undefined;
     return { status: 'ok', reason: undefined, since: iso(this.okSince) };

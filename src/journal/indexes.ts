@@ -7,7 +7,10 @@ import { end, K } from './keys.js';
 import type { AgencyHead, BatchInfo, QueueEntry, SealedRecordLocation, StoredRecord } from './types.js';
 import { z } from 'zod';
 
-const decimal = z.string().regex(/^\d{1,16}$/).transform(Number);
+const decimal = z
+  .string()
+  .regex(/^\d{1,16}$/)
+  .transform(Number);
 const batchRef = z.string().regex(/^[A-Za-z0-9._-]{1,31}:\d{1,16}$/);
 
 /**
@@ -80,7 +83,8 @@ export class JournalIndexes {
 
   /** Queue entries of an agency from ack `from` on, in journal order. */
   async *queue(agency: string, from: number, limit: number): AsyncGenerator<QueueEntry> {
-    for await (const [k, v] of this.db.iterator({ gte: K.queue(agency, from), lt: end(K.queuePrefix(agency)), limit })) yield decodeJson(queueEntrySchema, v, k);
+    for await (const [k, v] of this.db.iterator({ gte: K.queue(agency, from), lt: end(K.queuePrefix(agency)), limit }))
+      yield decodeJson(queueEntrySchema, v, k);
   }
 
   /** Records of an agency in journal (ack) order, after `afterAck`, at most `limit`. */

@@ -59,7 +59,12 @@ export class Journal {
   readonly metaStore: TypedStore<string>;
   private closing: Promise<void> | undefined;
 
-  private constructor(readonly dir: string, disk: JournalDisk, maxFutureSkewMs: number, clock: () => number) {
+  private constructor(
+    readonly dir: string,
+    disk: JournalDisk,
+    maxFutureSkewMs: number,
+    clock: () => number,
+  ) {
     this.disk = disk;
     this.indexes = new JournalIndexes(disk);
     this.appender = new Appender(disk, this.indexes, maxFutureSkewMs, clock);

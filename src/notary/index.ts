@@ -6,7 +6,17 @@ export type { OpenNotaryParameters, NotaryChainParameters, NotaryChain } from '.
 export { listPending, listUnnotarized } from './pending.js';
 export type { ListPendingParameters, ListUnnotarizedParameters, UnnotarizedBatch } from './pending.js';
 export { NotaryLog, NOTARY_LOG_FORMAT } from './log.js';
-export type { NotaryDecision, NotaryAttestation, NotaryDecisionStatus, NotaryFlag, CosignTx, SignedDecision, SubmittedDecision, CosignedDecision, RefusedDecision } from './log.js';
+export type {
+  NotaryDecision,
+  NotaryAttestation,
+  NotaryDecisionStatus,
+  NotaryFlag,
+  CosignTx,
+  SignedDecision,
+  SubmittedDecision,
+  CosignedDecision,
+  RefusedDecision,
+} from './log.js';
 export { DEFAULT_NOTARY_POLICY, REFUSAL_REASONS, checkBatchPolicy, resolvePolicy } from './policy.js';
 export type { NotaryPolicy, NotaryPolicyInput, RefusalReason, NotaryRefusal, AnchoredBatch } from './policy.js';
 export { createNotaryKey, resolveNotaryPassphrase, promptHidden } from './passphrase.js';

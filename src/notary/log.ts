@@ -156,7 +156,12 @@ export const decisionSchema = z.discriminatedUnion('status', [
   z.object({
     ...decisionBase,
     status: z.literal('refused'),
-    refusal: z.object({ reason: z.enum(REFUSAL_REASONS), message: z.string(), details: z.record(z.string(), z.unknown()), code: z.enum(['NOTARY_POLICY', 'NOTARY_EQUIVOCATION']) }),
+    refusal: z.object({
+      reason: z.enum(REFUSAL_REASONS),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+      code: z.enum(['NOTARY_POLICY', 'NOTARY_EQUIVOCATION']),
+    }),
   }),
 ]);
 const metaSchema = z.object({ format: z.string(), notary: z.string(), createdAt: z.string() });
@@ -221,7 +226,11 @@ export class NotaryLog {
       } else if (meta.format !== NOTARY_LOG_FORMAT && meta.format !== NOTARY_LOG_FORMAT_V1) {
         fail('JOURNAL_CORRUPT', `${dir} is not a notary log of format ${NOTARY_LOG_FORMAT} (found ${String(meta.format)})`);
       } else if (meta.notary.toLowerCase() !== notary.toLowerCase()) {
-        fail('NOTARY_LOG_MISMATCH', `the notary log ${dir} belongs to notary ${meta.notary}, not to ${notary}; use that notary's keystore or another --data folder`, { details: { dir, logNotary: meta.notary, notary } });
+        fail(
+          'NOTARY_LOG_MISMATCH',
+          `the notary log ${dir} belongs to notary ${meta.notary}, not to ${notary}; use that notary's keystore or another --data folder`,
+          { details: { dir, logNotary: meta.notary, notary } },
+        );
       } else if (meta.format === NOTARY_LOG_FORMAT_V1) {
         await log.migrateV1(meta);
       }
@@ -256,7 +265,9 @@ export class NotaryLog {
 
   /** Signed batches not yet seen co-signed on chain, oldest anchor first. */
   async outbox(d: string): Promise<Array<SignedDecision | SubmittedDecision>> {
-    return (await this.indexed(LogKeys.outboxPrefix(d), d)).filter((x): x is SignedDecision | SubmittedDecision => x.status === 'signed' || x.status === 'submitted');
+    return (await this.indexed(LogKeys.outboxPrefix(d), d)).filter(
+      (x): x is SignedDecision | SubmittedDecision => x.status === 'signed' || x.status === 'submitted',
+    );
   }
 
   /** Refused batches, oldest anchor first. */
@@ -317,7 +328,11 @@ export class NotaryLog {
       const slot = await this.slot(d, batch.agency, batch.seq);
       if (slot !== undefined && slot.root.toLowerCase() !== batch.root.toLowerCase()) throw equivocationError(batch, slot.root);
       return [
-        { type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.attestation.attestedAt } satisfies SlotEntry) },
+        {
+          type: 'put',
+          key: LogKeys.slot(d, batch.agency, batch.seq),
+          value: JSON.stringify({ root: batch.root, attestedAt: decision.attestation.attestedAt } satisfies SlotEntry),
+        },
         { type: 'put', key: LogKeys.decision(d, batch.agency, batch.root), value: JSON.stringify(stored) },
         { type: 'put', key: LogKeys.outbox(d, batch.agency, batch.root), value: '' },
         { type: 'del', key: LogKeys.refused(d, batch.agency, batch.root) },
@@ -352,7 +367,12 @@ export class NotaryLog {
         { type: 'del', key: LogKeys.refused(d, batch.agency, batch.root) },
       ];
       const slot = await this.slot(d, batch.agency, batch.seq);
-      if (slot === undefined) ops.push({ type: 'put', key: LogKeys.slot(d, batch.agency, batch.seq), value: JSON.stringify({ root: batch.root, attestedAt: decision.cosigned.attestedAt } satisfies SlotEntry) });
+      if (slot === undefined)
+        ops.push({
+          type: 'put',
+          key: LogKeys.slot(d, batch.agency, batch.seq),
+          value: JSON.stringify({ root: batch.root, attestedAt: decision.cosigned.attestedAt } satisfies SlotEntry),
+        });
       return ops;
     });
   }
@@ -427,7 +447,11 @@ export class NotaryLog {
       return fail('JOURNAL_CORRUPT', `the notary log ${this.dir} holds an unreadable entry at ${key}`, { cause });
     }
     const r = schema.safeParse(json);
-    if (!r.success) fail('JOURNAL_CORRUPT', `the notary log ${this.dir} holds an invalid entry at ${key}: ${r.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ')}`);
+    if (!r.success)
+      fail(
+        'JOURNAL_CORRUPT',
+        `the notary log ${this.dir} holds an invalid entry at ${key}: ${r.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ')}`,
+      );
     return r.data;
   }
 

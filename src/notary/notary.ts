@@ -1,5 +1,12 @@
 import { getAddress, isError, Signature, type Provider, type Signer, type TypedDataField } from 'ethers';
-import { attestationDigest, attestationDomain, attestationMessage, ATTESTATION_TYPES, recoverAttestationSigner, type BatchAttestationValue } from '../chain/attestation.js';
+import {
+  attestationDigest,
+  attestationDomain,
+  attestationMessage,
+  ATTESTATION_TYPES,
+  recoverAttestationSigner,
+  type BatchAttestationValue,
+} from '../chain/attestation.js';
 import { chainError, registryRevert, RegistryClient, type AnchorLog, type OnChainBatch } from '../chain/registry.js';
 import { Outbox, type OutboxTx } from '../chain/outbox.js';
 import { isNetworkError } from '../chain/rpc.js';
@@ -7,10 +14,33 @@ import { KeyedBackoff } from '../util/backoff.js';
 import { SerialMutex } from '../util/mutex.js';
 import { ignoreAbort, sleep } from '../util/sleep.js';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
-import { batchKey, equivocationError, logDomain, NotaryLog, type CosignedDecision, type CosignTx, type DecisionBase, type NotaryDecision, type NotaryFlag, type RefusedDecision, type SignedDecision, type SubmittedDecision } from './log.js';
+import {
+  batchKey,
+  equivocationError,
+  logDomain,
+  NotaryLog,
+  type CosignedDecision,
+  type CosignTx,
+  type DecisionBase,
+  type NotaryDecision,
+  type NotaryFlag,
+  type RefusedDecision,
+  type SignedDecision,
+  type SubmittedDecision,
+} from './log.js';
 import { notaryTransition } from './machine.js';
 import { listPending } from './pending.js';
-import { captureFlags, checkBatchPolicy, definedOnly, isCaptureFlag, resolvePolicy, type AnchoredBatch, type NotaryPolicy, type NotaryPolicyInput, type NotaryRefusal } from './policy.js';
+import {
+  captureFlags,
+  checkBatchPolicy,
+  definedOnly,
+  isCaptureFlag,
+  resolvePolicy,
+  type AnchoredBatch,
+  type NotaryPolicy,
+  type NotaryPolicyInput,
+  type NotaryRefusal,
+} from './policy.js';
 import { agencyCodeOf, anchorLogPages, isZero32, reconcile, requireAddress, type AnchoredEventFacts } from './registry.js';
 import { batchRef, eventRef, type BatchOutcome, type NotaryErrorInfo, type NotaryEvent, type NotaryPendingBatch } from './types.js';
 
@@ -96,7 +126,10 @@ export async function createNotary(p: CreateNotaryParameters): Promise<Notary> {
   } catch (e) {
     throw chainError(e, 'connecting to the chain');
   }
-  if (p.chainId !== undefined && p.chainId !== chainId) fail('CHAIN_MISMATCH', `the RPC endpoint serves chain ${chainId}, the configuration says ${p.chainId}`, { details: { expected: p.chainId, actual: chainId } });
+  if (p.chainId !== undefined && p.chainId !== chainId)
+    fail('CHAIN_MISMATCH', `the RPC endpoint serves chain ${chainId}, the configuration says ${p.chainId}`, {
+      details: { expected: p.chainId, actual: chainId },
+    });
   if (code === '0x') fail('REGISTRY_MISSING', `no contract at ${p.registry} on chain ${chainId}; run \`liuhen deploy\` or fix chain.registry in config.json`);
   const policy = resolvePolicy(p.policy);
   const log = await NotaryLog.open(p.logDir, address);
@@ -196,7 +229,14 @@ class NotaryService implements Notary {
   }
 
   async pending(): Promise<NotaryPendingBatch[]> {
-    return listPending({ provider: this.p.provider, registry: this.registry, notary: this.address, chainId: this.chainId, fromBlock: this.deployBlock, log: this.log });
+    return listPending({
+      provider: this.p.provider,
+      registry: this.registry,
+      notary: this.address,
+      chainId: this.chainId,
+      fromBlock: this.deployBlock,
+      log: this.log,
+    });
   }
 
   decisions(): Promise<NotaryDecision[]> {
@@ -263,7 +303,15 @@ class NotaryService implements Notary {
           if (seen.has(key)) continue;
           if (ev.blockNumber > safe) {
             const missing = ev.blockNumber + this.policy.confirmations - head;
-            emit({ status: 'waiting', batch: eventRef(ev), reason: 'CONFIRMATIONS', detail: `${missing} more confirmation(s) needed (policy: ${this.policy.confirmations})` }, key);
+            emit(
+              {
+                status: 'waiting',
+                batch: eventRef(ev),
+                reason: 'CONFIRMATIONS',
+                detail: `${missing} more confirmation(s) needed (policy: ${this.policy.confirmations})`,
+              },
+              key,
+            );
             continue;
           }
           emit(await this.handle(ev), key);
@@ -302,7 +350,11 @@ class NotaryService implements Notary {
     await this.log.clearTip(this.d);
     this.savedTip = undefined;
     this.fromBlock = undefined;
-    this.p.onEvent?.({ status: 'rewound', fromBlock: this.deployBlock, detail: `block ${tip.block} ${block === null ? 'no longer exists' : 'has changed'} since the last pass (reorganisation or an embedded chain restarted from an older state); rescanning from block ${this.deployBlock} and checking every co-signature against the chain` });
+    this.p.onEvent?.({
+      status: 'rewound',
+      fromBlock: this.deployBlock,
+      detail: `block ${tip.block} ${block === null ? 'no longer exists' : 'has changed'} since the last pass (reorganisation or an embedded chain restarted from an older state); rescanning from block ${this.deployBlock} and checking every co-signature against the chain`,
+    });
   }
 
   private async saveTip(): Promise<void> {
@@ -325,7 +377,11 @@ class NotaryService implements Notary {
     // The block we stopped at is gone: a reorganisation or a reset dev chain. Everything is rescanned;
     // decisions in the log stand, and the equivocation guard sees any different root for a signed (agency, seq).
     await this.log.clearCursor(this.d);
-    this.p.onEvent?.({ status: 'rewound', fromBlock: this.deployBlock, detail: `block ${cursor.block} ${block === null ? 'no longer exists' : 'has changed'} (reorganisation or chain reset); rescanning from block ${this.deployBlock}` });
+    this.p.onEvent?.({
+      status: 'rewound',
+      fromBlock: this.deployBlock,
+      detail: `block ${cursor.block} ${block === null ? 'no longer exists' : 'has changed'} (reorganisation or chain reset); rescanning from block ${this.deployBlock}`,
+    });
     return this.deployBlock;
   }
 
@@ -368,32 +424,65 @@ class NotaryService implements Notary {
    */
   private async reconcileCosigned(dec: CosignedDecision, ev?: AnchorLog): Promise<BatchOutcome | undefined> {
     const onChain = await this.attestedAt(dec.batch.agency, dec.batch.root);
-    const skipped: BatchOutcome = { status: 'skipped', batch: batchRef(dec.batch), reason: 'ALREADY_COSIGNED', detail: `co-signed earlier${dec.cosigned.txHash ? ` (tx ${dec.cosigned.txHash})` : ''}` };
+    const skipped: BatchOutcome = {
+      status: 'skipped',
+      batch: batchRef(dec.batch),
+      reason: 'ALREADY_COSIGNED',
+      detail: `co-signed earlier${dec.cosigned.txHash ? ` (tx ${dec.cosigned.txHash})` : ''}`,
+    };
     if (onChain !== 0) return skipped;
     const stored = await this.stored(dec.batch.agency, dec.batch.root);
     const r = stored === undefined ? undefined : reconcile(ev ?? eventFacts(dec.batch, stored), stored);
     const batch = r !== undefined && 'batch' in r ? r.batch : undefined;
     let accepted = false;
     if (batch !== undefined && dec.attestation !== undefined && dec.attestation.attestedAt >= batch.anchoredAt && sameBatchFacts(dec.batch, batch)) {
-      const theirs = await this.rpc(() => this.client.attestationDigest(batch.agency, batch.root, dec.attestation!.attestedAt), `calling attestationDigest on the registry ${this.registry}`);
+      const theirs = await this.rpc(
+        () => this.client.attestationDigest(batch.agency, batch.root, dec.attestation!.attestedAt),
+        `calling attestationDigest on the registry ${this.registry}`,
+      );
       accepted = theirs.toLowerCase() === dec.attestation.digest.toLowerCase();
     }
-    const action = notaryTransition(dec, { onChainAttestedAt: onChain, anchored: batch !== undefined, submit: this.submit, loggedAttestationAccepted: accepted });
+    const action = notaryTransition(dec, {
+      onChainAttestedAt: onChain,
+      anchored: batch !== undefined,
+      submit: this.submit,
+      loggedAttestationAccepted: accepted,
+    });
     switch (action.type) {
       case 'skip':
         return skipped;
       case 'wait-not-anchored':
-        return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `co-signed earlier, but the chain lost the batch (rollback or reorganisation); co-signed again once it is anchored again` };
+        return {
+          status: 'waiting',
+          batch: batchRef(dec.batch),
+          reason: 'NOT_ANCHORED',
+          detail: `co-signed earlier, but the chain lost the batch (rollback or reorganisation); co-signed again once it is anchored again`,
+        };
       case 'recosign': {
         if (batch === undefined) return skipped;
         const recosigned = (dec.recosigned ?? 0) + 1;
-        this.p.onEvent?.({ status: 'recosigning', batch: batchRef(batch), reuse: action.reuse, detail: `the chain lost this notary's co-signature of batch ${batch.seq} (rollback or reorganisation); co-signing again with ${action.reuse ? 'the logged attestation' : 'a fresh attestation over the same batch facts'}` });
+        this.p.onEvent?.({
+          status: 'recosigning',
+          batch: batchRef(batch),
+          reuse: action.reuse,
+          detail: `the chain lost this notary's co-signature of batch ${batch.seq} (rollback or reorganisation); co-signing again with ${action.reuse ? 'the logged attestation' : 'a fresh attestation over the same batch facts'}`,
+        });
         if (!action.reuse || dec.attestation === undefined || !sameBatchFacts(dec.batch, batch)) {
           if (!sameBatchFacts(dec.batch, batch)) return this.evaluate(batch);
           return this.sign(batch, { recosigned, ...(dec.flags ? { flags: dec.flags } : {}) });
         }
         const stamp = new Date().toISOString();
-        const next: SignedDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: dec.attestation, recosigned, decidedAt: stamp, updatedAt: stamp, ...(dec.flags ? { flags: dec.flags } : {}) };
+        const next: SignedDecision = {
+          chainId: this.chainId,
+          registry: this.registry,
+          batch,
+          status: 'signed',
+          attestation: dec.attestation,
+          recosigned,
+          decidedAt: stamp,
+          updatedAt: stamp,
+          ...(dec.flags ? { flags: dec.flags } : {}),
+        };
         await this.log.recordSigned(this.d, next);
         return this.finish(next, { resumed: true, report: true });
       }
@@ -404,7 +493,8 @@ class NotaryService implements Notary {
 
   private async recheck(dec: NotaryDecision): Promise<BatchOutcome | undefined> {
     const stored = await this.stored(dec.batch.agency, dec.batch.root);
-    if (stored === undefined) return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: 'refused earlier; the registry no longer holds this root' };
+    if (stored === undefined)
+      return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: 'refused earlier; the registry no longer holds this root' };
     const ev: AnchoredEventFacts = {
       agencyBytes32: dec.batch.agency,
       seq: dec.batch.seq,
@@ -425,15 +515,31 @@ class NotaryService implements Notary {
     const onChain = await this.attestedAt(batch.agency, batch.root);
     if (onChain !== 0) {
       const stamp = new Date().toISOString();
-      await this.log.recordCosigned(this.d, { chainId: this.chainId, registry: this.registry, batch, status: 'cosigned', cosigned: { attestedAt: onChain }, decidedAt: stamp, updatedAt: stamp });
-      return { status: 'skipped', batch: batchRef(batch), reason: 'ALREADY_COSIGNED', detail: `the registry already holds this notary's co-signature (attestedAt ${onChain})` };
+      await this.log.recordCosigned(this.d, {
+        chainId: this.chainId,
+        registry: this.registry,
+        batch,
+        status: 'cosigned',
+        cosigned: { attestedAt: onChain },
+        decidedAt: stamp,
+        updatedAt: stamp,
+      });
+      return {
+        status: 'skipped',
+        batch: batchRef(batch),
+        reason: 'ALREADY_COSIGNED',
+        detail: `the registry already holds this notary's co-signature (attestedAt ${onChain})`,
+      };
     }
     // Equivocation first: of all reasons it is the one an operator must hear.
     // Capture times are a client's choice: beyond the skew or older than maxAge they are flags in the log, never a refusal (issue 9.3).
     // Refused is only what a dishonest or broken station alone produces: equivocation, a broken batch chain, an impossible batch.
     const now = this.now();
     const policy = checkBatchPolicy(batch, this.policy, now);
-    const refusal = (await this.checkEquivocation(batch)) ?? (policy !== undefined && !isCaptureFlag(policy.reason) ? policy : undefined) ?? (await this.checkContinuity(batch));
+    const refusal =
+      (await this.checkEquivocation(batch)) ??
+      (policy !== undefined && !isCaptureFlag(policy.reason) ? policy : undefined) ??
+      (await this.checkContinuity(batch));
     if (refusal !== undefined) return this.refuse(batch, refusal);
     const flags: NotaryFlag[] = captureFlags(batch, this.policy, now).map((f) => ({ reason: f.reason, message: f.message, details: f.details }));
     return this.sign(batch, flags.length > 0 ? { flags } : {});
@@ -442,7 +548,15 @@ class NotaryService implements Notary {
   private async refuse(batch: AnchoredBatch, refusal: NotaryRefusal): Promise<BatchOutcome> {
     const stamp = new Date().toISOString();
     const code = refusal.reason === 'EQUIVOCATION' ? 'NOTARY_EQUIVOCATION' : 'NOTARY_POLICY';
-    const dec: NotaryDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'refused', refusal: { ...refusal, code }, decidedAt: stamp, updatedAt: stamp };
+    const dec: NotaryDecision = {
+      chainId: this.chainId,
+      registry: this.registry,
+      batch,
+      status: 'refused',
+      refusal: { ...refusal, code },
+      decidedAt: stamp,
+      updatedAt: stamp,
+    };
     await this.log.recordRefused(this.d, dec);
     return refusedOutcome(dec, 'now');
   }
@@ -464,12 +578,26 @@ class NotaryService implements Notary {
     if (isZero32(batch.prevRoot)) return { reason: 'SEQ_GAP', message: `batch ${batch.seq} has a zero prevRoot, as if it were the agency's first`, details };
     const mine = await this.log.slot(this.d, batch.agency, batch.seq - 1);
     if (mine !== undefined && mine.root.toLowerCase() !== batch.prevRoot) {
-      return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not root ${mine.root}, which this notary attested as batch ${batch.seq - 1} of agency ${details.agency}`, details: { ...details, attestedPrevRoot: mine.root } };
+      return {
+        reason: 'PREV_ROOT_MISMATCH',
+        message: `prevRoot ${batch.prevRoot} is not root ${mine.root}, which this notary attested as batch ${batch.seq - 1} of agency ${details.agency}`,
+        details: { ...details, attestedPrevRoot: mine.root },
+      };
     }
     const prev = await this.stored(batch.agency, batch.prevRoot);
     if (prev === undefined) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is not anchored in the registry`, details };
-    if (prev.agencyBytes32.toLowerCase() !== batch.agency) return { reason: 'PREV_ROOT_MISMATCH', message: `prevRoot ${batch.prevRoot} is a batch of agency ${agencyCodeOf(prev.agencyBytes32) ?? prev.agencyBytes32}, not of ${details.agency}`, details };
-    if (prev.seq !== batch.seq - 1) return { reason: 'SEQ_GAP', message: `prevRoot ${batch.prevRoot} is batch ${prev.seq}, not ${batch.seq - 1}`, details: { ...details, prevSeq: prev.seq } };
+    if (prev.agencyBytes32.toLowerCase() !== batch.agency)
+      return {
+        reason: 'PREV_ROOT_MISMATCH',
+        message: `prevRoot ${batch.prevRoot} is a batch of agency ${agencyCodeOf(prev.agencyBytes32) ?? prev.agencyBytes32}, not of ${details.agency}`,
+        details,
+      };
+    if (prev.seq !== batch.seq - 1)
+      return {
+        reason: 'SEQ_GAP',
+        message: `prevRoot ${batch.prevRoot} is batch ${prev.seq}, not ${batch.seq - 1}`,
+        details: { ...details, prevSeq: prev.seq },
+      };
     return undefined;
   }
 
@@ -480,16 +608,34 @@ class NotaryService implements Notary {
     const version = await this.rpc(() => this.client.version(), `reading the version of the registry ${this.registry}`);
     const digest = attestationDigest(this.chainId, this.registry, value, version);
     // The registry computes the digest from its own storage; if the two differ, a signature would be useless.
-    const theirs = await this.rpc(() => this.client.attestationDigest(batch.agency, batch.root, attestedAt), `calling attestationDigest on the registry ${this.registry}`);
+    const theirs = await this.rpc(
+      () => this.client.attestationDigest(batch.agency, batch.root, attestedAt),
+      `calling attestationDigest on the registry ${this.registry}`,
+    );
     if (theirs.toLowerCase() !== digest.toLowerCase()) {
-      fail('CHAIN_MISMATCH', `the registry ${this.registry} computes attestation digest ${theirs} for batch ${batch.seq} of ${value.agency}, the SDK ${digest}: not a registry this SDK version can attest for`, { details: { ours: digest, theirs } });
+      fail(
+        'CHAIN_MISMATCH',
+        `the registry ${this.registry} computes attestation digest ${theirs} for batch ${batch.seq} of ${value.agency}, the SDK ${digest}: not a registry this SDK version can attest for`,
+        { details: { ours: digest, theirs } },
+      );
     }
     const types = ATTESTATION_TYPES as unknown as Record<string, TypedDataField[]>;
-    const signature = Signature.from(await this.p.wallet.signTypedData(attestationDomain(this.chainId, this.registry, version), types, attestationMessage(value))).serialized;
+    const signature = Signature.from(
+      await this.p.wallet.signTypedData(attestationDomain(this.chainId, this.registry, version), types, attestationMessage(value)),
+    ).serialized;
     const signer = recoverAttestationSigner(this.chainId, this.registry, value, signature, version);
     if (signer !== this.address) fail('KEY_INVALID', `the notary signer produced a signature of ${signer}, not of ${this.address}`);
     const stamp = new Date().toISOString();
-    const dec: SignedDecision = { chainId: this.chainId, registry: this.registry, batch, status: 'signed', attestation: { attestedAt, signature, digest }, decidedAt: stamp, updatedAt: stamp, ...definedOnly(extra) };
+    const dec: SignedDecision = {
+      chainId: this.chainId,
+      registry: this.registry,
+      batch,
+      status: 'signed',
+      attestation: { attestedAt, signature, digest },
+      decidedAt: stamp,
+      updatedAt: stamp,
+      ...definedOnly(extra),
+    };
     try {
       await this.log.recordSigned(this.d, dec);
     } catch (e) {
@@ -507,7 +653,8 @@ class NotaryService implements Notary {
     const onChain = await this.attestedAt(dec.batch.agency, dec.batch.root);
     const anchored = onChain === 0 && this.submit ? (await this.stored(dec.batch.agency, dec.batch.root)) !== undefined : true;
     try {
-      const tx = dec.status === 'submitted' && onChain === 0 && this.submit && anchored ? await this.outbox.reconcile(outboxTx(dec.tx, this.address)) : undefined;
+      const tx =
+        dec.status === 'submitted' && onChain === 0 && this.submit && anchored ? await this.outbox.reconcile(outboxTx(dec.tx, this.address)) : undefined;
       const action = notaryTransition(dec, { onChainAttestedAt: onChain, anchored, submit: this.submit, ...(tx ? { tx } : {}) });
       switch (action.type) {
         case 'record-cosigned':
@@ -515,7 +662,12 @@ class NotaryService implements Notary {
         case 'report-signed':
           return o.report ? signedOutcome(dec, false, o.resumed) : undefined;
         case 'wait-not-anchored':
-          return { status: 'waiting', batch: batchRef(dec.batch), reason: 'NOT_ANCHORED', detail: `signed (attestedAt ${at.attestedAt}); the registry does not hold this root now` };
+          return {
+            status: 'waiting',
+            batch: batchRef(dec.batch),
+            reason: 'NOT_ANCHORED',
+            detail: `signed (attestedAt ${at.attestedAt}); the registry does not hold this root now`,
+          };
         case 'rebroadcast':
           if (dec.status !== 'submitted') return await this.sendTx(dec, o.resumed);
           try {
@@ -540,13 +692,26 @@ class NotaryService implements Notary {
   }
 
   private async sendTx(dec: SignedDecision | SubmittedDecision, resumed: boolean): Promise<BatchOutcome | undefined> {
-    const data = await this.rpc(() => this.client.encodeCosign(dec.batch.agency, dec.batch.root, [dec.attestation]), `reading the version of the registry ${this.registry}`);
+    const data = await this.rpc(
+      () => this.client.encodeCosign(dec.batch.agency, dec.batch.root, [dec.attestation]),
+      `reading the version of the registry ${this.registry}`,
+    );
     let next: SubmittedDecision;
     try {
       const { nextNonce } = await this.outbox.nonces();
       const tx = await this.outbox.sign({ to: this.registry, data, nonce: nextNonce }, `cosign for batch ${dec.batch.seq}`);
-      next = { ...withoutStatus(dec), status: 'submitted', attestation: dec.attestation, tx: { hash: tx.txHash, nonce: tx.nonce, raw: tx.raw, signedAt: tx.signedAt }, updatedAt: new Date().toISOString() };
-      await this.outbox.persistAndSend(tx, () => this.log.recordSubmitted(this.d, next), (e) => this.sendError(e, dec));
+      next = {
+        ...withoutStatus(dec),
+        status: 'submitted',
+        attestation: dec.attestation,
+        tx: { hash: tx.txHash, nonce: tx.nonce, raw: tx.raw, signedAt: tx.signedAt },
+        updatedAt: new Date().toISOString(),
+      };
+      await this.outbox.persistAndSend(
+        tx,
+        () => this.log.recordSubmitted(this.d, next),
+        (e) => this.sendError(e, dec),
+      );
     } catch (e) {
       throw this.sendError(e, dec);
     }
@@ -555,17 +720,36 @@ class NotaryService implements Notary {
 
   private async awaitReceipt(dec: SubmittedDecision, resumed: boolean): Promise<BatchOutcome> {
     const tx = dec.tx;
-    const receipt = await this.outbox.waitReceipt(tx.hash, { timeoutMs: this.receiptTimeoutMs, pollMs: Math.min(this.pollMs, 250), ...(this.stopSignal ? { signal: this.stopSignal } : {}) });
+    const receipt = await this.outbox.waitReceipt(tx.hash, {
+      timeoutMs: this.receiptTimeoutMs,
+      pollMs: Math.min(this.pollMs, 250),
+      ...(this.stopSignal ? { signal: this.stopSignal } : {}),
+    });
     if (receipt === null) {
       this.txPending = true;
-      return { status: 'waiting', batch: batchRef(dec.batch), reason: 'TX_PENDING', detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run` };
+      return {
+        status: 'waiting',
+        batch: batchRef(dec.batch),
+        reason: 'TX_PENDING',
+        detail: `cosign transaction ${tx.hash} (nonce ${tx.nonce}) not mined yet; it is rebroadcast on the next run`,
+      };
     }
     const onChain = receipt.status === 1 ? await this.attestedAt(dec.batch.agency, dec.batch.root) : 0;
     if (onChain !== 0) return this.markCosigned(dec, onChain, resumed, tx.hash, receipt.blockNumber);
-    fail('CHAIN_REVERTED', `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`, { details: { tx: tx.hash } });
+    fail(
+      'CHAIN_REVERTED',
+      `the cosign transaction ${tx.hash} for batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency} did not record the co-signature; the attestation stays in the log and is sent again on the next run`,
+      { details: { tx: tx.hash } },
+    );
   }
 
-  private async markCosigned(dec: SignedDecision | SubmittedDecision, attestedAt: number, resumed: boolean, txHash?: string, blockNumber?: number): Promise<BatchOutcome> {
+  private async markCosigned(
+    dec: SignedDecision | SubmittedDecision,
+    attestedAt: number,
+    resumed: boolean,
+    txHash?: string,
+    blockNumber?: number,
+  ): Promise<BatchOutcome> {
     const next: CosignedDecision = {
       ...withoutStatus(dec),
       status: 'cosigned',
@@ -586,11 +770,19 @@ class NotaryService implements Notary {
     if (e === undefined) return err as LiuhenError;
     const what = `batch ${dec.batch.seq} of ${dec.batch.agencyCode ?? dec.batch.agency}`;
     if (isError(e, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(messageOf(e))) {
-      return new LiuhenError('NOTARY_UNFUNDED', `the notary account ${this.address} cannot pay the gas of cosign for ${what}; fund it (on a dev chain: send it ETH from a dev account), or run with --no-submit and hand the signatures to a relayer. The attestation stays in the log.`, { cause: e, details: { notary: this.address } });
+      return new LiuhenError(
+        'NOTARY_UNFUNDED',
+        `the notary account ${this.address} cannot pay the gas of cosign for ${what}; fund it (on a dev chain: send it ETH from a dev account), or run with --no-submit and hand the signatures to a relayer. The attestation stays in the log.`,
+        { cause: e, details: { notary: this.address } },
+      );
     }
     const revert = registryRevert(e);
     if (revert?.name === 'EvidenceRegistryNotNotary') {
-      return new LiuhenError('CHAIN_REVERTED', `cosign for ${what} reverted: ${this.address} does not hold NOTARY_ROLE; the registry admin must grant it (the attestation stays in the log and is sent once the role is granted)`, { cause: e, details: { error: revert.name, args: revert.args } });
+      return new LiuhenError(
+        'CHAIN_REVERTED',
+        `cosign for ${what} reverted: ${this.address} does not hold NOTARY_ROLE; the registry admin must grant it (the attestation stays in the log and is sent once the role is granted)`,
+        { cause: e, details: { error: revert.name, args: revert.args } },
+      );
     }
     return isLiuhenError(err) ? err : chainError(e, `sending cosign for ${what}`);
   }
@@ -666,7 +858,8 @@ function refusedOutcome(dec: RefusedDecision, recorded: 'now' | 'earlier'): Batc
 }
 
 export function errorInfo(e: unknown): NotaryErrorInfo {
-  if (e instanceof LiuhenError) return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+  if (e instanceof LiuhenError)
+    return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
   return { code: 'INTERNAL', message: messageOf(e) };
 }
 
@@ -704,7 +897,15 @@ function eventFacts(batch: AnchoredBatch, stored: OnChainBatch): AnchoredEventFa
 /** The facts an attestation signs (and the registry keeps per batch), equal in both: re-anchoring the same batch keeps them. */
 function sameBatchFacts(a: AnchoredBatch, b: AnchoredBatch): boolean {
   const eq = (x: string, y: string) => x.toLowerCase() === y.toLowerCase();
-  return eq(a.agency, b.agency) && a.seq === b.seq && eq(a.root, b.root) && a.size === b.size && eq(a.prevRoot, b.prevRoot) && a.firstCapturedAt === b.firstCapturedAt && a.lastCapturedAt === b.lastCapturedAt;
+  return (
+    eq(a.agency, b.agency) &&
+    a.seq === b.seq &&
+    eq(a.root, b.root) &&
+    a.size === b.size &&
+    eq(a.prevRoot, b.prevRoot) &&
+    a.firstCapturedAt === b.firstCapturedAt &&
+    a.lastCapturedAt === b.lastCapturedAt
+  );
 }
 
 /** The fields every decision shares, without its status-specific ones. */

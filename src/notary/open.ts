@@ -40,7 +40,13 @@ export interface NotaryChain {
  */
 export async function connectNotaryChain(p: NotaryChainParameters): Promise<NotaryChain> {
   const file = paths(p.dataDir).config;
-  let chain: { rpc?: string | undefined; chainId?: number | undefined; registry?: string | undefined; confirmations?: number | undefined; deployBlock?: number | undefined } = {};
+  let chain: {
+    rpc?: string | undefined;
+    chainId?: number | undefined;
+    registry?: string | undefined;
+    confirmations?: number | undefined;
+    deployBlock?: number | undefined;
+  } = {};
   if (existsSync(file)) {
     let raw: unknown;
     try {
@@ -69,7 +75,9 @@ export async function connectNotaryChain(p: NotaryChainParameters): Promise<Nota
   const { provider, chainId } = connection;
   if (chain.chainId !== undefined && chain.chainId !== chainId) {
     provider.destroy();
-    fail('CHAIN_MISMATCH', `the RPC endpoint serves chain ${chainId}, config.json says ${chain.chainId}; fix chain.chainId or --rpc`, { details: { expected: chain.chainId, actual: chainId } });
+    fail('CHAIN_MISMATCH', `the RPC endpoint serves chain ${chainId}, config.json says ${chain.chainId}; fix chain.chainId or --rpc`, {
+      details: { expected: chain.chainId, actual: chainId },
+    });
   }
   return { provider, chainId, registry, confirmations: chain.confirmations, deployBlock: chain.deployBlock };
 }
@@ -130,14 +138,23 @@ export async function openNotary(p: OpenNotaryParameters): Promise<Notary> {
  * `liuhen notary pending` without unlocking the key: the notary's address is
  * read from its keystore; the log is consulted when no running notary holds it.
  */
-export async function pendingForDataDir(p: NotaryChainParameters & { keystore?: string | undefined; fromBlock?: number | undefined }): Promise<{ notary: string; pending: NotaryPendingBatch[] }> {
+export async function pendingForDataDir(
+  p: NotaryChainParameters & { keystore?: string | undefined; fromBlock?: number | undefined },
+): Promise<{ notary: string; pending: NotaryPendingBatch[] }> {
   const np = notaryPaths(p.dataDir);
   const notary = requireKeystore(p.keystore ?? np.keystore);
   const chain = await connectNotaryChain(p);
   let log: NotaryLog | undefined;
   try {
     if (existsSync(np.log)) log = await NotaryLog.open(np.log, notary).catch(() => undefined);
-    const pending = await listPending({ provider: chain.provider, registry: chain.registry, notary, chainId: chain.chainId, fromBlock: p.fromBlock ?? chain.deployBlock ?? 0, log });
+    const pending = await listPending({
+      provider: chain.provider,
+      registry: chain.registry,
+      notary,
+      chainId: chain.chainId,
+      fromBlock: p.fromBlock ?? chain.deployBlock ?? 0,
+      log,
+    });
     return { notary, pending };
   } finally {
     await log?.close();

@@ -33,7 +33,10 @@ export async function resolveNotaryPassphrase(p: ResolvePassphraseParameters): P
     if (text.length > 0) return text;
   }
   if (p.prompt ?? process.stdin.isTTY === true) return promptHidden('notary keystore passphrase: ');
-  return fail('KEY_MISSING', `set ${NOTARY_PASSPHRASE_ENV} to the notary keystore passphrase (or run on a terminal to be asked${p.chainId !== undefined && isDevChain(Number(p.chainId)) ? `, or create ${devFile} on this dev chain` : ''})`);
+  return fail(
+    'KEY_MISSING',
+    `set ${NOTARY_PASSPHRASE_ENV} to the notary keystore passphrase (or run on a terminal to be asked${p.chainId !== undefined && isDevChain(Number(p.chainId)) ? `, or create ${devFile} on this dev chain` : ''})`,
+  );
 }
 
 /**

@@ -46,7 +46,11 @@ export async function listPending(p: ListPendingParameters): Promise<NotaryPendi
     for (const ev of page.logs) {
       if (cosigned.has(ev.agencyBytes32, ev.root)) continue;
       const dec = await p.log?.decision(d, ev.agencyBytes32, ev.root);
-      const pending: NotaryPendingBatch = { batch: dec ? { ...batchRef(dec.batch), txHash: ev.txHash } : eventRef(ev), confirmations: head - ev.blockNumber, state: 'new' };
+      const pending: NotaryPendingBatch = {
+        batch: dec ? { ...batchRef(dec.batch), txHash: ev.txHash } : eventRef(ev),
+        confirmations: head - ev.blockNumber,
+        state: 'new',
+      };
       if (dec?.status === 'refused' && dec.refusal) {
         pending.state = 'refused';
         pending.refusal = { reason: dec.refusal.reason, message: dec.refusal.message };

@@ -96,14 +96,26 @@ export function resolvePolicy(policy: NotaryPolicyInput = {}): NotaryPolicy {
  */
 export function checkBatchPolicy(batch: AnchoredBatch, policy: NotaryPolicy, now: number): NotaryRefusal | undefined {
   if (batch.agencyCode === undefined) {
-    return { reason: 'AGENCY_CODE_INVALID', message: `agency ${batch.agency} is not a text agency code (UTF-8, at most 31 bytes, zero padded)`, details: { agency: batch.agency } };
+    return {
+      reason: 'AGENCY_CODE_INVALID',
+      message: `agency ${batch.agency} is not a text agency code (UTF-8, at most 31 bytes, zero padded)`,
+      details: { agency: batch.agency },
+    };
   }
   if (batch.size < 1) return { reason: 'EMPTY_BATCH', message: 'the batch holds no records', details: { size: batch.size } };
   if (batch.size > policy.maxBatchSize) {
-    return { reason: 'BATCH_TOO_LARGE', message: `the batch holds ${batch.size} records, more than the policy allows (${policy.maxBatchSize})`, details: { size: batch.size, maxBatchSize: policy.maxBatchSize } };
+    return {
+      reason: 'BATCH_TOO_LARGE',
+      message: `the batch holds ${batch.size} records, more than the policy allows (${policy.maxBatchSize})`,
+      details: { size: batch.size, maxBatchSize: policy.maxBatchSize },
+    };
   }
   if (batch.firstCapturedAt > batch.lastCapturedAt) {
-    return { reason: 'CAPTURE_SPAN_REVERSED', message: `first capture ${iso(batch.firstCapturedAt)} is after the last ${iso(batch.lastCapturedAt)}`, details: { firstCapturedAt: batch.firstCapturedAt, lastCapturedAt: batch.lastCapturedAt } };
+    return {
+      reason: 'CAPTURE_SPAN_REVERSED',
+      message: `first capture ${iso(batch.firstCapturedAt)} is after the last ${iso(batch.lastCapturedAt)}`,
+      details: { firstCapturedAt: batch.firstCapturedAt, lastCapturedAt: batch.lastCapturedAt },
+    };
   }
   // A record cannot be captured after the block that anchored it, nor after now.
   const reference = Math.min(batch.anchoredAt, now);

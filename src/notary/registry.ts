@@ -21,7 +21,10 @@ export async function* anchorLogPages(client: RegistryClient, from: number, to: 
 }
 
 /** The facts of a `BatchAnchored` event that `batch(root)` must confirm. */
-export type AnchoredEventFacts = Pick<AnchorLog, 'root' | 'agencyBytes32' | 'seq' | 'size' | 'prevRoot' | 'firstCapturedAt' | 'lastCapturedAt' | 'blockNumber' | 'txHash'>;
+export type AnchoredEventFacts = Pick<
+  AnchorLog,
+  'root' | 'agencyBytes32' | 'seq' | 'size' | 'prevRoot' | 'firstCapturedAt' | 'lastCapturedAt' | 'blockNumber' | 'txHash'
+>;
 
 /**
  * The notary's view of an anchored batch, or a reason it cannot be believed:

@@ -35,7 +35,16 @@ export interface NotaryErrorInfo {
  */
 export type BatchOutcome =
   /** `flags`: policy findings kept with the attestation, never a refusal (capture times beyond the skew or older than `maxAge`). */
-  | { status: 'signed'; batch: NotaryBatchRef; attestedAt: number; signature: string; submitted: boolean; resumed: boolean; cosignTx?: string; flags?: NotaryFlag[] }
+  | {
+      status: 'signed';
+      batch: NotaryBatchRef;
+      attestedAt: number;
+      signature: string;
+      submitted: boolean;
+      resumed: boolean;
+      cosignTx?: string;
+      flags?: NotaryFlag[];
+    }
   | { status: 'skipped'; batch: NotaryBatchRef; reason: 'ALREADY_COSIGNED'; detail: string }
   | { status: 'refused'; batch: NotaryBatchRef; reason: RefusalReason; error: NotaryErrorInfo; recorded: 'now' | 'earlier' }
   | { status: 'waiting'; batch: NotaryBatchRef; reason: 'CONFIRMATIONS' | 'NOT_ANCHORED' | 'TX_PENDING'; detail: string }

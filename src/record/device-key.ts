@@ -16,7 +16,10 @@ export const DEVICE_PASSPHRASE_ENV = 'LIUHEN_DEVICE_PASSPHRASE';
  * owns which key is a trust decision made by the verifier (a device registry).
  */
 export class DeviceKey implements RecordSigner {
-  private constructor(private readonly privateKey: KeyObject, readonly publicKey: Hex) {}
+  private constructor(
+    private readonly privateKey: KeyObject,
+    readonly publicKey: Hex,
+  ) {}
 
   static generate(): DeviceKey {
     checkSigningConfig();
@@ -58,7 +61,9 @@ export class DeviceKey implements RecordSigner {
   /** Same as `signSync`, computed on libuv's thread pool so signatures of several devices overlap. */
   sign<R extends LiuhenRecord>(record: R): Promise<R> {
     return new Promise((resolve, reject) => {
-      sign(null, signingBytes({ ...record, sig: undefined }), this.privateKey, (err, value) => (err ? reject(err) : resolve(this.withSignature(record, value))));
+      sign(null, signingBytes({ ...record, sig: undefined }), this.privateKey, (err, value) =>
+        err ? reject(err) : resolve(this.withSignature(record, value)),
+      );
     });
   }
 
@@ -68,7 +73,11 @@ export class DeviceKey implements RecordSigner {
    * burst, else inline. `forms` are the records' JCS members when the caller
    * has them already. The result equals `signSync` record by record.
    */
-  async chain(head: ChainHead, records: readonly UnchainedRecord[], forms: readonly CanonicalMembers[] = records.map(canonicalMembers)): Promise<ChainedRecord[]> {
+  async chain(
+    head: ChainHead,
+    records: readonly UnchainedRecord[],
+    forms: readonly CanonicalMembers[] = records.map(canonicalMembers),
+  ): Promise<ChainedRecord[]> {
     return signingPool.chain(this.privateKey, this.publicKey, head, records, forms);
   }
 

@@ -1,6 +1,22 @@
 export { canonicalize, canonicalBytes, canonicalMembers, canonicalWith } from './jcs.js';
 export type { CanonicalMembers } from './jcs.js';
-export { recordSchema, unchainedRecordSchema, mediaSchema, locationSchema, signatureSchema, recordIdSchema, agencySchema, deviceSchema, officerSchema, caseSchema, rfc3339Schema, STAGES, KINDS, RECORD_VERSION, MAX_DEVICE_SEQ } from './schema.js';
+export {
+  recordSchema,
+  unchainedRecordSchema,
+  mediaSchema,
+  locationSchema,
+  signatureSchema,
+  recordIdSchema,
+  agencySchema,
+  deviceSchema,
+  officerSchema,
+  caseSchema,
+  rfc3339Schema,
+  STAGES,
+  KINDS,
+  RECORD_VERSION,
+  MAX_DEVICE_SEQ,
+} from './schema.js';
 export type { LiuhenRecord, RecordDraft, RecordSignature, Media, Location, Stage, Kind } from './schema.js';
 export { parseRecord, parseUnchainedRecord, parseWith, describeIssues } from './parse.js';
 export { recordLeaf, signingBytes, SIGNING_TAG } from './leaf.js';

@@ -27,7 +27,9 @@ export interface CanonicalMembers {
 export function canonicalMembers(obj: Record<string, unknown>): CanonicalMembers {
   const proto = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) fail('JCS_UNSUPPORTED_VALUE', '$: only plain objects can be canonicalized');
-  const names = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  const names = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
   return { names, members: names.map((k) => member(k, obj[k], '$')) };
 }
 
@@ -39,7 +41,9 @@ export function canonicalMembers(obj: Record<string, unknown>): CanonicalMembers
 export function canonicalWith(form: CanonicalMembers, extra: Record<string, unknown>): string {
   const out: string[] = [];
   let i = 0;
-  for (const name of Object.keys(extra).filter((k) => extra[k] !== undefined).sort()) {
+  for (const name of Object.keys(extra)
+    .filter((k) => extra[k] !== undefined)
+    .sort()) {
     if (form.names.includes(name)) fail('JCS_UNSUPPORTED_VALUE', `$.${name}: the member to add is already present`);
     while (i < form.names.length && form.names[i]! < name) out.push(form.members[i++]!);
     out.push(member(name, extra[name], '$'));
@@ -65,7 +69,9 @@ function serialize(value: unknown, where: string): string {
       if (Array.isArray(value)) return `[${value.map((v, i) => serialize(v, `${where}[${i}]`)).join(',')}]`;
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) fail('JCS_UNSUPPORTED_VALUE', `${where}: only plain objects can be canonicalized`);
-      const keys = Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+      const keys = Object.keys(value as object)
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .sort();
       return `{${keys.map((k) => member(k, (value as Record<string, unknown>)[k], where)).join(',')}}`;
     }
     default:

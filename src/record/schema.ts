@@ -19,8 +19,14 @@ export const recordIdSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must
 /** On chain an agency is bytes32 (encodeBytes32String): at most 31 bytes; we keep it ASCII. */
 export const agencySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/, 'must be 1-31 ASCII letters, digits, ".", "_" or "-"');
 export const deviceSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1-64 ASCII letters, digits, ".", "_", ":" or "-"');
-export const officerSchema = z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
-export const caseSchema = z.string().regex(/^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff()（）〔〕[\]._:/-]{0,63}$/, 'must be 1-64 letters, digits or case-number punctuation');
+export const officerSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+export const caseSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff()（）〔〕[\]._:/-]{0,63}$/, 'must be 1-64 letters, digits or case-number punctuation');
 /** RFC 3339 date-time with an explicit offset. */
 export const rfc3339Schema = z
   .string()
@@ -32,7 +38,10 @@ export const mediaSchema = z.strictObject({
   type: z.string().regex(/^[a-z0-9!#$&^_.+-]{1,63}\/[a-z0-9!#$&^_.+-]{1,63}$/, 'must be a lowercase MIME type such as video/mp4'),
   size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits, as sha256sum prints'),
-  cid: z.string().regex(/^b[a-z2-7]{20,120}$/, 'must be a CIDv1 in base32').optional(),
+  cid: z
+    .string()
+    .regex(/^b[a-z2-7]{20,120}$/, 'must be a CIDv1 in base32')
+    .optional(),
 });
 
 export const locationSchema = z.strictObject({

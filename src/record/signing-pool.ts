@@ -49,7 +49,11 @@ class PoolWorker {
   readonly waiting = new Map<number, Waiter>();
   private readonly worker: Worker;
 
-  constructor(spawn: () => Worker, onGone: (w: PoolWorker) => void, private readonly timeoutMs: number) {
+  constructor(
+    spawn: () => Worker,
+    onGone: (w: PoolWorker) => void,
+    private readonly timeoutMs: number,
+  ) {
     this.worker = spawn();
     this.worker.unref();
     this.worker.on('message', (m: ChainResponse) => {
@@ -111,7 +115,13 @@ export class SigningPool {
   }
 
   /** Completes and signs a run with `key` (see chain.ts), on a thread or inline. */
-  async chain(key: KeyObject, publicKey: Hex, head: ChainHead, records: readonly UnchainedRecord[], forms: readonly CanonicalMembers[]): Promise<ChainedRecord[]> {
+  async chain(
+    key: KeyObject,
+    publicKey: Hex,
+    head: ChainHead,
+    records: readonly UnchainedRecord[],
+    forms: readonly CanonicalMembers[],
+  ): Promise<ChainedRecord[]> {
     if (this.wants(records.length)) {
       try {
         return linkRecords(head, records, publicKey, await this.onThread({ id: this.nextId++, key, publicKey, head, forms }));
@@ -122,7 +132,12 @@ export class SigningPool {
       }
     }
     try {
-      return linkRecords(head, records, publicKey, signLinks(head, forms, publicKey, (bytes) => sign(null, bytes, key)));
+      return linkRecords(
+        head,
+        records,
+        publicKey,
+        signLinks(head, forms, publicKey, (bytes) => sign(null, bytes, key)),
+      );
     } catch (cause) {
       if (isLiuhenError(cause)) throw cause;
       return fail('SIGNING_FAILED', `the device key could not sign: ${(cause as Error).message}`, { cause });
@@ -148,7 +163,10 @@ function poolSize(): number {
   const raw = process.env[SIGNING_WORKERS_ENV];
   if (raw === undefined || raw.trim() === '') return Math.max(1, Math.min(4, availableParallelism() - 1));
   if (!/^\d{1,2}$/.test(raw.trim()) || Number(raw) > MAX_THREADS) {
-    fail('CONFIG_INVALID', `${SIGNING_WORKERS_ENV} must be a whole number of signing threads from 0 to ${MAX_THREADS} (0 signs inline), not "${raw.slice(0, 20)}"`);
+    fail(
+      'CONFIG_INVALID',
+      `${SIGNING_WORKERS_ENV} must be a whole number of signing threads from 0 to ${MAX_THREADS} (0 signs inline), not "${raw.slice(0, 20)}"`,
+    );
   }
   return Number(raw.trim());
 }
@@ -157,7 +175,9 @@ function poolSize(): number {
 function spawnSigningWorker(): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   // A larger young generation: a run allocates a few strings per record that die young; fewer scavenges.
-  return new Worker(new URL(fromSources ? './signing-worker.dev.mjs' : './signing-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 32 } });
+  return new Worker(new URL(fromSources ? './signing-worker.dev.mjs' : './signing-worker.js', import.meta.url), {
+    resourceLimits: { maxYoungGenerationSizeMb: 32 },
+  });
 }
 
 export const signingPool = new SigningPool();

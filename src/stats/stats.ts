@@ -237,7 +237,17 @@ export class SupervisionStats {
     const key = `${agency}|${day}`;
     let b = this.buckets.get(key);
     if (!b) {
-      b = { records: 0, newCases: 0, sealed: 0, sealedLate: 0, anchored: 0, anchoredLate: 0, late: 0, delay: new Array<number>(DELAY_BUCKETS.length + 1).fill(0), findings: {} };
+      b = {
+        records: 0,
+        newCases: 0,
+        sealed: 0,
+        sealedLate: 0,
+        anchored: 0,
+        anchoredLate: 0,
+        late: 0,
+        delay: new Array<number>(DELAY_BUCKETS.length + 1).fill(0),
+        findings: {},
+      };
       this.buckets.set(key, b);
     }
     this.dirty.add(`B:${key}`);
@@ -268,7 +278,16 @@ export class SupervisionStats {
     if (r.case) await this.onCase(s, captured, day);
     const skew = (this.o.policy?.maxClockSkewSeconds ?? 300) * 1000;
     if (captured > s.journaledAt + skew) {
-      await this.raise({ id: `future:${r.id}`, code: 'RECORD_CAPTURED_IN_FUTURE', agency: r.agency, at: r.capturedAt, device: r.device, recordIds: [r.id], message: `record ${r.id} claims capture at ${r.capturedAt}, after it was journaled`, ...(r.case ? { case: r.case } : {}) });
+      await this.raise({
+        id: `future:${r.id}`,
+        code: 'RECORD_CAPTURED_IN_FUTURE',
+        agency: r.agency,
+        at: r.capturedAt,
+        device: r.device,
+        recordIds: [r.id],
+        message: `record ${r.id} claims capture at ${r.capturedAt}, after it was journaled`,
+        ...(r.case ? { case: r.case } : {}),
+      });
     }
   }
 
@@ -324,8 +343,16 @@ export class SupervisionStats {
 
   private async raiseHole(device: string, agency: string, from: number, to: number, after: LiuhenRecord): Promise<void> {
     await this.raise({
-      id: `hole:${device}:${from}`, code: 'DEVICE_SEQ_HOLE', agency, at: after.capturedAt, device, recordIds: [after.id],
-      message: from === to ? `record ${from} of device ${device} is missing (deleted or never uploaded)` : `records ${from}–${to} of device ${device} are missing (deleted or never uploaded)`,
+      id: `hole:${device}:${from}`,
+      code: 'DEVICE_SEQ_HOLE',
+      agency,
+      at: after.capturedAt,
+      device,
+      recordIds: [after.id],
+      message:
+        from === to
+          ? `record ${from} of device ${device} is missing (deleted or never uploaded)`
+          : `records ${from}–${to} of device ${device} are missing (deleted or never uploaded)`,
     });
   }
 
@@ -333,7 +360,15 @@ export class SupervisionStats {
     const id = `break:${r.device}:${r.seq}`;
     if (await this.getFinding(id)) return;
     d.breaks++;
-    await this.raise({ id, code: 'DEVICE_CHAIN_BREAK', agency: r.agency, at: r.capturedAt, device: r.device, recordIds: [r.id], message: `record ${r.seq} of device ${r.device} does not chain to record ${r.seq - 1} (prev differs): a record was replaced` });
+    await this.raise({
+      id,
+      code: 'DEVICE_CHAIN_BREAK',
+      agency: r.agency,
+      at: r.capturedAt,
+      device: r.device,
+      recordIds: [r.id],
+      message: `record ${r.seq} of device ${r.device} does not chain to record ${r.seq - 1} (prev differs): a record was replaced`,
+    });
   }
 
   private async onCase(s: StoredRecord, captured: number, day: string): Promise<void> {
@@ -369,15 +404,52 @@ export class SupervisionStats {
     const decision = c.first.decision;
     if (decision !== undefined) {
       const review = c.first.review;
-      if (review === undefined || review > decision) want.set(`review:${id}`, { id: `review:${id}`, code: 'CASE_DECISION_WITHOUT_REVIEW', agency, case: id, at: iso(decision), recordIds: [], message: `decision of ${iso(decision)} has no prior legal review (法制审核) record` });
-      if (c.lastService === undefined || c.lastService < decision) want.set(`served:${id}`, { id: `served:${id}`, code: 'CASE_DECISION_NOT_SERVED', agency, case: id, at: iso(decision), recordIds: [], message: `decision of ${iso(decision)} has no service (送达) record after it` });
-      if (c.lastOnsite !== undefined && c.lastOnsite > decision) want.set(`onsite:${id}`, { id: `onsite:${id}`, code: 'CASE_STAGE_OUT_OF_ORDER', agency, case: id, at: iso(c.lastOnsite), recordIds: [], message: `on-site record captured after the decision (${iso(c.lastOnsite)})` });
+      if (review === undefined || review > decision)
+        want.set(`review:${id}`, {
+          id: `review:${id}`,
+          code: 'CASE_DECISION_WITHOUT_REVIEW',
+          agency,
+          case: id,
+          at: iso(decision),
+          recordIds: [],
+          message: `decision of ${iso(decision)} has no prior legal review (法制审核) record`,
+        });
+      if (c.lastService === undefined || c.lastService < decision)
+        want.set(`served:${id}`, {
+          id: `served:${id}`,
+          code: 'CASE_DECISION_NOT_SERVED',
+          agency,
+          case: id,
+          at: iso(decision),
+          recordIds: [],
+          message: `decision of ${iso(decision)} has no service (送达) record after it`,
+        });
+      if (c.lastOnsite !== undefined && c.lastOnsite > decision)
+        want.set(`onsite:${id}`, {
+          id: `onsite:${id}`,
+          code: 'CASE_STAGE_OUT_OF_ORDER',
+          agency,
+          case: id,
+          at: iso(c.lastOnsite),
+          recordIds: [],
+          message: `on-site record captured after the decision (${iso(c.lastOnsite)})`,
+        });
     }
-    const staged = Object.entries(c.first).filter(([s]) => s !== 'onsite' && s !== 'none').sort((a, b) => a[1]! - b[1]! || STAGE_RANK(a[0]) - STAGE_RANK(b[0]));
+    const staged = Object.entries(c.first)
+      .filter(([s]) => s !== 'onsite' && s !== 'none')
+      .sort((a, b) => a[1]! - b[1]! || STAGE_RANK(a[0]) - STAGE_RANK(b[0]));
     let highest: [string, number] | undefined;
     for (const [stage, at] of staged) {
       if (highest && STAGE_RANK(stage) < STAGE_RANK(highest[0])) {
-        want.set(`order:${id}:${stage}`, { id: `order:${id}:${stage}`, code: 'CASE_STAGE_OUT_OF_ORDER', agency, case: id, at: iso(at!), recordIds: [], message: `stage ${stage} began (${iso(at!)}) after stage ${highest[0]} (${iso(highest[1])})` });
+        want.set(`order:${id}:${stage}`, {
+          id: `order:${id}:${stage}`,
+          code: 'CASE_STAGE_OUT_OF_ORDER',
+          agency,
+          case: id,
+          at: iso(at!),
+          recordIds: [],
+          message: `stage ${stage} began (${iso(at!)}) after stage ${highest[0]} (${iso(highest[1])})`,
+        });
       }
       if (!highest || STAGE_RANK(stage) > STAGE_RANK(highest[0])) highest = [stage, at!];
     }
@@ -422,7 +494,16 @@ export class SupervisionStats {
       bucket.sealed++;
       if (sealed - captured > maxSeal) {
         bucket.sealedLate++;
-        await this.raise({ id: `sealed-late:${s.record.id}`, code: 'RECORD_SEALED_LATE', agency: b.agency, at: s.record.capturedAt, device: s.record.device, recordIds: [s.record.id], ...(s.record.case ? { case: s.record.case } : {}), message: `record ${s.record.id} was sealed ${Math.round((sealed - captured) / 1000)} s after capture (policy: ${maxSeal / 1000} s)` });
+        await this.raise({
+          id: `sealed-late:${s.record.id}`,
+          code: 'RECORD_SEALED_LATE',
+          agency: b.agency,
+          at: s.record.capturedAt,
+          device: s.record.device,
+          recordIds: [s.record.id],
+          ...(s.record.case ? { case: s.record.case } : {}),
+          message: `record ${s.record.id} was sealed ${Math.round((sealed - captured) / 1000)} s after capture (policy: ${maxSeal / 1000} s)`,
+        });
       }
     }
     const p: PendingBatch = { agency: b.agency, seq: b.seq, root: b.root, firstAck: b.firstAck, size: b.size, sealedAt: b.sealedAt };
@@ -435,7 +516,10 @@ export class SupervisionStats {
     if (!facts) return;
     const now = this.now();
     const recheck = this.o.chainRecheckMs ?? 3000;
-    const due = [...this.pending.values()].filter((p) => now - (this.asked.get(p.root) ?? 0) >= recheck).sort((a, b) => a.sealedAt.localeCompare(b.sealedAt)).slice(0, 200);
+    const due = [...this.pending.values()]
+      .filter((p) => now - (this.asked.get(p.root) ?? 0) >= recheck)
+      .sort((a, b) => a.sealedAt.localeCompare(b.sealedAt))
+      .slice(0, 200);
     for (const p of due) {
       this.asked.set(p.root, now);
       let f: ChainFacts | undefined;
@@ -475,7 +559,16 @@ export class SupervisionStats {
       const late = delay > maxAnchor;
       if (late) {
         b.anchoredLate++;
-        await this.raise({ id: `anchored-late:${s.record.id}`, code: 'RECORD_ANCHORED_LATE', agency: p.agency, at: s.record.capturedAt, device: s.record.device, recordIds: [s.record.id], ...(s.record.case ? { case: s.record.case } : {}), message: `record ${s.record.id} was anchored ${Math.round(delay / 1000)} s after capture (policy: ${maxAnchor / 1000} s)` });
+        await this.raise({
+          id: `anchored-late:${s.record.id}`,
+          code: 'RECORD_ANCHORED_LATE',
+          agency: p.agency,
+          at: s.record.capturedAt,
+          device: s.record.device,
+          recordIds: [s.record.id],
+          ...(s.record.case ? { case: s.record.case } : {}),
+          message: `record ${s.record.id} was anchored ${Math.round(delay / 1000)} s after capture (policy: ${maxAnchor / 1000} s)`,
+        });
       }
       if (late || sealed - captured > maxSeal) b.late++;
     }
@@ -487,7 +580,15 @@ export class SupervisionStats {
     const body = (s.record.body ?? {}) as Record<string, unknown>;
     switch (body.event) {
       case 'finding-action': {
-        const action: FindingActionEntry = { finding: String(body.finding), status: body.status as FindingActionEntry['status'], comment: String(body.comment ?? ''), by: String(body.by ?? s.record.officer), at: s.record.capturedAt, recordId: s.record.id, leaf: s.leaf };
+        const action: FindingActionEntry = {
+          finding: String(body.finding),
+          status: body.status as FindingActionEntry['status'],
+          comment: String(body.comment ?? ''),
+          by: String(body.by ?? s.record.officer),
+          at: s.record.capturedAt,
+          recordId: s.record.id,
+          leaf: s.leaf,
+        };
         this.puts.set(`H:${action.finding}:${pad(s.ack)}`, JSON.stringify(action));
         this.puts.set(`S:${action.finding}`, action.status);
         const f = await this.getFinding(action.finding);
@@ -499,9 +600,16 @@ export class SupervisionStats {
         const id = await this.o.journal.recordIdByLeaf(leaf);
         const about = id ? await this.o.journal.getRecord(id) : undefined;
         const fb: FeedbackEntry = {
-          tracking: String(body.tracking), leaf, agency: about?.record.agency ?? null, category: body.category as FeedbackEntry['category'], text: String(body.text ?? ''),
+          tracking: String(body.tracking),
+          leaf,
+          agency: about?.record.agency ?? null,
+          category: body.category as FeedbackEntry['category'],
+          text: String(body.text ?? ''),
           ...(typeof body.phoneCommitment === 'string' ? { phoneCommitment: body.phoneCommitment } : {}),
-          at: s.record.capturedAt, recordId: s.record.id, state: 'submitted', steps: [],
+          at: s.record.capturedAt,
+          recordId: s.record.id,
+          state: 'submitted',
+          steps: [],
         };
         if (await this.getFeedback(fb.tracking)) return; // a tracking code is used once
         this.feedbackCounts.submitted++;
@@ -516,7 +624,14 @@ export class SupervisionStats {
         if (!fb || !FEEDBACK_STEPS.includes(step)) return;
         this.feedbackCounts[fb.state]--;
         this.puts.set(`QS:${fb.state}:${rev(Date.parse(fb.at))}:${tracking}`, null);
-        fb.steps.push({ step, at: s.record.capturedAt, comment: String(body.comment ?? ''), by: String(body.by ?? s.record.officer), recordId: s.record.id, leaf: s.leaf });
+        fb.steps.push({
+          step,
+          at: s.record.capturedAt,
+          comment: String(body.comment ?? ''),
+          by: String(body.by ?? s.record.officer),
+          recordId: s.record.id,
+          leaf: s.leaf,
+        });
         fb.state = step;
         this.feedbackCounts[fb.state]++;
         this.puts.set(`QS:${fb.state}:${rev(Date.parse(fb.at))}:${tracking}`, '');
@@ -524,7 +639,14 @@ export class SupervisionStats {
         return;
       }
       case 'certificate': {
-        const c = { certificateId: s.record.id, leaf: s.leaf, record: String(body.record), recordLeaf: String(body.recordLeaf ?? ''), sha256: String(body.sha256), at: s.record.capturedAt };
+        const c = {
+          certificateId: s.record.id,
+          leaf: s.leaf,
+          record: String(body.record),
+          recordLeaf: String(body.recordLeaf ?? ''),
+          sha256: String(body.sha256),
+          at: s.record.capturedAt,
+        };
         this.puts.set(`K:${c.sha256}`, JSON.stringify(c));
         return;
       }
@@ -621,7 +743,9 @@ export class SupervisionStats {
   }
 
   /** An issued evidence certificate by the SHA-256 of its PDF. */
-  async getCertificate(sha256: string): Promise<{ certificateId: string; leaf: string; record: string; recordLeaf: string; sha256: string; at: string } | undefined> {
+  async getCertificate(
+    sha256: string,
+  ): Promise<{ certificateId: string; leaf: string; record: string; recordLeaf: string; sha256: string; at: string } | undefined> {
     const v = await this.db.get(`K:${sha256}`);
     return v ? (JSON.parse(v) as { certificateId: string; leaf: string; record: string; recordLeaf: string; sha256: string; at: string }) : undefined;
   }
@@ -669,7 +793,8 @@ export class SupervisionStats {
   /** Days (YYYY-MM-DD, the configured time zone) of the period, `from` inclusive, `to` exclusive. */
   private days(from: string, to: string): string[] {
     const out: string[] = [];
-    for (let t = Date.parse(`${from}T00:00:00Z`); t < Date.parse(`${to}T00:00:00Z`) && out.length < 400; t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+    for (let t = Date.parse(`${from}T00:00:00Z`); t < Date.parse(`${to}T00:00:00Z`) && out.length < 400; t += 86_400_000)
+      out.push(new Date(t).toISOString().slice(0, 10));
     return out;
   }
 
@@ -771,7 +896,15 @@ export class SupervisionStats {
     return {
       period: { from: p.from, to: p.to },
       agencies: list,
-      totals: { ...totals, devices, compliance: totals.anchored > 0 ? round((totals.anchored - totals.late) / totals.anchored) : null, devicesWithHoles, devicesWithBreaks, casesWithFindings, findings },
+      totals: {
+        ...totals,
+        devices,
+        compliance: totals.anchored > 0 ? round((totals.anchored - totals.late) / totals.anchored) : null,
+        devicesWithHoles,
+        devicesWithBreaks,
+        casesWithFindings,
+        findings,
+      },
       batches: this.batchWaits(p.agency),
       feedback: { ...this.feedbackCounts },
       perAgency,
@@ -786,8 +919,21 @@ export class SupervisionStats {
   async dump(): Promise<Record<string, unknown>> {
     const rows: Record<string, string> = {};
     for await (const [k, v] of this.db.iterator()) if (k !== META) rows[k] = v;
-    const sorted = (m: Map<string, unknown>) => Object.fromEntries([...m.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => [k, normalize(v)]));
-    return { cursors: this.cursors, buckets: sorted(this.buckets), devices: sorted(this.devices), cases: sorted(this.cases), pending: sorted(this.pending), feedback: this.feedbackCounts, index: Object.fromEntries(Object.entries(rows).filter(([k]) => /^(F|T|TA|TK|TAK|H|S|Q|QS|K):/.test(k)).sort()) };
+    const sorted = (m: Map<string, unknown>) =>
+      Object.fromEntries([...m.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => [k, normalize(v)]));
+    return {
+      cursors: this.cursors,
+      buckets: sorted(this.buckets),
+      devices: sorted(this.devices),
+      cases: sorted(this.cases),
+      pending: sorted(this.pending),
+      feedback: this.feedbackCounts,
+      index: Object.fromEntries(
+        Object.entries(rows)
+          .filter(([k]) => /^(F|T|TA|TK|TAK|H|S|Q|QS|K):/.test(k))
+          .sort(),
+      ),
+    };
   }
 }
 

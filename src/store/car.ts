@@ -107,13 +107,19 @@ export async function readCar(source: AsyncIterable<Uint8Array>): Promise<{ root
     try {
       for await (const block of it) {
         if (++sections > MAX_CAR_BLOCKS) {
-          fail('STORE_TOO_LARGE', `the CAR holds more than ${MAX_CAR_BLOCKS} blocks; export it in parts`, { details: { limit: 'blocks', max: MAX_CAR_BLOCKS } });
+          fail('STORE_TOO_LARGE', `the CAR holds more than ${MAX_CAR_BLOCKS} blocks; export it in parts`, {
+            details: { limit: 'blocks', max: MAX_CAR_BLOCKS },
+          });
         }
         if (block.bytes.byteLength >= FULL_BLOCK_BYTES) full += 1;
         else if (++small > smallBlocksAllowed(checked.length, full)) {
-          fail('STORE_INTEGRITY', `the CAR holds ${small} blocks shorter than ${FULL_BLOCK_BYTES} bytes after ${full} full ones: not evidence objects, refused`, {
-            details: { limit: 'small-blocks', max: smallBlocksAllowed(checked.length, full) },
-          });
+          fail(
+            'STORE_INTEGRITY',
+            `the CAR holds ${small} blocks shorter than ${FULL_BLOCK_BYTES} bytes after ${full} full ones: not evidence objects, refused`,
+            {
+              details: { limit: 'small-blocks', max: smallBlocksAllowed(checked.length, full) },
+            },
+          );
         }
         verifyBlock(block.cid, block.bytes);
         yield block;

@@ -82,7 +82,11 @@ interface Pending {
  * of `ipfs dag export`), read with `get`. Iterative: the stack
  * holds at most MAX_DAG_DEPTH × MAX_DAG_LINKS entries.
  */
-export async function* walkDag(root: CID, get: (cid: CID) => Promise<Uint8Array>, budget: DagBudget): AsyncGenerator<{ cid: CID; bytes: Uint8Array }, void, undefined> {
+export async function* walkDag(
+  root: CID,
+  get: (cid: CID) => Promise<Uint8Array>,
+  budget: DagBudget,
+): AsyncGenerator<{ cid: CID; bytes: Uint8Array }, void, undefined> {
   const seen = new Set<string>();
   const stack: Pending[] = [{ cid: root, depth: 0, declared: undefined }];
   const where = root.toString();
@@ -101,7 +105,9 @@ export async function* walkDag(root: CID, get: (cid: CID) => Promise<Uint8Array>
       });
     }
     if (depth > MAX_DAG_DEPTH) {
-      fail('STORE_INTEGRITY', `the DAG of ${where} is nested deeper than ${MAX_DAG_DEPTH} levels`, { details: { cid: where, limit: 'depth', max: MAX_DAG_DEPTH } });
+      fail('STORE_INTEGRITY', `the DAG of ${where} is nested deeper than ${MAX_DAG_DEPTH} levels`, {
+        details: { cid: where, limit: 'depth', max: MAX_DAG_DEPTH },
+      });
     }
     const bytes = await get(cid);
     let size: bigint;
@@ -111,7 +117,9 @@ export async function* walkDag(root: CID, get: (cid: CID) => Promise<Uint8Array>
     else fail('STORE_INTEGRITY', `block ${key} of ${where} is neither dag-pb nor raw`, { details: { cid: where, block: key } });
     checkDeclared(where, key, declared, size);
     if (size > MAX_OBJECT_BYTES) {
-      fail('STORE_TOO_LARGE', `${where} declares ${size} bytes, more than the limit of ${MAX_OBJECT_BYTES}`, { details: { cid: where, limit: 'size', max: Number(MAX_OBJECT_BYTES) } });
+      fail('STORE_TOO_LARGE', `${where} declares ${size} bytes, more than the limit of ${MAX_OBJECT_BYTES}`, {
+        details: { cid: where, limit: 'size', max: Number(MAX_OBJECT_BYTES) },
+      });
     }
     seen.add(key);
     yield { cid, bytes };
@@ -121,7 +129,9 @@ export async function* walkDag(root: CID, get: (cid: CID) => Promise<Uint8Array>
 
 function checkDeclared(where: string, block: string, declared: bigint | undefined, actual: bigint): void {
   if (declared !== undefined && declared !== actual) {
-    fail('STORE_INTEGRITY', `block ${block} of ${where} holds ${actual} bytes but its parent declares ${declared}`, { details: { cid: where, block, limit: 'declared-size' } });
+    fail('STORE_INTEGRITY', `block ${block} of ${where} holds ${actual} bytes but its parent declares ${declared}`, {
+      details: { cid: where, block, limit: 'declared-size' },
+    });
   }
 }
 
@@ -137,12 +147,17 @@ function fileNode(where: string, cid: CID, bytes: Uint8Array, depth: number): { 
   } catch (cause) {
     fail('STORE_INTEGRITY', `block ${block} of ${where} is not a UnixFS node`, { details: { cid: where, block }, cause });
   }
-  if (fs.type !== 'file' && fs.type !== 'raw') fail('STORE_INTEGRITY', `block ${block} of ${where} is a UnixFS ${fs.type}, not a file`, { details: { cid: where, block } });
+  if (fs.type !== 'file' && fs.type !== 'raw')
+    fail('STORE_INTEGRITY', `block ${block} of ${where} is a UnixFS ${fs.type}, not a file`, { details: { cid: where, block } });
   if (node.Links.length > MAX_DAG_LINKS) {
-    fail('STORE_INTEGRITY', `block ${block} of ${where} has ${node.Links.length} links (at most ${MAX_DAG_LINKS})`, { details: { cid: where, block, limit: 'links', max: MAX_DAG_LINKS } });
+    fail('STORE_INTEGRITY', `block ${block} of ${where} has ${node.Links.length} links (at most ${MAX_DAG_LINKS})`, {
+      details: { cid: where, block, limit: 'links', max: MAX_DAG_LINKS },
+    });
   }
   if (fs.blockSizes.length !== node.Links.length) {
-    fail('STORE_INTEGRITY', `block ${block} of ${where} declares ${fs.blockSizes.length} sizes for ${node.Links.length} links`, { details: { cid: where, block, limit: 'declared-size' } });
+    fail('STORE_INTEGRITY', `block ${block} of ${where} declares ${fs.blockSizes.length} sizes for ${node.Links.length} links`, {
+      details: { cid: where, block, limit: 'declared-size' },
+    });
   }
   // Its size: its own data plus the sizes it declares for its children (each checked when the child is read).
   const size = fs.fileSize();
@@ -156,7 +171,10 @@ function fileNode(where: string, cid: CID, bytes: Uint8Array, depth: number): { 
  * skipped (they count against the CAR's section limit, not the walk).
  * `finish()` requires the stream to hold nothing more.
  */
-export function orderedBlocks(blocks: AsyncIterable<{ cid: CID; bytes: Uint8Array }>, where: string): { get: (cid: CID) => Promise<Uint8Array>; finish: () => Promise<void> } {
+export function orderedBlocks(
+  blocks: AsyncIterable<{ cid: CID; bytes: Uint8Array }>,
+  where: string,
+): { get: (cid: CID) => Promise<Uint8Array>; finish: () => Promise<void> } {
   const it = blocks[Symbol.asyncIterator]();
   const passed = new Set<string>();
   return {
@@ -164,7 +182,8 @@ export function orderedBlocks(blocks: AsyncIterable<{ cid: CID; bytes: Uint8Arra
       const want = cid.toString();
       for (;;) {
         const next = await it.next();
-        if (next.done === true) fail('STORE_INTEGRITY', `the DAG of ${where} is incomplete: block ${want} is missing`, { details: { cid: where, block: want, missing: true } });
+        if (next.done === true)
+          fail('STORE_INTEGRITY', `the DAG of ${where} is incomplete: block ${want} is missing`, { details: { cid: where, block: want, missing: true } });
         const got = next.value.cid.toString();
         if (got === want) {
           passed.add(got);
@@ -178,7 +197,8 @@ export function orderedBlocks(blocks: AsyncIterable<{ cid: CID; bytes: Uint8Arra
       for (;;) {
         const next = await it.next();
         if (next.done === true) return;
-        if (!passed.has(next.value.cid.toString())) fail('STORE_INTEGRITY', `the DAG of ${where} comes with blocks it does not link`, { details: { cid: where, block: next.value.cid.toString() } });
+        if (!passed.has(next.value.cid.toString()))
+          fail('STORE_INTEGRITY', `the DAG of ${where} comes with blocks it does not link`, { details: { cid: where, block: next.value.cid.toString() } });
       }
     },
   };

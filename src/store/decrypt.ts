@@ -93,9 +93,13 @@ async function* generate(
         d.final();
       } catch {
         plain.fill(0);
-        fail('STORE_DECRYPT_FAILED', `evidence segment ${index} failed authentication: the object was altered, truncated, reordered or extended, or the key or record id is wrong`, {
-          details: { segment: index },
-        });
+        fail(
+          'STORE_DECRYPT_FAILED',
+          `evidence segment ${index} failed authentication: the object was altered, truncated, reordered or extended, or the key or record id is wrong`,
+          {
+            details: { segment: index },
+          },
+        );
       }
       hash.update(plain);
       size += plain.length;

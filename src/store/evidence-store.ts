@@ -203,7 +203,8 @@ class Store implements EvidenceStore {
  */
 export async function openEvidenceStore(config: StoreConfig, keys: KeyResolver | KeyWrapper): Promise<EvidenceStore> {
   const parsed = ConfigSchema.safeParse(config);
-  if (!parsed.success) fail('CONFIG_INVALID', `invalid store config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    fail('CONFIG_INVALID', `invalid store config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const c = parsed.data;
   if (keys === null || typeof keys !== 'object') fail('INVALID_INPUT', 'openEvidenceStore needs a key resolver or a key wrapper');
   const resolver = isKeyWrapper(keys) ? staticKeyResolver([keys]) : keys;

@@ -82,18 +82,26 @@ export function encodeHeader(h: ObjectHeader): Buffer {
   }
   const b = Buffer.alloc(size);
   let o = 0;
-  MAGIC.copy(b, o); o += 4;
+  MAGIC.copy(b, o);
+  o += 4;
   b[o++] = h.version;
   b[o++] = h.suite;
-  b.writeUInt16BE(size, o); o += 2;
-  b.writeUInt32BE(h.segmentSize, o); o += 4;
-  b.set(h.noncePrefix, o); o += NONCE_PREFIX_BYTES;
+  b.writeUInt16BE(size, o);
+  o += 2;
+  b.writeUInt32BE(h.segmentSize, o);
+  o += 4;
+  b.set(h.noncePrefix, o);
+  o += NONCE_PREFIX_BYTES;
   b[o++] = agency.length;
-  agency.copy(b, o); o += agency.length;
+  agency.copy(b, o);
+  o += agency.length;
   b[o++] = keyId.length;
-  keyId.copy(b, o); o += keyId.length;
-  b.writeUInt16BE(h.wrappedKey.byteLength, o); o += 2;
-  b.set(h.wrappedKey, o); o += h.wrappedKey.byteLength;
+  keyId.copy(b, o);
+  o += keyId.length;
+  b.writeUInt16BE(h.wrappedKey.byteLength, o);
+  o += 2;
+  b.set(h.wrappedKey, o);
+  o += h.wrappedKey.byteLength;
   return b;
 }
 
@@ -163,11 +171,7 @@ export function segmentNonce(prefix: Uint8Array, index: number, last: boolean): 
 
 /** The associated data of every segment of an object (see the file comment). */
 export function segmentAad(recordId: string, headerBytes: Uint8Array): Buffer {
-  return createHash('sha256')
-    .update('liuhen/evidence/v1/segment\0', 'latin1')
-    .update(lp8(recordId))
-    .update(headerBytes)
-    .digest();
+  return createHash('sha256').update('liuhen/evidence/v1/segment\0', 'latin1').update(lp8(recordId)).update(headerBytes).digest();
 }
 
 /** The associated data the data key is wrapped with (see the file comment). */
@@ -176,14 +180,7 @@ export function wrapAad(recordId: string, h: Omit<ObjectHeader, 'wrappedKey'>): 
   fixed[0] = h.version;
   fixed[1] = h.suite;
   fixed.writeUInt32BE(h.segmentSize, 2);
-  return Buffer.concat([
-    Buffer.from('liuhen/evidence/v1/dek\0', 'latin1'),
-    lp8(recordId),
-    fixed,
-    Buffer.from(h.noncePrefix),
-    lp8(h.agency),
-    lp8(h.keyId),
-  ]);
+  return Buffer.concat([Buffer.from('liuhen/evidence/v1/dek\0', 'latin1'), lp8(recordId), fixed, Buffer.from(h.noncePrefix), lp8(h.agency), lp8(h.keyId)]);
 }
 
 /** Bytes an object of `plaintextSize` occupies with a header of `headerSize` bytes. */

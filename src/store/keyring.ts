@@ -95,9 +95,7 @@ interface KeyEntry {
 
 function scrypt(passphrase: Buffer, salt: Buffer, p: ScryptParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCb(passphrase, salt, 32, { N: p.N, r: p.r, p: p.p, maxmem: MAX_SCRYPT_MEM + 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
+    scryptCb(passphrase, salt, 32, { N: p.N, r: p.r, p: p.p, maxmem: MAX_SCRYPT_MEM + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
   });
 }
 
@@ -239,7 +237,10 @@ export async function createKeyring(path: string, passphrase: string | Uint8Arra
   const pass = passphraseBytes(passphrase);
   const params = checkScrypt({ ...DEFAULT_SCRYPT, ...options.scrypt });
   const agencies = (options.agencies ?? []).map(checkAgency);
-  const exists = await stat(path).then(() => true, () => false);
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
   if (exists) fail('STORE_KEYRING_EXISTS', `a keyring already exists at ${path}; open it with openKeyring`, { details: { path } });
   const salt = randomBytes(16);
   const fileKey = await scrypt(pass, salt, params);

@@ -139,7 +139,6 @@ export class LocalBackend implements ObjectBackend {
     });
   }
 
-
   /**
    * Import a CARv1: its verified blocks are spooled to a temporary file (each
    * once), then each root's DAG is walked within the limits of dag.ts and

@@ -317,7 +317,9 @@ export class PackReader {
   async get(cid: CID): Promise<Uint8Array> {
     const at = this.index.get(cid.toString());
     if (at === undefined) {
-      fail('STORE_INTEGRITY', `evidence object ${this.where} is incomplete: block ${cid.toString()} is missing`, { details: { cid: this.where, block: cid.toString(), missing: true } });
+      fail('STORE_INTEGRITY', `evidence object ${this.where} is incomplete: block ${cid.toString()} is missing`, {
+        details: { cid: this.where, block: cid.toString(), missing: true },
+      });
     }
     const bytes = Buffer.allocUnsafe(at.length);
     const { bytesRead } = await this.fh.read(bytes, 0, at.length, at.offset);

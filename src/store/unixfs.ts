@@ -61,7 +61,11 @@ export function kuboImporterOptions(): ImporterOptions {
 }
 
 /** Import one file (no path, no metadata) and return its root CID. */
-export async function importOne(content: AsyncIterable<Uint8Array>, blockstore: { put(cid: CID, bytes: Uint8Array): Promise<CID> }, options: Partial<ImporterOptions> = {}): Promise<{ cid: CID; size: bigint }> {
+export async function importOne(
+  content: AsyncIterable<Uint8Array>,
+  blockstore: { put(cid: CID, bytes: Uint8Array): Promise<CID> },
+  options: Partial<ImporterOptions> = {},
+): Promise<{ cid: CID; size: bigint }> {
   let root: { cid: CID; size: bigint } | undefined;
   for await (const entry of importer([{ content }], blockstore, { ...kuboImporterOptions(), ...options })) root = entry;
   if (root === undefined) fail('STORE_INTEGRITY', 'the importer produced no root');

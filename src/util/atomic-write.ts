@@ -75,7 +75,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
   try {
     try {
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off, bytes.byteLength - off);
+      for (let off = 0; off < bytes.byteLength;) off += writeSync(fd, bytes, off, bytes.byteLength - off);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

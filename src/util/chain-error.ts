@@ -103,16 +103,26 @@ export function toChainError(e: unknown, ctx: ChainErrorContext): LiuhenError {
   switch (classifyChainError(e)) {
     case 'network': {
       const why = (e as { code?: string })?.code ?? (e as Error)?.message ?? String(e);
-      return new LiuhenError('CHAIN_UNREACHABLE', `the chain${where} cannot be reached${ctx.doing ? ` while ${ctx.doing}` : ''} (${String(why).slice(0, 80)}); is the node running? (\`liuhen chain\` starts the embedded one)`, {
-        cause: e,
-        ...(ctx.endpoint ? { details: { rpc: ctx.endpoint } } : {}),
-      });
+      return new LiuhenError(
+        'CHAIN_UNREACHABLE',
+        `the chain${where} cannot be reached${ctx.doing ? ` while ${ctx.doing}` : ''} (${String(why).slice(0, 80)}); is the node running? (\`liuhen chain\` starts the embedded one)`,
+        {
+          cause: e,
+          ...(ctx.endpoint ? { details: { rpc: ctx.endpoint } } : {}),
+        },
+      );
     }
     case 'revert': {
       const revert = ctx.decodeRevert?.(e);
-      return new LiuhenError('CHAIN_REVERTED', `${doing} reverted: ${revert?.shown ?? 'an unknown reason'}`, { cause: e, details: { error: revert?.name ?? null, args: revert?.args ?? {} } });
+      return new LiuhenError('CHAIN_REVERTED', `${doing} reverted: ${revert?.shown ?? 'an unknown reason'}`, {
+        cause: e,
+        details: { error: revert?.name ?? null, args: revert?.args ?? {} },
+      });
     }
     case 'rejected':
-      return new LiuhenError('CHAIN_RPC_ERROR', `the chain${where} answered with an error while ${doing}: ${chainMessage(e)}`, { cause: e, ...(ctx.endpoint ? { details: { rpc: ctx.endpoint } } : {}) });
+      return new LiuhenError('CHAIN_RPC_ERROR', `the chain${where} answered with an error while ${doing}: ${chainMessage(e)}`, {
+        cause: e,
+        ...(ctx.endpoint ? { details: { rpc: ctx.endpoint } } : {}),
+      });
   }
 }

@@ -48,7 +48,10 @@ function isName(s: string): s is FailpointName {
 /** Parses `name=action,…`; unknown names or actions are an error (a typo must not silently disable a crash test). */
 export function parseFailpoints(spec: string): Map<FailpointName, FailpointAction> {
   const out = new Map<FailpointName, FailpointAction>();
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name = '', action = 'kill'] = part.split('=');
     if (!isName(name)) throw new Error(`${FAILPOINTS_ENV}: unknown failpoint "${name}" (known: ${FAILPOINTS.join(', ')})`);
     if (action !== 'kill' && action !== 'throw') throw new Error(`${FAILPOINTS_ENV}: unknown action "${action}" for ${name} (kill or throw)`);

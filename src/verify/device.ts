@@ -32,7 +32,8 @@ const CODES: Readonly<Record<AuthenticityLevel, { status: CheckOutcome['status']
 };
 
 export async function checkDevice(receipt: Receipt, authenticity: DeviceAuthenticity, anchorProven: boolean): Promise<DeviceCheck> {
-  if (!receipt.record) return { outcome: { status: 'skipped', code: 'DEVICE_RECORD_WITHHELD', detail: 'the record is withheld: its device and signing key cannot be looked up' } };
+  if (!receipt.record)
+    return { outcome: { status: 'skipped', code: 'DEVICE_RECORD_WITHHELD', detail: 'the record is withheld: its device and signing key cannot be looked up' } };
   const existedBy: ExistenceProof | undefined = anchorProven && receipt.anchor ? { time: receipt.anchor.timestamp, source: 'anchor' } : undefined;
   const a = await authenticity(receipt, existedBy);
   if (!a) return { outcome: { status: 'skipped', code: 'DEVICE_ENROLLMENT_UNKNOWN', detail: 'no trusted registry to look the device up in' } };

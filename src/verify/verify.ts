@@ -18,7 +18,11 @@ export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> 
   try {
     receipt = parseReceipt(params.receipt);
   } catch (e) {
-    add('format', { status: 'fail', code: isLiuhenError(e) ? e.code : 'INVALID_RECEIPT', detail: isLiuhenError(e) ? e.message : 'the receipt could not be read' });
+    add('format', {
+      status: 'fail',
+      code: isLiuhenError(e) ? e.code : 'INVALID_RECEIPT',
+      detail: isLiuhenError(e) ? e.message : 'the receipt could not be read',
+    });
     return verdict(checks, null, null);
   }
   add('format', { status: 'pass', code: 'FORMAT_VALID', detail: `${receipt.format}, record ${receipt.record?.id ?? '(withheld)'}` });
@@ -36,12 +40,18 @@ export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> 
     if (receipt.anchor && (anchor.status === 'pass' || anchor.status === 'warn')) anchoredAt = proven ?? receipt.anchor.timestamp;
     add('notary', await safely(() => chain.checkNotary(receipt)));
   } else {
-    add('anchor', receipt.anchor
-      ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `the receipt claims block ${receipt.anchor.blockNumber}; give --rpc to check it on chain` }
-      : { status: 'pending', code: 'ANCHOR_ABSENT', detail: 'the batch is not anchored yet' });
-    add('notary', receipt.attestations.length > 0
-      ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `${receipt.attestations.length} attestation(s); the notary roles are checked on chain` }
-      : { status: 'pending', code: 'NOTARY_ABSENT', detail: 'no notary has attested the batch yet' });
+    add(
+      'anchor',
+      receipt.anchor
+        ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `the receipt claims block ${receipt.anchor.blockNumber}; give --rpc to check it on chain` }
+        : { status: 'pending', code: 'ANCHOR_ABSENT', detail: 'the batch is not anchored yet' },
+    );
+    add(
+      'notary',
+      receipt.attestations.length > 0
+        ? { status: 'pending', code: 'CHAIN_NOT_CONSULTED', detail: `${receipt.attestations.length} attestation(s); the notary roles are checked on chain` }
+        : { status: 'pending', code: 'NOTARY_ABSENT', detail: 'no notary has attested the batch yet' },
+    );
   }
   add('policy', checkPolicy(receipt, params.policy, anchoredAt));
   // Who signed (issue 13), when the chain verifier can read device enrollments: appended last, stating the authenticity level.
@@ -54,7 +64,11 @@ export async function verifyReceipt(params: VerifyParameters): Promise<Verdict> 
       add('device', d.outcome);
       authenticity = d.authenticity;
     } catch (e) {
-      add('device', { status: 'pending', code: isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE', detail: isLiuhenError(e) ? e.message : 'the device enrollments could not be read' });
+      add('device', {
+        status: 'pending',
+        code: isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE',
+        detail: isLiuhenError(e) ? e.message : 'the device enrollments could not be read',
+      });
     }
   }
   const v = verdict(checks, leaf, receipt.batch.root);
@@ -65,7 +79,11 @@ async function safely(run: () => Promise<AnchorOutcome>): Promise<AnchorOutcome>
   try {
     return await run();
   } catch (e) {
-    return { status: 'pending', code: isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE', detail: isLiuhenError(e) ? e.message : 'the chain could not be consulted' };
+    return {
+      status: 'pending',
+      code: isLiuhenError(e) ? e.code : 'CHAIN_UNREACHABLE',
+      detail: isLiuhenError(e) ? e.message : 'the chain could not be consulted',
+    };
   }
 }
 

@@ -30,7 +30,11 @@ beforeAll(async () => {
 });
 
 const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`;
-const leafHash = (i: number, salt: number) => createHash('sha256').update(Buffer.from([0])).update(`leaf ${salt}/${i}`).digest();
+const leafHash = (i: number, salt: number) =>
+  createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(`leaf ${salt}/${i}`)
+    .digest();
 
 /** The SDK's answer: true, false (root mismatch), or false for a malformed proof (a coded refusal). */
 function tsVerify(index: bigint, size: bigint, leaf: Uint8Array, proof: Uint8Array[], root: Uint8Array): boolean {
@@ -118,16 +122,24 @@ describe('inclusion: TypeScript and Solidity agree', () => {
   test('random garbage (index, size, proof of any length): the same answer', async () => {
     const h32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
     await fc.assert(
-      fc.asyncProperty(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), h32, fc.array(h32, { maxLength: 70 }), h32, async (index, size, leaf, proof, root) => {
-        expect(await solVerify(index, size, leaf, proof, root)).toBe(tsVerify(index, size, leaf, proof, root));
-      }),
+      fc.asyncProperty(
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        h32,
+        fc.array(h32, { maxLength: 70 }),
+        h32,
+        async (index, size, leaf, proof, root) => {
+          expect(await solVerify(index, size, leaf, proof, root)).toBe(tsVerify(index, size, leaf, proof, root));
+        },
+      ),
       { numRuns: 200 },
     );
   }, 300_000);
 });
 
 describe('JCS: the SDK and the canonicalize package agree', () => {
-  const hasLoneSurrogate = (v: unknown): boolean => JSON.stringify(v).match(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i) !== null;
+  const hasLoneSurrogate = (v: unknown): boolean =>
+    JSON.stringify(v).match(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i) !== null;
 
   test('random JSON values (full Unicode strings, doubles, deep nesting)', () => {
     fc.assert(

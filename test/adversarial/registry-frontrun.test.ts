@@ -7,7 +7,19 @@
  * registry (the frozen v1 artifact) makes the victim's anchor revert — the
  * bug this version fixes, kept here as proof that the test bites.
  */
-import { ContractFactory, encodeBytes32String, Interface, JsonRpcProvider, keccak256, NonceManager, parseUnits, toUtf8Bytes, type Contract, type HDNodeWallet, type TransactionReceipt } from 'ethers';
+import {
+  ContractFactory,
+  encodeBytes32String,
+  Interface,
+  JsonRpcProvider,
+  keccak256,
+  NonceManager,
+  parseUnits,
+  toUtf8Bytes,
+  type Contract,
+  type HDNodeWallet,
+  type TransactionReceipt,
+} from 'ethers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { attestationDomain, attestationMessage, ATTESTATION_TYPES, type RegistryVersion } from '../../src/chain/attestation.js';
 import { evidenceRegistryArtifact } from '../../src/chain/registry-artifact.js';
@@ -79,20 +91,35 @@ async function mineAndGet(...hashes: string[]): Promise<TransactionReceipt[]> {
 }
 
 describe('front-running on Anvil (automine off)', () => {
-  test('registry v2: another agency copies the victim\'s pending root with a higher tip; the victim\'s anchor still succeeds', async () => {
+  test("registry v2: another agency copies the victim's pending root with a higher tip; the victim's anchor still succeeds", async () => {
     const s = await setup(2);
     const r1 = keccak256(toUtf8Bytes('frontrun-v2-r1'));
     const r2 = keccak256(toUtf8Bytes('frontrun-v2-r2'));
-    await (await s.victim.sendTransaction({ to: s.client.address, data: s.client.encodeAnchor({ root: r1, size: 4, prevRoot: ZERO32, firstCapturedAt: 1, lastCapturedAt: 2 }) })).wait();
+    await (
+      await s.victim.sendTransaction({
+        to: s.client.address,
+        data: s.client.encodeAnchor({ root: r1, size: 4, prevRoot: ZERO32, firstCapturedAt: 1, lastCapturedAt: 2 }),
+      })
+    ).wait();
 
     await provider.send('evm_setAutomine', [false]);
-    const victimHash = await send(s.victim, s.client.address, s.client.encodeAnchor({ root: r2, size: 5, prevRoot: r1, firstCapturedAt: 3, lastCapturedAt: 4 }), LOW_TIP);
+    const victimHash = await send(
+      s.victim,
+      s.client.address,
+      s.client.encodeAnchor({ root: r2, size: 5, prevRoot: r1, firstCapturedAt: 3, lastCapturedAt: 4 }),
+      LOW_TIP,
+    );
     // The attacker reads the pool, decodes the victim's anchor and anchors the same root for its own agency first.
     const seen = await pendingOf(s.victim.address);
     expect(seen.map((t) => t.hash)).toContain(victimHash);
     const copied = s.iface.decodeFunctionData('anchor', seen.find((t) => t.hash === victimHash)!.input);
     expect(copied[0]).toBe(r2);
-    const attackHash = await send(s.attacker, s.client.address, s.client.encodeAnchor({ root: copied[0] as string, size: Number(copied[1]), prevRoot: ZERO32, firstCapturedAt: 3, lastCapturedAt: 4 }), HIGH_TIP);
+    const attackHash = await send(
+      s.attacker,
+      s.client.address,
+      s.client.encodeAnchor({ root: copied[0] as string, size: Number(copied[1]), prevRoot: ZERO32, firstCapturedAt: 3, lastCapturedAt: 4 }),
+      HIGH_TIP,
+    );
     const [victimReceipt, attackReceipt] = await mineAndGet(victimHash, attackHash);
 
     expect(attackReceipt!.blockNumber).toBe(victimReceipt!.blockNumber);
@@ -117,18 +144,30 @@ describe('front-running on Anvil (automine off)', () => {
     expect(await s.client.isNotarized(A, r2)).toBe(true);
     expect(await s.client.cosigners(A, r2)).toEqual([s.notary.address]);
     // The signature covers agency A: aimed at B's batch of the same root it recovers to another signer.
-    await expect(provider.call({ to: s.client.address, from: s.attacker.address, data: await s.client.encodeCosign(B, r2, [{ attestedAt: b.anchoredAt, signature }]) })).rejects.toThrow();
+    await expect(
+      provider.call({ to: s.client.address, from: s.attacker.address, data: await s.client.encodeCosign(B, r2, [{ attestedAt: b.anchoredAt, signature }]) }),
+    ).rejects.toThrow();
     expect(await s.client.isNotarized(B, r2)).toBe(false);
     await provider.send('evm_setAutomine', [true]);
   }, 60_000);
 
-  test('registry v1 (the bug): the same copy makes the victim\'s anchor revert', async () => {
+  test("registry v1 (the bug): the same copy makes the victim's anchor revert", async () => {
     const s = await setup(1);
     const r1 = keccak256(toUtf8Bytes('frontrun-v1-r1'));
     await provider.send('evm_setAutomine', [false]);
-    const victimHash = await send(s.victim, s.client.address, s.client.encodeAnchor({ root: r1, size: 5, prevRoot: ZERO32, firstCapturedAt: 3, lastCapturedAt: 4 }), LOW_TIP);
+    const victimHash = await send(
+      s.victim,
+      s.client.address,
+      s.client.encodeAnchor({ root: r1, size: 5, prevRoot: ZERO32, firstCapturedAt: 3, lastCapturedAt: 4 }),
+      LOW_TIP,
+    );
     const copied = s.iface.decodeFunctionData('anchor', (await pendingOf(s.victim.address)).find((t) => t.hash === victimHash)!.input);
-    const attackHash = await send(s.attacker, s.client.address, s.client.encodeAnchor({ root: copied[0] as string, size: 1, prevRoot: ZERO32, firstCapturedAt: 3, lastCapturedAt: 4 }), HIGH_TIP);
+    const attackHash = await send(
+      s.attacker,
+      s.client.address,
+      s.client.encodeAnchor({ root: copied[0] as string, size: 1, prevRoot: ZERO32, firstCapturedAt: 3, lastCapturedAt: 4 }),
+      HIGH_TIP,
+    );
     const [victimReceipt, attackReceipt] = await mineAndGet(victimHash, attackHash);
     expect(attackReceipt!.status).toBe(1);
     expect(victimReceipt!.status).toBe(0);

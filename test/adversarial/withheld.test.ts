@@ -31,7 +31,11 @@ describe('withheld record + content → incomplete, never verified', () => {
 
   test('SDK: a foreign file or a foreign sha256 with the record withheld → content pending CONTENT_RECORD_WITHHELD, incomplete', async () => {
     const receipt = redactReceipt(w.a.receipt);
-    for (const s of [{ receipt, file: foreign }, { receipt, sha256: 'ab'.repeat(32) }, { receipt, file: w.a.bytes }]) {
+    for (const s of [
+      { receipt, file: foreign },
+      { receipt, sha256: 'ab'.repeat(32) },
+      { receipt, file: w.a.bytes },
+    ]) {
       const o = await w.sdk(s);
       expect(o.status).toBe('incomplete');
       expect(o.codes.content).toBe('pending:CONTENT_RECORD_WITHHELD');
@@ -48,7 +52,11 @@ describe('withheld record + content → incomplete, never verified', () => {
 
   test('gateway: POST /v1/verify (JSON sha256, multipart file, multipart sha256) → incomplete', async () => {
     const receipt = redactReceipt(w.a.receipt);
-    for (const o of [await w.gatewayJson({ receipt, file: foreign }), await w.gatewayMultipart({ receipt, file: foreign }), await w.gatewayMultipart({ receipt, sha256: 'cd'.repeat(32) })]) {
+    for (const o of [
+      await w.gatewayJson({ receipt, file: foreign }),
+      await w.gatewayMultipart({ receipt, file: foreign }),
+      await w.gatewayMultipart({ receipt, sha256: 'cd'.repeat(32) }),
+    ]) {
       expect(o.status).toBe('incomplete');
       expect(o.codes.content).toBe('pending:CONTENT_RECORD_WITHHELD');
     }
@@ -69,11 +77,18 @@ describe('a policy on an unchecked anchor time is pending', () => {
     expect(v.checks.find((c) => c.name === 'policy')).toMatchObject({ status: 'pending', code: 'POLICY_ANCHOR_UNPROVEN' });
   });
 
-  test('SDK: a forged anchor.timestamp cannot make a late record timely — the chain\'s time is judged', async () => {
+  test("SDK: a forged anchor.timestamp cannot make a late record timely — the chain's time is judged", async () => {
     const r: Receipt = structuredClone(w.a.receipt);
     const captured = Math.floor(Date.parse(r.record!.capturedAt) / 1000);
     // A 10-hour anchoring delay is a finding; the policy must see the chain's time, not a claim.
-    const v = await verifyReceipt({ receipt: r, content: { sha256: w.a.sha256 }, chain: { checkAnchor: async () => ({ status: 'pass', code: 'ANCHOR_VALID', detail: 'test', anchoredAt: captured + 36_000 }), checkNotary: async () => ({ status: 'pass', code: 'NOTARY_VALID', detail: 'test' }) } });
+    const v = await verifyReceipt({
+      receipt: r,
+      content: { sha256: w.a.sha256 },
+      chain: {
+        checkAnchor: async () => ({ status: 'pass', code: 'ANCHOR_VALID', detail: 'test', anchoredAt: captured + 36_000 }),
+        checkNotary: async () => ({ status: 'pass', code: 'NOTARY_VALID', detail: 'test' }),
+      },
+    });
     expect(v.checks.find((c) => c.name === 'policy')).toMatchObject({ status: 'warn', code: 'POLICY_ANCHORED_LATE' });
   });
 

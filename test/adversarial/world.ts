@@ -117,7 +117,8 @@ export async function startWorld(o: { verdictCacheMs?: number } = {}): Promise<W
   try {
     gateway = await startGateway({
       prepare: async (dir) => void (await deploy({ dataDir: dir, rpc: anvil.rpc })),
-      chain: (liuhen) => (adapter = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain!, cacheMs: 0, verdictCacheMs: o.verdictCacheMs ?? 0 })),
+      chain: (liuhen) =>
+        (adapter = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain!, cacheMs: 0, verdictCacheMs: o.verdictCacheMs ?? 0 })),
     });
   } catch (e) {
     await anvil.stop();
@@ -139,7 +140,8 @@ export async function startWorld(o: { verdictCacheMs?: number } = {}): Promise<W
   const outcomeOfJson = async (r: Response): Promise<Outcome> => {
     const body = (await r.json()) as Verdict & { error?: { code: string } };
     // A receipt that is no receipt is a 400 here, a failed format check in the SDK and the CLI (exit 1): the same verdict.
-    if (r.status === 400 && (body.error?.code === 'INVALID_RECEIPT' || body.error?.code === 'RECEIPT_FORMAT_UNKNOWN')) return { status: 'failed', codes: { format: `fail:${body.error.code}` } };
+    if (r.status === 400 && (body.error?.code === 'INVALID_RECEIPT' || body.error?.code === 'RECEIPT_FORMAT_UNKNOWN'))
+      return { status: 'failed', codes: { format: `fail:${body.error.code}` } };
     if (r.status !== 200) throw new Error(`POST /v1/verify: ${r.status} ${JSON.stringify(body)}`);
     return { status: body.status, codes: codesOf(body) };
   };

@@ -14,7 +14,16 @@ export const SKIP_REASON = `(skipped: ${CHROMIUM} not installed — run apt-get 
 /** The describe title, with the reason appended when the suite will be skipped. */
 export const suiteTitle = (title: string) => (hasChromium ? title : `${title} ${SKIP_REASON}`);
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface Browser {
   context: BrowserContext;

@@ -10,7 +10,17 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApp, silentLogger, TokenStore } from '../../gateway/index.js';
 import { createPagesRouter } from '../../gateway/pages/router.js';
-import { aesGcmKeyWrapper, DeviceKey, Journal, Liuhen, openEvidenceStore, staticKeyResolver, type EvidenceStore, type LiuhenRecord, type Stage } from '../../src/index.js';
+import {
+  aesGcmKeyWrapper,
+  DeviceKey,
+  Journal,
+  Liuhen,
+  openEvidenceStore,
+  staticKeyResolver,
+  type EvidenceStore,
+  type LiuhenRecord,
+  type Stage,
+} from '../../src/index.js';
 import { FakeChain } from '../gateway/fake-chain.js';
 
 export const AGENCIES = ['JN-CGJ', 'JN-SCJGJ', 'JN-JTYS', 'JN-STHJ'];
@@ -47,25 +57,61 @@ export async function buildSupervisionWorld(root: string, o: { withStore?: boole
       const c = `${agency}-${day}`;
       const stages: Stage[] = ['filing', 'investigation', ...(day % 3 === ai % 3 ? [] : ['review' as const]), 'decision', 'service'];
       for (const [i, stage] of stages.entries()) {
-        const r = await liuhen.append({ agency, device: `TERM-${ai}`, officer: `OF-${ai}`, case: c, stage, kind: 'form', body: { title: stage }, capturedAt: at(day, 60 + i * 10) });
+        const r = await liuhen.append({
+          agency,
+          device: `TERM-${ai}`,
+          officer: `OF-${ai}`,
+          case: c,
+          stage,
+          kind: 'form',
+          body: { title: stage },
+          capturedAt: at(day, 60 + i * 10),
+        });
         firstRecord ??= { id: r.record.id, leaf: r.leaf };
       }
     }
     // One batch per agency and day, anchored 20 min after (late every third day for the 2nd agency).
     for (const b of await liuhen.journal.sealAll({ now: () => new Date(Date.parse(at(day, 110))) })) {
       const late = b.agency === AGENCIES[1] && day % 3 === 0;
-      chain.anchor(b, { timestamp: Math.floor(Date.parse(b.lastCapturedAt) / 1000) + (late ? 3 * 3600 : 20 * 60), notaries: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'] });
+      chain.anchor(b, {
+        timestamp: Math.floor(Date.parse(b.lastCapturedAt) / 1000) + (late ? 3 * 3600 : 20 * 60),
+        notaries: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'],
+      });
     }
   }
   // A photo (its bytes are not stored: the certificate needs only the record) for 出证.
   const photo = Buffer.from('现场照片 / on-site photo bytes');
   const photoSha = createHash('sha256').update(photo).digest('hex');
-  const photoRec = await liuhen.append({ agency: AGENCIES[0]!, device: 'BWC-0001', officer: 'OF-0', case: `${AGENCIES[0]}-${DAYS - 1}`, stage: 'onsite', kind: 'photo', media: { type: 'image/jpeg', size: photo.length, sha256: photoSha }, capturedAt: at(DAYS - 1, 30) });
+  const photoRec = await liuhen.append({
+    agency: AGENCIES[0]!,
+    device: 'BWC-0001',
+    officer: 'OF-0',
+    case: `${AGENCIES[0]}-${DAYS - 1}`,
+    stage: 'onsite',
+    kind: 'photo',
+    media: { type: 'image/jpeg', size: photo.length, sha256: photoSha },
+    capturedAt: at(DAYS - 1, 30),
+  });
   // A body camera with clips 3 and 7 deleted (two holes on two days).
   const cam = await Journal.open(join(root, 'camera'));
   const key = DeviceKey.generate();
   const made: LiuhenRecord[] = [];
-  for (let i = 0; i < 10; i++) made.push((await cam.append({ agency: AGENCIES[2]!, device: 'BWC-0301', officer: 'OF-9', kind: 'event', body: { event: 'clip', i }, capturedAt: at(Math.floor(i / 2) + 3, 30 + i) }, key)).record);
+  for (let i = 0; i < 10; i++)
+    made.push(
+      (
+        await cam.append(
+          {
+            agency: AGENCIES[2]!,
+            device: 'BWC-0301',
+            officer: 'OF-9',
+            kind: 'event',
+            body: { event: 'clip', i },
+            capturedAt: at(Math.floor(i / 2) + 3, 30 + i),
+          },
+          key,
+        )
+      ).record,
+    );
   await cam.close();
   for (const r of made) if (r.seq !== 3 && r.seq !== 7) await liuhen.journal.ingest(r);
   let photoBlock = 0;
@@ -81,7 +127,15 @@ export async function buildSupervisionWorld(root: string, o: { withStore?: boole
     const keys = staticKeyResolver(['JN-SFJ', ...AGENCIES].map((agency) => aesGcmKeyWrapper({ keyId: `kek-${agency}`, agency, kek: randomBytes(32) })));
     store = await openEvidenceStore({ kind: 'local', dir: join(dataDir, 'store'), durable: false }, keys);
   }
-  const app = createApp({ liuhen, tokens, chain, logger: silentLogger, pages: createPagesRouter(), ...(store ? { store } : {}), config: { rateLimit: { requests: 100_000, verify: 100_000, authFailures: 100_000 }, supervision: { catchUpWaitMs: 60_000 } } });
+  const app = createApp({
+    liuhen,
+    tokens,
+    chain,
+    logger: silentLogger,
+    pages: createPagesRouter(),
+    ...(store ? { store } : {}),
+    config: { rateLimit: { requests: 100_000, verify: 100_000, authFailures: 100_000 }, supervision: { catchUpWaitMs: 60_000 } },
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;

@@ -151,7 +151,14 @@ describe.skipIf(!hasChromium)(suiteTitle('Case and device pages'), () => {
               batch: { seq: 9, root: `0x${'33'.repeat(32)}`, index: 0, sealedAt: '2026-11-27T09:30:05+08:00' },
               chain: {
                 phase: 'final',
-                anchor: { chainId: 31337, registry: `0x${'44'.repeat(20)}`, txHash: `0x${'22'.repeat(32)}`, blockNumber: 1234, blockHash: `0x${'55'.repeat(32)}`, timestamp: 1795743010 },
+                anchor: {
+                  chainId: 31337,
+                  registry: `0x${'44'.repeat(20)}`,
+                  txHash: `0x${'22'.repeat(32)}`,
+                  blockNumber: 1234,
+                  blockHash: `0x${'55'.repeat(32)}`,
+                  timestamp: 1795743010,
+                },
                 attestations: [
                   { notary: `0x${'aa'.repeat(20)}`, attestedAt: 1795743020, signature: `0x${'66'.repeat(65)}` },
                   { notary: `0x${'bb'.repeat(20)}`, attestedAt: 1795743021, signature: `0x${'77'.repeat(65)}` },

@@ -32,8 +32,15 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the adversarial table'), 
     app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
     app.use(express.raw({ type: '*/*', limit: '1mb' }));
     app.use('/v1', async (req, res) => {
-      const r = await fetch(`${w.gateway.url}/v1${req.url}`, { method: req.method, headers: { 'content-type': req.get('content-type') ?? 'application/json' }, ...(req.method === 'POST' ? { body: new Uint8Array(req.body as Buffer) } : {}) });
-      res.status(r.status).type(r.headers.get('content-type') ?? 'application/json').send(Buffer.from(await r.arrayBuffer()));
+      const r = await fetch(`${w.gateway.url}/v1${req.url}`, {
+        method: req.method,
+        headers: { 'content-type': req.get('content-type') ?? 'application/json' },
+        ...(req.method === 'POST' ? { body: new Uint8Array(req.body as Buffer) } : {}),
+      });
+      res
+        .status(r.status)
+        .type(r.headers.get('content-type') ?? 'application/json')
+        .send(Buffer.from(await r.arrayBuffer()));
     });
     app.use(createPagesRouter());
     const server = app.listen(0, '127.0.0.1');

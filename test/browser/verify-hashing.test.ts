@@ -48,7 +48,10 @@ const PROBE = () => {
   }).observe({ type: 'longtask', buffered: true });
   document.addEventListener('DOMContentLoaded', () => {
     const text = document.getElementById('progress-text')!;
-    new MutationObserver(() => w.__progress.push({ at: performance.now(), done: Number(text.dataset.done ?? 0) })).observe(text, { attributes: true, attributeFilter: ['data-done'] });
+    new MutationObserver(() => w.__progress.push({ at: performance.now(), done: Number(text.dataset.done ?? 0) })).observe(text, {
+      attributes: true,
+      attributeFilter: ['data-done'],
+    });
   });
 };
 
@@ -119,7 +122,9 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: hashing a big file'), () 
     });
     const during = longTasks.filter((t) => t.start >= t0 && t.start <= t1);
     const longest = Math.max(0, ...during.map((t) => t.duration));
-    console.info(`hashing ${BIG / 2 ** 20} MiB in the page: ${((t1 - t0) / 1000).toFixed(1)} s, longest main-thread task ${longest.toFixed(0)} ms, ${progress.length} progress paints`);
+    console.info(
+      `hashing ${BIG / 2 ** 20} MiB in the page: ${((t1 - t0) / 1000).toFixed(1)} s, longest main-thread task ${longest.toFixed(0)} ms, ${progress.length} progress paints`,
+    );
     expect(longest).toBeLessThan(100);
 
     // Progress: many intermediate values, increasing, ending at the size; the median gap
@@ -129,7 +134,10 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: hashing a big file'), () 
     expect(partial.length).toBeGreaterThanOrEqual(4);
     for (let i = 1; i < steps.length; i++) expect(steps[i]!.done).toBeGreaterThanOrEqual(steps[i - 1]!.done);
     expect(steps.at(-1)!.done).toBe(BIG);
-    const gaps = partial.slice(1).map((p, i) => p.at - partial[i]!.at).sort((a, b) => a - b);
+    const gaps = partial
+      .slice(1)
+      .map((p, i) => p.at - partial[i]!.at)
+      .sort((a, b) => a - b);
     expect(gaps[Math.floor(gaps.length / 2)]!).toBeLessThanOrEqual(250);
     expect(pageErrors).toEqual([]);
   }, 300_000);

@@ -191,9 +191,27 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the verdict belongs to th
     // A server (an old one, or anything between) answering "verified" with content "pass":
     // the page cannot compare the file with a withheld record, so it must not agree.
     await page.route('**/v1/verify', (route) =>
-      route.fulfill({ json: { format: 'liuhen-verdict/1', status: 'verified', ok: true, leaf: fx.clipLeaf, root: null, checks: ['format', 'content', 'signature', 'leaf', 'inclusion', 'anchor', 'notary'].map((name) => ({ name, ok: true, status: 'pass', code: name === 'content' ? 'CONTENT_MATCH' : '' })) } }),
+      route.fulfill({
+        json: {
+          format: 'liuhen-verdict/1',
+          status: 'verified',
+          ok: true,
+          leaf: fx.clipLeaf,
+          root: null,
+          checks: ['format', 'content', 'signature', 'leaf', 'inclusion', 'anchor', 'notary'].map((name) => ({
+            name,
+            ok: true,
+            status: 'pass',
+            code: name === 'content' ? 'CONTENT_MATCH' : '',
+          })),
+        },
+      }),
     );
-    for (const [name, bytes] of [['clip.mp4', fx.clip], ['other.mp4', fx.tamperedClip], ['photo.jpg', fx.photo]] as const) {
+    for (const [name, bytes] of [
+      ['clip.mp4', fx.clip],
+      ['other.mp4', fx.tamperedClip],
+      ['photo.jpg', fx.photo],
+    ] as const) {
       await open();
       await page.setInputFiles('#receipt-input', receipt(fx.withheldReceiptText));
       await page.setInputFiles('#file-input', file(name, bytes));
@@ -215,7 +233,16 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the verdict belongs to th
 
   it("the page's own comparison only weakens: a local mismatch fails a server 'verified', a local match does not upgrade", async () => {
     await page.route('**/v1/verify', (route) =>
-      route.fulfill({ json: { format: 'liuhen-verdict/1', status: 'verified', ok: true, leaf: fx.clipLeaf, root: null, checks: ['format', 'content', 'signature', 'leaf', 'inclusion'].map((name) => ({ name, ok: true, status: 'pass', code: '' })) } }),
+      route.fulfill({
+        json: {
+          format: 'liuhen-verdict/1',
+          status: 'verified',
+          ok: true,
+          leaf: fx.clipLeaf,
+          root: null,
+          checks: ['format', 'content', 'signature', 'leaf', 'inclusion'].map((name) => ({ name, ok: true, status: 'pass', code: '' })),
+        },
+      }),
     );
     await open();
     await page.setInputFiles('#receipt-input', receipt(fx.receiptText));
@@ -225,7 +252,19 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the verdict belongs to th
     expect(await status('li.check[data-check="content"]')).toBe('fail');
 
     await page.route('**/v1/verify', (route) =>
-      route.fulfill({ json: { format: 'liuhen-verdict/1', status: 'incomplete', ok: false, leaf: fx.clipLeaf, root: null, checks: [{ name: 'content', status: 'pending', code: '' }, { name: 'anchor', status: 'pending', code: '' }] } }),
+      route.fulfill({
+        json: {
+          format: 'liuhen-verdict/1',
+          status: 'incomplete',
+          ok: false,
+          leaf: fx.clipLeaf,
+          root: null,
+          checks: [
+            { name: 'content', status: 'pending', code: '' },
+            { name: 'anchor', status: 'pending', code: '' },
+          ],
+        },
+      }),
     );
     await open();
     await page.setInputFiles('#receipt-input', receipt(fx.receiptText));

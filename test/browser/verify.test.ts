@@ -63,7 +63,8 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page'), () => {
     const content = page.locator('li.check[data-check="content"]');
     expect(await content.getAttribute('data-status')).toBe('pass');
     expect(await content.getAttribute('data-code')).toBe('CONTENT_MATCH');
-    for (const name of ['format', 'signature', 'leaf', 'inclusion']) expect(await page.locator(`li.check[data-check="${name}"]`).getAttribute('data-status')).toBe('pass');
+    for (const name of ['format', 'signature', 'leaf', 'inclusion'])
+      expect(await page.locator(`li.check[data-check="${name}"]`).getAttribute('data-status')).toBe('pass');
     expect(await page.locator('li.check[data-status="fail"]').count()).toBe(0);
     // This server consults no chain: anchoring and notarization are pending, so the verdict is incomplete, not failed.
     expect(await verdict.getAttribute('data-status')).toBe('incomplete');

@@ -20,15 +20,25 @@ const states = {
 } satisfies Record<string, AnchorState>;
 const f = (x: Partial<AnchorFacts> = {}): AnchorFacts => ({ agency: 'JN-CG', seq: 3, head: 10, confirmations: 2, ...x });
 const heldHere = { held: true as const, agency: 'JN-CG', seq: 3, location: loc };
-const tx_ = (kind: TxStatus['kind']): TxStatus => (kind === 'gap' ? { kind, next: 2 } : kind === 'mined' ? { kind, blockNumber: 10, blockHash: h(1) } : kind === 'reverted' ? { kind, blockNumber: 10 } : { kind });
+const tx_ = (kind: TxStatus['kind']): TxStatus =>
+  kind === 'gap'
+    ? { kind, next: 2 }
+    : kind === 'mined'
+      ? { kind, blockNumber: 10, blockHash: h(1) }
+      : kind === 'reverted'
+        ? { kind, blockNumber: 10 }
+        : { kind };
 
 describe('transition: no state / pending', () => {
   for (const s of [undefined, states.pending]) {
     const name = s?.status ?? 'none';
     it(`${name}: not held → sign-new`, () => expect(transition(s, f({ registry: { held: false } }))).toEqual({ type: 'sign-new' }));
-    it(`${name}: held here → mark-anchored at its log`, () => expect(transition(s, f({ registry: heldHere }))).toEqual({ type: 'mark-anchored', location: loc }));
-    it(`${name}: held, log not returned yet → wait`, () => expect(transition(s, f({ registry: { ...heldHere, location: undefined } }))).toEqual({ type: 'wait' }));
-    it(`${name}: held as another agency's batch (v1 registry) → diverged`, () => expect(transition(s, f({ registry: { ...heldHere, agency: 'OTHER' } })).type).toBe('diverged'));
+    it(`${name}: held here → mark-anchored at its log`, () =>
+      expect(transition(s, f({ registry: heldHere }))).toEqual({ type: 'mark-anchored', location: loc }));
+    it(`${name}: held, log not returned yet → wait`, () =>
+      expect(transition(s, f({ registry: { ...heldHere, location: undefined } }))).toEqual({ type: 'wait' }));
+    it(`${name}: held as another agency's batch (v1 registry) → diverged`, () =>
+      expect(transition(s, f({ registry: { ...heldHere, agency: 'OTHER' } })).type).toBe('diverged'));
     it(`${name}: held as another seq → diverged`, () => expect(transition(s, f({ registry: { ...heldHere, seq: 2 } })).type).toBe('diverged'));
   }
 });
@@ -45,20 +55,31 @@ describe('transition: signed / submitted', () => {
     for (const [kind, action] of table) {
       it(`${s.status}, not held, tx ${kind} → ${action}`, () => expect(transition(s, f({ registry: { held: false }, tx: tx_(kind) })).type).toBe(action));
     }
-    it(`${s.status}, held → mark-anchored whatever the tx says`, () => expect(transition(s, f({ registry: heldHere, tx: tx_('unmined') }))).toEqual({ type: 'mark-anchored', location: loc }));
+    it(`${s.status}, held → mark-anchored whatever the tx says`, () =>
+      expect(transition(s, f({ registry: heldHere, tx: tx_('unmined') }))).toEqual({ type: 'mark-anchored', location: loc }));
   }
   it('resign reasons name the transaction and nonce', () => {
-    expect(transition(states.submitted, f({ registry: { held: false }, tx: tx_('gap') }))).toEqual({ type: 'resign', reason: "nonce 4 is beyond the account's next nonce 2" });
-    expect(transition(states.submitted, f({ registry: { held: false }, tx: tx_('reverted') }))).toEqual({ type: 'resign', reason: `transaction ${h(0x7a)} reverted` });
+    expect(transition(states.submitted, f({ registry: { held: false }, tx: tx_('gap') }))).toEqual({
+      type: 'resign',
+      reason: "nonce 4 is beyond the account's next nonce 2",
+    });
+    expect(transition(states.submitted, f({ registry: { held: false }, tx: tx_('reverted') }))).toEqual({
+      type: 'resign',
+      reason: `transaction ${h(0x7a)} reverted`,
+    });
   });
 });
 
 describe('transition: anchored / final', () => {
-  it('same block, too few confirmations → none', () => expect(transition(states.anchored, f({ head: 11, anchorBlockHash: loc.blockHash }))).toEqual({ type: 'none' }));
-  it('same block, enough confirmations → mark-final', () => expect(transition(states.anchored, f({ head: 12, anchorBlockHash: loc.blockHash }))).toEqual({ type: 'mark-final', confirmations: 2 }));
-  it('0 confirmations: final once mined', () => expect(transition(states.anchored, f({ head: 10, confirmations: 0, anchorBlockHash: loc.blockHash })).type).toBe('mark-final'));
+  it('same block, too few confirmations → none', () =>
+    expect(transition(states.anchored, f({ head: 11, anchorBlockHash: loc.blockHash }))).toEqual({ type: 'none' }));
+  it('same block, enough confirmations → mark-final', () =>
+    expect(transition(states.anchored, f({ head: 12, anchorBlockHash: loc.blockHash }))).toEqual({ type: 'mark-final', confirmations: 2 }));
+  it('0 confirmations: final once mined', () =>
+    expect(transition(states.anchored, f({ head: 10, confirmations: 0, anchorBlockHash: loc.blockHash })).type).toBe('mark-final'));
   it('block changed → relocate', () => expect(transition(states.anchored, f({ head: 12, anchorBlockHash: h(0xdead) })).type).toBe('relocate'));
-  it('block gone → relocate', () => expect(transition(states.anchored, f({ head: 12, anchorBlockHash: null }))).toEqual({ type: 'relocate', detail: 'block 10 is now missing' }));
+  it('block gone → relocate', () =>
+    expect(transition(states.anchored, f({ head: 12, anchorBlockHash: null }))).toEqual({ type: 'relocate', detail: 'block 10 is now missing' }));
   it('final → none', () => expect(transition(states.final, f({ head: 100 }))).toEqual({ type: 'none' }));
 });
 
@@ -68,7 +89,8 @@ describe('relocateAction', () => {
     const moved = { ...loc, blockNumber: 11, blockHash: h(0xb11) };
     expect(relocateAction(anchored, { ...heldHere, location: moved }, 'x')).toEqual({ type: 'mark-anchored', location: moved });
   });
-  it('lost, with a stored transaction → requeue and resend it', () => expect(relocateAction(anchored, { held: false }, 'gone')).toEqual({ type: 'requeue', resend: true, detail: 'gone' }));
+  it('lost, with a stored transaction → requeue and resend it', () =>
+    expect(relocateAction(anchored, { held: false }, 'gone')).toEqual({ type: 'requeue', resend: true, detail: 'gone' }));
   it('lost, without one → requeue, sign anew', () => {
     const { tx: _t, ...noTx } = anchored;
     expect(relocateAction(noTx, { held: false }, 'gone')).toEqual({ type: 'requeue', resend: false, detail: 'gone' });

@@ -15,7 +15,7 @@ import { chainFor, deployedFolder, providerFor, registryOf, stopAll } from './he
 afterAll(stopAll);
 
 describe('anchoring against another agency', () => {
-  it("another agency anchoring our root first does not stop our anchor", async () => {
+  it('another agency anchoring our root first does not stop our anchor', async () => {
     const chain = await chainFor();
     const folder = await deployedFolder(chain.rpc);
     const provider = providerFor(chain);

@@ -14,9 +14,20 @@ import { withJournal } from '../helpers/journal.js';
 const key = DeviceKey.generate();
 // Captured a minute ahead (within the journal's skew): the wait then counts from when sealDue first saw the record, not from
 // the capture time, so the test does not depend on how fast a loaded machine appends.
-const draft = () => ({ agency: 'AG-1', device: 'cam-1', officer: 'O-7', kind: 'event' as const, body: { e: 'x' }, capturedAt: new Date(Date.now() + 60_000).toISOString() });
+const draft = () => ({
+  agency: 'AG-1',
+  device: 'cam-1',
+  officer: 'O-7',
+  kind: 'event' as const,
+  body: { e: 'x' },
+  capturedAt: new Date(Date.now() + 60_000).toISOString(),
+});
 const config = (maxSeconds: number) =>
-  ({ agency: 'AG-1', chain: { rpc: 'http://127.0.0.1:9', chainId: 31337, registry: `0x${'11'.repeat(20)}`, confirmations: 0, deployBlock: 0 }, seal: { maxRecords: 1000, maxSeconds } }) as never;
+  ({
+    agency: 'AG-1',
+    chain: { rpc: 'http://127.0.0.1:9', chainId: 31337, registry: `0x${'11'.repeat(20)}`, confirmations: 0, deployBlock: 0 },
+    seal: { maxRecords: 1000, maxSeconds },
+  }) as never;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('real-time sealing', () => {

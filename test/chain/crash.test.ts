@@ -113,7 +113,10 @@ describe('anchoring survives kill -9', () => {
 
       const resumed = await cli(['--data', folder.dataDir, '--json', 'anchor']);
       expect(resumed.status, resumed.stderr).toBe(0);
-      const events = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const events = resumed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(events).toContainEqual(expect.objectContaining({ type: 'resign', seq: 1, nonce: 0 }));
 
       const after = await journalView(folder.dataDir);

@@ -112,7 +112,10 @@ export function cli(args: string[], env: Record<string, string> = {}, timeoutMs 
 }
 
 /** Starts a long-running `liuhen ...args` and resolves with it and its first stdout line. */
-export function cliBackground(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; firstLine: string; exited: Promise<number | null> }> {
+export function cliBackground(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; firstLine: string; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -175,7 +178,12 @@ export async function attest(
 }
 
 /** Co-signs a batch on chain from the notary's own account. */
-export async function cosign(notary: Wallet, chainId: number, registry: string, b: { root: string; agency: string; seq: number; size: number; prevRoot: string }): Promise<{ attestedAt: number; signature: string }> {
+export async function cosign(
+  notary: Wallet,
+  chainId: number,
+  registry: string,
+  b: { root: string; agency: string; seq: number; size: number; prevRoot: string },
+): Promise<{ attestedAt: number; signature: string }> {
   const head = await notary.provider!.getBlock('latest');
   const attestedAt = head!.timestamp;
   const signature = await attest(notary, chainId, registry, b, attestedAt);

@@ -43,7 +43,14 @@ describe('policies', () => {
   });
 
   it('one "already known" match for every way nodes say it', () => {
-    for (const m of ['already known', 'Known transaction: 0xab', 'transaction already imported', 'nonce too low', 'nonce has already been used', 'replacement transaction underpriced']) {
+    for (const m of [
+      'already known',
+      'Known transaction: 0xab',
+      'transaction already imported',
+      'nonce too low',
+      'nonce has already been used',
+      'replacement transaction underpriced',
+    ]) {
       expect(isAlreadyKnown(new Error(m)), m).toBe(true);
       expect(isAlreadyKnown({ code: 'UNKNOWN_ERROR', error: { message: m } }), m).toBe(true);
     }

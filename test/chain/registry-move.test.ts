@@ -24,7 +24,14 @@ afterAll(stopAll);
 const R1 = getAddress('0x1111111111111111111111111111111111111111');
 const R2 = getAddress('0x2222222222222222222222222222222222222222');
 const anchoredOn = (registry: string, chainId = 27752, batches = 3): AnchoredDeployment => ({ chainId, registry, batches, lastBlock: 42 });
-const facts = (f: Partial<RegistryFacts>): RegistryFacts => ({ configured: { chainId: 27752, registry: R1 }, nodeChainId: 27752, devChain: true, hasCode: {}, anchored: [], ...f });
+const facts = (f: Partial<RegistryFacts>): RegistryFacts => ({
+  configured: { chainId: 27752, registry: R1 },
+  nodeChainId: 27752,
+  devChain: true,
+  hasCode: {},
+  anchored: [],
+  ...f,
+});
 const refusal = (a: ReturnType<typeof assessRegistry>): string => (a.status === 'refuse' ? `${a.error.code}: ${a.error.message}` : a.status);
 
 describe('assessRegistry (pure)', () => {
@@ -39,10 +46,15 @@ describe('assessRegistry (pure)', () => {
     expect(assessRegistry(facts({ configured: { chainId: 1, registry: R1 } }))).toEqual({ status: 'deploy', reason: 'other-chain' });
   });
 
-  it('refuses a changed chain.registry with code-less address while the anchors\' registry is still there (the tampered config)', () => {
-    const a = assessRegistry(facts({ configured: { chainId: 27752, registry: R2 }, hasCode: { [R2]: false, [R1]: true }, anchored: [anchoredOn(R1)] }), '/d/config.json');
+  it("refuses a changed chain.registry with code-less address while the anchors' registry is still there (the tampered config)", () => {
+    const a = assessRegistry(
+      facts({ configured: { chainId: 27752, registry: R2 }, hasCode: { [R2]: false, [R1]: true }, anchored: [anchoredOn(R1)] }),
+      '/d/config.json',
+    );
     expect(a.status).toBe('refuse');
-    expect(refusal(a)).toMatch(/^REGISTRY_MOVED: \/d\/config\.json names registry 0x2222.*no contract.*3 batch\(es\).*anchored on registry 0x1111.*set chain\.registry back to 0x1111.*liuhen registry migrate/);
+    expect(refusal(a)).toMatch(
+      /^REGISTRY_MOVED: \/d\/config\.json names registry 0x2222.*no contract.*3 batch\(es\).*anchored on registry 0x1111.*set chain\.registry back to 0x1111.*liuhen registry migrate/,
+    );
   });
 
   it('refuses a changed chain.registry that points at another (existing) registry', () => {
@@ -50,9 +62,17 @@ describe('assessRegistry (pure)', () => {
     expect(refusal(a)).toMatch(/^REGISTRY_MOVED: .*names registry 0x2222.*anchored on registry 0x1111/);
   });
 
-  it('refuses a node of another chain, and a real chain without the anchors\' registry (unsynced node)', () => {
-    expect(refusal(assessRegistry(facts({ nodeChainId: 1, devChain: false, anchored: [anchoredOn(R1)] })))).toMatch(/REGISTRY_MOVED: the node serves chain 1.*point chain\.rpc/);
-    const real = facts({ configured: { chainId: 100, registry: R1 }, nodeChainId: 100, devChain: false, hasCode: { [R1]: false }, anchored: [anchoredOn(R1, 100)] });
+  it("refuses a node of another chain, and a real chain without the anchors' registry (unsynced node)", () => {
+    expect(refusal(assessRegistry(facts({ nodeChainId: 1, devChain: false, anchored: [anchoredOn(R1)] })))).toMatch(
+      /REGISTRY_MOVED: the node serves chain 1.*point chain\.rpc/,
+    );
+    const real = facts({
+      configured: { chainId: 100, registry: R1 },
+      nodeChainId: 100,
+      devChain: false,
+      hasCode: { [R1]: false },
+      anchored: [anchoredOn(R1, 100)],
+    });
     expect(refusal(assessRegistry(real))).toMatch(/REGISTRY_MOVED: .*no contract at 0x1111.*not synced/);
   });
 
@@ -61,8 +81,15 @@ describe('assessRegistry (pure)', () => {
   });
 
   it('anchors on registries listed in previousRegistries (a deliberate move) are expected', () => {
-    const configured = { chainId: 27752, registry: R2, previousRegistries: [{ registry: R1, chainId: 27752, movedAt: '2026-01-01T00:00:00Z', lastBatches: {} }] };
-    expect(assessRegistry(facts({ configured, hasCode: { [R2]: true, [R1]: true }, anchored: [anchoredOn(R1), anchoredOn(R2)] }))).toEqual({ status: 'ok', registry: R2 });
+    const configured = {
+      chainId: 27752,
+      registry: R2,
+      previousRegistries: [{ registry: R1, chainId: 27752, movedAt: '2026-01-01T00:00:00Z', lastBatches: {} }],
+    };
+    expect(assessRegistry(facts({ configured, hasCode: { [R2]: true, [R1]: true }, anchored: [anchoredOn(R1), anchoredOn(R2)] }))).toEqual({
+      status: 'ok',
+      registry: R2,
+    });
   });
 });
 
@@ -86,7 +113,9 @@ describe('on a real chain', () => {
     const provider = providerFor(chain);
     const deployerNonce = await provider.getTransactionCount(devAccount(chain.chainId).address);
     try {
-      await expect(deploy({ dataDir })).rejects.toSatisfy((e) => isLiuhenError(e, 'REGISTRY_MOVED') && (e as Error).message.includes(`set chain.registry back to ${original}`));
+      await expect(deploy({ dataDir })).rejects.toSatisfy(
+        (e) => isLiuhenError(e, 'REGISTRY_MOVED') && (e as Error).message.includes(`set chain.registry back to ${original}`),
+      );
       expect(readFileSync(file, 'utf8')).toBe(before);
       expect(await provider.getTransactionCount(devAccount(chain.chainId).address)).toBe(deployerNonce); // nothing deployed
     } finally {

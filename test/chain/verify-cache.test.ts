@@ -23,7 +23,10 @@ let receipt: Receipt;
 let before: string;
 let second: Wallet | HDNodeWallet;
 
-const anchorOf = async (v: ReturnType<typeof createChainVerifier>, r: Receipt = receipt) => (await verifyReceipt({ receipt: r, chain: v })).checks.filter((c) => c.name === 'anchor' || c.name === 'notary').map((c) => `${c.name}:${c.status}:${c.code}`);
+const anchorOf = async (v: ReturnType<typeof createChainVerifier>, r: Receipt = receipt) =>
+  (await verifyReceipt({ receipt: r, chain: v })).checks
+    .filter((c) => c.name === 'anchor' || c.name === 'notary')
+    .map((c) => `${c.name}:${c.status}:${c.code}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
@@ -77,7 +80,10 @@ describe('verdict cache', () => {
   it('a notary role revoked: the next verdict after the sync sees it (TTL 0 at once; TTL 1 s within a second)', async () => {
     const at = receipt.attestations[0]!.attestedAt;
     // A valid attestation by the second notary, never co-signed on chain: pending while it is a notary.
-    const r: Receipt = { ...structuredClone(receipt), attestations: [{ notary: second.address, attestedAt: at, signature: await attest(second, chain.chainId, registry, receipt.batch, at) }] };
+    const r: Receipt = {
+      ...structuredClone(receipt),
+      attestations: [{ notary: second.address, attestedAt: at, signature: await attest(second, chain.chainId, registry, receipt.batch, at) }],
+    };
     const fresh = createChainVerifier({ provider, trustedRegistries: [registry] });
     const ttl = createChainVerifier({ provider, trustedRegistries: [registry], cache: { headTtlMs: 1_000 } });
     expect((await anchorOf(fresh, r))[1]).toBe('notary:pending:NOTARY_NOT_ON_CHAIN');
@@ -96,7 +102,8 @@ describe('verdict cache', () => {
 
   it('a registry not pinned: a warm cache never makes it verify; another registry is not served from the pinned one', async () => {
     const open = createChainVerifier({ provider });
-    for (let i = 0; i < 3; i++) expect(await anchorOf(open)).toEqual(['anchor:pending:ANCHOR_REGISTRY_NOT_PINNED', 'notary:pending:NOTARY_REGISTRY_NOT_PINNED']);
+    for (let i = 0; i < 3; i++)
+      expect(await anchorOf(open)).toEqual(['anchor:pending:ANCHOR_REGISTRY_NOT_PINNED', 'notary:pending:NOTARY_REGISTRY_NOT_PINNED']);
     const pinned = createChainVerifier({ provider, trustedRegistries: [registry], cache: { headTtlMs: 60_000 } });
     expect(await anchorOf(pinned)).toEqual(['anchor:pass:ANCHOR_VALID', 'notary:pass:NOTARY_VALID']);
     const elsewhere = structuredClone(receipt);

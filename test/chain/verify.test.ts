@@ -244,7 +244,9 @@ describe('chain verifier', () => {
       expect.unreachable();
     } catch (e) {
       const { decodeRegistryError } = await import('../../src/chain/registry.js');
-      expect((decodeRegistryError(e, 'cosign') as Error).message).toMatch(/EvidenceRegistryBatchNotAnchored\(agency=0x[0-9a-f]{8}…\("310115-ZFJ"\), root=0x0+9\)/);
+      expect((decodeRegistryError(e, 'cosign') as Error).message).toMatch(
+        /EvidenceRegistryBatchNotAnchored\(agency=0x[0-9a-f]{8}…\("310115-ZFJ"\), root=0x0+9\)/,
+      );
     }
   });
 });

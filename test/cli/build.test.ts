@@ -48,7 +48,10 @@ describe('the built CLI', () => {
   function loadedModules(args: string[]): { status: number | null; modules: string[] } {
     const log = join(t.dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
     const hooks = join(t.dir, 'hooks.mjs');
-    writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`);
+    writeFileSync(
+      hooks,
+      `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`,
+    );
     const register = join(t.dir, 'register.mjs');
     writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)});\n`);
     const r = spawnSync(process.execPath, ['--import', register, BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -60,7 +63,10 @@ describe('the built CLI', () => {
     expect(r.status).toBe(0);
     expect(r.modules.some((m) => m.includes('/dist/cli/main.js'))).toBe(true);
     for (const heavy of ['/node_modules/tsx/', '/node_modules/ethers/', '/node_modules/level/', '/node_modules/express/', '/node_modules/zod/']) {
-      expect(r.modules.filter((m) => m.includes(heavy)), heavy).toEqual([]);
+      expect(
+        r.modules.filter((m) => m.includes(heavy)),
+        heavy,
+      ).toEqual([]);
     }
   });
 
@@ -69,7 +75,10 @@ describe('the built CLI', () => {
     // package.json is not a receipt: the verifier runs and says so (exit 1, the format check fails).
     expect(r.status).toBe(1);
     for (const heavy of ['/node_modules/tsx/', '/node_modules/ethers/', '/node_modules/level/', '/node_modules/classic-level/', '/node_modules/express/']) {
-      expect(r.modules.filter((m) => m.includes(heavy)), heavy).toEqual([]);
+      expect(
+        r.modules.filter((m) => m.includes(heavy)),
+        heavy,
+      ).toEqual([]);
     }
   });
 });

@@ -20,7 +20,15 @@ describe('liuhen car export / import', () => {
     const store = await openEvidenceStore({ kind: 'local', dir: join(a, 'store') }, kek);
     const id = '01JDQ7Z8X9Y0ABCDEFGHJKMNPQ';
     const put = await store.put([bytes], { recordId: id, agency: 'JN-CG' });
-    await lh.append({ id, agency: 'JN-CG', device: 'cam-1', officer: 'O-1', kind: 'video', media: { type: 'video/mp4', size: put.size, sha256: put.sha256, cid: put.cid }, capturedAt: new Date().toISOString() });
+    await lh.append({
+      id,
+      agency: 'JN-CG',
+      device: 'cam-1',
+      officer: 'O-1',
+      kind: 'video',
+      media: { type: 'video/mp4', size: put.size, sha256: put.sha256, cid: put.cid },
+      capturedAt: new Date().toISOString(),
+    });
     await store.close();
     await lh.close();
 

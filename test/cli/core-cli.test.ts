@@ -21,7 +21,10 @@ describe('liuhen CLI without a chain', () => {
 
   it('init → record → seal → receipt → verify', () => {
     expect(liuhen([...d, 'init', '--agency', 'JN-CG', '--device', 'cam-01', '--officer', '37010001']).status).toBe(0);
-    expect(liuhen([...d, 'init', '--agency', 'JN-CG', '--device', 'cam-01', '--officer', '37010001'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/already holds a Liuhen data folder/) });
+    expect(liuhen([...d, 'init', '--agency', 'JN-CG', '--device', 'cam-01', '--officer', '37010001'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/already holds a Liuhen data folder/),
+    });
 
     const files = ['a.jpg', 'b.mp4', 'c.pdf'].map((n, i) => {
       const p = join(t.dir, n);
@@ -96,14 +99,27 @@ describe('liuhen receipt while the chain is down', () => {
       const data2 = join(t2.dir, 'data');
       expect(liuhen(['--data', data2, 'init', '--agency', 'JN-CG', '--device', 'cam-02', '--officer', '37010002']).status).toBe(0);
       const cfg = JSON.parse(readFileSync(join(data2, 'config.json'), 'utf8'));
-      writeFileSync(join(data2, 'config.json'), JSON.stringify({ ...cfg, chain: { rpc: 'http://127.0.0.1:9', chainId: 27752, registry: `0x${'11'.repeat(20)}`, confirmations: 0 } }));
+      writeFileSync(
+        join(data2, 'config.json'),
+        JSON.stringify({ ...cfg, chain: { rpc: 'http://127.0.0.1:9', chainId: 27752, registry: `0x${'11'.repeat(20)}`, confirmations: 0 } }),
+      );
       const f = join(t2.dir, 'x.txt');
       writeFileSync(f, 'x');
       const id = jsonLines(liuhen(['--data', data2, '--json', 'record', f]).stdout)[0].id;
       const sealed = jsonLines(liuhen(['--data', data2, '--json', 'seal']).stdout)[0];
       // The journal remembers the batch as anchored on that (now unreachable) chain.
       const j = await Journal.open(join(data2, 'journal'));
-      await j.putAnchorState(sealed.root, { v: 1, status: 'anchored', agency: 'JN-CG', seq: 1, root: sealed.root, chainId: 27752, registry: `0x${'11'.repeat(20)}`, anchor: { txHash: `0x${'22'.repeat(32)}`, blockNumber: 5, blockHash: `0x${'33'.repeat(32)}`, timestamp: 1 }, updatedAt: new Date().toISOString() });
+      await j.putAnchorState(sealed.root, {
+        v: 1,
+        status: 'anchored',
+        agency: 'JN-CG',
+        seq: 1,
+        root: sealed.root,
+        chainId: 27752,
+        registry: `0x${'11'.repeat(20)}`,
+        anchor: { txHash: `0x${'22'.repeat(32)}`, blockNumber: 5, blockHash: `0x${'33'.repeat(32)}`, timestamp: 1 },
+        updatedAt: new Date().toISOString(),
+      });
       await j.close();
       const r = liuhen(['--data', data2, 'receipt', id]);
       expect(r.status, r.stderr).toBe(0);

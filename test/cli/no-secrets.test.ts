@@ -40,7 +40,11 @@ describe('a full liuhen start run logs no secret', () => {
       const tokens = Object.values(info.tokens);
       expect(tokens.length).toBeGreaterThanOrEqual(4);
       const forged = `lh_${randomBytes(20).toString('hex')}`;
-      const call = (path: string, token?: string, init: RequestInit = {}) => fetch(`${info.url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
+      const call = (path: string, token?: string, init: RequestInit = {}) =>
+        fetch(`${info.url}${path}`, {
+          ...init,
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) },
+        });
       // Every token, used on routes it may and may not call; a forged one; one in a query string.
       for (const token of [...tokens, forged]) {
         await call('/v1/audit?limit=1', token);

@@ -49,12 +49,16 @@ describe('a reader that goes away (issue 9.7)', () => {
     ['verify --json', () => ['--data', data, '--json', 'verify', file, '--receipt', receipt]],
     ['--help', () => ['--help']],
     ['audit', () => ['--data', data, 'audit', '--device', 'cam-01']],
-  ])('liuhen %s | (closed): ends with 141, nothing on stderr', async (_name, args) => {
-    const r = await withClosedStdout(args());
-    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|Error/);
-    expect(r.signal).toBeNull();
-    expect(r.status).toBe(141);
-  }, 90_000);
+  ])(
+    'liuhen %s | (closed): ends with 141, nothing on stderr',
+    async (_name, args) => {
+      const r = await withClosedStdout(args());
+      expect(r.stderr).not.toMatch(/EPIPE|Unhandled|Error/);
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(141);
+    },
+    90_000,
+  );
 
   it('liuhen gateway with its reader gone stops as on Ctrl-C (exit 0)', async () => {
     const r = await withClosedStdout(['--data', data, 'gateway', '--port', '0']);

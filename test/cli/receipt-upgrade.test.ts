@@ -59,7 +59,12 @@ describe('receipts that upgrade themselves', () => {
     expect(info.stdout).toContain(`record ${line.id}`);
     expect(info.stdout).toContain('2.50 MB (2500000 bytes');
     expect(info.stdout).toMatch(/anchored +not yet/);
-    expect(JSON.parse(liuhen([...d, '--json', 'receipt', 'info', r]).stdout)).toMatchObject({ record: line.id, file: { size: 2_500_000 }, anchored: false, complete: false });
+    expect(JSON.parse(liuhen([...d, '--json', 'receipt', 'info', r]).stdout)).toMatchObject({
+      record: line.id,
+      file: { size: 2_500_000 },
+      anchored: false,
+      complete: false,
+    });
 
     // Nothing on chain yet: unchanged, still pending.
     const pendingText = readFileSync(r, 'utf8');

@@ -21,8 +21,30 @@ describe('device continuity (over a real journal)', () => {
     t.cleanup();
   });
 
-  const event = (e: string, minute: number) => j.append({ agency: 'AG', device: 'cam-7', officer: 'O', kind: 'event', body: { event: e }, capturedAt: `2026-11-27T10:${String(minute).padStart(2, '0')}:00+08:00` }, key);
-  const clip = (minute: number) => j.append({ agency: 'AG', device: 'cam-7', officer: 'O', kind: 'video', media: { type: 'video/mp4', size: 1, sha256: String(minute).padStart(64, '0') }, capturedAt: `2026-11-27T10:${String(minute).padStart(2, '0')}:30+08:00` }, key);
+  const event = (e: string, minute: number) =>
+    j.append(
+      {
+        agency: 'AG',
+        device: 'cam-7',
+        officer: 'O',
+        kind: 'event',
+        body: { event: e },
+        capturedAt: `2026-11-27T10:${String(minute).padStart(2, '0')}:00+08:00`,
+      },
+      key,
+    );
+  const clip = (minute: number) =>
+    j.append(
+      {
+        agency: 'AG',
+        device: 'cam-7',
+        officer: 'O',
+        kind: 'video',
+        media: { type: 'video/mp4', size: 1, sha256: String(minute).padStart(64, '0') },
+        capturedAt: `2026-11-27T10:${String(minute).padStart(2, '0')}:30+08:00`,
+      },
+      key,
+    );
 
   it('a complete session has no findings', async () => {
     await event('recording-start', 1);
@@ -66,13 +88,38 @@ describe('device continuity (over a real journal)', () => {
 describe('case stages', () => {
   let n = 0;
   const rec = (stage: Stage, hour: number): AuditedRecord => ({
-    record: { v: 1, id: `01JDQ7Z8X9Y0ABCDEFGHJKM${String(n++).padStart(3, '0')}`, agency: 'AG', device: 'cam-1', officer: 'O', case: 'C-1', stage, kind: 'form', body: {}, capturedAt: `2026-11-${String(10 + hour).padStart(2, '0')}T10:00:00+08:00`, seq: 1, prev: `0x${'00'.repeat(32)}`, salt: `0x${'11'.repeat(16)}` },
+    record: {
+      v: 1,
+      id: `01JDQ7Z8X9Y0ABCDEFGHJKM${String(n++).padStart(3, '0')}`,
+      agency: 'AG',
+      device: 'cam-1',
+      officer: 'O',
+      case: 'C-1',
+      stage,
+      kind: 'form',
+      body: {},
+      capturedAt: `2026-11-${String(10 + hour).padStart(2, '0')}T10:00:00+08:00`,
+      seq: 1,
+      prev: `0x${'00'.repeat(32)}`,
+      salt: `0x${'11'.repeat(16)}`,
+    },
     leaf: `0x${'00'.repeat(32)}`,
   });
   const codes = (rs: AuditedRecord[]) => caseFindings('C-1', rs).map((f) => f.code);
 
   it('the full process in order has no findings', () => {
-    expect(codes([rec('onsite', 0), rec('filing', 1), rec('investigation', 2), rec('review', 3), rec('decision', 4), rec('service', 5), rec('execution', 6), rec('closing', 7)])).toEqual([]);
+    expect(
+      codes([
+        rec('onsite', 0),
+        rec('filing', 1),
+        rec('investigation', 2),
+        rec('review', 3),
+        rec('decision', 4),
+        rec('service', 5),
+        rec('execution', 6),
+        rec('closing', 7),
+      ]),
+    ).toEqual([]);
   });
   it('a decision without a prior legal review', () => {
     expect(codes([rec('filing', 1), rec('investigation', 2), rec('decision', 4), rec('service', 5)])).toEqual(['CASE_DECISION_WITHOUT_REVIEW']);
@@ -92,17 +139,39 @@ describe('case stages', () => {
     expect(timelinessFindings({ ...r, sealedAt: new Date(captured + 7200_000).toISOString() }).map((f) => f.code)).toEqual(['RECORD_SEALED_LATE']);
     expect(timelinessFindings({ ...r, sealedAt: new Date(captured + 7200_000).toISOString() }, { maxSealDelaySeconds: 86_400 })).toEqual([]);
     expect(timelinessFindings({ ...r, anchoredAt: captured / 1000 + 7200 }).map((f) => f.code)).toEqual(['RECORD_ANCHORED_LATE']);
-    expect(timelinessFindings({ ...r, journaledAt: captured + 1000, sealedAt: new Date(captured + 2000).toISOString(), anchoredAt: captured / 1000 + 5 })).toEqual([]);
+    expect(
+      timelinessFindings({ ...r, journaledAt: captured + 1000, sealedAt: new Date(captured + 2000).toISOString(), anchoredAt: captured / 1000 + 5 }),
+    ).toEqual([]);
   });
 });
 
 describe('auditCase over a journal', () => {
   it('finds the missing review of a journaled case', async () => {
     await withJournal(async (j) => {
-      for (const [stage, day] of [['filing', 1], ['investigation', 2], ['decision', 3], ['service', 4]] as const) {
-        await j.append({ agency: 'AG', device: 'term-1', officer: 'O', case: 'JN-2026-001', stage, kind: 'form', body: { stage }, capturedAt: `2026-11-0${day}T09:00:00+08:00` }, key);
+      for (const [stage, day] of [
+        ['filing', 1],
+        ['investigation', 2],
+        ['decision', 3],
+        ['service', 4],
+      ] as const) {
+        await j.append(
+          {
+            agency: 'AG',
+            device: 'term-1',
+            officer: 'O',
+            case: 'JN-2026-001',
+            stage,
+            kind: 'form',
+            body: { stage },
+            capturedAt: `2026-11-0${day}T09:00:00+08:00`,
+          },
+          key,
+        );
       }
-      await j.append({ agency: 'AG', device: 'term-1', officer: 'O', case: 'JN-2026-002', stage: 'filing', kind: 'form', body: {}, capturedAt: '2026-11-01T09:00:00+08:00' }, key);
+      await j.append(
+        { agency: 'AG', device: 'term-1', officer: 'O', case: 'JN-2026-002', stage: 'filing', kind: 'form', body: {}, capturedAt: '2026-11-01T09:00:00+08:00' },
+        key,
+      );
       const audit = await auditCase(j, 'JN-2026-001');
       expect(audit.records.map((r) => r.record.stage)).toEqual(['filing', 'investigation', 'decision', 'service']);
       expect(audit.findings.map((f) => f.code)).toEqual(['CASE_DECISION_WITHOUT_REVIEW']);
@@ -114,7 +183,8 @@ describe('device keys', () => {
   it('a record signed with another key in the middle of a device chain is reported', async () => {
     await withJournal(async (j) => {
       const other = DeviceKey.generate();
-      for (const k of [key, key, other, other]) await j.append({ agency: 'AG', device: 'cam-k', officer: 'O', kind: 'event', body: { e: 1 }, capturedAt: '2026-11-27T10:00:00+08:00' }, k);
+      for (const k of [key, key, other, other])
+        await j.append({ agency: 'AG', device: 'cam-k', officer: 'O', kind: 'event', body: { e: 1 }, capturedAt: '2026-11-27T10:00:00+08:00' }, k);
       const audit = await auditDevice(j, 'cam-k');
       expect(audit.findings).toEqual([expect.objectContaining({ code: 'DEVICE_KEY_CHANGED', device: 'cam-k' })]);
       expect(audit.findings[0]!.message).toMatch(/record 3 with another key/);

@@ -218,8 +218,7 @@ function revertData(error: unknown): string | undefined {
   for (let depth = 0; depth < 5 && typeof cursor === 'object' && cursor !== null; depth++) {
     const candidate = (cursor as { data?: unknown }).data;
     if (typeof candidate === 'string' && candidate.startsWith('0x')) return candidate;
-    cursor = (cursor as { error?: unknown; info?: { error?: unknown } }).error ??
-      (cursor as { info?: { error?: unknown } }).info?.error;
+    cursor = (cursor as { error?: unknown; info?: { error?: unknown } }).error ?? (cursor as { info?: { error?: unknown } }).info?.error;
   }
   return undefined;
 }
@@ -239,12 +238,7 @@ export async function revertOf(contract: Contract, action: Promise<unknown>): Pr
 }
 
 /** Asserts that `action` reverts with the custom error `name(...args)`. */
-export async function expectRevert(
-  contract: Contract,
-  action: Promise<unknown>,
-  name: string,
-  args: unknown[],
-): Promise<void> {
+export async function expectRevert(contract: Contract, action: Promise<unknown>, name: string, args: unknown[]): Promise<void> {
   expect(await revertOf(contract, action)).toEqual({ name, args });
 }
 

@@ -7,7 +7,14 @@
 import hre from 'hardhat';
 import { BrowserProvider, ContractFactory, encodeBytes32String, keccak256, toUtf8Bytes, type Contract, type JsonRpcSigner } from 'ethers';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { attestationDigest, attestationDomain, attestationMessage, ATTESTATION_TYPES, recoverAttestationSigner, type RegistryVersion } from '../../src/chain/attestation.js';
+import {
+  attestationDigest,
+  attestationDomain,
+  attestationMessage,
+  ATTESTATION_TYPES,
+  recoverAttestationSigner,
+  type RegistryVersion,
+} from '../../src/chain/attestation.js';
 import { evidenceRegistryArtifact } from '../../src/chain/registry-artifact.js';
 import { evidenceRegistryV1Artifact } from '../../src/chain/registry-v1-artifact.js';
 import { NOTARY_ROLE, RegistryClient, deviceHash } from '../../src/chain/registry.js';
@@ -42,7 +49,9 @@ async function deploy(version: RegistryVersion): Promise<Deployed> {
 async function anchor(d: Deployed, as: JsonRpcSigner, root: string): Promise<void> {
   const agency = as === d.agencyA ? A : B;
   const { root: prev } = await d.client.latest(agency);
-  await (await as.sendTransaction({ to: d.client.address, data: d.client.encodeAnchor({ root, size: 3, prevRoot: prev, firstCapturedAt: 1, lastCapturedAt: 2 }) })).wait();
+  await (
+    await as.sendTransaction({ to: d.client.address, data: d.client.encodeAnchor({ root, size: 3, prevRoot: prev, firstCapturedAt: 1, lastCapturedAt: 2 }) })
+  ).wait();
 }
 
 for (const version of [2, 1] as const) {
@@ -62,7 +71,16 @@ for (const version of [2, 1] as const) {
 
     test('batch(agency, root): the agency\'s batch; another agency\'s answer is "unknown"', async () => {
       const b = await d.client.batch(A, r1);
-      expect(b).toMatchObject({ exists: true, agency: A, agencyBytes32: encodeBytes32String(A), seq: 1, size: 3, prevRoot: ZERO32, firstCapturedAt: 1, lastCapturedAt: 2 });
+      expect(b).toMatchObject({
+        exists: true,
+        agency: A,
+        agencyBytes32: encodeBytes32String(A),
+        seq: 1,
+        size: 3,
+        prevRoot: ZERO32,
+        firstCapturedAt: 1,
+        lastCapturedAt: 2,
+      });
       expect((await d.client.batch(encodeBytes32String(A), r1)).seq).toBe(1);
       expect((await d.client.batch(B, r1)).exists).toBe(false);
       expect(await d.client.latest(A)).toEqual({ seq: 1, root: r1 });
@@ -70,13 +88,19 @@ for (const version of [2, 1] as const) {
       expect(await d.client.findAnchorLog(B, r1)).toBeUndefined();
     });
 
-    test('cosign through encodeCosign with the registry\'s EIP-712 domain; every read agrees', async () => {
+    test("cosign through encodeCosign with the registry's EIP-712 domain; every read agrees", async () => {
       const b = await d.client.batch(A, r1);
       const attestedAt = b.anchoredAt;
       const value = { root: r1, agency: A, seq: b.seq, size: b.size, prevRoot: b.prevRoot, attestedAt };
-      expect(await d.client.attestationDigest(A, r1, attestedAt)).toBe(attestationDigest(await hre.ethers.provider.getNetwork().then((n) => n.chainId), d.client.address, value, version));
+      expect(await d.client.attestationDigest(A, r1, attestedAt)).toBe(
+        attestationDigest(await hre.ethers.provider.getNetwork().then((n) => n.chainId), d.client.address, value, version),
+      );
       const { chainId } = await provider.getNetwork();
-      const signature = await d.notary.signTypedData(attestationDomain(chainId, d.client.address, version), ATTESTATION_TYPES as never, attestationMessage(value));
+      const signature = await d.notary.signTypedData(
+        attestationDomain(chainId, d.client.address, version),
+        ATTESTATION_TYPES as never,
+        attestationMessage(value),
+      );
       expect(recoverAttestationSigner(chainId, d.client.address, value, signature, version)).toBe(d.notary.address);
       // The other version's domain recovers someone else: signatures never cross versions.
       expect(recoverAttestationSigner(chainId, d.client.address, value, signature, version === 1 ? 2 : 1)).not.toBe(d.notary.address);
@@ -89,14 +113,16 @@ for (const version of [2, 1] as const) {
       expect(await d.client.cosigners(A, r1)).toEqual([d.notary.address]);
       expect(await d.client.cosigners(B, r1)).toEqual([]);
       const logs = await d.client.cosignLogs(A, r1);
-      expect(logs.map((l) => [l.agencyBytes32, l.root, l.notary, l.attestedAt, l.signature])).toEqual([[encodeBytes32String(A), r1, d.notary.address, attestedAt, signature.toLowerCase()]]);
+      expect(logs.map((l) => [l.agencyBytes32, l.root, l.notary, l.attestedAt, l.signature])).toEqual([
+        [encodeBytes32String(A), r1, d.notary.address, attestedAt, signature.toLowerCase()],
+      ]);
       const head = await provider.getBlockNumber();
       const cosigned = await d.client.cosignedBatches(d.notary.address, 0, head);
       expect(cosigned.has(encodeBytes32String(A), r1)).toBe(true);
       expect(cosigned.size).toBe(1);
     });
 
-    test('a digest for another agency\'s root is EvidenceRegistryBatchNotAnchored(agency, root)', async () => {
+    test("a digest for another agency's root is EvidenceRegistryBatchNotAnchored(agency, root)", async () => {
       try {
         await d.client.attestationDigest(B, r1, 1);
         expect.unreachable();
@@ -111,8 +137,18 @@ for (const version of [2, 1] as const) {
         await (await d.contract.getFunction('setAgencyName')(encodeBytes32String(A), '上海市浦东新区城管执法局')).wait();
         await (await d.contract.getFunction('setNotaryName')(d.notary.address, '上海市东方公证处')).wait();
         const key = keccak256(toUtf8Bytes('k'));
-        await (await d.agencyA.sendTransaction({ to: d.client.address, data: d.client.contract.interface.encodeFunctionData('enrollDevice', [encodeBytes32String(A), 'BC-1', 1, key, 5]) })).wait();
-        expect(await d.client.device(A, 'BC-1')).toMatchObject({ agency: A, deviceHash: deviceHash('BC-1'), kind: 'body-camera', keys: [{ index: 0, publicKey: key, validFrom: 5, validUntil: 0, compromisedAt: 0, revokedAt: 0 }] });
+        await (
+          await d.agencyA.sendTransaction({
+            to: d.client.address,
+            data: d.client.contract.interface.encodeFunctionData('enrollDevice', [encodeBytes32String(A), 'BC-1', 1, key, 5]),
+          })
+        ).wait();
+        expect(await d.client.device(A, 'BC-1')).toMatchObject({
+          agency: A,
+          deviceHash: deviceHash('BC-1'),
+          kind: 'body-camera',
+          keys: [{ index: 0, publicKey: key, validFrom: 5, validUntil: 0, compromisedAt: 0, revokedAt: 0 }],
+        });
         expect(await d.client.device(B, 'BC-1')).toBeUndefined();
       }
       expect(await d.client.agencyName(A)).toBe(version === 2 ? '上海市浦东新区城管执法局' : '');

@@ -74,25 +74,50 @@ describe('deployment', () => {
     const iface = registry.interface;
     // interfaceId of IEvidenceRegistry = XOR of its function selectors.
     const ownFunctions = [
-      'AGENCY_ROLE()', 'NOTARY_ROLE()', 'ATTESTATION_CLOCK_SKEW()', 'MAX_NAME_LENGTH()',
-      'MAX_DEVICE_ID_LENGTH()', 'registryVersion()',
-      'bindAgency(address,bytes32)', 'unbindAgency(address)', 'agencyOf(address)',
-      'setAgencyCheckpoint(bytes32,uint64,bytes32)', 'setAgencyName(bytes32,string)', 'agencyName(bytes32)',
-      'setNotaryThreshold(uint256)', 'notaryThreshold()', 'notaryCount()',
-      'setNotaryName(address,string)', 'notaryName(address)',
-      'anchor(bytes32,uint64,bytes32,uint64,uint64)', 'cosign(bytes32,bytes32,(uint64,bytes)[])',
-      'batch(bytes32,bytes32)', 'latest(bytes32)', 'isNotarized(bytes32,bytes32)', 'cosigners(bytes32,bytes32)',
-      'attestedAt(bytes32,bytes32,address)', 'attestationDigest(bytes32,bytes32,uint64)',
-      'enrollDevice(bytes32,string,uint8,bytes32,uint64)', 'rotateDeviceKey(bytes32,string,bytes32,uint64)',
-      'revokeDeviceKey(bytes32,string,uint32,uint64,string)', 'device(bytes32,bytes32)', 'deviceKeys(bytes32,bytes32)',
+      'AGENCY_ROLE()',
+      'NOTARY_ROLE()',
+      'ATTESTATION_CLOCK_SKEW()',
+      'MAX_NAME_LENGTH()',
+      'MAX_DEVICE_ID_LENGTH()',
+      'registryVersion()',
+      'bindAgency(address,bytes32)',
+      'unbindAgency(address)',
+      'agencyOf(address)',
+      'setAgencyCheckpoint(bytes32,uint64,bytes32)',
+      'setAgencyName(bytes32,string)',
+      'agencyName(bytes32)',
+      'setNotaryThreshold(uint256)',
+      'notaryThreshold()',
+      'notaryCount()',
+      'setNotaryName(address,string)',
+      'notaryName(address)',
+      'anchor(bytes32,uint64,bytes32,uint64,uint64)',
+      'cosign(bytes32,bytes32,(uint64,bytes)[])',
+      'batch(bytes32,bytes32)',
+      'latest(bytes32)',
+      'isNotarized(bytes32,bytes32)',
+      'cosigners(bytes32,bytes32)',
+      'attestedAt(bytes32,bytes32,address)',
+      'attestationDigest(bytes32,bytes32,uint64)',
+      'enrollDevice(bytes32,string,uint8,bytes32,uint64)',
+      'rotateDeviceKey(bytes32,string,bytes32,uint64)',
+      'revokeDeviceKey(bytes32,string,uint32,uint64,string)',
+      'device(bytes32,bytes32)',
+      'deviceKeys(bytes32,bytes32)',
       'verifyInclusion(bytes32,bytes32,uint256,uint256,bytes32[])',
     ];
     const xor = (sigs: string[]): string =>
-      `0x${sigs.reduce((acc, s) => acc ^ BigInt(iface.getFunction(s)!.selector), 0n).toString(16).padStart(8, '0')}`;
+      `0x${sigs
+        .reduce((acc, s) => acc ^ BigInt(iface.getFunction(s)!.selector), 0n)
+        .toString(16)
+        .padStart(8, '0')}`;
     expect(await registry.supportsInterface(xor(ownFunctions))).toBe(true);
     const accessControl = [
-      'hasRole(bytes32,address)', 'getRoleAdmin(bytes32)', 'grantRole(bytes32,address)',
-      'revokeRole(bytes32,address)', 'renounceRole(bytes32,address)',
+      'hasRole(bytes32,address)',
+      'getRoleAdmin(bytes32)',
+      'grantRole(bytes32,address)',
+      'revokeRole(bytes32,address)',
+      'renounceRole(bytes32,address)',
     ];
     expect(await registry.supportsInterface(xor(accessControl))).toBe(true);
     expect(await registry.supportsInterface('0x01ffc9a7')).toBe(true);
@@ -126,18 +151,13 @@ describe('agency bindings', () => {
   test('the zero agency and the zero address are refused', async () => {
     const { registry } = await load();
     await expectRevert(registry, registry.bindAgency(wallet('x').address, ZERO32), 'EvidenceRegistryZeroAgency', []);
-    await expectRevert(registry, registry.bindAgency(ZERO_ADDRESS, AGENCY_A), 'EvidenceRegistryInvalidAccount', [
-      ZERO_ADDRESS,
-    ]);
+    await expectRevert(registry, registry.bindAgency(ZERO_ADDRESS, AGENCY_A), 'EvidenceRegistryInvalidAccount', [ZERO_ADDRESS]);
   });
 
   test('an address is bound to at most one agency', async () => {
     const { registry, agencyA } = await load();
     for (const agency of [AGENCY_A, AGENCY_B]) {
-      await expectRevert(registry, registry.bindAgency(agencyA.address, agency), 'EvidenceRegistryAgencyAlreadyBound', [
-        agencyA.address,
-        AGENCY_A,
-      ]);
+      await expectRevert(registry, registry.bindAgency(agencyA.address, agency), 'EvidenceRegistryAgencyAlreadyBound', [agencyA.address, AGENCY_A]);
     }
   });
 
@@ -157,9 +177,7 @@ describe('agency bindings', () => {
     ]);
     expect(await registry.agencyOf(agencyA.address)).toBe(ZERO32);
     expect(await registry.hasRole(AGENCY_ROLE, agencyA.address)).toBe(false);
-    await expectRevert(registry, registry.unbindAgency(agencyA.address), 'EvidenceRegistryAgencyNotBound', [
-      agencyA.address,
-    ]);
+    await expectRevert(registry, registry.unbindAgency(agencyA.address), 'EvidenceRegistryAgencyNotBound', [agencyA.address]);
     // It can then be bound again, to another agency.
     await mined(registry.bindAgency(agencyA.address, AGENCY_B));
     expect(await registry.agencyOf(agencyA.address)).toBe(AGENCY_B);
@@ -168,9 +186,7 @@ describe('agency bindings', () => {
   test('AGENCY_ROLE cannot be granted without a binding; revoking or renouncing it unbinds', async () => {
     const { registry, admin, agencyA, agencyB } = await load();
     const loose = wallet('loose');
-    await expectRevert(registry, registry.grantRole(AGENCY_ROLE, loose.address), 'EvidenceRegistryAgencyNotBound', [
-      loose.address,
-    ]);
+    await expectRevert(registry, registry.grantRole(AGENCY_ROLE, loose.address), 'EvidenceRegistryAgencyNotBound', [loose.address]);
     // Granting to an already bound address is a no-op.
     expect(eventsOf(registry, await mined(registry.grantRole(AGENCY_ROLE, agencyA.address)))).toEqual([]);
 
@@ -191,14 +207,8 @@ describe('agency bindings', () => {
   test('only the admin binds and unbinds', async () => {
     const { registry, outsider, agencyA } = await load();
     const asOutsider = connect(registry, outsider);
-    await expectRevert(registry, asOutsider.bindAgency(outsider.address, AGENCY_A), 'AccessControlUnauthorizedAccount', [
-      outsider.address,
-      DEFAULT_ADMIN_ROLE,
-    ]);
-    await expectRevert(registry, asOutsider.unbindAgency(agencyA.address), 'AccessControlUnauthorizedAccount', [
-      outsider.address,
-      DEFAULT_ADMIN_ROLE,
-    ]);
+    await expectRevert(registry, asOutsider.bindAgency(outsider.address, AGENCY_A), 'AccessControlUnauthorizedAccount', [outsider.address, DEFAULT_ADMIN_ROLE]);
+    await expectRevert(registry, asOutsider.unbindAgency(agencyA.address), 'AccessControlUnauthorizedAccount', [outsider.address, DEFAULT_ADMIN_ROLE]);
   });
 });
 
@@ -219,13 +229,9 @@ describe('notary set', () => {
 
   test('setNotaryThreshold emits NotaryThresholdChanged(old, new)', async () => {
     const { registry } = await load();
-    expect(eventsOf(registry, await mined(registry.setNotaryThreshold(3)))).toEqual([
-      ['NotaryThresholdChanged', [1n, 3n]],
-    ]);
+    expect(eventsOf(registry, await mined(registry.setNotaryThreshold(3)))).toEqual([['NotaryThresholdChanged', [1n, 3n]]]);
     expect(await registry.notaryThreshold()).toBe(3n);
-    expect(eventsOf(registry, await mined(registry.setNotaryThreshold(5)))).toEqual([
-      ['NotaryThresholdChanged', [3n, 5n]],
-    ]);
+    expect(eventsOf(registry, await mined(registry.setNotaryThreshold(5)))).toEqual([['NotaryThresholdChanged', [3n, 5n]]]);
   });
 
   test('setNotaryThreshold refuses 0 and more than the notary count', async () => {
@@ -236,12 +242,7 @@ describe('notary set', () => {
 
   test('setNotaryThreshold is admin-only', async () => {
     const { registry, outsider } = await load();
-    await expectRevert(
-      registry,
-      connect(registry, outsider).setNotaryThreshold(1),
-      'AccessControlUnauthorizedAccount',
-      [outsider.address, DEFAULT_ADMIN_ROLE],
-    );
+    await expectRevert(registry, connect(registry, outsider).setNotaryThreshold(1), 'AccessControlUnauthorizedAccount', [outsider.address, DEFAULT_ADMIN_ROLE]);
   });
 
   test('revoking or renouncing a notary that would make the threshold unreachable reverts', async () => {
@@ -249,21 +250,11 @@ describe('notary set', () => {
     await mined(registry.setNotaryThreshold(4));
     await mined(registry.revokeRole(NOTARY_ROLE, notaries[0].address));
     expect(await registry.notaryCount()).toBe(4n);
-    await expectRevert(
-      registry,
-      registry.revokeRole(NOTARY_ROLE, notaries[1].address),
-      'EvidenceRegistryUnreachableNotaryThreshold',
-      [3n, 4n],
-    );
+    await expectRevert(registry, registry.revokeRole(NOTARY_ROLE, notaries[1].address), 'EvidenceRegistryUnreachableNotaryThreshold', [3n, 4n]);
     const [admin] = await hre.ethers.getSigners();
     await admin.sendTransaction({ to: notaries[1].address, value: 10n ** 18n });
     const asNotary = connect(registry, notaries[1].connect(provider()));
-    await expectRevert(
-      registry,
-      asNotary.renounceRole(NOTARY_ROLE, notaries[1].address),
-      'EvidenceRegistryUnreachableNotaryThreshold',
-      [3n, 4n],
-    );
+    await expectRevert(registry, asNotary.renounceRole(NOTARY_ROLE, notaries[1].address), 'EvidenceRegistryUnreachableNotaryThreshold', [3n, 4n]);
     // Lower the threshold first, then the revocation goes through.
     await mined(registry.setNotaryThreshold(3));
     await mined(registry.revokeRole(NOTARY_ROLE, notaries[1].address));
@@ -273,17 +264,10 @@ describe('notary set', () => {
   test('the last notary cannot be revoked while the threshold is 1 (k-of-n, k >= 1)', async () => {
     const [admin] = await hre.ethers.getSigners();
     const { registry } = await load();
-    const fresh = (await new ContractFactory(
-      evidenceRegistryArtifact.abi,
-      evidenceRegistryArtifact.bytecode,
-      runner(admin),
-    ).deploy(admin.address)) as Contract;
+    const fresh = (await new ContractFactory(evidenceRegistryArtifact.abi, evidenceRegistryArtifact.bytecode, runner(admin)).deploy(admin.address)) as Contract;
     const only = wallet('only-notary');
     await mined(fresh.grantRole(NOTARY_ROLE, only.address));
-    await expectRevert(registry, fresh.revokeRole(NOTARY_ROLE, only.address), 'EvidenceRegistryUnreachableNotaryThreshold', [
-      0n,
-      1n,
-    ]);
+    await expectRevert(registry, fresh.revokeRole(NOTARY_ROLE, only.address), 'EvidenceRegistryUnreachableNotaryThreshold', [0n, 1n]);
     // Revoking an address that is not a notary is a no-op, not an error.
     await mined(fresh.revokeRole(NOTARY_ROLE, wallet('nobody').address));
   });

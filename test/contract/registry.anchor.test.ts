@@ -33,9 +33,7 @@ describe('anchor', () => {
     const asA = connect(registry, agencyA);
     expect(await asA.anchor.staticCall(r1, 42n, ZERO32, T0, T0 + 5n)).toBe(1n);
     const receipt = await mined(asA.anchor(r1, 42n, ZERO32, T0, T0 + 5n));
-    expect(eventsOf(registry, receipt)).toEqual([
-      ['BatchAnchored', [AGENCY_A, 1n, r1, 42n, ZERO32, T0, T0 + 5n]],
-    ]);
+    expect(eventsOf(registry, receipt)).toEqual([['BatchAnchored', [AGENCY_A, 1n, r1, 42n, ZERO32, T0, T0 + 5n]]]);
     expect(await batchOf(registry, r1)).toEqual({
       prevRoot: ZERO32,
       seq: 1n,
@@ -58,9 +56,7 @@ describe('anchor', () => {
     let prev = ZERO32;
     for (const [i, r] of roots.entries()) {
       const receipt = await mined(connect(registry, agencyA).anchor(r, BigInt(i + 1), prev, T0, T0));
-      expect(eventsOf(registry, receipt)).toEqual([
-        ['BatchAnchored', [AGENCY_A, BigInt(i + 1), r, BigInt(i + 1), prev, T0, T0]],
-      ]);
+      expect(eventsOf(registry, receipt)).toEqual([['BatchAnchored', [AGENCY_A, BigInt(i + 1), r, BigInt(i + 1), prev, T0, T0]]]);
       expect((await batchOf(registry, r)).prevRoot).toBe(prev);
       prev = r;
     }
@@ -70,29 +66,18 @@ describe('anchor', () => {
   test('a capture span of one instant is fine; a reversed one is refused', async () => {
     const { registry, agencyA } = await load();
     const asA = connect(registry, agencyA);
-    await expectRevert(registry, asA.anchor(root('x'), 1n, ZERO32, T0 + 1n, T0), 'EvidenceRegistryInvalidCaptureSpan', [
-      T0 + 1n,
-      T0,
-    ]);
+    await expectRevert(registry, asA.anchor(root('x'), 1n, ZERO32, T0 + 1n, T0), 'EvidenceRegistryInvalidCaptureSpan', [T0 + 1n, T0]);
     await mined(asA.anchor(root('x'), 1n, ZERO32, T0, T0));
   });
 
   test('wrong prevRoot: zero after the first batch, a stale root, a random root, nonzero before the first', async () => {
     const { registry, agencyA } = await load();
     const asA = connect(registry, agencyA);
-    await expectRevert(registry, asA.anchor(root('w1'), 1n, root('nope'), T0, T0), 'EvidenceRegistryUnexpectedPrevRoot', [
-      AGENCY_A,
-      ZERO32,
-      root('nope'),
-    ]);
+    await expectRevert(registry, asA.anchor(root('w1'), 1n, root('nope'), T0, T0), 'EvidenceRegistryUnexpectedPrevRoot', [AGENCY_A, ZERO32, root('nope')]);
     await anchorNext(registry, agencyA, root('w1'));
     await anchorNext(registry, agencyA, root('w2'));
     for (const given of [ZERO32, root('w1'), root('nope')]) {
-      await expectRevert(registry, asA.anchor(root('w3'), 1n, given, T0, T0), 'EvidenceRegistryUnexpectedPrevRoot', [
-        AGENCY_A,
-        root('w2'),
-        given,
-      ]);
+      await expectRevert(registry, asA.anchor(root('w3'), 1n, given, T0, T0), 'EvidenceRegistryUnexpectedPrevRoot', [AGENCY_A, root('w2'), given]);
     }
   });
 
@@ -102,12 +87,11 @@ describe('anchor', () => {
     await anchorNext(registry, agencyA, root('r2'));
     // Replayed by the same agency, with the correct or the original prevRoot.
     for (const prev of [root('r2'), ZERO32]) {
-      await expectRevert(
-        registry,
-        connect(registry, agencyA).anchor(root('r1'), 10n, prev, T0, T0),
-        'EvidenceRegistryRootAlreadyAnchored',
-        [AGENCY_A, root('r1'), 1n],
-      );
+      await expectRevert(registry, connect(registry, agencyA).anchor(root('r1'), 10n, prev, T0, T0), 'EvidenceRegistryRootAlreadyAnchored', [
+        AGENCY_A,
+        root('r1'),
+        1n,
+      ]);
     }
   });
 
@@ -140,20 +124,16 @@ describe('anchor', () => {
   test('a caller without AGENCY_ROLE cannot anchor (also after being unbound)', async () => {
     const { registry, outsider, admin, agencyA } = await load();
     for (const caller of [outsider, admin]) {
-      await expectRevert(
-        registry,
-        connect(registry, caller).anchor(root('o'), 1n, ZERO32, T0, T0),
-        'AccessControlUnauthorizedAccount',
-        [caller.address, AGENCY_ROLE],
-      );
+      await expectRevert(registry, connect(registry, caller).anchor(root('o'), 1n, ZERO32, T0, T0), 'AccessControlUnauthorizedAccount', [
+        caller.address,
+        AGENCY_ROLE,
+      ]);
     }
     await mined(registry.unbindAgency(agencyA.address));
-    await expectRevert(
-      registry,
-      connect(registry, agencyA).anchor(root('o'), 1n, ZERO32, T0, T0),
-      'AccessControlUnauthorizedAccount',
-      [agencyA.address, AGENCY_ROLE],
-    );
+    await expectRevert(registry, connect(registry, agencyA).anchor(root('o'), 1n, ZERO32, T0, T0), 'AccessControlUnauthorizedAccount', [
+      agencyA.address,
+      AGENCY_ROLE,
+    ]);
   });
 
   test('two agencies have independent chains', async () => {
@@ -163,12 +143,11 @@ describe('anchor', () => {
     expect(eventsOf(registry, b1)).toEqual([['BatchAnchored', [AGENCY_B, 1n, root('B1'), 10n, ZERO32, T0, T0 + 60n]]]);
     await anchorNext(registry, agencyA, root('A2'));
     // B cannot continue A's chain.
-    await expectRevert(
-      registry,
-      connect(registry, agencyB).anchor(root('B2'), 1n, root('A2'), T0, T0),
-      'EvidenceRegistryUnexpectedPrevRoot',
-      [AGENCY_B, root('B1'), root('A2')],
-    );
+    await expectRevert(registry, connect(registry, agencyB).anchor(root('B2'), 1n, root('A2'), T0, T0), 'EvidenceRegistryUnexpectedPrevRoot', [
+      AGENCY_B,
+      root('B1'),
+      root('A2'),
+    ]);
     expect([...(await registry.latest(AGENCY_A))]).toEqual([2n, root('A2')]);
     expect([...(await registry.latest(AGENCY_B))]).toEqual([1n, root('B1')]);
   });
@@ -180,9 +159,7 @@ describe('anchor', () => {
     await mined(registry.unbindAgency(agencyA.address));
     await mined(registry.bindAgency(station.address, AGENCY_A));
     const receipt = await anchorNext(registry, station, root('k2'));
-    expect(eventsOf(registry, receipt)).toEqual([
-      ['BatchAnchored', [AGENCY_A, 2n, root('k2'), 10n, root('k1'), T0, T0 + 60n]],
-    ]);
+    expect(eventsOf(registry, receipt)).toEqual([['BatchAnchored', [AGENCY_A, 2n, root('k2'), 10n, root('k1'), T0, T0 + 60n]]]);
   });
 
   test('sizes up to 2^64 - 1 are stored as given', async () => {

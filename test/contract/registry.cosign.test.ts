@@ -142,10 +142,7 @@ describe('cosign: accepted', () => {
     const next = (await now()) + 100n;
     const early = anchoredAt - CLOCK_SKEW;
     const late = next + CLOCK_SKEW;
-    const attestations = [
-      ...(await attest(fx, R, [notaries[0]], early)),
-      ...(await attest(fx, R, [notaries[1]], late)),
-    ];
+    const attestations = [...(await attest(fx, R, [notaries[0]], early)), ...(await attest(fx, R, [notaries[1]], late))];
     await setNextTimestamp(next);
     await cosign(attestations);
     expect(await registry.attestedAt(AGENCY_A, R, notaries[0].address)).toBe(early);
@@ -177,30 +174,20 @@ describe('cosign: rejected', () => {
   test('unsorted signers', async () => {
     const { notaries } = fx;
     const attestations = await attest(fx, R, [notaries[0], notaries[2], notaries[1]], anchoredAt);
-    await expectRevert(fx.registry, cosign(attestations), 'EvidenceRegistryUnsortedSigners', [
-      2n,
-      notaries[2].address,
-      notaries[1].address,
-    ]);
+    await expectRevert(fx.registry, cosign(attestations), 'EvidenceRegistryUnsortedSigners', [2n, notaries[2].address, notaries[1].address]);
   });
 
   test('duplicate signer in one call, with identical or different attestations', async () => {
     const { notaries } = fx;
     const same = await attest(fx, R, [notaries[1], notaries[1]], anchoredAt);
     await expectRevert(fx.registry, cosign(same), 'EvidenceRegistryDuplicateSigner', [1n, notaries[1].address]);
-    const different = [
-      ...(await attest(fx, R, [notaries[1]], anchoredAt)),
-      ...(await attest(fx, R, [notaries[1]], anchoredAt + 1n)),
-    ];
+    const different = [...(await attest(fx, R, [notaries[1]], anchoredAt)), ...(await attest(fx, R, [notaries[1]], anchoredAt + 1n))];
     await expectRevert(fx.registry, cosign(different), 'EvidenceRegistryDuplicateSigner', [1n, notaries[1].address]);
   });
 
   test('signer without NOTARY_ROLE', async () => {
     const { strangers } = fx;
-    await expectRevert(fx.registry, cosign(await attest(fx, R, [strangers[0]], anchoredAt)), 'EvidenceRegistryNotNotary', [
-      0n,
-      strangers[0].address,
-    ]);
+    await expectRevert(fx.registry, cosign(await attest(fx, R, [strangers[0]], anchoredAt)), 'EvidenceRegistryNotNotary', [0n, strangers[0].address]);
   });
 
   test('high-s malleated signature (s → n − s, v flipped) is refused although ecrecover would accept it', async () => {
@@ -214,32 +201,21 @@ describe('cosign: rejected', () => {
     expect(highS > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n).toBe(true);
     expect(parsed.v).not.toBe(Number.parseInt(twin.signature.slice(-2), 16));
     expect(recoverAddress(digest, valid.signature)).toBe(notaries[0].address);
-    await expectRevert(
-      registry,
-      cosign([{ attestedAt: anchoredAt, signature: twin.signature }]),
-      'EvidenceRegistryInvalidSignatureS',
-      [0n, twin.s],
-    );
+    await expectRevert(registry, cosign([{ attestedAt: anchoredAt, signature: twin.signature }]), 'EvidenceRegistryInvalidSignatureS', [0n, twin.s]);
   });
 
   test('signature length other than 65 (including EIP-2098 compact 64-byte signatures)', async () => {
     const { notaries } = fx;
     const [valid] = await attest(fx, R, [notaries[0]], anchoredAt);
     const compact = Signature.from(valid.signature).compactSerialized;
-    await expectRevert(fx.registry, cosign([{ attestedAt: anchoredAt, signature: compact }]), 'EvidenceRegistryInvalidSignatureLength', [
-      0n,
-      64n,
-    ]);
+    await expectRevert(fx.registry, cosign([{ attestedAt: anchoredAt, signature: compact }]), 'EvidenceRegistryInvalidSignatureLength', [0n, 64n]);
     await expectRevert(
       fx.registry,
       cosign([{ attestedAt: anchoredAt, signature: concat([valid.signature, '0x00']) }]),
       'EvidenceRegistryInvalidSignatureLength',
       [0n, 66n],
     );
-    await expectRevert(fx.registry, cosign([{ attestedAt: anchoredAt, signature: '0x' }]), 'EvidenceRegistryInvalidSignatureLength', [
-      0n,
-      0n,
-    ]);
+    await expectRevert(fx.registry, cosign([{ attestedAt: anchoredAt, signature: '0x' }]), 'EvidenceRegistryInvalidSignatureLength', [0n, 0n]);
   });
 
   test('v other than 27/28 and r = 0 recover to no address', async () => {
@@ -272,7 +248,11 @@ describe('cosign: rejected', () => {
       await expectRevert(registry, cosign([{ attestedAt: anchoredAt, signature }]), 'EvidenceRegistryNotNotary', [0n, recovered]);
     }
     // Another chain or another registry (domain separation).
-    for (const d of [{ ...domain, chainId: 1n }, { ...domain, verifyingContract: notaries[4].address }, { ...domain, version: '1' }]) {
+    for (const d of [
+      { ...domain, chainId: 1n },
+      { ...domain, verifyingContract: notaries[4].address },
+      { ...domain, version: '1' },
+    ]) {
       const signature = signAttestation(notaries[0], d, truth);
       const recovered = recoverAddress(digestOf(domain, truth), signature);
       await expectRevert(registry, cosign([{ attestedAt: anchoredAt, signature }]), 'EvidenceRegistryNotNotary', [0n, recovered]);
@@ -284,11 +264,7 @@ describe('cosign: rejected', () => {
     const next = (await now()) + 100n;
     const future = next + CLOCK_SKEW + 1n;
     await setNextTimestamp(next);
-    await expectRevert(fx.registry, cosign(await attest(fx, R, [notaries[0]], future)), 'EvidenceRegistryAttestationInFuture', [
-      0n,
-      future,
-      next + CLOCK_SKEW,
-    ]);
+    await expectRevert(fx.registry, cosign(await attest(fx, R, [notaries[0]], future)), 'EvidenceRegistryAttestationInFuture', [0n, future, next + CLOCK_SKEW]);
     const past = anchoredAt - CLOCK_SKEW - 1n;
     await expectRevert(fx.registry, cosign(await attest(fx, R, [notaries[0]], past)), 'EvidenceRegistryAttestationBeforeAnchor', [
       0n,
@@ -322,16 +298,10 @@ describe('notary revocation and threshold changes', () => {
     expect([...(await registry.cosigners(AGENCY_A, R))]).toEqual([notaries[0].address, notaries[1].address]);
 
     // The revoked notary can no longer co-sign, not even as a resubmission.
-    await expectRevert(registry, cosign(await attest(fx, R, [notaries[0]], anchoredAt)), 'EvidenceRegistryNotNotary', [
-      0n,
-      notaries[0].address,
-    ]);
+    await expectRevert(registry, cosign(await attest(fx, R, [notaries[0]], anchoredAt)), 'EvidenceRegistryNotNotary', [0n, notaries[0].address]);
     const other = root('first');
     const otherAt = (await batchOf(registry, other)).anchoredAt as bigint;
-    await expectRevert(registry, cosign(await attest(fx, other, [notaries[0]], otherAt), other), 'EvidenceRegistryNotNotary', [
-      0n,
-      notaries[0].address,
-    ]);
+    await expectRevert(registry, cosign(await attest(fx, other, [notaries[0]], otherAt), other), 'EvidenceRegistryNotNotary', [0n, notaries[0].address]);
 
     // A raised threshold applies to past batches too, until more notaries co-sign.
     await mined(registry.setNotaryThreshold(3));

@@ -5,20 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { keccak256, toUtf8Bytes } from 'ethers';
-import {
-  AGENCY_A,
-  AGENCY_B,
-  buildFixture,
-  connect,
-  createFixture,
-  eventsOf,
-  expectRevert,
-  mined,
-  now,
-  plain,
-  setNextTimestamp,
-  ZERO32,
-} from './fixtures.js';
+import { AGENCY_A, AGENCY_B, buildFixture, connect, createFixture, eventsOf, expectRevert, mined, now, plain, setNextTimestamp, ZERO32 } from './fixtures.js';
 
 const load = createFixture(buildFixture);
 const T0 = 1_700_000_000n;
@@ -59,20 +46,31 @@ describe('enrollDevice', () => {
     await mined(connect(registry, admin).getFunction('enrollDevice')(AGENCY_A, 'STATION-1', KIND.Station, key('s'), T0));
     expect((await deviceOf(registry, AGENCY_A, keccak256(toUtf8Bytes('STATION-1')))).device).toEqual([KIND.Station, 1n, expect.any(BigInt)]);
     for (const caller of [agencyB, outsider]) {
-      await expectRevert(registry, connect(registry, caller).enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('x'), T0), 'EvidenceRegistryNotDeviceController', [caller.address, AGENCY_A]);
+      await expectRevert(registry, connect(registry, caller).enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('x'), T0), 'EvidenceRegistryNotDeviceController', [
+        caller.address,
+        AGENCY_A,
+      ]);
     }
   });
 
-  test('an unbound station loses control of its agency\'s devices', async () => {
+  test("an unbound station loses control of its agency's devices", async () => {
     const { registry, agencyA } = await load();
     await mined(registry.unbindAgency(agencyA.address));
-    await expectRevert(registry, connect(registry, agencyA).enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('a0'), T0), 'EvidenceRegistryNotDeviceController', [agencyA.address, AGENCY_A]);
+    await expectRevert(registry, connect(registry, agencyA).enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('a0'), T0), 'EvidenceRegistryNotDeviceController', [
+      agencyA.address,
+      AGENCY_A,
+    ]);
   });
 
   test('refusals: zero agency, empty or too long id, kind None, zero key, already enrolled', async () => {
     const { registry, agencyA, admin } = await load();
     const asA = connect(registry, agencyA);
-    await expectRevert(registry, connect(registry, admin).getFunction('enrollDevice')(ZERO32, ID, KIND.BodyCamera, key('a'), T0), 'EvidenceRegistryZeroAgency', []);
+    await expectRevert(
+      registry,
+      connect(registry, admin).getFunction('enrollDevice')(ZERO32, ID, KIND.BodyCamera, key('a'), T0),
+      'EvidenceRegistryZeroAgency',
+      [],
+    );
     await expectRevert(registry, asA.enrollDevice(AGENCY_A, '', KIND.BodyCamera, key('a'), T0), 'EvidenceRegistryInvalidDeviceId', [0n]);
     await expectRevert(registry, asA.enrollDevice(AGENCY_A, 'x'.repeat(129), KIND.BodyCamera, key('a'), T0), 'EvidenceRegistryInvalidDeviceId', [129n]);
     await mined(asA.enrollDevice(AGENCY_A, 'x'.repeat(128), KIND.BodyCamera, key('a'), T0)); // the bound itself is allowed
@@ -122,9 +120,15 @@ describe('rotateDeviceKey', () => {
     const asA = connect(registry, agencyA);
     await expectRevert(registry, asA.rotateDeviceKey(AGENCY_A, ID, key('a1'), T0), 'EvidenceRegistryDeviceNotEnrolled', [AGENCY_A, H]);
     await mined(asA.enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('a0'), T0));
-    await expectRevert(registry, connect(registry, agencyB).rotateDeviceKey(AGENCY_A, ID, key('b'), T0 + 1n), 'EvidenceRegistryNotDeviceController', [agencyB.address, AGENCY_A]);
+    await expectRevert(registry, connect(registry, agencyB).rotateDeviceKey(AGENCY_A, ID, key('b'), T0 + 1n), 'EvidenceRegistryNotDeviceController', [
+      agencyB.address,
+      AGENCY_A,
+    ]);
     // B's own namespace has no such device.
-    await expectRevert(registry, connect(registry, agencyB).rotateDeviceKey(AGENCY_B, ID, key('b'), T0 + 1n), 'EvidenceRegistryDeviceNotEnrolled', [AGENCY_B, H]);
+    await expectRevert(registry, connect(registry, agencyB).rotateDeviceKey(AGENCY_B, ID, key('b'), T0 + 1n), 'EvidenceRegistryDeviceNotEnrolled', [
+      AGENCY_B,
+      H,
+    ]);
     await expectRevert(registry, asA.rotateDeviceKey(AGENCY_A, ID, ZERO32, T0 + 1n), 'EvidenceRegistryZeroDeviceKey', []);
     for (const from of [T0, T0 - 1n]) {
       await expectRevert(registry, asA.rotateDeviceKey(AGENCY_A, ID, key('a1'), from), 'EvidenceRegistryInvalidValidFrom', [from, T0]);
@@ -132,7 +136,7 @@ describe('rotateDeviceKey', () => {
     await expectRevert(registry, asA.rotateDeviceKey(AGENCY_A, '', key('a1'), T0 + 1n), 'EvidenceRegistryInvalidDeviceId', [0n]);
   });
 
-  test('governance may rotate an agency\'s device key', async () => {
+  test("governance may rotate an agency's device key", async () => {
     const { registry, agencyA, admin } = await load();
     await mined(connect(registry, agencyA).enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('a0'), T0));
     const receipt = await mined(connect(registry, admin).getFunction('rotateDeviceKey')(AGENCY_A, ID, key('g'), T0 + 1n));
@@ -173,15 +177,23 @@ describe('revokeDeviceKey', () => {
     const asA = connect(registry, agencyA);
     await expectRevert(registry, asA.revokeDeviceKey(AGENCY_A, ID, 0, T0, 'x'), 'EvidenceRegistryDeviceNotEnrolled', [AGENCY_A, H]);
     await mined(asA.enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('a0'), T0));
-    await expectRevert(registry, connect(registry, agencyB).revokeDeviceKey(AGENCY_A, ID, 0, T0, 'x'), 'EvidenceRegistryNotDeviceController', [agencyB.address, AGENCY_A]);
+    await expectRevert(registry, connect(registry, agencyB).revokeDeviceKey(AGENCY_A, ID, 0, T0, 'x'), 'EvidenceRegistryNotDeviceController', [
+      agencyB.address,
+      AGENCY_A,
+    ]);
     await expectRevert(registry, asA.revokeDeviceKey(AGENCY_A, ID, 1, T0, 'x'), 'EvidenceRegistryUnknownDeviceKey', [AGENCY_A, H, 1n, 1n]);
     await expectRevert(registry, asA.revokeDeviceKey(AGENCY_A, ID, 0, T0, 'r'.repeat(257)), 'EvidenceRegistryNameTooLong', [257n, 256n]);
     const receipt = await mined(asA.revokeDeviceKey(AGENCY_A, ID, 0, T0, 'r'.repeat(256)));
     const block = await receipt.getBlock();
-    await expectRevert(registry, asA.revokeDeviceKey(AGENCY_A, ID, 0, T0, 'again'), 'EvidenceRegistryDeviceKeyAlreadyRevoked', [AGENCY_A, H, 0n, BigInt(block.timestamp)]);
+    await expectRevert(registry, asA.revokeDeviceKey(AGENCY_A, ID, 0, T0, 'again'), 'EvidenceRegistryDeviceKeyAlreadyRevoked', [
+      AGENCY_A,
+      H,
+      0n,
+      BigInt(block.timestamp),
+    ]);
   });
 
-  test('governance may revoke an agency\'s device key', async () => {
+  test("governance may revoke an agency's device key", async () => {
     const { registry, agencyA, admin } = await load();
     await mined(connect(registry, agencyA).enrollDevice(AGENCY_A, ID, KIND.BodyCamera, key('a0'), T0));
     const receipt = await mined(connect(registry, admin).getFunction('revokeDeviceKey')(AGENCY_A, ID, 0, T0, 'court order'));

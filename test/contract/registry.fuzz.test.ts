@@ -137,8 +137,7 @@ test(`random attestation sets (seed ${SEED}, ${STEPS} steps) match the model`, a
       const unused = keys.filter((key) => !entries.some((e) => e.signer === key));
       const unusedNotaries = unused.filter((key) => notarySet.has(key.address));
       const signer = rand() < 0.85 && unusedNotaries.length > 0 ? pick(unusedNotaries) : pick(unused);
-      const corruption: Corruption =
-        rand() < 0.9 ? 'none' : pick(['highS', 'badV', 'length', 'otherField', 'future', 'beforeAnchor'] as const);
+      const corruption: Corruption = rand() < 0.9 ? 'none' : pick(['highS', 'badV', 'length', 'otherField', 'future', 'beforeAnchor'] as const);
       let attestedAt = target.anchoredAt - 200n + BigInt(int(200));
       if (corruption === 'future') attestedAt = blockTime + CLOCK_SKEW + 1n + BigInt(int(1000));
       if (corruption === 'beforeAnchor') attestedAt = target.anchoredAt - CLOCK_SKEW - 1n - BigInt(int(1000));
@@ -218,13 +217,7 @@ test(`random attestation sets (seed ${SEED}, ${STEPS} steps) match the model`, a
   );
 
   /** The cosign rules, applied independently of the contract; updates `m` when the call is accepted. */
-  function model(
-    m: RootModel,
-    list: AttestationInput[],
-    blockTimestamp: bigint,
-    notaries: Set<string>,
-    k: bigint,
-  ): Outcome {
+  function model(m: RootModel, list: AttestationInput[], blockTimestamp: bigint, notaries: Set<string>, k: bigint): Outcome {
     let previous = 0n;
     const signers: string[] = [];
     for (const [i, a] of list.entries()) {

@@ -61,9 +61,7 @@ function mth(leaves: Buffer[]): Buffer {
 function path(m: number, leaves: Buffer[]): Buffer[] {
   if (leaves.length === 1) return [];
   const k = split(leaves.length);
-  return m < k
-    ? [...path(m, leaves.slice(0, k)), mth(leaves.slice(k))]
-    : [...path(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
+  return m < k ? [...path(m, leaves.slice(0, k)), mth(leaves.slice(k))] : [...path(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
 }
 
 const hex = (b: Buffer): string => `0x${b.toString('hex')}`;
@@ -118,9 +116,9 @@ describe('transparency-dev inclusion probes', () => {
     expect(odd.length).toBeGreaterThan(0);
     for (const p of odd) {
       expect(p.wantErr).toBe(true);
-      expect(() =>
-        registry.interface.encodeFunctionData('verifyInclusion', [p.root, p.leafHash, p.leafIndex, p.treeSize, p.proof]),
-      ).toThrow(/incorrect data length/);
+      expect(() => registry.interface.encodeFunctionData('verifyInclusion', [p.root, p.leafHash, p.leafIndex, p.treeSize, p.proof])).toThrow(
+        /incorrect data length/,
+      );
     }
   });
 
@@ -153,7 +151,14 @@ describe('trees of 1..20 leaves from the reference', () => {
       // or the first two swapped.
       if (proof.length > 0) {
         const i = m % proof.length;
-        check(root, leaf, m, n, proof.map((p, j) => (j === i ? flip(p, (m * 7 + n) % 256) : p)), false);
+        check(
+          root,
+          leaf,
+          m,
+          n,
+          proof.map((p, j) => (j === i ? flip(p, (m * 7 + n) % 256) : p)),
+          false,
+        );
       }
       if (proof.length > 0) {
         check(root, leaf, m, n, proof.slice(0, -1), false);

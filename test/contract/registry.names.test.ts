@@ -49,8 +49,14 @@ describe('display names', () => {
   test('refusals: not the admin, zero agency or address, name longer than 256 bytes (UTF-8)', async () => {
     const { registry, agencyA, outsider } = await load();
     for (const caller of [agencyA, outsider]) {
-      await expectRevert(registry, connect(registry, caller).setAgencyName(AGENCY_A, 'x'), 'AccessControlUnauthorizedAccount', [caller.address, DEFAULT_ADMIN_ROLE]);
-      await expectRevert(registry, connect(registry, caller).setNotaryName(caller.address, 'x'), 'AccessControlUnauthorizedAccount', [caller.address, DEFAULT_ADMIN_ROLE]);
+      await expectRevert(registry, connect(registry, caller).setAgencyName(AGENCY_A, 'x'), 'AccessControlUnauthorizedAccount', [
+        caller.address,
+        DEFAULT_ADMIN_ROLE,
+      ]);
+      await expectRevert(registry, connect(registry, caller).setNotaryName(caller.address, 'x'), 'AccessControlUnauthorizedAccount', [
+        caller.address,
+        DEFAULT_ADMIN_ROLE,
+      ]);
     }
     await expectRevert(registry, registry.setAgencyName(ZERO32, 'x'), 'EvidenceRegistryZeroAgency', []);
     await expectRevert(registry, registry.setNotaryName(ZERO_ADDRESS, 'x'), 'EvidenceRegistryInvalidAccount', [ZERO_ADDRESS]);
@@ -69,7 +75,11 @@ describe('setAgencyCheckpoint', () => {
     expect(eventsOf(registry, receipt)).toEqual([['AgencyCheckpointSet', [AGENCY_A, 41n, old]]]);
     expect([...(await registry.latest(AGENCY_A))]).toEqual([41n, old]);
     // Starting a fresh chain is refused: prevRoot must be the checkpoint's root.
-    await expectRevert(registry, connect(registry, agencyA).anchor(root('n1'), 1n, ZERO32, T0, T0), 'EvidenceRegistryUnexpectedPrevRoot', [AGENCY_A, old, ZERO32]);
+    await expectRevert(registry, connect(registry, agencyA).anchor(root('n1'), 1n, ZERO32, T0, T0), 'EvidenceRegistryUnexpectedPrevRoot', [
+      AGENCY_A,
+      old,
+      ZERO32,
+    ]);
     const first = await anchorNext(registry, agencyA, root('n1'));
     expect(eventsOf(registry, first)).toEqual([['BatchAnchored', [AGENCY_A, 42n, root('n1'), 10n, old, T0, T0 + 60n]]]);
     await anchorNext(registry, agencyA, root('n2'));
@@ -82,8 +92,14 @@ describe('setAgencyCheckpoint', () => {
 
   test('refusals: not the admin, zero agency, zero seq or root, a chain already started or checkpointed', async () => {
     const { registry, agencyA, outsider } = await load();
-    await expectRevert(registry, connect(registry, agencyA).setAgencyCheckpoint(AGENCY_A, 1n, root('x')), 'AccessControlUnauthorizedAccount', [agencyA.address, DEFAULT_ADMIN_ROLE]);
-    await expectRevert(registry, connect(registry, outsider).setAgencyCheckpoint(AGENCY_A, 1n, root('x')), 'AccessControlUnauthorizedAccount', [outsider.address, DEFAULT_ADMIN_ROLE]);
+    await expectRevert(registry, connect(registry, agencyA).setAgencyCheckpoint(AGENCY_A, 1n, root('x')), 'AccessControlUnauthorizedAccount', [
+      agencyA.address,
+      DEFAULT_ADMIN_ROLE,
+    ]);
+    await expectRevert(registry, connect(registry, outsider).setAgencyCheckpoint(AGENCY_A, 1n, root('x')), 'AccessControlUnauthorizedAccount', [
+      outsider.address,
+      DEFAULT_ADMIN_ROLE,
+    ]);
     await expectRevert(registry, registry.setAgencyCheckpoint(ZERO32, 1n, root('x')), 'EvidenceRegistryZeroAgency', []);
     await expectRevert(registry, registry.setAgencyCheckpoint(AGENCY_A, 0n, root('x')), 'EvidenceRegistryInvalidCheckpoint', [0n, root('x')]);
     await expectRevert(registry, registry.setAgencyCheckpoint(AGENCY_A, 3n, ZERO32), 'EvidenceRegistryInvalidCheckpoint', [3n, ZERO32]);

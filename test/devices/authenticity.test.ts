@@ -23,7 +23,14 @@ const camera: OnChainDevice = {
     { index: 2, publicKey: K(3), validFrom: T + 20 * DAY, validUntil: 0, compromisedAt: 0, revokedAt: 0 },
   ],
 };
-const station: OnChainDevice = { agency: 'JN-CGJ', deviceId: 'station-01', deviceHash: '0x', kind: 'station', enrolledAt: T, keys: [{ index: 0, publicKey: K(9), validFrom: T, validUntil: 0, compromisedAt: 0, revokedAt: 0 }] };
+const station: OnChainDevice = {
+  agency: 'JN-CGJ',
+  deviceId: 'station-01',
+  deviceHash: '0x',
+  kind: 'station',
+  enrolledAt: T,
+  keys: [{ index: 0, publicKey: K(9), validFrom: T, validUntil: 0, compromisedAt: 0, revokedAt: 0 }],
+};
 const base = { agency: 'JN-CGJ', device: 'BC-1', deviceHistory: camera };
 
 describe('key windows', () => {
@@ -52,7 +59,9 @@ describe('authenticityOf', () => {
   });
 
   it('a record made offline for a week with the first key, uploaded after the rotation, stays device-signed', () => {
-    expect(authenticityOf({ ...base, capturedAt: T + 9 * DAY, signingKey: K(1), existedBy: { time: T + 16 * DAY, source: 'anchor' } }).level).toBe('device-signed');
+    expect(authenticityOf({ ...base, capturedAt: T + 9 * DAY, signingKey: K(1), existedBy: { time: T + 16 * DAY, source: 'anchor' } }).level).toBe(
+      'device-signed',
+    );
   });
 
   it('a key revoked later: records anchored before the compromise time stay device-signed, later ones are flagged', () => {
@@ -65,20 +74,28 @@ describe('authenticityOf', () => {
     expect(authenticityOf({ ...base, capturedAt: T + 11 * DAY, signingKey: K(2) }).level).toBe('revoked-key');
   });
 
-  it('unenrolled-key: a key outside its window, another device\'s key, no signature, a device not enrolled', () => {
+  it("unenrolled-key: a key outside its window, another device's key, no signature, a device not enrolled", () => {
     expect(authenticityOf({ ...base, capturedAt: T + 25 * DAY, signingKey: K(1) }).level).toBe('unenrolled-key');
     expect(authenticityOf({ ...base, capturedAt: T + DAY, signingKey: K(7) }).level).toBe('unenrolled-key');
     expect(authenticityOf({ ...base, capturedAt: T + DAY, signingKey: undefined }).level).toBe('unenrolled-key');
     expect(authenticityOf({ ...base, deviceHistory: undefined, capturedAt: T + DAY, signingKey: K(1) }).level).toBe('unenrolled-key');
   });
 
-  it('another agency\'s device or station never counts', () => {
+  it("another agency's device or station never counts", () => {
     const foreign = { ...station, agency: 'JN-SCJGJ' };
     expect(authenticityOf({ ...base, deviceHistory: undefined, stations: [foreign], capturedAt: T + DAY, signingKey: K(9) }).level).toBe('unenrolled-key');
   });
 
-  it('station-signed: the device had no key; the agency\'s enrolled station signed at upload', () => {
-    const a = authenticityOf({ ...base, device: 'phone-3', deviceHistory: undefined, stations: [station], capturedAt: T + DAY, signingKey: K(9), existedBy: { time: T + DAY + 60, source: 'journal' } });
+  it("station-signed: the device had no key; the agency's enrolled station signed at upload", () => {
+    const a = authenticityOf({
+      ...base,
+      device: 'phone-3',
+      deviceHistory: undefined,
+      stations: [station],
+      capturedAt: T + DAY,
+      signingKey: K(9),
+      existedBy: { time: T + DAY + 60, source: 'journal' },
+    });
     expect(a).toMatchObject({ level: 'station-signed', key: { deviceKind: 'station', device: 'station-01', index: 0 } });
   });
 

@@ -26,7 +26,12 @@ it('device init, enroll, list, rotate --generate, revoke', async () => {
 
   await ok(['enroll', 'BC-1', '--kind', 'body-camera', '--valid-from', '2026-01-01T00:00:00Z']);
   let [listed] = await ok(['list']);
-  expect(listed).toMatchObject({ agency: 'JN-CGJ', deviceId: 'BC-1', kind: 'body-camera', keys: [{ index: 0, publicKey: init.publicKey, validFrom: 1_767_225_600 }] });
+  expect(listed).toMatchObject({
+    agency: 'JN-CGJ',
+    deviceId: 'BC-1',
+    kind: 'body-camera',
+    keys: [{ index: 0, publicKey: init.publicKey, validFrom: 1_767_225_600 }],
+  });
 
   const [rotated] = await ok(['rotate', 'BC-1', '--generate', '--valid-from', '2026-02-01T00:00:00Z']);
   expect(rotated.publicKey).not.toBe(init.publicKey);

@@ -62,20 +62,31 @@ describe('devices on a real chain', () => {
     await rotateDeviceKey(client.address, stationA, { agency: A, deviceId: 'BC-1', publicKey: camKey2.publicKey, validFrom: T0 + 10 * DAY });
     await revokeDeviceKey(client.address, stationA, { agency: A, deviceId: 'BC-1', keyIndex: 1, compromisedAt: T0 + 15 * DAY, reason: 'reported stolen' });
     const devices = await listDevices(client, A);
-    expect(devices.map((d) => [d.deviceId, d.kind, d.keys.length])).toEqual([['BC-1', 'body-camera', 2], ['station-01', 'station', 1]]);
+    expect(devices.map((d) => [d.deviceId, d.kind, d.keys.length])).toEqual([
+      ['BC-1', 'body-camera', 2],
+      ['station-01', 'station', 1],
+    ]);
     expect(devices[0]!.keys[1]).toMatchObject({ publicKey: camKey2.publicKey, validFrom: T0 + 10 * DAY, compromisedAt: T0 + 15 * DAY });
     expect((await client.deviceEvents(A)).map((e) => e.type)).toEqual(['enrolled', 'enrolled', 'rotated', 'revoked']);
   }, 60_000);
 
-  it('another agency cannot change A\'s devices: CHAIN_REVERTED EvidenceRegistryNotDeviceController', async () => {
-    await expect(rotateDeviceKey(client.address, stationB, { agency: A, deviceId: 'BC-1', publicKey: foreign.publicKey, validFrom: T0 + 30 * DAY })).rejects.toSatisfy(
-      (e) => isLiuhenError(e, 'CHAIN_REVERTED') && /EvidenceRegistryNotDeviceController/.test((e as Error).message),
-    );
+  it("another agency cannot change A's devices: CHAIN_REVERTED EvidenceRegistryNotDeviceController", async () => {
+    await expect(
+      rotateDeviceKey(client.address, stationB, { agency: A, deviceId: 'BC-1', publicKey: foreign.publicKey, validFrom: T0 + 30 * DAY }),
+    ).rejects.toSatisfy((e) => isLiuhenError(e, 'CHAIN_REVERTED') && /EvidenceRegistryNotDeviceController/.test((e as Error).message));
   });
 
   it('the authenticity level of each kind of record', async () => {
     const level = async (signingKey: string | undefined, capturedAt: number, device = 'BC-1', existedBy?: number) =>
-      (await checkRecordAuthenticity(client, { agency: A, device, capturedAt, signingKey, ...(existedBy !== undefined && { existedBy: { time: existedBy, source: 'anchor' as const } }) })).level;
+      (
+        await checkRecordAuthenticity(client, {
+          agency: A,
+          device,
+          capturedAt,
+          signingKey,
+          ...(existedBy !== undefined && { existedBy: { time: existedBy, source: 'anchor' as const } }),
+        })
+      ).level;
     expect(await level(camKey1.publicKey, T0 + DAY, 'BC-1', T0 + DAY + 60)).toBe('device-signed');
     // Captured offline for a week with the first key, uploaded and anchored after the rotation.
     expect(await level(camKey1.publicKey, T0 + 7 * DAY, 'BC-1', T0 + 14 * DAY)).toBe('device-signed');
@@ -93,6 +104,8 @@ describe('devices on a real chain', () => {
   it('a version 1 registry keeps no enrollments: enrollment-unknown, and enrolling is refused with a coded error', async () => {
     const v1 = new RegistryClient(await deploy(evidenceRegistryV1Artifact), provider);
     expect((await checkRecordAuthenticity(v1, { agency: A, device: 'BC-1', capturedAt: T0, signingKey: camKey1.publicKey })).level).toBe('enrollment-unknown');
-    await expect(enrollDevice(v1.address, stationA, { agency: A, deviceId: 'BC-1', kind: 'body-camera', publicKey: camKey1.publicKey, validFrom: T0 })).rejects.toSatisfy((e) => isLiuhenError(e, 'REGISTRY_MISSING'));
+    await expect(
+      enrollDevice(v1.address, stationA, { agency: A, deviceId: 'BC-1', kind: 'body-camera', publicKey: camKey1.publicKey, validFrom: T0 }),
+    ).rejects.toSatisfy((e) => isLiuhenError(e, 'REGISTRY_MISSING'));
   }, 60_000);
 });

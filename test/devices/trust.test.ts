@@ -20,13 +20,26 @@ const R = '0x1111111111111111111111111111111111111111';
 
 describe('parseTrustRoot', () => {
   it('accepts the documented shape and gives names', () => {
-    const t = parseTrustRoot(JSON.stringify({ format: 'liuhen-trust/1', chainId: 27752, registries: [R], notaries: { threshold: 1, members: [{ address: R, name: '济南市泉城公证处' }] }, agencies: [{ code: 'JN-CGJ', name: '济南市城市管理局' }] }));
+    const t = parseTrustRoot(
+      JSON.stringify({
+        format: 'liuhen-trust/1',
+        chainId: 27752,
+        registries: [R],
+        notaries: { threshold: 1, members: [{ address: R, name: '济南市泉城公证处' }] },
+        agencies: [{ code: 'JN-CGJ', name: '济南市城市管理局' }],
+      }),
+    );
     expect(trustName(t, 'JN-CGJ')).toBe('济南市城市管理局');
     expect(trustName(t, R.toUpperCase().replace('0X', '0x'))).toBe('济南市泉城公证处');
   });
 
   it('refuses what is not one with INVALID_INPUT naming the field', () => {
-    for (const bad of ['not json', JSON.stringify({ format: 'liuhen-trust/1', chainId: 1, registries: [] }), JSON.stringify({ format: 'liuhen-trust/1', chainId: 1, registries: ['0x12'] }), JSON.stringify({ format: 'liuhen-trust/1', chainId: 1, registries: [R], extra: 1 })]) {
+    for (const bad of [
+      'not json',
+      JSON.stringify({ format: 'liuhen-trust/1', chainId: 1, registries: [] }),
+      JSON.stringify({ format: 'liuhen-trust/1', chainId: 1, registries: ['0x12'] }),
+      JSON.stringify({ format: 'liuhen-trust/1', chainId: 1, registries: [R], extra: 1 }),
+    ]) {
       expect(() => parseTrustRoot(bad)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     }
     try {
@@ -67,7 +80,10 @@ it('on a real chain: chain id, agencies and the notary set of the trust root dec
     }
   };
   try {
-    expect(await check({ ...base, notaries: { threshold: 1, members: [{ address: notaryAddress }] }, agencies: [{ code: 'JN-CGJ' }] })).toMatchObject({ anchor: { status: 'pass' }, notary: { status: 'pass', code: 'NOTARY_VALID' } });
+    expect(await check({ ...base, notaries: { threshold: 1, members: [{ address: notaryAddress }] }, agencies: [{ code: 'JN-CGJ' }] })).toMatchObject({
+      anchor: { status: 'pass' },
+      notary: { status: 'pass', code: 'NOTARY_VALID' },
+    });
     // A notary outside the court's set does not count; a threshold above the co-signers keeps it pending.
     expect((await check({ ...base, notaries: { members: [{ address: R }] } })).notary).toMatchObject({ status: 'pending', code: 'NOTARY_BELOW_THRESHOLD' });
     expect((await check({ ...base, notaries: { threshold: 2, members: [{ address: notaryAddress }] } })).notary).toMatchObject({ status: 'pending' });
@@ -83,7 +99,11 @@ it('on a real chain: chain id, agencies and the notary set of the trust root dec
   writeFileSync(trustFile, JSON.stringify({ ...base, notaries: { threshold: 1, members: [{ address: notaryAddress, name: '公证处' }] } }));
   const receiptFile = join(dir, 'r.json');
   writeFileSync(receiptFile, JSON.stringify(receipt));
-  const r = await cli(['--data', join(dir, 'none'), '--json', 'verify', file, '--receipt', receiptFile, '--trust', trustFile], { LIUHEN_RPC_URL: chain.rpc }, 120_000);
+  const r = await cli(
+    ['--data', join(dir, 'none'), '--json', 'verify', file, '--receipt', receiptFile, '--trust', trustFile],
+    { LIUHEN_RPC_URL: chain.rpc },
+    120_000,
+  );
   expect(r.status, r.stdout + r.stderr).toBe(0);
   const verdict = JSON.parse(r.stdout);
   expect(verdict.status).toBe('verified');

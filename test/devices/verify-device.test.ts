@@ -37,7 +37,13 @@ it('device check: unenrolled → enrolled device-signed → revoked before the a
     expect(v.status).toBe('incomplete'); // not notarized yet; the device check never fails a verdict on its own
 
     const signer = (await openKey(agencyKey(dataDir), chain.chainId)).connect(provider);
-    await enrollDevice(registry, signer, { agency: 'JN-CGJ', deviceId: record.device, kind: 'body-camera', publicKey: record.sig!.key, validFrom: Math.floor(Date.parse(record.capturedAt) / 1000) - 60 });
+    await enrollDevice(registry, signer, {
+      agency: 'JN-CGJ',
+      deviceId: record.device,
+      kind: 'body-camera',
+      publicKey: record.sig!.key,
+      validFrom: Math.floor(Date.parse(record.capturedAt) / 1000) - 60,
+    });
     v = await verifyReceipt({ receipt, chain: verifier });
     expect(device(v)).toMatchObject({ status: 'pass', code: 'DEVICE_SIGNED' });
     expect(v.authenticity).toEqual({ level: 'device-signed', zh: '由登记的执法设备在采集时签名', en: 'signed at capture by the enrolled device' });
@@ -45,7 +51,13 @@ it('device check: unenrolled → enrolled device-signed → revoked before the a
     expect(device(await verifyReceipt({ receipt, chain: open }))).toMatchObject({ status: 'skipped' });
 
     // Theft noticed later: compromised since before the anchor → every such record is flagged, whatever capturedAt says.
-    await revokeDeviceKey(registry, signer, { agency: 'JN-CGJ', deviceId: record.device, keyIndex: 0, compromisedAt: receipt.anchor!.timestamp - 1, reason: 'stolen' });
+    await revokeDeviceKey(registry, signer, {
+      agency: 'JN-CGJ',
+      deviceId: record.device,
+      keyIndex: 0,
+      compromisedAt: receipt.anchor!.timestamp - 1,
+      reason: 'stolen',
+    });
     v = await verifyReceipt({ receipt, chain: verifier });
     expect(device(v)).toMatchObject({ status: 'warn', code: 'DEVICE_KEY_REVOKED' });
     expect(v.authenticity?.level).toBe('revoked-key');

@@ -48,7 +48,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 async function mine(rpc: string, count: number): Promise<number> {
   const provider = new JsonRpcProvider(rpc, undefined, { staticNetwork: true });
   try {
-    const w = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase('test test test test test test test test test test test junk'), "m/44'/60'/0'/0/0").connect(provider);
+    const w = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase('test test test test test test test test test test test junk'), "m/44'/60'/0'/0/0").connect(
+      provider,
+    );
     let nonce = await provider.getTransactionCount(w.address, 'pending');
     for (let i = 0; i < count; i++) await (await w.sendTransaction({ to: w.address, value: 1n, nonce: nonce++ })).wait();
     // Not provider.getBlockNumber(): ethers caches it for a polling interval.
@@ -217,7 +219,14 @@ describe('the embedded chain under supervision (issue 10.4)', () => {
     writeFileSync(wrapper, `#!/bin/sh\n[ -e '${flag}' ] && { echo 'simulated failure' >&2; exit 3; }\nexec '${anvilBinaryPath()}' "$@"\n`);
     chmodSync(wrapper, 0o755);
     const events: ChainSupervisorEvent[] = [];
-    const sup = await superviseAnvil({ port: 0, statePath, binary: wrapper, backoff: { initialMs: 50, maxMs: 200 }, alertAfter: 3, onEvent: (e) => events.push(e) });
+    const sup = await superviseAnvil({
+      port: 0,
+      statePath,
+      binary: wrapper,
+      backoff: { initialMs: 50, maxMs: 200 },
+      alertAfter: 3,
+      onEvent: (e) => events.push(e),
+    });
     open.push(sup);
     writeFileSync(flag, '');
     process.kill(sup.current()!.pid, 'SIGKILL');

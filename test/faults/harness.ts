@@ -92,13 +92,22 @@ export function startLiuhen(dataDir: string, env: Record<string, string> = {}): 
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-20_000);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
     lines.once('line', (line) => {
       const base = JSON.parse(line) as Omit<SystemInfo, 'agencyTokens'>;
       const run = JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')) as { agencyTokens: Record<string, string> };
-      const s: RunningLiuhen = { proc, pgid: proc.pid!, info: { ...base, agencyTokens: run.agencyTokens }, exited, startedInMs: Date.now() - t0, stderr: () => err };
+      const s: RunningLiuhen = {
+        proc,
+        pgid: proc.pid!,
+        info: { ...base, agencyTokens: run.agencyTokens },
+        exited,
+        startedInMs: Date.now() - t0,
+        stderr: () => err,
+      };
       live.add(s);
       void exited.then(() => live.delete(s));
       resolve(s);
@@ -132,8 +141,14 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-export const api = (url: string, token?: string) => (path: string, init: RequestInit = {}) =>
-  fetch(`${url}${path}`, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000), headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) } });
+export const api =
+  (url: string, token?: string) =>
+  (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, {
+      ...init,
+      signal: init.signal ?? AbortSignal.timeout(30_000),
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) },
+    });
 
 export interface Acked {
   id: string;
@@ -177,7 +192,9 @@ export class Ledger {
  * Uploaders against whatever system is current (`target()` changes across
  * restarts): each loops until stopped, one upload at a time.
  */
-export function uploaders(p: { ledger: Ledger; target: () => RunningLiuhen | undefined; count: number; agencies: string[]; random: () => number }): { stop: () => Promise<void> } {
+export function uploaders(p: { ledger: Ledger; target: () => RunningLiuhen | undefined; count: number; agencies: string[]; random: () => number }): {
+  stop: () => Promise<void>;
+} {
   let stopped = false;
   const loop = async (k: number) => {
     const agency = p.agencies[k % p.agencies.length]!;
@@ -191,7 +208,17 @@ export function uploaders(p: { ledger: Ledger; target: () => RunningLiuhen | und
       const token = sys.info.agencyTokens[agency];
       const bytes = Buffer.concat([Buffer.from(`upload ${k}/${n++} `), randomBytes(64 + Math.floor(p.random() * 2048))]);
       const form = new FormData();
-      form.append('meta', JSON.stringify({ device: `FAULT-${k}`, officer: `3701${String(k).padStart(4, '0')}`, case: `FAULT-${k % 3}`, stage: 'onsite', kind: 'photo', capturedAt: new Date().toISOString() }));
+      form.append(
+        'meta',
+        JSON.stringify({
+          device: `FAULT-${k}`,
+          officer: `3701${String(k).padStart(4, '0')}`,
+          case: `FAULT-${k % 3}`,
+          stage: 'onsite',
+          kind: 'photo',
+          capturedAt: new Date().toISOString(),
+        }),
+      );
       form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'p.jpg');
       p.ledger.attempts++;
       try {
@@ -223,7 +250,10 @@ export function uploaders(p: { ledger: Ledger; target: () => RunningLiuhen | und
  * Keeps the receipts the gateway serves as notarized (the first one per
  * record), polling a few records at a time so it costs the system little.
  */
-export function receiptPoller(p: { ledger: Ledger; target: () => RunningLiuhen | undefined; perTick?: number }): { stop: () => Promise<void>; pollOnce: () => Promise<void> } {
+export function receiptPoller(p: { ledger: Ledger; target: () => RunningLiuhen | undefined; perTick?: number }): {
+  stop: () => Promise<void>;
+  pollOnce: () => Promise<void>;
+} {
   let stopped = false;
   let cursor = 0;
   const pollOnce = async () => {
@@ -281,7 +311,14 @@ export interface CheckReport {
  * After a fault and a restart: waits (up to `timeoutMs`) for every
  * acknowledged record to be notarized, then checks everything.
  */
-export async function checkAll(p: { sys: RunningLiuhen; ledger: Ledger; dataDir: string; timeoutMs?: number; cliSample?: number; random?: () => number }): Promise<CheckReport> {
+export async function checkAll(p: {
+  sys: RunningLiuhen;
+  ledger: Ledger;
+  dataDir: string;
+  timeoutMs?: number;
+  cliSample?: number;
+  random?: () => number;
+}): Promise<CheckReport> {
   const { sys, ledger } = p;
   const t0 = Date.now();
   const sup = api(sys.info.url, sys.info.tokens.supervisor);
@@ -317,7 +354,11 @@ export async function checkAll(p: { sys: RunningLiuhen; ledger: Ledger; dataDir:
   const retracted: CheckReport['retracted'] = [];
   for (const s of ledger.served.values()) {
     const a = ledger.acked.get(s.id)!;
-    const res = await api(sys.info.url)('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt: s.receipt, sha256: a.sha256 }) });
+    const res = await api(sys.info.url)('/v1/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ receipt: s.receipt, sha256: a.sha256 }),
+    });
     const v = (await res.json()) as { status?: string; checks?: unknown };
     if (v.status !== 'verified') retracted.push({ id: s.id, round: s.round, status: v.status ?? `HTTP ${res.status}`, detail: v.checks });
   }
@@ -325,13 +366,19 @@ export async function checkAll(p: { sys: RunningLiuhen; ledger: Ledger; dataDir:
   // `liuhen verify` (exit 0) for a sample of served receipts, the oldest and the newest first.
   const served = [...ledger.served.values()];
   const random = p.random ?? Math.random;
-  const sample = served.length <= (p.cliSample ?? 3) ? served : [served[0]!, served[served.length - 1]!, ...Array.from({ length: (p.cliSample ?? 3) - 2 }, () => served[Math.floor(random() * served.length)]!)];
+  const sample =
+    served.length <= (p.cliSample ?? 3)
+      ? served
+      : [served[0]!, served[served.length - 1]!, ...Array.from({ length: (p.cliSample ?? 3) - 2 }, () => served[Math.floor(random() * served.length)]!)];
   const cliFailures: CheckReport['cliFailures'] = [];
   for (const s of sample) {
     const a = ledger.acked.get(s.id)!;
     const receiptFile = join(ledger.dir, `receipt-${s.id}.json`);
     writeFileSync(receiptFile, JSON.stringify(s.receipt));
-    const r = spawnSync(process.execPath, [BIN, '--data', p.dataDir, 'verify', a.file, '--receipt', receiptFile, '--rpc', sys.info.rpc], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [BIN, '--data', p.dataDir, 'verify', a.file, '--receipt', receiptFile, '--rpc', sys.info.rpc], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     if (r.status !== 0) cliFailures.push({ id: s.id, status: r.status, out: `${r.stdout}\n${r.stderr}`.slice(-1500) });
   }
 
@@ -353,7 +400,17 @@ export async function checkAll(p: { sys: RunningLiuhen; ledger: Ledger; dataDir:
   } finally {
     provider.destroy();
   }
-  return { acked: acked.length, lost, notNotarized: [...pending], served: ledger.served.size, retracted, cliChecked: sample.length, cliFailures, chain, recoveryMs };
+  return {
+    acked: acked.length,
+    lost,
+    notNotarized: [...pending],
+    served: ledger.served.size,
+    retracted,
+    cliChecked: sample.length,
+    cliFailures,
+    chain,
+    recoveryMs,
+  };
 }
 
 /** The report's verdict: everything owed is there, nothing served was retracted, no duplicate or gap on chain. */
@@ -362,7 +419,8 @@ export function problems(r: CheckReport): string[] {
   if (r.lost.length > 0) out.push(`${r.lost.length} acknowledged upload(s) lost: ${r.lost.slice(0, 5).join(', ')}`);
   if (r.notNotarized.length > 0) out.push(`${r.notNotarized.length} acknowledged upload(s) not notarized: ${r.notNotarized.slice(0, 5).join(', ')}`);
   if (r.retracted.length > 0) out.push(`${r.retracted.length} served receipt(s) no longer verify: ${JSON.stringify(r.retracted.slice(0, 2)).slice(0, 1500)}`);
-  if (r.cliFailures.length > 0) out.push(`liuhen verify failed for ${r.cliFailures.length} served receipt(s): ${JSON.stringify(r.cliFailures[0]).slice(0, 1500)}`);
+  if (r.cliFailures.length > 0)
+    out.push(`liuhen verify failed for ${r.cliFailures.length} served receipt(s): ${JSON.stringify(r.cliFailures[0]).slice(0, 1500)}`);
   for (const [agency, c] of Object.entries(r.chain)) {
     if (c.duplicates.length > 0) out.push(`agency ${agency}: batch seq anchored twice: ${c.duplicates.join(', ')}`);
     if (c.gaps.length > 0) out.push(`agency ${agency}: gap in the batch seqs: ${c.gaps.join(', ')}`);
@@ -371,8 +429,14 @@ export function problems(r: CheckReport): string[] {
 }
 
 /** The component states of `/healthz` by name. */
-export async function components(sys: RunningLiuhen): Promise<{ status: string; reasons: string[]; byName: Record<string, { status: string; detail: string; data?: Record<string, unknown> }> }> {
-  const h = (await (await api(sys.info.url)('/healthz')).json()) as { status: string; reasons: string[]; checks: { components?: Array<{ name: string; status: string; detail: string; data?: Record<string, unknown> }> } };
+export async function components(
+  sys: RunningLiuhen,
+): Promise<{ status: string; reasons: string[]; byName: Record<string, { status: string; detail: string; data?: Record<string, unknown> }> }> {
+  const h = (await (await api(sys.info.url)('/healthz')).json()) as {
+    status: string;
+    reasons: string[];
+    checks: { components?: Array<{ name: string; status: string; detail: string; data?: Record<string, unknown> }> };
+  };
   const byName: Record<string, { status: string; detail: string; data?: Record<string, unknown> }> = {};
   for (const c of h.checks.components ?? []) byName[c.name] = c;
   return { status: h.status, reasons: h.reasons, byName };

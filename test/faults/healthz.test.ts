@@ -47,7 +47,9 @@ describe('/healthz component states', () => {
       const bad = await g.health();
       expect(bad.status).toBe('degraded');
       expect(bad.checks.journal).toBe('down');
-      expect(bad.reasons).toEqual(expect.arrayContaining(['chain: the chain process keeps failing (3 failures): exited (3)', 'journal: refuses writes: ENOSPC']));
+      expect(bad.reasons).toEqual(
+        expect.arrayContaining(['chain: the chain process keeps failing (3 failures): exited (3)', 'journal: refuses writes: ENOSPC']),
+      );
     } finally {
       await g.close();
     }

@@ -20,7 +20,22 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exitStatePath, previousStatePath } from '../../src/chain/anvil.js';
 import { tempDir } from '../helpers/tmp.js';
-import { api, checkAll, components, crash, killGroup, Ledger, problems, receiptPoller, rng, sleep, startLiuhen, until, uploaders, type RunningLiuhen } from './harness.js';
+import {
+  api,
+  checkAll,
+  components,
+  crash,
+  killGroup,
+  Ledger,
+  problems,
+  receiptPoller,
+  rng,
+  sleep,
+  startLiuhen,
+  until,
+  uploaders,
+  type RunningLiuhen,
+} from './harness.js';
 
 const SEED = Number(process.env.LIUHEN_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.LIUHEN_FAULT_ROUNDS ?? 3);
@@ -35,7 +50,8 @@ const WAITING: Record<string, string> = {
   'kill-group': 'the notary co-signing again what a chain rollback lost (chainops, issue 10.2); the verifier side (10.1 b) is on main',
   'kill-chain': 'the notary co-signing again what the chain lost (chainops, 10.2)',
   'torn-state': 'the notary co-signing again what the fallback to the previous snapshot lost (chainops, 10.2)',
-  'empty-state': 'the notary co-signing every batch again on the redeployed registry (chainops, 10.2); the registry decision (16.3) and the verifier (10.1 b) are on main',
+  'empty-state':
+    'the notary co-signing every batch again on the redeployed registry (chainops, 10.2); the registry decision (16.3) and the verifier (10.1 b) are on main',
 };
 const ALL = process.env.LIUHEN_FAULTS_ALL === '1';
 /** Whether every check is asserted for this scenario (else: nothing lost, no duplicate or gap on chain). */
@@ -83,7 +99,9 @@ async function interrupt(s: RunningLiuhen): Promise<number | null> {
 }
 
 function report(name: string, r: Awaited<ReturnType<typeof checkAll>>): void {
-  process.stderr.write(`${name}: acked ${r.acked}, served ${r.served}, lost ${r.lost.length}, retracted ${r.retracted.length}, not notarized ${r.notNotarized.length}, recovery ${r.recoveryMs} ms, chain ${JSON.stringify(r.chain)}\n`);
+  process.stderr.write(
+    `${name}: acked ${r.acked}, served ${r.served}, lost ${r.lost.length}, retracted ${r.retracted.length}, not notarized ${r.notNotarized.length}, recovery ${r.recoveryMs} ms, chain ${JSON.stringify(r.chain)}\n`,
+  );
 }
 
 /** A system with uploads running and at least `served` receipts served as notarized. */
@@ -208,73 +226,77 @@ describe('fault injection on the whole system (liuhen start)', () => {
     });
   }
 
-  it('a disk that fills up and frees again (size-limited tmpfs): uploads refused while full, /healthz says so, resumed without a restart', { timeout: 300_000 }, async (ctx) => {
-    // 160 MB: above the journal's low-space threshold (64 MiB) until the filler takes the rest.
-    const mnt = join(tmp.dir, 'disk');
-    mkdirSync(mnt, { recursive: true });
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', mnt], { stdio: 'pipe' });
-    } catch (e) {
-      process.stderr.write(`disk-full scenario skipped: mounting a tmpfs is not allowed here (${(e as Error).message.split('\n')[0]})\n`);
-      ctx.skip();
-      return;
-    }
-    const random = rng(SEED + 4);
-    const dataDir = join(mnt, 'data');
-    const ledger = new Ledger(join(tmp.dir, 'disk-ledger'));
-    let run: Awaited<ReturnType<typeof loaded>> | undefined;
-    const filler = join(mnt, 'filler');
-    try {
-      run = await loaded(dataDir, ledger, random);
-      // Fill the disk: dd stops with ENOSPC.
+  it(
+    'a disk that fills up and frees again (size-limited tmpfs): uploads refused while full, /healthz says so, resumed without a restart',
+    { timeout: 300_000 },
+    async (ctx) => {
+      // 160 MB: above the journal's low-space threshold (64 MiB) until the filler takes the rest.
+      const mnt = join(tmp.dir, 'disk');
+      mkdirSync(mnt, { recursive: true });
       try {
-        execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M'], { stdio: 'pipe' });
-      } catch {
-        /* ENOSPC: expected */
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', mnt], { stdio: 'pipe' });
+      } catch (e) {
+        process.stderr.write(`disk-full scenario skipped: mounting a tmpfs is not allowed here (${(e as Error).message.split('\n')[0]})\n`);
+        ctx.skip();
+        return;
       }
-      const ackedWhileFull = ledger.acked.size;
-      if (strict('disk-full')) {
-        const full = await until('/healthz to report the full disk', async () => {
-          const h = await components(run!.sys);
-          // Down once a write failed (it refuses writes), degraded while only the free space is low.
-          return h.status === 'degraded' && h.byName.journal?.status !== 'ok' ? h : undefined;
-        });
-        expect(full.reasons.join(' ')).toMatch(/journal/);
-      } else {
-        await sleep(3000);
-        process.stderr.write(`disk-full: /healthz while full: ${JSON.stringify((await components(run.sys)).reasons)}\n`);
-      }
-      await sleep(2000);
-      rmSync(filler);
-      if (strict('disk-full')) {
-        // Resumed without a restart: new acknowledgements, and /healthz ok again.
-        await until('uploads after the disk freed', () => (ledger.acked.size > ackedWhileFull + 5 ? true : undefined), 90_000);
-        await until('/healthz ok again', async () => ((await components(run!.sys)).byName.journal?.status === 'ok' ? true : undefined));
-      } else {
-        // Today a journal that failed a write needs a restart: do it, then check that nothing acknowledged was lost.
-        const s = run.sys;
-        run.set(undefined);
-        await crash(s);
-        run.set(await start(dataDir));
-        await until('uploads after the restart', () => (ledger.acked.size > ackedWhileFull + 5 ? true : undefined), 90_000);
-      }
-      await run.stop();
-      const r = await checkAll({ sys: run.sys, ledger, dataDir, random, ...(strict('disk-full') ? {} : { timeoutMs: 15_000 }) });
-      expectHolds('disk-full', r);
-      expect(await interrupt(run.sys)).toBe(0);
-    } finally {
-      if (run) {
-        await run.stop().catch(() => undefined);
-        killGroup(run.sys, 'SIGKILL');
-        await run.sys.exited;
-      }
+      const random = rng(SEED + 4);
+      const dataDir = join(mnt, 'data');
+      const ledger = new Ledger(join(tmp.dir, 'disk-ledger'));
+      let run: Awaited<ReturnType<typeof loaded>> | undefined;
+      const filler = join(mnt, 'filler');
       try {
-        execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
-      } catch {
-        /* already unmounted */
+        run = await loaded(dataDir, ledger, random);
+        // Fill the disk: dd stops with ENOSPC.
+        try {
+          execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M'], { stdio: 'pipe' });
+        } catch {
+          /* ENOSPC: expected */
+        }
+        const ackedWhileFull = ledger.acked.size;
+        if (strict('disk-full')) {
+          const full = await until('/healthz to report the full disk', async () => {
+            const h = await components(run!.sys);
+            // Down once a write failed (it refuses writes), degraded while only the free space is low.
+            return h.status === 'degraded' && h.byName.journal?.status !== 'ok' ? h : undefined;
+          });
+          expect(full.reasons.join(' ')).toMatch(/journal/);
+        } else {
+          await sleep(3000);
+          process.stderr.write(`disk-full: /healthz while full: ${JSON.stringify((await components(run.sys)).reasons)}\n`);
+        }
+        await sleep(2000);
+        rmSync(filler);
+        if (strict('disk-full')) {
+          // Resumed without a restart: new acknowledgements, and /healthz ok again.
+          await until('uploads after the disk freed', () => (ledger.acked.size > ackedWhileFull + 5 ? true : undefined), 90_000);
+          await until('/healthz ok again', async () => ((await components(run!.sys)).byName.journal?.status === 'ok' ? true : undefined));
+        } else {
+          // Today a journal that failed a write needs a restart: do it, then check that nothing acknowledged was lost.
+          const s = run.sys;
+          run.set(undefined);
+          await crash(s);
+          run.set(await start(dataDir));
+          await until('uploads after the restart', () => (ledger.acked.size > ackedWhileFull + 5 ? true : undefined), 90_000);
+        }
+        await run.stop();
+        const r = await checkAll({ sys: run.sys, ledger, dataDir, random, ...(strict('disk-full') ? {} : { timeoutMs: 15_000 }) });
+        expectHolds('disk-full', r);
+        expect(await interrupt(run.sys)).toBe(0);
+      } finally {
+        if (run) {
+          await run.stop().catch(() => undefined);
+          killGroup(run.sys, 'SIGKILL');
+          await run.sys.exited;
+        }
+        try {
+          execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
+        } catch {
+          /* already unmounted */
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('the harness itself', () => {

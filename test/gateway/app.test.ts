@@ -24,7 +24,9 @@ describe('HTTP hygiene', () => {
   test('/openapi.json documents every route, its roles and schemas from the validators', async () => {
     const doc = await (await h.call('/openapi.json')).json();
     expect(doc.openapi).toBe('3.1.0');
-    const ops = Object.entries(doc.paths as Record<string, Record<string, { 'x-roles'?: string[]; security: unknown[] }>>).flatMap(([p, m]) => Object.entries(m).map(([verb, op]) => ({ key: `${verb.toUpperCase()} ${p}`, op })));
+    const ops = Object.entries(doc.paths as Record<string, Record<string, { 'x-roles'?: string[]; security: unknown[] }>>).flatMap(([p, m]) =>
+      Object.entries(m).map(([verb, op]) => ({ key: `${verb.toUpperCase()} ${p}`, op })),
+    );
     expect(ops.map((o) => o.key).sort()).toEqual(
       [
         'GET /healthz',

@@ -74,8 +74,14 @@ describe('gateway over a real chain', () => {
     const notary = (await openKey(notaryKey(h.dir), anvil.chainId)).connect(provider);
     const attestedAt = (await provider.getBlock('latest'))!.timestamp;
     const registry = h.liuhen.config.chain!.registry!;
-    const signature = await notary.signTypedData(attestationDomain(anvil.chainId, registry), ATTESTATION_TYPES as never, attestationMessage({ ...batch!, attestedAt }));
-    await (await new Contract(registry, registryInterface, notary).getFunction('cosign').send(agencyToBytes32(batch!.agency), root, [{ attestedAt, signature }])).wait();
+    const signature = await notary.signTypedData(
+      attestationDomain(anvil.chainId, registry),
+      ATTESTATION_TYPES as never,
+      attestationMessage({ ...batch!, attestedAt }),
+    );
+    await (
+      await new Contract(registry, registryInterface, notary).getFunction('cosign').send(agencyToBytes32(batch!.agency), root, [{ attestedAt, signature }])
+    ).wait();
     provider.destroy();
 
     const pub = await (await h.call(`/v1/verify/${rec.leaf}`)).json();

@@ -21,7 +21,11 @@ export class FakeChain implements GatewayChain {
       blockHash: `0x${this.block.toString(16).padStart(64, 'b')}`,
       timestamp: o.timestamp ?? Math.floor(Date.now() / 1000),
     };
-    const attestations: ReceiptAttestation[] = (o.notaries ?? []).map((notary, i) => ({ notary, attestedAt: anchor.timestamp + 1 + i, signature: `0x${'1'.repeat(128)}1b` }));
+    const attestations: ReceiptAttestation[] = (o.notaries ?? []).map((notary, i) => ({
+      notary,
+      attestedAt: anchor.timestamp + 1 + i,
+      signature: `0x${'1'.repeat(128)}1b`,
+    }));
     this.states.set(batch.root, { phase: 'final', anchor, attestations, notarized: attestations.length > 0 });
     return anchor;
   }

@@ -56,13 +56,16 @@ describe('POST /v1/feedback', () => {
     const sfj = batches.filter((b) => b.agency === 'JN-SFJ');
     expect(sfj.length).toBe(1);
     for (const b of batches.filter((x) => x.agency === 'AG-A')) {
-      for await (const s of h.liuhen.journal.agencyRecords('AG-A', { afterAck: b.firstAck - 1, limit: b.size })) expect(s.record.device).not.toBe('supervision-feedback');
+      for await (const s of h.liuhen.journal.agencyRecords('AG-A', { afterAck: b.firstAck - 1, limit: b.size }))
+        expect(s.record.device).not.toBe('supervision-feedback');
     }
     expect(agencySeqBefore).toBeGreaterThanOrEqual(0);
   });
 
   it('goes through 受理 → 核查 → 处理 → 反馈 with comments, journaled; the citizen sees steps and times, never comments', async () => {
-    const queue = (await (await h.call('/v1/feedback', { token: h.t.supervisor })).json()) as { feedback: { ref: string; state: string; agency: string; phone: string }[] };
+    const queue = (await (await h.call('/v1/feedback', { token: h.t.supervisor })).json()) as {
+      feedback: { ref: string; state: string; agency: string; phone: string }[];
+    };
     const item = queue.feedback.find((f) => f.ref === ref)!;
     expect(item).toMatchObject({ state: 'submitted', agency: 'AG-A', phone: 'held' });
     // Out of order is refused.
@@ -95,7 +98,8 @@ describe('POST /v1/feedback', () => {
     const before = (await h.liuhen.journal.getRecord(recordId))!;
     const commitment = (before.record.body as { phoneCommitment: string }).phoneCommitment;
     // Stored encrypted: no file of the evidence store or the vault holds the number in clear.
-    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
     const all = [...files(join(h.dir, 'store')), ...files(join(h.dir, 'supervision', 'phone-keys'))];
     expect(all.length).toBeGreaterThan(0);
     for (const f of all) expect(readFileSync(f).includes(Buffer.from('13800138000'))).toBe(false);
@@ -105,7 +109,11 @@ describe('POST /v1/feedback', () => {
     const after = (await h.liuhen.journal.getRecord(recordId))!;
     expect(after.leaf).toBe(before.leaf);
     expect((after.record.body as { phoneCommitment: string }).phoneCommitment).toBe(commitment);
-    expect(((await (await h.call('/v1/feedback', { token: h.t.supervisor })).json()) as { feedback: { ref: string; phone: string }[] }).feedback.find((f) => f.ref === ref)?.phone).toBe('erased');
+    expect(
+      ((await (await h.call('/v1/feedback', { token: h.t.supervisor })).json()) as { feedback: { ref: string; phone: string }[] }).feedback.find(
+        (f) => f.ref === ref,
+      )?.phone,
+    ).toBe('erased');
   });
 
   it('refuses bad input, unknown leaves and floods per record, with nothing journaled', async () => {
@@ -151,7 +159,10 @@ describe('the supervision part of `liuhen demo`', () => {
       const leaves = [(await upload(h3, new Uint8Array([1]))).leaf, (await upload(h3, new Uint8Array([2]))).leaf];
       // A decision without review, for the finding to mark.
       for (const stage of ['filing', 'decision']) {
-        const r = await h3.call('/v1/records', { token: h3.t.agency, ...json({ meta: { device: 'T-1', officer: 'OF-1', kind: 'form', case: 'DEMO-1', stage, capturedAt: new Date().toISOString() }, body: { t: stage } }) });
+        const r = await h3.call('/v1/records', {
+          token: h3.t.agency,
+          ...json({ meta: { device: 'T-1', officer: 'OF-1', kind: 'form', case: 'DEMO-1', stage, capturedAt: new Date().toISOString() }, body: { t: stage } }),
+        });
         expect(r.status).toBe(201);
       }
       const s = await runSupervisionDemo({ url: h3.url, supervisorToken: h3.t.supervisor, leaves, say: () => {} });

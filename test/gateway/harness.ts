@@ -1,7 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { aesGcmKeyWrapper, Liuhen, openEvidenceStore, staticKeyResolver, type EvidenceStore } from '../../src/index.js';
-import { createApp, createDevTokens, drainApp, JournalAuditTrail, listen, silentLogger, TokenStore, type AuditPage, type AuditTrail, type GatewayChain, type GatewayConfigInput, type RunningGateway } from '../../gateway/index.js';
+import {
+  createApp,
+  createDevTokens,
+  drainApp,
+  JournalAuditTrail,
+  listen,
+  silentLogger,
+  TokenStore,
+  type AuditPage,
+  type AuditTrail,
+  type GatewayChain,
+  type GatewayConfigInput,
+  type RunningGateway,
+} from '../../gateway/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** The agencies of the test world: the gateway's own (A) and another one (B). */
@@ -57,12 +70,30 @@ export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
   const dev = await createDevTokens(tokens, AGENCY);
   const other = (await tokens.create({ role: 'agency', agency: OTHER, label: 'other agency', createdBy: 'test' })).token;
   const config: GatewayConfigInput = { rateLimit: { requests: 100_000, verify: 100_000, authFailures: 100_000 }, ...o.config };
-  const trail = new JournalAuditTrail(liuhen, { agency: AGENCY, device: AUDIT_DEVICE, officer: 'GW-0001', clock: o.clock ?? (() => new Date()), logger: silentLogger });
-  const app = createApp({ liuhen, tokens, ...(o.audit ? { audit: o.audit(trail) } : {}), ...(o.noStore ? {} : { store }), ...(chain ? { chain } : {}), ...(o.clock ? { clock: o.clock } : {}), config, logger: o.logger ?? silentLogger });
+  const trail = new JournalAuditTrail(liuhen, {
+    agency: AGENCY,
+    device: AUDIT_DEVICE,
+    officer: 'GW-0001',
+    clock: o.clock ?? (() => new Date()),
+    logger: silentLogger,
+  });
+  const app = createApp({
+    liuhen,
+    tokens,
+    ...(o.audit ? { audit: o.audit(trail) } : {}),
+    ...(o.noStore ? {} : { store }),
+    ...(chain ? { chain } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+    config,
+    logger: o.logger ?? silentLogger,
+  });
   const running = await listen(app, { port: 0 });
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {
     const { token, headers, ...rest } = init;
-    return fetch(`${running.url}${path}`, { ...rest, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(headers as Record<string, string> | undefined) } });
+    return fetch(`${running.url}${path}`, {
+      ...rest,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(headers as Record<string, string> | undefined) },
+    });
   };
   return {
     url: running.url,
@@ -96,7 +127,13 @@ export function uploadForm(meta: Record<string, unknown>, file: Uint8Array | Blo
   return form;
 }
 
-export const meta = (over: Record<string, unknown> = {}) => ({ device: 'cam-1', officer: 'OF-1001', kind: 'video', capturedAt: new Date().toISOString(), ...over });
+export const meta = (over: Record<string, unknown> = {}) => ({
+  device: 'cam-1',
+  officer: 'OF-1001',
+  kind: 'video',
+  capturedAt: new Date().toISOString(),
+  ...over,
+});
 
 /** Every audit entry so far, oldest first (read through the API, which flushes pending entries first). */
 export async function auditEntries(h: Harness): Promise<AuditPage['entries']> {
@@ -113,7 +150,12 @@ export async function auditEntries(h: Harness): Promise<AuditPage['entries']> {
 }
 
 /** Uploads a small file as agency AG-A and returns the 201 body. */
-export async function upload(h: Harness, bytes: Uint8Array, over: Record<string, unknown> = {}, token = h.t.agency): Promise<{ id: string; leaf: string; seq: number; sha256: string; cid: string; size: number }> {
+export async function upload(
+  h: Harness,
+  bytes: Uint8Array,
+  over: Record<string, unknown> = {},
+  token = h.t.agency,
+): Promise<{ id: string; leaf: string; seq: number; sha256: string; cid: string; size: number }> {
   const r = await h.call('/v1/records', { method: 'POST', token, body: uploadForm(meta(over), bytes) });
   if (r.status !== 201) throw new Error(`upload: ${r.status} ${await r.text()}`);
   return (await r.json()) as { id: string; leaf: string; seq: number; sha256: string; cid: string; size: number };

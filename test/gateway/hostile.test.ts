@@ -38,13 +38,34 @@ async function unchanged(fn: () => Promise<void>): Promise<void> {
 }
 
 describe('JSON bodies', () => {
-  const record = (extra: Record<string, unknown> = {}) => ({ meta: { device: 'cam-1', officer: 'OF-1', kind: 'form', capturedAt: '2026-11-27T09:30:00+08:00' }, body: { note: 'n' }, ...extra });
+  const record = (extra: Record<string, unknown> = {}) => ({
+    meta: { device: 'cam-1', officer: 'OF-1', kind: 'form', capturedAt: '2026-11-27T09:30:00+08:00' },
+    body: { note: 'n' },
+    ...extra,
+  });
 
   test('malformed JSON → 400 INVALID_JSON', () =>
     unchanged(async () => {
-      await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'application/json' }, body: '{"meta": {' }), 400, 'INVALID_JSON');
-      await expectError(await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"receipt": 1} trailing' }), 400, 'INVALID_JSON');
-      await expectError(await h.call('/v1/tokens', { method: 'POST', token: h.t.admin, headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }), 400, 'INVALID_JSON');
+      await expectError(
+        await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'application/json' }, body: '{"meta": {' }),
+        400,
+        'INVALID_JSON',
+      );
+      await expectError(
+        await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"receipt": 1} trailing' }),
+        400,
+        'INVALID_JSON',
+      );
+      await expectError(
+        await h.call('/v1/tokens', {
+          method: 'POST',
+          token: h.t.admin,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+        }),
+        400,
+        'INVALID_JSON',
+      );
     }));
 
   test('unknown keys → 400 INVALID_INPUT naming the key', () =>
@@ -52,7 +73,11 @@ describe('JSON bodies', () => {
       const r = await h.call('/v1/records', { ...json(record({ admin: true })), token: h.t.agency });
       await expectError(r.clone(), 400, 'INVALID_INPUT');
       expect((await r.json()).error.message).toMatch(/admin/);
-      await expectError(await h.call('/v1/records', { ...json({ ...record(), meta: { ...record().meta, agency: 'AG-B' } }), token: h.t.agency }), 400, 'INVALID_INPUT');
+      await expectError(
+        await h.call('/v1/records', { ...json({ ...record(), meta: { ...record().meta, agency: 'AG-B' } }), token: h.t.agency }),
+        400,
+        'INVALID_INPUT',
+      );
       await expectError(await h.call('/v1/tokens', { ...json({ role: 'admin', label: 'x', scope: '*' }), token: h.t.admin }), 400, 'INVALID_INPUT');
       await expectError(await h.call('/v1/verify', json({ receipt, sha256: 'a'.repeat(64), extra: 1 })), 400, 'INVALID_INPUT');
     }));
@@ -71,24 +96,57 @@ describe('JSON bodies', () => {
   test('oversized JSON → 413 PAYLOAD_TOO_LARGE, declared or streamed', () =>
     unchanged(async () => {
       const big = JSON.stringify(record({ body: { note: 'x'.repeat(40 * 1024) } }));
-      await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'application/json' }, body: big }), 413, 'PAYLOAD_TOO_LARGE');
+      await expectError(
+        await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'application/json' }, body: big }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      );
       // Chunked (no Content-Length): the limit holds while reading.
-      const stream = new ReadableStream({ start(c) { for (let i = 0; i < 64; i++) c.enqueue(new TextEncoder().encode(' '.repeat(1024))); c.close(); } });
-      await expectError(await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit), 413, 'PAYLOAD_TOO_LARGE');
+      const stream = new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 64; i++) c.enqueue(new TextEncoder().encode(' '.repeat(1024)));
+          c.close();
+        },
+      });
+      await expectError(
+        await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      );
     }));
 
   test('body kinds are bounded by the record schema (16 KiB body, kinds)', () =>
     unchanged(async () => {
       await expectError(await h.call('/v1/records', { ...json(record({ body: { note: 'y'.repeat(17 * 1024) } })), token: h.t.agency }), 400, 'INVALID_INPUT');
-      await expectError(await h.call('/v1/records', { ...json({ ...record(), meta: { ...record().meta, kind: 'video' } }), token: h.t.agency }), 400, 'INVALID_INPUT');
-      await expectError(await h.call('/v1/records', { ...json({ ...record(), meta: { ...record().meta, capturedAt: 'yesterday' } }), token: h.t.agency }), 400, 'INVALID_INPUT');
+      await expectError(
+        await h.call('/v1/records', { ...json({ ...record(), meta: { ...record().meta, kind: 'video' } }), token: h.t.agency }),
+        400,
+        'INVALID_INPUT',
+      );
+      await expectError(
+        await h.call('/v1/records', { ...json({ ...record(), meta: { ...record().meta, capturedAt: 'yesterday' } }), token: h.t.agency }),
+        400,
+        'INVALID_INPUT',
+      );
     }));
 
   test('wrong content type → 415', () =>
     unchanged(async () => {
-      await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'text/plain' }, body: 'hello' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
-      await expectError(await h.call('/v1/tokens', { method: 'POST', token: h.t.admin, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'role=admin' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
-      await expectError(await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      await expectError(
+        await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'text/plain' }, body: 'hello' }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
+      await expectError(
+        await h.call('/v1/tokens', { method: 'POST', token: h.t.admin, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'role=admin' }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
+      await expectError(
+        await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
     }));
 });
 
@@ -161,7 +219,13 @@ describe('uploads', () => {
       const form = uploadForm(meta(), new Uint8Array(100 * 1024).fill(7));
       const encoded = new Response(form);
       const type = encoded.headers.get('content-type')!;
-      const r = await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': type }, body: encoded.body, duplex: 'half' } as RequestInit);
+      const r = await h.call('/v1/records', {
+        method: 'POST',
+        token: h.t.agency,
+        headers: { 'content-type': type },
+        body: encoded.body,
+        duplex: 'half',
+      } as RequestInit);
       await expectError(r, 413, 'PAYLOAD_TOO_LARGE');
     }));
 
@@ -187,14 +251,35 @@ describe('uploads', () => {
       extra.append('agency', 'AG-B');
       await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, body: extra }), 400, 'INVALID_INPUT');
 
-      await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, body: uploadForm(meta({ officer: 'x\u0000y' }), new Uint8Array(10)) }), 400, 'INVALID_INPUT');
-      await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, body: uploadForm(meta({ kind: 'form' }), new Uint8Array(10)) }), 400, 'INVALID_INPUT');
+      await expectError(
+        await h.call('/v1/records', { method: 'POST', token: h.t.agency, body: uploadForm(meta({ officer: 'x\u0000y' }), new Uint8Array(10)) }),
+        400,
+        'INVALID_INPUT',
+      );
+      await expectError(
+        await h.call('/v1/records', { method: 'POST', token: h.t.agency, body: uploadForm(meta({ kind: 'form' }), new Uint8Array(10)) }),
+        400,
+        'INVALID_INPUT',
+      );
       const protoMeta = new FormData();
       protoMeta.append('meta', `{"__proto__":{"x":1},${JSON.stringify(meta()).slice(1)}`);
       protoMeta.append('file', new Blob([new Uint8Array(4)]), 'c.bin');
       await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, body: protoMeta }), 400, 'INVALID_INPUT');
-      await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'multipart/form-data' }, body: 'x' }), 400, 'INVALID_INPUT');
-      await expectError(await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'multipart/form-data; boundary=zz' }, body: '--zz\r\nContent-Disposition: form-data; name="meta"\r\n\r\n{}' }), 400, 'INVALID_INPUT');
+      await expectError(
+        await h.call('/v1/records', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'multipart/form-data' }, body: 'x' }),
+        400,
+        'INVALID_INPUT',
+      );
+      await expectError(
+        await h.call('/v1/records', {
+          method: 'POST',
+          token: h.t.agency,
+          headers: { 'content-type': 'multipart/form-data; boundary=zz' },
+          body: '--zz\r\nContent-Disposition: form-data; name="meta"\r\n\r\n{}',
+        }),
+        400,
+        'INVALID_INPUT',
+      );
     }));
 
   test('an interrupted upload leaves no record and the gateway up', () =>
@@ -203,7 +288,17 @@ describe('uploads', () => {
       const head = `--${boundary}\r\nContent-Disposition: form-data; name="meta"\r\n\r\n${JSON.stringify(meta())}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.mp4"\r\nContent-Type: video/mp4\r\n\r\n`;
       const url = new URL(`${h.url}/v1/records`);
       await new Promise<void>((resolve) => {
-        const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${h.t.agency}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + 50_000) } });
+        const req = request({
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${h.t.agency}`,
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': String(head.length + 50_000),
+          },
+        });
         req.on('error', () => resolve());
         req.on('response', (res) => {
           res.resume();
@@ -216,7 +311,8 @@ describe('uploads', () => {
       const incomplete = async () => (await auditEntries(h)).filter((e) => e.what.route === '/v1/records' && e.what.method === 'POST' && !e.outcome.complete);
       // The server learns of the cut asynchronously: wait for its audit entry (a deadline, not a timing assertion).
       let cut = await incomplete();
-      for (const deadline = Date.now() + 15_000; cut.length === 0 && Date.now() < deadline; cut = await incomplete()) await new Promise((r) => setTimeout(r, 100));
+      for (const deadline = Date.now() + 15_000; cut.length === 0 && Date.now() < deadline; cut = await incomplete())
+        await new Promise((r) => setTimeout(r, 100));
       expect(cut.length).toBeGreaterThan(0);
       expect(cut.at(-1)!.outcome.status).toBe(499);
     }));

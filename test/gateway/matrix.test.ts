@@ -28,7 +28,13 @@ interface Ids {
 }
 
 const ROWS: Row[] = [
-  { method: 'POST', route: '/v1/records', path: () => '/v1/records', allowed: ['agency'], body: () => json({ meta: { device: 'cam-1', officer: 'OF-1', kind: 'form', capturedAt: new Date().toISOString() }, body: { note: 'x' } }) },
+  {
+    method: 'POST',
+    route: '/v1/records',
+    path: () => '/v1/records',
+    allowed: ['agency'],
+    body: () => json({ meta: { device: 'cam-1', officer: 'OF-1', kind: 'form', capturedAt: new Date().toISOString() }, body: { note: 'x' } }),
+  },
   { method: 'GET', route: '/v1/records/:id', path: (i) => `/v1/records/${i.id}`, allowed: ['supervisor', 'agency'], agencyScoped: true },
   { method: 'GET', route: '/v1/records/:id/receipt', path: (i) => `/v1/records/${i.id}/receipt`, allowed: ['supervisor', 'agency'], agencyScoped: true },
   { method: 'GET', route: '/v1/records/:id/content', path: (i) => `/v1/records/${i.id}/content`, allowed: ['supervisor'] },
@@ -93,10 +99,16 @@ describe('role × route', () => {
   }
 
   test('an agency cannot record for another agency’s device', async () => {
-    const r = await h.call('/v1/records', { ...json({ meta: { device: 'cam-1', officer: 'OF-9', kind: 'event', capturedAt: new Date().toISOString() }, body: { event: 'power-on' } }), token: h.t.otherAgency });
+    const r = await h.call('/v1/records', {
+      ...json({ meta: { device: 'cam-1', officer: 'OF-9', kind: 'event', capturedAt: new Date().toISOString() }, body: { event: 'power-on' } }),
+      token: h.t.otherAgency,
+    });
     expect(r.status).toBe(403);
     refusals.push({ method: 'POST', route: '/v1/records', status: 403, role: 'agency' });
-    const audit = await h.call('/v1/records', { ...json({ meta: { device: 'gateway-audit', officer: 'OF-9', kind: 'event', capturedAt: new Date().toISOString() }, body: { event: 'forged' } }), token: h.t.agency });
+    const audit = await h.call('/v1/records', {
+      ...json({ meta: { device: 'gateway-audit', officer: 'OF-9', kind: 'event', capturedAt: new Date().toISOString() }, body: { event: 'forged' } }),
+      token: h.t.agency,
+    });
     expect(audit.status).toBe(403);
   });
 
@@ -108,7 +120,13 @@ describe('role × route', () => {
   test('every refusal is in the audit trail (who, what, when, from, outcome), never a token', async () => {
     const entries = await auditEntries(h);
     for (const want of refusals) {
-      const hit = entries.find((e) => e.what.method === want.method && e.what.route === want.route && e.outcome.status === want.status && e.who.role === (want.status === 401 ? null : want.role));
+      const hit = entries.find(
+        (e) =>
+          e.what.method === want.method &&
+          e.what.route === want.route &&
+          e.outcome.status === want.status &&
+          e.who.role === (want.status === 401 ? null : want.role),
+      );
       expect(hit, `audit entry for ${want.status} ${want.method} ${want.route} (${want.role})`).toBeDefined();
       expect(hit!.from).toMatch(/127\.0\.0\.1/);
       expect(Date.parse(hit!.when)).not.toBeNaN();

@@ -38,7 +38,9 @@ describe('a typed client from /openapi.json', () => {
 
   test('CHECK_CODES covers every check code the verifier can emit', () => {
     const sources = ['src/verify/checks.ts', 'src/verify/verify.ts', 'src/chain/verifier.ts'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
-    const emitted = new Set([...sources.matchAll(/'((?:FORMAT|CONTENT|RECORD|SIGNATURE|LEAF|INCLUSION|ANCHOR|NOTARY|POLICY|CHAIN)_[A-Z_]+)'/g)].map((m) => m[1]!));
+    const emitted = new Set(
+      [...sources.matchAll(/'((?:FORMAT|CONTENT|RECORD|SIGNATURE|LEAF|INCLUSION|ANCHOR|NOTARY|POLICY|CHAIN)_[A-Z_]+)'/g)].map((m) => m[1]!),
+    );
     const missing = [...emitted].filter((c) => !(CHECK_CODES as readonly string[]).includes(c));
     expect(missing).toEqual([]);
   });
@@ -47,7 +49,9 @@ describe('a typed client from /openapi.json', () => {
     const dir = join(h.dir, 'client');
     execFileSync('mkdir', ['-p', dir]);
     writeFileSync(join(dir, 'openapi.json'), JSON.stringify(doc));
-    execFileSync(process.execPath, [join(root, 'node_modules/openapi-typescript/bin/cli.js'), join(dir, 'openapi.json'), '-o', join(dir, 'api.d.ts')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [join(root, 'node_modules/openapi-typescript/bin/cli.js'), join(dir, 'openapi.json'), '-o', join(dir, 'api.d.ts')], {
+      stdio: 'pipe',
+    });
     const api = readFileSync(join(dir, 'api.d.ts'), 'utf8');
     expect(api).toContain('getHealthz');
     expect(api).toContain('"CONTENT_MISMATCH"');
@@ -69,17 +73,38 @@ export async function calls(base: string, token: string, id: string, sha256: str
 }
 `,
     );
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], skipLibCheck: true }, files: ['calls.ts', 'api.d.ts'] }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: 'ES2022',
+          module: 'ESNext',
+          moduleResolution: 'Bundler',
+          lib: ['ES2022', 'DOM'],
+          skipLibCheck: true,
+        },
+        files: ['calls.ts', 'api.d.ts'],
+      }),
+    );
     execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'pipe' });
     // And a wrongly typed call does not compile.
-    writeFileSync(join(dir, 'calls.ts'), `import type { operations } from './api';\nexport const bad: operations['postVerify']['responses'][200]['content']['application/json']['checks'][number]['code'] = 'NOT_A_CODE';\n`);
-    expect(() => execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'pipe' })).toThrow();
+    writeFileSync(
+      join(dir, 'calls.ts'),
+      `import type { operations } from './api';\nexport const bad: operations['postVerify']['responses'][200]['content']['application/json']['checks'][number]['code'] = 'NOT_A_CODE';\n`,
+    );
+    expect(() =>
+      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'pipe' }),
+    ).toThrow();
 
     const created = await upload(h, new TextEncoder().encode('typed client'));
     await h.liuhen.seal();
     const health = await (await h.call('/healthz')).json();
     const receipt = await (await h.call(`/v1/records/${created.id}/receipt`, { token: h.t.agency })).json();
-    const verdict = await (await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt, sha256: created.sha256 }) })).json();
+    const verdict = await (
+      await h.call('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt, sha256: created.sha256 }) })
+    ).json();
     expect(['ok', 'degraded']).toContain(health.status);
     expect(['verified', 'incomplete']).toContain(verdict.status);
     for (const c of verdict.checks) expect(CHECK_CODES).toContain(c.code);

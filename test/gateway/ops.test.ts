@@ -67,7 +67,23 @@ describe('logs, request ids and metrics', () => {
     };
     const v = (m: Map<string, Family>, name: string, labels?: Record<string, string>) => sampleValue(m, name, labels) ?? 0;
     const m0 = await scrape();
-    for (const name of ['liuhen_records_journaled_total', 'liuhen_batches_sealed_total', 'liuhen_records_pending', 'liuhen_sealing_lag_seconds', 'liuhen_batches_unanchored', 'liuhen_anchoring_lag_seconds', 'liuhen_anchor_tx_seconds', 'liuhen_anchor_failures_total', 'liuhen_batches_awaiting_notary', 'liuhen_notary_wait_oldest_seconds', 'liuhen_verification_seconds', 'liuhen_store_errors_total', 'liuhen_store_bytes', 'nodejs_eventloop_lag_seconds', 'liuhen_http_request_seconds']) {
+    for (const name of [
+      'liuhen_records_journaled_total',
+      'liuhen_batches_sealed_total',
+      'liuhen_records_pending',
+      'liuhen_sealing_lag_seconds',
+      'liuhen_batches_unanchored',
+      'liuhen_anchoring_lag_seconds',
+      'liuhen_anchor_tx_seconds',
+      'liuhen_anchor_failures_total',
+      'liuhen_batches_awaiting_notary',
+      'liuhen_notary_wait_oldest_seconds',
+      'liuhen_verification_seconds',
+      'liuhen_store_errors_total',
+      'liuhen_store_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'liuhen_http_request_seconds',
+    ]) {
       expect(m0.has(name), name).toBe(true);
     }
     expect(m0.get('liuhen_records_journaled_total')!.type).toBe('counter');
@@ -91,7 +107,18 @@ describe('logs, request ids and metrics', () => {
 
     // The anchorer's state as it writes it once mined (submitted 1.5 s before it saw the block), and the chain's view: anchored, no notary yet.
     const now = Date.now();
-    const state = { v: 1, status: 'final', agency: batch!.agency, seq: batch!.seq, root: batch!.root, chainId: 27752, registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3', submittedAt: new Date(now - 1500).toISOString(), anchoredAt: new Date(now).toISOString(), updatedAt: new Date(now).toISOString() } as unknown as AnchorState;
+    const state = {
+      v: 1,
+      status: 'final',
+      agency: batch!.agency,
+      seq: batch!.seq,
+      root: batch!.root,
+      chainId: 27752,
+      registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+      submittedAt: new Date(now - 1500).toISOString(),
+      anchoredAt: new Date(now).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+    } as unknown as AnchorState;
     await h.liuhen.journal.putAnchorState(batch!.root, state);
     chain.anchor(batch!, { timestamp: Math.floor(now / 1000) - 5 });
     const m3 = await scrape();
@@ -111,7 +138,9 @@ describe('logs, request ids and metrics', () => {
     const receipt = await (await h.call(`/v1/records/${created.id}/receipt`, { token: h.t.agency })).json();
     const verdict = await (await h.call('/v1/verify', json({ receipt, sha256: created.sha256 }))).json();
     const m5 = await scrape();
-    expect(v(m5, 'liuhen_verification_seconds_count', { route: 'post', status: verdict.status })).toBe(v(m4, 'liuhen_verification_seconds_count', { route: 'post', status: verdict.status }) + 1);
+    expect(v(m5, 'liuhen_verification_seconds_count', { route: 'post', status: verdict.status })).toBe(
+      v(m4, 'liuhen_verification_seconds_count', { route: 'post', status: verdict.status }) + 1,
+    );
 
     // A store error: a stored object altered on disk, then downloaded.
     const victim = await upload(h, randomBytes(2000), { device: 'cam-9' });

@@ -95,7 +95,9 @@ describe('upload → receipt → verify', () => {
   });
 
   test('public verdict by leaf: agency, kind, times and integrity — no officer, case, device, location', async () => {
-    const anchor = chain.anchor((await h.liuhen.journal.getBatchByRoot((receipt.batch as { root: string }).root))!, { notaries: ['0x1111111111111111111111111111111111111111'] });
+    const anchor = chain.anchor((await h.liuhen.journal.getBatchByRoot((receipt.batch as { root: string }).root))!, {
+      notaries: ['0x1111111111111111111111111111111111111111'],
+    });
     const r = await h.call(`/v1/verify/${created.leaf}`);
     expect(r.status).toBe(200);
     const p = await r.json();
@@ -157,7 +159,13 @@ function allFiles(dir: string): string[] {
 
 describe('structured records, cases, devices, batches', () => {
   test('a JSON form record is journaled with its body', async () => {
-    const r = await h.call('/v1/records', { ...json({ meta: { device: 'term-1', officer: 'OF-2', case: 'C-7', stage: 'decision', kind: 'form', capturedAt: new Date(Date.now() + 1000).toISOString() }, body: { decision: '罚款 200 元', articles: ['第二十三条'] } }), token: h.t.agency });
+    const r = await h.call('/v1/records', {
+      ...json({
+        meta: { device: 'term-1', officer: 'OF-2', case: 'C-7', stage: 'decision', kind: 'form', capturedAt: new Date(Date.now() + 1000).toISOString() },
+        body: { decision: '罚款 200 元', articles: ['第二十三条'] },
+      }),
+      token: h.t.agency,
+    });
     expect(r.status).toBe(201);
     const created = await r.json();
     const view = await (await h.call(`/v1/records/${created.id}`, { token: h.t.supervisor })).json();
@@ -177,7 +185,11 @@ describe('structured records, cases, devices, batches', () => {
   });
 
   test('device continuity shows a hole and an unclosed recording', async () => {
-    const ev = (event: string, device = 'bodycam-9') => h.call('/v1/records', { ...json({ meta: { device, officer: 'OF-3', kind: 'event', capturedAt: new Date().toISOString() }, body: { event } }), token: h.t.agency });
+    const ev = (event: string, device = 'bodycam-9') =>
+      h.call('/v1/records', {
+        ...json({ meta: { device, officer: 'OF-3', kind: 'event', capturedAt: new Date().toISOString() }, body: { event } }),
+        token: h.t.agency,
+      });
     for (const e of ['recording-start', 'recording-stop', 'recording-start']) expect((await ev(e)).status).toBe(201);
     const c = await (await h.call('/v1/devices/bodycam-9/continuity', { token: h.t.supervisor })).json();
     expect(c).toMatchObject({ device: 'bodycam-9', agency: 'AG-A', records: 3, lastSeq: 3, holes: [], breaks: [] });
@@ -226,7 +238,14 @@ describe('health', () => {
     const later = await startGateway({ clock: () => new Date(Date.now() + 3600_000) });
     try {
       expect((await (await later.call('/healthz')).json()).status).toBe('ok');
-      expect((await later.call('/v1/records', { ...json({ meta: { device: 'term-2', officer: 'OF-4', kind: 'event', capturedAt: new Date().toISOString() }, body: { event: 'power-on' } }), token: later.t.agency })).status).toBe(201);
+      expect(
+        (
+          await later.call('/v1/records', {
+            ...json({ meta: { device: 'term-2', officer: 'OF-4', kind: 'event', capturedAt: new Date().toISOString() }, body: { event: 'power-on' } }),
+            token: later.t.agency,
+          })
+        ).status,
+      ).toBe(201);
       const bad = await (await later.call('/healthz')).json();
       expect(bad.status).toBe('degraded');
       expect(bad.reasons.join(' ')).toMatch(/backlog/);

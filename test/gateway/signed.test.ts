@@ -13,7 +13,21 @@ describe('POST /v1/records/signed', () => {
     const j = await Journal.open(camera.dir);
     const key = DeviceKey.generate();
     for (let i = 0; i < 5; i++) {
-      made.push((await j.append({ agency: AGENCY, device: 'BWC-0042', officer: '37010042', kind: 'video', media: { type: 'video/mp4', size: 10 + i, sha256: String(i).repeat(64) }, capturedAt: `2026-11-27T10:0${i}:00+08:00` }, key)).record);
+      made.push(
+        (
+          await j.append(
+            {
+              agency: AGENCY,
+              device: 'BWC-0042',
+              officer: '37010042',
+              kind: 'video',
+              media: { type: 'video/mp4', size: 10 + i, sha256: String(i).repeat(64) },
+              capturedAt: `2026-11-27T10:0${i}:00+08:00`,
+            },
+            key,
+          )
+        ).record,
+      );
     }
     await j.close();
   });
@@ -22,7 +36,8 @@ describe('POST /v1/records/signed', () => {
     camera.cleanup();
   });
 
-  const post = (record: unknown, token = h.t.agency) => h.call('/v1/records/signed', { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record }) });
+  const post = (record: unknown, token = h.t.agency) =>
+    h.call('/v1/records/signed', { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record }) });
 
   it('journals device-signed records verbatim; a withheld clip shows as a hole', async () => {
     for (const r of [made[0], made[1], made[3], made[4]]) {

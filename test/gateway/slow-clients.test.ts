@@ -55,7 +55,6 @@ describe('slow clients cannot starve public verification (issue 9.6)', () => {
     const created = await upload(h, new TextEncoder().encode('evidence'));
     await h.liuhen.seal();
     receipt = await (await h.call(`/v1/records/${created.id}/receipt`, { token: h.t.agency })).text();
-
   });
   afterAll(async () => {
     for (const d of drips) d.stop();
@@ -107,7 +106,9 @@ describe('slow clients cannot starve public verification (issue 9.6)', () => {
     const content = 'x'.repeat(12_000);
     const body = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="receipt"\r\n\r\n${receipt}\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n\r\n${content}\r\n--${BOUNDARY}--\r\n`;
     const bytes = Buffer.from(body);
-    socket.write(`POST /v1/verify HTTP/1.1\r\nHost: ${hostname}\r\nX-Forwarded-For: 198.51.100.99\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+    socket.write(
+      `POST /v1/verify HTTP/1.1\r\nHost: ${hostname}\r\nX-Forwarded-For: 198.51.100.99\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${bytes.length}\r\n\r\n`,
+    );
     const step = 300;
     for (let i = 0; i < bytes.length; i += step) {
       socket.write(bytes.subarray(i, i + step));

@@ -40,10 +40,15 @@ describe('demo history', () => {
       expect(anchored).toBe(s.batches);
       for await (const r of journal.agencyRecords('JN-CGJ', { limit: 5 })) expect((r.record.body as { demo?: string }).demo).toBe('history');
       // The supervision overview sees the history: on time apart from the planned late anchor.
-      const stats = await SupervisionStats.open({ journal, dir: join(t.dir, 'stats'), supervisionAgency: 'JN-SFJ', chainFacts: async (b) => {
-        const st = await journal.getAnchorState<AnchorState>(b.root);
-        return st?.anchor ? { anchoredAt: st.anchor.timestamp, notarized: true } : undefined;
-      } });
+      const stats = await SupervisionStats.open({
+        journal,
+        dir: join(t.dir, 'stats'),
+        supervisionAgency: 'JN-SFJ',
+        chainFacts: async (b) => {
+          const st = await journal.getAnchorState<AnchorState>(b.root);
+          return st?.anchor ? { anchoredAt: st.anchor.timestamp, notarized: true } : undefined;
+        },
+      });
       await stats.catchUp();
       const day = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
       const o = stats.overview({ from: day(Date.now() - 10 * 86_400_000), to: day(Date.now() + 86_400_000) });

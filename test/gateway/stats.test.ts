@@ -20,7 +20,10 @@ const TO = dayOf(NOW + 86_400_000);
 const PERIOD = `from=${FROM}&to=${TO}`;
 
 async function form(meta: Record<string, unknown>) {
-  const r = await h.call('/v1/records', { token: h.t.agency, ...json({ meta: { officer: 'OF-1', kind: 'form', ...meta }, body: { title: String(meta.stage ?? 'x') } }) });
+  const r = await h.call('/v1/records', {
+    token: h.t.agency,
+    ...json({ meta: { officer: 'OF-1', kind: 'form', ...meta }, body: { title: String(meta.stage ?? 'x') } }),
+  });
   expect(r.status).toBe(201);
   return (await r.json()) as { id: string; leaf: string };
 }
@@ -94,7 +97,10 @@ describe('GET /v1/findings and the workflow', () => {
 
   it('journals a supervisor marking a finding 已核实 as the supervision body, and shows it in the history', async () => {
     const before = h.liuhen.journal.deviceHead('supervision-decisions')?.seq ?? 0;
-    const r = await h.call('/v1/findings/review%3ACASE-1/actions', { token: h.t.supervisor, ...json({ status: 'verified', comment: '已调阅案卷,缺法制审核' }) });
+    const r = await h.call('/v1/findings/review%3ACASE-1/actions', {
+      token: h.t.supervisor,
+      ...json({ status: 'verified', comment: '已调阅案卷,缺法制审核' }),
+    });
     expect(r.status).toBe(201);
     const action = (await r.json()) as { recordId: string; leaf: string };
     const stored = await h.liuhen.journal.getRecord(action.recordId);
@@ -102,7 +108,9 @@ describe('GET /v1/findings and the workflow', () => {
     expect(stored?.record.body).toMatchObject({ event: 'finding-action', finding: 'review:CASE-1', status: 'verified' });
     const view = (await get('/v1/findings/review%3ACASE-1')).body;
     expect(view.finding.status).toBe('verified');
-    expect(view.history).toEqual([expect.objectContaining({ status: 'verified', comment: '已调阅案卷,缺法制审核', recordId: action.recordId, leaf: action.leaf })]);
+    expect(view.history).toEqual([
+      expect.objectContaining({ status: 'verified', comment: '已调阅案卷,缺法制审核', recordId: action.recordId, leaf: action.leaf }),
+    ]);
     // Sealed in the supervision body's own batch, never the agency's.
     const sealed = await h.liuhen.journal.sealAll();
     expect(sealed.map((b) => b.agency)).toContain('JN-SFJ');
@@ -111,7 +119,12 @@ describe('GET /v1/findings and the workflow', () => {
 
   it('refuses bad actions with nothing journaled', async () => {
     const before = h.liuhen.journal.deviceHead('supervision-decisions')?.seq ?? 0;
-    for (const body of [{ status: 'done', comment: 'x' }, { status: 'verified', comment: '' }, { status: 'verified', comment: 'x'.repeat(1001) }, { status: 'verified', comment: 'x', extra: 1 }]) {
+    for (const body of [
+      { status: 'done', comment: 'x' },
+      { status: 'verified', comment: '' },
+      { status: 'verified', comment: 'x'.repeat(1001) },
+      { status: 'verified', comment: 'x', extra: 1 },
+    ]) {
       expect((await h.call('/v1/findings/review%3ACASE-1/actions', { token: h.t.supervisor, ...json(body) })).status).toBe(400);
     }
     expect((await h.call('/v1/findings/review%3ANOPE/actions', { token: h.t.supervisor, ...json({ status: 'verified', comment: 'x' }) })).status).toBe(404);

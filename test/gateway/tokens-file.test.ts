@@ -70,7 +70,14 @@ describe('the token file digest on the audit trail', () => {
     const before = fileDigest();
     const token = `lh_${'ab'.repeat(8)}_${'A'.repeat(43)}`;
     const file = JSON.parse(readFileSync(tokensPath(), 'utf8')) as { tokens: unknown[] };
-    file.tokens.push({ id: 'ab'.repeat(8), role: 'admin', label: 'intruder', hash: createHash('sha256').update(token).digest('hex'), createdAt: new Date().toISOString(), createdBy: 'bootstrap' });
+    file.tokens.push({
+      id: 'ab'.repeat(8),
+      role: 'admin',
+      label: 'intruder',
+      hash: createHash('sha256').update(token).digest('hex'),
+      createdAt: new Date().toISOString(),
+      createdBy: 'bootstrap',
+    });
     writeFileSync(tokensPath(), `${JSON.stringify(file, null, 2)}\n`);
     const after = fileDigest();
 

@@ -33,7 +33,9 @@ describe('tokens', () => {
     expect(listed).not.toContain('hash');
 
     const state = join(h.dir, 'gateway');
-    const everything = filesUnder(h.dir).map((f) => readFileSync(f)).concat([]);
+    const everything = filesUnder(h.dir)
+      .map((f) => readFileSync(f))
+      .concat([]);
     for (const token of [created.token, ...Object.values(h.t)]) {
       for (const bytes of everything) expect(bytes.includes(Buffer.from(token)), 'a token in plain text on disk').toBe(false);
     }
@@ -59,12 +61,22 @@ describe('tokens', () => {
     expect((await after.json()).error.message).toMatch(/revoked/);
     expect((await h.call(`/v1/tokens/${'f'.repeat(16)}`, { method: 'DELETE', token: h.t.admin })).status).toBe(404);
     const audit = await (await h.call('/v1/audit?limit=50', { token: h.t.admin })).json();
-    expect(audit.entries.some((e: { what: { method: string; ids: Record<string, string> } }) => e.what.method === 'DELETE' && e.what.ids.id === created.id)).toBe(true);
-    expect(audit.entries.some((e: { who: { token: string | null; presented?: string } }) => e.who.token === created.id && e.who.presented === 'revoked')).toBe(true);
+    expect(
+      audit.entries.some((e: { what: { method: string; ids: Record<string, string> } }) => e.what.method === 'DELETE' && e.what.ids.id === created.id),
+    ).toBe(true);
+    expect(audit.entries.some((e: { who: { token: string | null; presented?: string } }) => e.who.token === created.id && e.who.presented === 'revoked')).toBe(
+      true,
+    );
   });
 
   test('role/agency rules and the last admin', async () => {
-    for (const body of [{ role: 'agency', label: 'x' }, { role: 'supervisor', agency: 'AG-A', label: 'x' }, { role: 'root', label: 'x' }, { role: 'admin', label: '' }, { role: 'admin', label: 'a\nb' }]) {
+    for (const body of [
+      { role: 'agency', label: 'x' },
+      { role: 'supervisor', agency: 'AG-A', label: 'x' },
+      { role: 'root', label: 'x' },
+      { role: 'admin', label: '' },
+      { role: 'admin', label: 'a\nb' },
+    ]) {
       const r = await h.call('/v1/tokens', { ...json(body), token: h.t.admin });
       expect(r.status, JSON.stringify(body)).toBe(400);
     }
@@ -76,7 +88,14 @@ describe('tokens', () => {
   });
 
   test('malformed Authorization headers → 401', async () => {
-    for (const header of ['Bearer', 'Basic dXNlcjpwYXNz', `Bearer ${h.t.admin} extra`, `bearer ${h.t.admin}`, `Bearer ${h.t.admin.slice(0, -1)}`, `Bearer ${h.t.admin.slice(0, -1)}${h.t.admin.endsWith('A') ? 'B' : 'A'}`]) {
+    for (const header of [
+      'Bearer',
+      'Basic dXNlcjpwYXNz',
+      `Bearer ${h.t.admin} extra`,
+      `bearer ${h.t.admin}`,
+      `Bearer ${h.t.admin.slice(0, -1)}`,
+      `Bearer ${h.t.admin.slice(0, -1)}${h.t.admin.endsWith('A') ? 'B' : 'A'}`,
+    ]) {
       const r = await h.call('/v1/tokens', { headers: { authorization: header } });
       expect(r.status, header).toBe(401);
     }

@@ -49,6 +49,9 @@ describe('audit of public verdicts', () => {
     await h.drain();
     const unknown = (await auditEntries(h)).filter((e) => e.what.route === '/v1/verify/:leaf' && e.what.ids.leaf === 'unknown');
     // The first read at once, the total when the app drained.
-    expect(unknown.map((e) => [e.what.ids.count, e.phase])).toEqual([['1', 'access'], ['10', 'end']]);
+    expect(unknown.map((e) => [e.what.ids.count, e.phase])).toEqual([
+      ['1', 'access'],
+      ['10', 'end'],
+    ]);
   });
 });

@@ -22,7 +22,12 @@ describe('POST /v1/verify with a file: bounded concurrency', () => {
         c.close();
       },
     });
-    const first = fetch(`${h.url}/v1/verify`, { method: 'POST', body: stalled, duplex: 'half', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } } as RequestInit);
+    const first = fetch(`${h.url}/v1/verify`, {
+      method: 'POST',
+      body: stalled,
+      duplex: 'half',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    } as RequestInit);
     const form = new FormData();
     form.append('receipt', new Blob([receipt], { type: 'application/json' }), 'r.json');
     form.append('file', new Blob([new Uint8Array(8)]), 'f.bin');

@@ -8,4 +8,9 @@ export function liuhen(args: string[], options: { cwd?: string; env?: Record<str
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export const jsonLines = (s: string): any[] => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+export const jsonLines = (s: string): any[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));

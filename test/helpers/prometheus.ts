@@ -49,7 +49,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       families.set(f.name, f);
     } else if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
       const f = families.get(m[1]!) ?? { name: m[1]!, type: 'untyped', help: '', samples: [] };
-      if (f.samples.length > 0 || (f.type !== 'untyped' && families.has(m[1]!) && f.type !== m[2])) throw new Error(`line ${i + 1}: TYPE after samples or twice: ${line}`);
+      if (f.samples.length > 0 || (f.type !== 'untyped' && families.has(m[1]!) && f.type !== m[2]))
+        throw new Error(`line ${i + 1}: TYPE after samples or twice: ${line}`);
       f.type = m[2]!;
       families.set(f.name, f);
     } else if (line.startsWith('#')) {
@@ -76,6 +77,11 @@ export function parsePrometheusText(text: string): Map<string, Family> {
 export function sampleValue(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const f of families.values())
     for (const s of f.samples)
-      if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v) && (Object.keys(labels).length > 0 || Object.keys(s.labels).length === 0)) return s.value;
+      if (
+        s.name === name &&
+        Object.entries(labels).every(([k, v]) => s.labels[k] === v) &&
+        (Object.keys(labels).length > 0 || Object.keys(s.labels).length === 0)
+      )
+        return s.value;
   return undefined;
 }

@@ -9,16 +9,33 @@ import { withJournal } from '../helpers/journal.js';
 const key = DeviceKey.generate();
 const nextId = monotonicUlid();
 const draft = (device: string, agency = 'AG-1', extra: Record<string, unknown> = {}) => ({
-  agency, device, officer: 'O-7', kind: 'event' as const, body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', ...extra,
+  agency,
+  device,
+  officer: 'O-7',
+  kind: 'event' as const,
+  body: { e: 'x' },
+  capturedAt: '2026-11-27T10:00:00+08:00',
+  ...extra,
 });
 /** A record as a device signs it, at any seq (the device's prev is irrelevant to the journal beyond seq 1). */
 const signed = (device: string, seq: number, extra: Record<string, unknown> = {}): LiuhenRecord =>
-  key.signSync({ v: 1, id: nextId(), ...draft(device), seq, prev: seq === 1 ? ZERO32 : `0x${'11'.repeat(32)}`, salt: `0x${'22'.repeat(16)}`, ...extra } as LiuhenRecord);
+  key.signSync({
+    v: 1,
+    id: nextId(),
+    ...draft(device),
+    seq,
+    prev: seq === 1 ? ZERO32 : `0x${'11'.repeat(32)}`,
+    salt: `0x${'22'.repeat(16)}`,
+    ...extra,
+  } as LiuhenRecord);
 
 describe('Journal: device sequence bound (issue 9.4)', () => {
   it('refuses a signed record whose seq is beyond MAX_DEVICE_SEQ (2^53 - 1 was accepted and later appends reused one seq)', async () => {
     await withJournal(async (j) => {
-      await expect(j.ingest(signed('cam-big', Number.MAX_SAFE_INTEGER))).rejects.toMatchObject({ code: 'INVALID_RECORD', message: expect.stringMatching(/seq: must be at most/) });
+      await expect(j.ingest(signed('cam-big', Number.MAX_SAFE_INTEGER))).rejects.toMatchObject({
+        code: 'INVALID_RECORD',
+        message: expect.stringMatching(/seq: must be at most/),
+      });
       await expect(j.ingest(signed('cam-big', MAX_DEVICE_SEQ + 1))).rejects.toMatchObject({ code: 'INVALID_RECORD' });
       expect(j.devices()).toEqual([]);
     });
@@ -31,7 +48,8 @@ describe('Journal: device sequence bound (issue 9.4)', () => {
       const results = await Promise.allSettled([j.append(draft('cam-top'), key), j.append(draft('cam-top'), key), j.append(draft('cam-top'), key)]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
       expect((results[0] as PromiseFulfilledResult<{ record: LiuhenRecord }>).value.record.seq).toBe(MAX_DEVICE_SEQ);
-      for (const r of results.slice(1)) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'DEVICE_SEQ_EXHAUSTED', details: { device: 'cam-top', seq: MAX_DEVICE_SEQ } });
+      for (const r of results.slice(1))
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'DEVICE_SEQ_EXHAUSTED', details: { device: 'cam-top', seq: MAX_DEVICE_SEQ } });
       await expect(j.append(draft('cam-top'), key)).rejects.toMatchObject({ code: 'DEVICE_SEQ_EXHAUSTED' });
       const seqs: number[] = [];
       for await (const s of j.deviceRecords('cam-top')) {
@@ -69,12 +87,15 @@ describe('Journal: one device, one agency (issue 9.5)', () => {
         for (const r of results) {
           if (r.status === 'rejected') expect(r.reason, `round ${round}`).toMatchObject({ code: 'DEVICE_OTHER_AGENCY', details: { device } });
         }
-        expect(results.some((r) => r.status === 'rejected'), `round ${round}`).toBe(true);
+        expect(
+          results.some((r) => r.status === 'rejected'),
+          `round ${round}`,
+        ).toBe(true);
       }
     });
   });
 
-  it('the owner survives a reopen (it is the agency of the device head\'s record)', async () => {
+  it("the owner survives a reopen (it is the agency of the device head's record)", async () => {
     const { tempDir } = await import('../helpers/tmp.js');
     const { Journal } = await import('../../src/journal/journal.js');
     const t = tempDir();
@@ -107,7 +128,10 @@ describe('Journal: capture times (issue 9.3, ingest side)', () => {
     expect(httpStatusOf('CAPTURE_IN_FUTURE')).toBe(400);
     await withJournal(async (j) => {
       const in2099 = '2099-01-01T00:00:00Z';
-      await expect(j.append(draft('cam-f', 'AG-1', { capturedAt: in2099 }), key)).rejects.toMatchObject({ code: 'CAPTURE_IN_FUTURE', details: { capturedAt: in2099, maxFutureSkewSeconds: 120 } });
+      await expect(j.append(draft('cam-f', 'AG-1', { capturedAt: in2099 }), key)).rejects.toMatchObject({
+        code: 'CAPTURE_IN_FUTURE',
+        details: { capturedAt: in2099, maxFutureSkewSeconds: 120 },
+      });
       await expect(j.ingest(signed('cam-g', 1, { capturedAt: in2099 }))).rejects.toMatchObject({ code: 'CAPTURE_IN_FUTURE' });
       const hourAhead = iso(Date.now() + 3600_000);
       await expect(j.append(draft('cam-f', 'AG-1', { capturedAt: hourAhead }), key)).rejects.toMatchObject({ code: 'CAPTURE_IN_FUTURE' });

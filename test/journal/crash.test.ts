@@ -77,7 +77,10 @@ async function checkJournal(dir: string, acked: Map<string, string>, sealedSeen:
     // 5. After recovery the journal keeps going: new records chain on, and a seal covers the rest.
     const { DeviceKey } = await import('../../src/record/device-key.js');
     const before = j.deviceHead('cam-a')?.leaf ?? ZERO32;
-    const r = await j.append({ agency: 'AG-1', device: 'cam-a', officer: 'O-1', kind: 'event', body: { after: 'crash' }, capturedAt: new Date().toISOString() }, DeviceKey.generate());
+    const r = await j.append(
+      { agency: 'AG-1', device: 'cam-a', officer: 'O-1', kind: 'event', body: { after: 'crash' }, capturedAt: new Date().toISOString() },
+      DeviceKey.generate(),
+    );
     expect(r.record.prev).toBe(before);
     await j.sealAll();
     expect(await j.pendingAgencies()).toEqual([]);

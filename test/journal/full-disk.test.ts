@@ -17,7 +17,14 @@ import { tempDir } from '../helpers/tmp.js';
  * nothing acknowledged.
  */
 const key = DeviceKey.generate();
-const draft = (device: string) => ({ agency: 'AG-1', device, officer: 'O-7', kind: 'event' as const, body: { e: 'x'.repeat(200) }, capturedAt: new Date().toISOString() });
+const draft = (device: string) => ({
+  agency: 'AG-1',
+  device,
+  officer: 'O-7',
+  kind: 'event' as const,
+  body: { e: 'x'.repeat(200) },
+  capturedAt: new Date().toISOString(),
+});
 const DEVICES = ['cam-1', 'cam-2', 'cam-3'];
 
 /** Waits (no timers asserting speed) until the journal reports `status`. */
@@ -103,7 +110,12 @@ describe('Journal: a failed write heals itself (issue 10.4)', () => {
       };
       db.put = (...a: unknown[]) => (full ? Promise.reject(enospc()) : realPut(...a));
       expect(j.health().status).toBe('ok');
-      await selfRepairScenario(j, events, () => (full = true), () => (full = false));
+      await selfRepairScenario(
+        j,
+        events,
+        () => (full = true),
+        () => (full = false),
+      );
     } finally {
       await j.close();
       t.cleanup();

@@ -10,7 +10,13 @@ import { tempDir } from '../helpers/tmp.js';
 
 const key = DeviceKey.generate();
 const draft = (device = 'cam-1', agency = 'AG-1', extra: Record<string, unknown> = {}) => ({
-  agency, device, officer: 'O-7', kind: 'event' as const, body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', ...extra,
+  agency,
+  device,
+  officer: 'O-7',
+  kind: 'event' as const,
+  body: { e: 'x' },
+  capturedAt: '2026-11-27T10:00:00+08:00',
+  ...extra,
 });
 
 describe('Journal', () => {
@@ -153,7 +159,19 @@ describe('Journal', () => {
     await closing;
     // A device-signed upload already verifying when close() begins is finished too, not cut off.
     j = await Journal.open(dir);
-    const uploaded = key.signSync({ v: 1, id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPV', agency: 'AG-1', device: 'bwc-close', officer: 'O-7', kind: 'event', body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'44'.repeat(16)}` });
+    const uploaded = key.signSync({
+      v: 1,
+      id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPV',
+      agency: 'AG-1',
+      device: 'bwc-close',
+      officer: 'O-7',
+      kind: 'event',
+      body: { e: 'x' },
+      capturedAt: '2026-11-27T10:00:00+08:00',
+      seq: 1,
+      prev: ZERO32,
+      salt: `0x${'44'.repeat(16)}`,
+    });
     const ingesting = j.ingest(uploaded);
     await j.close();
     await expect(ingesting).resolves.toMatchObject({ duplicate: false });
@@ -270,7 +288,20 @@ describe('Journal.ingest: records signed on the device, uploaded later', () => {
 describe('Journal.ingest: weak keys', () => {
   it('refuses a record signed with a small-order key, even where OpenSSL would accept the signature', async () => {
     await withJournal(async (station) => {
-      const r = { v: 1, id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPT', agency: 'AG-1', device: 'cam-w', officer: 'O-7', kind: 'event', body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'33'.repeat(16)}`, sig: { alg: 'Ed25519', key: `0x${'00'.repeat(32)}`, value: `0x${'00'.repeat(64)}` } };
+      const r = {
+        v: 1,
+        id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPT',
+        agency: 'AG-1',
+        device: 'cam-w',
+        officer: 'O-7',
+        kind: 'event',
+        body: { e: 'x' },
+        capturedAt: '2026-11-27T10:00:00+08:00',
+        seq: 1,
+        prev: ZERO32,
+        salt: `0x${'33'.repeat(16)}`,
+        sig: { alg: 'Ed25519', key: `0x${'00'.repeat(32)}`, value: `0x${'00'.repeat(64)}` },
+      };
       await expect(station.ingest(r)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID', message: expect.stringMatching(/small-order/) });
       expect(station.devices()).toEqual([]);
     });
@@ -280,7 +311,20 @@ describe('Journal.ingest: weak keys', () => {
 describe('Journal: one id, one record', () => {
   it('two records with one id, ingested (or ingested and appended) at once for two devices: exactly one is journaled', async () => {
     await withJournal(async (station) => {
-      const rec = (device: string) => key.signSync({ v: 1, id: device === 'cam-C' ? '01JDQ7Z8X9Y0ABCDEFGHJKMNPS' : '01JDQ7Z8X9Y0ABCDEFGHJKMNPR', agency: 'AG-1', device, officer: 'O-7', kind: 'event', body: { d: device }, capturedAt: '2026-11-27T10:00:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'22'.repeat(16)}` });
+      const rec = (device: string) =>
+        key.signSync({
+          v: 1,
+          id: device === 'cam-C' ? '01JDQ7Z8X9Y0ABCDEFGHJKMNPS' : '01JDQ7Z8X9Y0ABCDEFGHJKMNPR',
+          agency: 'AG-1',
+          device,
+          officer: 'O-7',
+          kind: 'event',
+          body: { d: device },
+          capturedAt: '2026-11-27T10:00:00+08:00',
+          seq: 1,
+          prev: ZERO32,
+          salt: `0x${'22'.repeat(16)}`,
+        });
       const races = [
         () => [station.ingest(rec('cam-A')), station.ingest(rec('cam-B'))],
         () => [station.ingest(rec('cam-C')), station.append({ ...draft('cam-D'), id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPS' }, key)],

@@ -10,7 +10,14 @@ import { tempDir } from '../helpers/tmp.js';
 
 /** Issue 15: the journal split by job — typed sub-stores validated when read back, no polling, the seal policy beside the sealer. */
 const key = DeviceKey.generate();
-const draft = (device = 'cam-1') => ({ agency: 'AG-1', device, officer: 'O-7', kind: 'event' as const, body: { e: 'x' }, capturedAt: '2026-11-27T10:00:00+08:00' });
+const draft = (device = 'cam-1') => ({
+  agency: 'AG-1',
+  device,
+  officer: 'O-7',
+  kind: 'event' as const,
+  body: { e: 'x' },
+  capturedAt: '2026-11-27T10:00:00+08:00',
+});
 const root = `0x${'ab'.repeat(32)}`;
 
 describe('Journal typed sub-stores', () => {
@@ -20,7 +27,14 @@ describe('Journal typed sub-stores', () => {
       await j.putAnchorState(root, state);
       expect(await j.getAnchorState(root)).toEqual(state);
       // A caller that knows the exact shape reads through its own schema.
-      const exact = z.strictObject({ v: z.literal(1), status: z.enum(['anchored', 'final']), root: z.string(), agency: z.string(), seq: z.number(), extra: z.object({ kept: z.boolean() }) });
+      const exact = z.strictObject({
+        v: z.literal(1),
+        status: z.enum(['anchored', 'final']),
+        root: z.string(),
+        agency: z.string(),
+        seq: z.number(),
+        extra: z.object({ kept: z.boolean() }),
+      });
       expect(await j.getAnchorState(root, exact)).toEqual(state);
       await expect(j.getAnchorState(root, z.strictObject({ v: z.literal(2) }))).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT' });
       await expect(j.putAnchorState(root, { root: 'nope', status: 'anchored' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });

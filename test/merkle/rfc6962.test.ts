@@ -6,7 +6,14 @@ import { isLiuhenError } from '../../src/errors.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/rfc6962.json', import.meta.url), 'utf8'));
 const probes = JSON.parse(readFileSync(new URL('../vectors/inclusion-probes.json', import.meta.url), 'utf8')).probes as Array<{
-  probe: string; desc: string; leafIndex: number; treeSize: number; root: string; leafHash: string; proof: string[]; wantErr: boolean;
+  probe: string;
+  desc: string;
+  leafIndex: number;
+  treeSize: number;
+  root: string;
+  leafHash: string;
+  proof: string[];
+  wantErr: boolean;
 }>;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -15,7 +22,11 @@ const unhex = (h: string) => Buffer.from(h.replace(/^0x/, ''), 'hex');
 // Independent reference: the recursive definitions of RFC 6962 §2.1 (MTH) and §2.1.1 (PATH),
 // written straight from the RFC text, sharing no code with src/merkle.
 const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-const k = (n: number) => { let p = 1; while (p * 2 < n) p *= 2; return p; };
+const k = (n: number) => {
+  let p = 1;
+  while (p * 2 < n) p *= 2;
+  return p;
+};
 function mth(d: Buffer[]): Buffer {
   if (d.length === 1) return sha(Buffer.from([0]), d[0]!);
   const s = k(d.length);
@@ -47,7 +58,11 @@ describe('transparency-dev inclusion probes', () => {
       const run = () => verifyInclusion(p.leafIndex, p.treeSize, unhex(p.leafHash), p.proof.map(unhex), unhex(p.root));
       if (p.wantErr) {
         let err: unknown;
-        try { run(); } catch (e) { err = e; }
+        try {
+          run();
+        } catch (e) {
+          err = e;
+        }
         expect(isLiuhenError(err), `probe ${p.probe} must fail with a coded error`).toBe(true);
       } else {
         expect(run).not.toThrow();

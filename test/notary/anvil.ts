@@ -10,7 +10,11 @@ import { dirname, join } from 'node:path';
 const require = createRequire(import.meta.url);
 
 export function anvilBinary(): string {
-  return join(dirname(require.resolve(`@foundry-rs/anvil-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}/package.json`)), 'bin', 'anvil');
+  return join(
+    dirname(require.resolve(`@foundry-rs/anvil-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}/package.json`)),
+    'bin',
+    'anvil',
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -41,7 +45,11 @@ export async function startAnvil(args: string[] = []): Promise<Anvil> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}`);
     try {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      });
       if (r.ok) return { url, process: child, stop };
     } catch {
       // not listening yet

@@ -58,7 +58,12 @@ async function anchorNext(o: { first?: number; last?: number } = {}): Promise<st
   return root;
 }
 
-const jsonLines = (text: string): Array<Record<string, unknown>> => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonLines = (text: string): Array<Record<string, unknown>> =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 beforeAll(async () => {
   anvil = await startAnvil();
@@ -121,7 +126,10 @@ describe('liuhen notary (CLI, Anvil)', () => {
     await anchorNext({ first: 1_000_000, last: 1_000_001 }); // captured in 1970: too old for the policy
     const r = await cli(['notary', 'pending', '--json', '--data', data]);
     expect(r.code).toBe(0);
-    expect(jsonLines(r.stdout).map((p) => [(p.batch as { seq: number }).seq, p.state])).toEqual([[1, 'new'], [2, 'new']]);
+    expect(jsonLines(r.stdout).map((p) => [(p.batch as { seq: number }).seq, p.state])).toEqual([
+      [1, 'new'],
+      [2, 'new'],
+    ]);
   });
 
   it('notary --once co-signs the backlog, prints a line per batch and exits 0', async () => {

@@ -5,7 +5,19 @@
  * EIP-1193 interface (a real `BrowserProvider`, as the SDK would get).
  */
 import hre from 'hardhat';
-import { BrowserProvider, type JsonRpcSigner, Contract, ContractFactory, encodeBytes32String, id, keccak256, parseEther, toUtf8Bytes, Wallet, type Provider } from 'ethers';
+import {
+  BrowserProvider,
+  type JsonRpcSigner,
+  Contract,
+  ContractFactory,
+  encodeBytes32String,
+  id,
+  keccak256,
+  parseEther,
+  toUtf8Bytes,
+  Wallet,
+  type Provider,
+} from 'ethers';
 import { evidenceRegistryArtifact } from '../../src/chain/registry-artifact.js';
 export { tempDirs } from './temp.js';
 import { createNotary, type CreateNotaryParameters, type Notary } from '../../src/notary/index.js';
@@ -45,7 +57,17 @@ export async function setupChain(o: { notaries?: number; threshold?: number; gra
   }
   if (o.threshold !== undefined) await (await registry.setNotaryThreshold(o.threshold)).wait();
   const { chainId } = await provider.getNetwork();
-  return { registry, registryAddress: await registry.getAddress(), deployBlock: receipt!.blockNumber, admin, agencyA, agencyB, notaries, provider, chainId: Number(chainId) };
+  return {
+    registry,
+    registryAddress: await registry.getAddress(),
+    deployBlock: receipt!.blockNumber,
+    admin,
+    agencyA,
+    agencyB,
+    notaries,
+    provider,
+    chainId: Number(chainId),
+  };
 }
 
 export function root(label: string): string {

@@ -4,7 +4,18 @@ import type { TxStatus } from '../../src/chain/outbox.js';
 import type { NotaryDecision } from '../../src/notary/log.js';
 import { notaryTransition, type NotaryFacts } from '../../src/notary/machine.js';
 
-const batch = { agency: '0x' + '11'.repeat(32), agencyCode: 'JN-CG', seq: 2, root: '0x' + '22'.repeat(32), size: 4, prevRoot: '0x' + '33'.repeat(32), firstCapturedAt: 1, lastCapturedAt: 2, anchoredAt: 3, blockNumber: 9 };
+const batch = {
+  agency: '0x' + '11'.repeat(32),
+  agencyCode: 'JN-CG',
+  seq: 2,
+  root: '0x' + '22'.repeat(32),
+  size: 4,
+  prevRoot: '0x' + '33'.repeat(32),
+  firstCapturedAt: 1,
+  lastCapturedAt: 2,
+  anchoredAt: 3,
+  blockNumber: 9,
+};
 const common = { chainId: 31337, registry: '0x' + '44'.repeat(20), batch, decidedAt: 't', updatedAt: 't' };
 const attestation = { attestedAt: 5, signature: '0x' + '55'.repeat(65), digest: '0x' + '66'.repeat(32) };
 const tx = { hash: '0x' + '77'.repeat(32), nonce: 0, raw: '0x02', signedAt: 't' };
@@ -16,7 +27,8 @@ const d = {
   refused: { ...common, status: 'refused', refusal: { reason: 'SEQ_GAP', message: 'm', details: {}, code: 'NOTARY_POLICY' } },
 } satisfies Record<string, NotaryDecision>;
 const f = (x: Partial<NotaryFacts> = {}): NotaryFacts => ({ onChainAttestedAt: 0, anchored: true, submit: true, ...x });
-const t = (kind: TxStatus['kind']): TxStatus => (kind === 'gap' ? { kind, next: 0 } : kind === 'mined' ? { kind, blockNumber: 1, blockHash: '0x' } : kind === 'reverted' ? { kind, blockNumber: 1 } : { kind });
+const t = (kind: TxStatus['kind']): TxStatus =>
+  kind === 'gap' ? { kind, next: 0 } : kind === 'mined' ? { kind, blockNumber: 1, blockHash: '0x' } : kind === 'reverted' ? { kind, blockNumber: 1 } : { kind };
 
 describe('notaryTransition', () => {
   it.each([
@@ -65,7 +77,10 @@ describe('the log validates what it reads back', () => {
       await db.close();
       const log = await NotaryLog.open(dir, notary);
       try {
-        await expect(log.decision('31337:0xreg', batch.agency, batch.root)).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringContaining('tx') });
+        await expect(log.decision('31337:0xreg', batch.agency, batch.root)).rejects.toMatchObject({
+          code: 'JOURNAL_CORRUPT',
+          message: expect.stringContaining('tx'),
+        });
         await expect(log.decisions()).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT' });
       } finally {
         await log.close();

@@ -10,7 +10,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { recoverAttestationSigner } from '../../src/chain/attestation.js';
 import { isLiuhenError } from '../../src/errors.js';
 import { NotaryLog, type BatchOutcome, type Notary, type NotaryEvent } from '../../src/notary/index.js';
-import { AGENCY_A, AGENCY_B, agencyOfRoot, anchor, chainNow, cosignedEvents, makeNotary, mine, NOTARY_ROLE, setupChain, tempDirs, withFaults, type Chain } from './helpers.js';
+import {
+  AGENCY_A,
+  AGENCY_B,
+  agencyOfRoot,
+  anchor,
+  chainNow,
+  cosignedEvents,
+  makeNotary,
+  mine,
+  NOTARY_ROLE,
+  setupChain,
+  tempDirs,
+  withFaults,
+  type Chain,
+} from './helpers.js';
 
 const dirs = tempDirs();
 const open: Notary[] = [];
@@ -36,7 +50,12 @@ describe('notary', () => {
   it('co-signs a valid backlog in chain order; each batch becomes notarized', async () => {
     const chain = await setupChain();
     const [me] = chain.notaries;
-    const roots = [await anchor(chain, chain.agencyA), await anchor(chain, chain.agencyB), await anchor(chain, chain.agencyA), await anchor(chain, chain.agencyA)];
+    const roots = [
+      await anchor(chain, chain.agencyA),
+      await anchor(chain, chain.agencyB),
+      await anchor(chain, chain.agencyA),
+      await anchor(chain, chain.agencyA),
+    ];
     const notary = await notaryFor(chain, me!);
 
     const outcomes = await notary.runOnce();
@@ -51,7 +70,14 @@ describe('notary', () => {
       // The signature on chain is the one reported, and recovers to the notary under the shared EIP-712 definition.
       const events = await cosignedEvents(chain, o.batch.root);
       expect(events).toEqual([{ notary: me!.address, attestedAt: BigInt(o.attestedAt), signature: o.signature }]);
-      expect(recoverAttestationSigner(chain.chainId, chain.registryAddress, { root: o.batch.root, agency: o.batch.agency, seq: o.batch.seq, size: o.batch.size, prevRoot: o.batch.prevRoot, attestedAt: o.attestedAt }, o.signature)).toBe(me!.address);
+      expect(
+        recoverAttestationSigner(
+          chain.chainId,
+          chain.registryAddress,
+          { root: o.batch.root, agency: o.batch.agency, seq: o.batch.seq, size: o.batch.size, prevRoot: o.batch.prevRoot, attestedAt: o.attestedAt },
+          o.signature,
+        ),
+      ).toBe(me!.address);
       expect(BigInt(Signature.from(o.signature).s)).toBeLessThan(1n << 255n);
     }
     // attestedAt = now, never before the anchoring block.
@@ -146,7 +172,11 @@ describe('notary', () => {
     const log = await NotaryLog.open(logDir, me!.address);
     try {
       const dec = decisions.find((d) => d.batch.root === second)!;
-      const attempt = log.recordSigned(`${chain.chainId}:${chain.registryAddress.toLowerCase()}`, { ...dec, status: 'signed', attestation: { attestedAt: 1, signature: '0x', digest: '0x' } });
+      const attempt = log.recordSigned(`${chain.chainId}:${chain.registryAddress.toLowerCase()}`, {
+        ...dec,
+        status: 'signed',
+        attestation: { attestedAt: 1, signature: '0x', digest: '0x' },
+      });
       await expect(attempt).rejects.toSatisfy((e) => isLiuhenError(e, 'NOTARY_EQUIVOCATION'));
     } finally {
       await log.close();
@@ -194,7 +224,11 @@ describe('notary', () => {
     const [me] = chain.notaries;
     const logDir = dirs.make();
     const r = await anchor(chain, chain.agencyA);
-    const crashing = withFaults(chain.provider, { broadcastTransaction: async () => { throw new Error('simulated crash before broadcast'); } });
+    const crashing = withFaults(chain.provider, {
+      broadcastTransaction: async () => {
+        throw new Error('simulated crash before broadcast');
+      },
+    });
     const first = await notaryFor(chain, me!, logDir, { provider: crashing });
     const [failed] = await first.runOnce();
     expect(failed).toMatchObject({ status: 'failed', batch: { root: r } });
@@ -205,8 +239,16 @@ describe('notary', () => {
 
     const restarted = await notaryFor(chain, me!, logDir);
     const [done] = await restarted.runOnce();
-    expect(done).toMatchObject({ status: 'signed', submitted: true, resumed: true, signature: logged!.attestation!.signature, attestedAt: logged!.attestation!.attestedAt });
-    expect(await cosignedEvents(chain, r)).toEqual([{ notary: me!.address, attestedAt: BigInt(logged!.attestation!.attestedAt), signature: logged!.attestation!.signature }]);
+    expect(done).toMatchObject({
+      status: 'signed',
+      submitted: true,
+      resumed: true,
+      signature: logged!.attestation!.signature,
+      attestedAt: logged!.attestation!.attestedAt,
+    });
+    expect(await cosignedEvents(chain, r)).toEqual([
+      { notary: me!.address, attestedAt: BigInt(logged!.attestation!.attestedAt), signature: logged!.attestation!.signature },
+    ]);
     expect(await chain.provider.getTransactionCount(me!.address)).toBe(1);
     expect(await restarted.runOnce()).toEqual([]);
   });
@@ -228,7 +270,9 @@ describe('notary', () => {
     await closeNotary(first);
 
     const restarted = await notaryFor(chain, me!, logDir);
-    expect(await restarted.runOnce()).toEqual([expect.objectContaining({ status: 'signed', resumed: true, signature: logged!.attestation!.signature, cosignTx: logged!.tx!.hash })]);
+    expect(await restarted.runOnce()).toEqual([
+      expect.objectContaining({ status: 'signed', resumed: true, signature: logged!.attestation!.signature, cosignTx: logged!.tx!.hash }),
+    ]);
     expect(await cosignedEvents(chain, r)).toHaveLength(1);
     expect(await chain.provider.getTransactionCount(me!.address)).toBe(1);
     expect((await restarted.decisions())[0]?.status).toBe('cosigned');
@@ -267,7 +311,9 @@ describe('notary', () => {
     const [me] = chain.notaries;
     const r = await anchor(chain, chain.agencyA);
     const notary = await notaryFor(chain, me!, dirs.make(), { policy: { confirmations: 3 } });
-    expect(await notary.runOnce()).toEqual([expect.objectContaining({ status: 'waiting', reason: 'CONFIRMATIONS', detail: expect.stringContaining('3 more confirmation(s)') })]);
+    expect(await notary.runOnce()).toEqual([
+      expect.objectContaining({ status: 'waiting', reason: 'CONFIRMATIONS', detail: expect.stringContaining('3 more confirmation(s)') }),
+    ]);
     await mine(2);
     expect((await notary.runOnce())[0]).toMatchObject({ status: 'waiting', detail: expect.stringContaining('1 more') });
     await mine(1);
@@ -296,7 +342,13 @@ describe('notary', () => {
       expect(await chain.provider.getTransactionCount(chain.notaries[i]!.address)).toBe(0);
     }
     attestations.sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-    await (await (chain.registry.connect(chain.admin) as Contract).cosign(agencyOfRoot(r), r, attestations.map((a) => [a.attestedAt, a.signature]))).wait();
+    await (
+      await (chain.registry.connect(chain.admin) as Contract).cosign(
+        agencyOfRoot(r),
+        r,
+        attestations.map((a) => [a.attestedAt, a.signature]),
+      )
+    ).wait();
     expect(await chain.registry.isNotarized(agencyOfRoot(r), r)).toBe(true);
     // The notary sees its signature on chain and closes the entry.
     expect((await notaries[0]!.runOnce())[0]).toMatchObject({ status: 'signed', submitted: true, resumed: true });
@@ -362,7 +414,11 @@ describe('notary', () => {
 
   it('refuses to start against the wrong chain id or an address without a registry', async () => {
     const chain = await setupChain();
-    await expect(makeNotary(chain, chain.notaries[0]!, dirs.make(), { chainId: chain.chainId + 1 })).rejects.toSatisfy((e) => isLiuhenError(e, 'CHAIN_MISMATCH'));
-    await expect(makeNotary(chain, chain.notaries[0]!, dirs.make(), { registry: chain.notaries[0]!.address })).rejects.toSatisfy((e) => isLiuhenError(e, 'REGISTRY_MISSING'));
+    await expect(makeNotary(chain, chain.notaries[0]!, dirs.make(), { chainId: chain.chainId + 1 })).rejects.toSatisfy((e) =>
+      isLiuhenError(e, 'CHAIN_MISMATCH'),
+    );
+    await expect(makeNotary(chain, chain.notaries[0]!, dirs.make(), { registry: chain.notaries[0]!.address })).rejects.toSatisfy((e) =>
+      isLiuhenError(e, 'REGISTRY_MISSING'),
+    );
   });
 });

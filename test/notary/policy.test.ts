@@ -114,7 +114,9 @@ describe('notary key and passphrase', () => {
 
     expect(await resolveNotaryPassphrase({ dataDir: data, chainId: 27752, env: {}, prompt: false })).toBe(fromFile);
     expect(await resolveNotaryPassphrase({ dataDir: data, chainId: 31337, env: {}, prompt: false })).toBe(fromFile);
-    expect(await resolveNotaryPassphrase({ dataDir: data, chainId: 31337, env: { LIUHEN_NOTARY_PASSPHRASE: 'from-env-123' }, prompt: false })).toBe('from-env-123');
+    expect(await resolveNotaryPassphrase({ dataDir: data, chainId: 31337, env: { LIUHEN_NOTARY_PASSPHRASE: 'from-env-123' }, prompt: false })).toBe(
+      'from-env-123',
+    );
     const missing = await resolveNotaryPassphrase({ dataDir: data, chainId: 1, env: {}, prompt: false }).catch((e: unknown) => e);
     expect(isLiuhenError(missing, 'KEY_MISSING')).toBe(true);
     expect((missing as Error).message).toContain('LIUHEN_NOTARY_PASSPHRASE');

@@ -38,7 +38,11 @@ async function setup(notaryIndex: number) {
   const admin = new NonceManager(new Wallet(ANVIL_KEYS[0]!, provider));
   const agency = new NonceManager(new Wallet(ANVIL_KEYS[1]!, provider));
   // Anvil's dev accounts beyond 0 (admin) and 1 (agency): funded at genesis.
-  const notaryWallet = HDNodeWallet.fromPhrase('test test test test test test test test test test test junk', undefined, `m/44'/60'/0'/0/${notaryIndex}`).connect(provider);
+  const notaryWallet = HDNodeWallet.fromPhrase(
+    'test test test test test test test test test test test junk',
+    undefined,
+    `m/44'/60'/0'/0/${notaryIndex}`,
+  ).connect(provider);
   const deployed = await new ContractFactory(evidenceRegistryArtifact.abi, evidenceRegistryArtifact.bytecode, admin).deploy(await admin.getAddress());
   const receipt = await deployed.deploymentTransaction()!.wait();
   const registry = deployed as Contract;
@@ -66,7 +70,9 @@ async function setup(notaryIndex: number) {
   };
   const cosignLogs = async (root: string) => {
     const logs = await registry.queryFilter(registry.filters.BatchCosigned(A, root), receipt!.blockNumber);
-    return logs.map((l) => (l as unknown as { args: { notary: string; attestedAt: bigint; signature: string } }).args).map((a) => ({ notary: a.notary, attestedAt: Number(a.attestedAt), signature: a.signature }));
+    return logs
+      .map((l) => (l as unknown as { args: { notary: string; attestedAt: bigint; signature: string } }).args)
+      .map((a) => ({ notary: a.notary, attestedAt: Number(a.attestedAt), signature: a.signature }));
   };
   return { registry, notaryWallet, open, anchor, cosignLogs, events };
 }

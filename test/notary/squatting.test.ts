@@ -28,7 +28,7 @@ const B32 = encodeBytes32String(AGENCY_B);
 const statuses = (outcomes: BatchOutcome[]): string[] => outcomes.map((o) => `${o.status} ${o.batch.agency} #${o.batch.seq}`);
 
 describe('root squatting (issue 9.2): another agency anchoring a copy of our root cannot stall our notarization', () => {
-  it('B anchors a copy of A\'s root first, the notary decides B\'s copy, then A\'s batch: A ends notarized, nothing refused', async () => {
+  it("B anchors a copy of A's root first, the notary decides B's copy, then A's batch: A ends notarized, nothing refused", async () => {
     const chain = await setupChain();
     const r = root('squatted');
     const notary = await notaryFor(chain);
@@ -48,7 +48,7 @@ describe('root squatting (issue 9.2): another agency anchoring a copy of our roo
     expect(await notary.pending()).toEqual([]);
   });
 
-  it('both copies in one pass (B\'s first in chain order): both are signed, each under its own agency', async () => {
+  it("both copies in one pass (B's first in chain order): both are signed, each under its own agency", async () => {
     const chain = await setupChain();
     const r = root('squatted-same-pass');
     await anchor(chain, chain.agencyB, { root: r });

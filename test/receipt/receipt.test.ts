@@ -24,7 +24,14 @@ beforeAll(async () => {
   const ids: string[] = [];
   for (let i = 0; i < 11; i++) {
     const media = i === 6 ? { type: 'video/mp4', size, sha256 } : { type: 'image/jpeg', size: i, sha256: `${i}`.padStart(64, '0') };
-    ids.push((await j.append({ agency: 'JN-CG', device: 'cam-1', officer: 'O-1', kind: i === 6 ? 'video' : 'photo', media, capturedAt: '2026-11-27T09:30:00+08:00' }, key)).record.id);
+    ids.push(
+      (
+        await j.append(
+          { agency: 'JN-CG', device: 'cam-1', officer: 'O-1', kind: i === 6 ? 'video' : 'photo', media, capturedAt: '2026-11-27T09:30:00+08:00' },
+          key,
+        )
+      ).record.id,
+    );
   }
   await j.seal('JN-CG');
   receipt = await receiptFromJournal(j, ids[6]!);
@@ -38,7 +45,13 @@ const failing = (v: Awaited<ReturnType<typeof verifyReceipt>>) => v.checks.filte
 describe('receipt format', () => {
   it('has exactly the documented shape', () => {
     expect(Object.keys(receipt)).toEqual(['format', 'record', 'leaf', 'inclusion', 'batch', 'anchor', 'attestations']);
-    expect(receipt).toMatchObject({ format: 'liuhen-receipt/1', inclusion: { index: 6, size: 11 }, batch: { agency: 'JN-CG', seq: 1, size: 11 }, anchor: null, attestations: [] });
+    expect(receipt).toMatchObject({
+      format: 'liuhen-receipt/1',
+      inclusion: { index: 6, size: 11 },
+      batch: { agency: 'JN-CG', seq: 1, size: 11 },
+      anchor: null,
+      attestations: [],
+    });
     expect(receipt.inclusion.path).toHaveLength(4);
     expect(receipt.leaf).toMatch(/^0x[0-9a-f]{64}$/);
     expect(receipt.record!.media!.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -52,11 +65,26 @@ describe('receipt format', () => {
     ['trailing garbage', () => `${text()}garbage`, 'INVALID_RECEIPT', /not valid JSON/],
     ['truncation', () => text().slice(0, -20), 'INVALID_RECEIPT'],
     ['index >= size', () => ({ ...receipt, inclusion: { ...receipt.inclusion, index: 11 } }), 'INVALID_RECEIPT', /index 11 must be below size 11/],
-    ['path too short', () => ({ ...receipt, inclusion: { ...receipt.inclusion, path: receipt.inclusion.path.slice(1) } }), 'INVALID_RECEIPT', /wrong proof size 3, want 4/],
-    ['path element of wrong length', () => ({ ...receipt, inclusion: { ...receipt.inclusion, path: [receipt.inclusion.path[0]!.slice(0, 64), ...receipt.inclusion.path.slice(1)] } }), 'INVALID_RECEIPT', /inclusion.path.0/],
+    [
+      'path too short',
+      () => ({ ...receipt, inclusion: { ...receipt.inclusion, path: receipt.inclusion.path.slice(1) } }),
+      'INVALID_RECEIPT',
+      /wrong proof size 3, want 4/,
+    ],
+    [
+      'path element of wrong length',
+      () => ({ ...receipt, inclusion: { ...receipt.inclusion, path: [receipt.inclusion.path[0]!.slice(0, 64), ...receipt.inclusion.path.slice(1)] } }),
+      'INVALID_RECEIPT',
+      /inclusion.path.0/,
+    ],
     ['absurd path', () => ({ ...receipt, inclusion: { ...receipt.inclusion, path: Array(5000).fill(receipt.leaf) } }), 'INVALID_RECEIPT'],
     ['leaf of wrong length', () => ({ ...receipt, leaf: `${receipt.leaf}00` }), 'INVALID_RECEIPT', /leaf/],
-    ['uppercase root', () => ({ ...receipt, batch: { ...receipt.batch, root: receipt.batch.root.toUpperCase().replace('0X', '0x') } }), 'INVALID_RECEIPT', /batch.root/],
+    [
+      'uppercase root',
+      () => ({ ...receipt, batch: { ...receipt.batch, root: receipt.batch.root.toUpperCase().replace('0X', '0x') } }),
+      'INVALID_RECEIPT',
+      /batch.root/,
+    ],
     ['unknown key', () => ({ ...receipt, extra: true }), 'INVALID_RECEIPT', /Unrecognized key/],
     ['__proto__', () => `{"__proto__":{"polluted":1},${text().slice(1)}`, 'INVALID_RECEIPT'],
     ['inclusion size ≠ batch size', () => ({ ...receipt, inclusion: { ...receipt.inclusion, size: 12 } }), 'INVALID_RECEIPT', /differs from batch size/],
@@ -70,7 +98,11 @@ describe('receipt format', () => {
     });
   }
   it('does not pollute prototypes', () => {
-    try { parseReceipt(`{"__proto__":{"polluted":1},${text().slice(1)}`); } catch { /* refused */ }
+    try {
+      parseReceipt(`{"__proto__":{"polluted":1},${text().slice(1)}`);
+    } catch {
+      /* refused */
+    }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
@@ -79,7 +111,14 @@ describe('verification pipeline (offline)', () => {
   it('the untouched receipt passes every offline check and is incomplete until anchored', async () => {
     const v = await verifyReceipt({ receipt: serializeReceipt(receipt), content: { path: file } });
     expect(v.checks.map((c) => [c.name, c.status])).toEqual([
-      ['format', 'pass'], ['content', 'pass'], ['signature', 'pass'], ['leaf', 'pass'], ['inclusion', 'pass'], ['anchor', 'pending'], ['notary', 'pending'], ['policy', 'skipped'],
+      ['format', 'pass'],
+      ['content', 'pass'],
+      ['signature', 'pass'],
+      ['leaf', 'pass'],
+      ['inclusion', 'pass'],
+      ['anchor', 'pending'],
+      ['notary', 'pending'],
+      ['policy', 'skipped'],
     ]);
     expect(v.status).toBe('incomplete');
   });
@@ -102,21 +141,113 @@ describe('verification pipeline (offline)', () => {
   };
   const flip = (hex: string, nibble = 10) => hex.slice(0, nibble) + (hex[nibble] === '0' ? '1' : '0') + hex.slice(nibble + 1);
   const cases: Array<[string, (r: Receipt) => void, string[]]> = [
-    ['record.officer', (r) => { r.record!.officer = '37019999'; }, ['signature', 'leaf', 'inclusion']],
-    ['record.capturedAt', (r) => { r.record!.capturedAt = '2026-11-27T09:31:00+08:00'; }, ['signature', 'leaf', 'inclusion']],
-    ['record.seq', (r) => { r.record!.seq = 2; r.record!.prev = r.leaf; }, ['signature', 'leaf', 'inclusion']],
-    ['record.salt', (r) => { r.record!.salt = flip(r.record!.salt); }, ['signature', 'leaf', 'inclusion']],
-    ['record.media.sha256', (r) => { r.record!.media!.sha256 = flip(r.record!.media!.sha256, 5); }, ['content', 'signature', 'leaf', 'inclusion']],
-    ['record.media.size', (r) => { r.record!.media!.size += 1; }, ['content', 'signature', 'leaf', 'inclusion']],
-    ['record.sig.value', (r) => { r.record!.sig!.value = flip(r.record!.sig!.value); }, ['signature', 'leaf', 'inclusion']],
-    ['leaf', (r) => { r.leaf = flip(r.leaf) as `0x${string}`; }, ['leaf']],
-    ['root', (r) => { r.batch.root = flip(r.batch.root) as `0x${string}`; }, ['inclusion']],
-    ...[0, 1, 2, 3].map((i): [string, (r: Receipt) => void, string[]] => [`path[${i}]`, (r) => { r.inclusion.path[i] = flip(r.inclusion.path[i]!) as `0x${string}`; }, ['inclusion']]),
-    ['path elements swapped', (r) => { const p = r.inclusion.path; [p[0], p[1]] = [p[1]!, p[0]!]; }, ['inclusion']],
-    ['index + 1', (r) => { r.inclusion.index += 1; }, ['inclusion']],
-    ['index - 1', (r) => { r.inclusion.index -= 1; }, ['inclusion']],
-    ['batch.agency', (r) => { r.batch.agency = 'JN-XX'; }, ['format']],
-    ['inclusion.size only', (r) => { r.inclusion.size -= 1; }, ['format']],
+    [
+      'record.officer',
+      (r) => {
+        r.record!.officer = '37019999';
+      },
+      ['signature', 'leaf', 'inclusion'],
+    ],
+    [
+      'record.capturedAt',
+      (r) => {
+        r.record!.capturedAt = '2026-11-27T09:31:00+08:00';
+      },
+      ['signature', 'leaf', 'inclusion'],
+    ],
+    [
+      'record.seq',
+      (r) => {
+        r.record!.seq = 2;
+        r.record!.prev = r.leaf;
+      },
+      ['signature', 'leaf', 'inclusion'],
+    ],
+    [
+      'record.salt',
+      (r) => {
+        r.record!.salt = flip(r.record!.salt);
+      },
+      ['signature', 'leaf', 'inclusion'],
+    ],
+    [
+      'record.media.sha256',
+      (r) => {
+        r.record!.media!.sha256 = flip(r.record!.media!.sha256, 5);
+      },
+      ['content', 'signature', 'leaf', 'inclusion'],
+    ],
+    [
+      'record.media.size',
+      (r) => {
+        r.record!.media!.size += 1;
+      },
+      ['content', 'signature', 'leaf', 'inclusion'],
+    ],
+    [
+      'record.sig.value',
+      (r) => {
+        r.record!.sig!.value = flip(r.record!.sig!.value);
+      },
+      ['signature', 'leaf', 'inclusion'],
+    ],
+    [
+      'leaf',
+      (r) => {
+        r.leaf = flip(r.leaf) as `0x${string}`;
+      },
+      ['leaf'],
+    ],
+    [
+      'root',
+      (r) => {
+        r.batch.root = flip(r.batch.root) as `0x${string}`;
+      },
+      ['inclusion'],
+    ],
+    ...[0, 1, 2, 3].map((i): [string, (r: Receipt) => void, string[]] => [
+      `path[${i}]`,
+      (r) => {
+        r.inclusion.path[i] = flip(r.inclusion.path[i]!) as `0x${string}`;
+      },
+      ['inclusion'],
+    ]),
+    [
+      'path elements swapped',
+      (r) => {
+        const p = r.inclusion.path;
+        [p[0], p[1]] = [p[1]!, p[0]!];
+      },
+      ['inclusion'],
+    ],
+    [
+      'index + 1',
+      (r) => {
+        r.inclusion.index += 1;
+      },
+      ['inclusion'],
+    ],
+    [
+      'index - 1',
+      (r) => {
+        r.inclusion.index -= 1;
+      },
+      ['inclusion'],
+    ],
+    [
+      'batch.agency',
+      (r) => {
+        r.batch.agency = 'JN-XX';
+      },
+      ['format'],
+    ],
+    [
+      'inclusion.size only',
+      (r) => {
+        r.inclusion.size -= 1;
+      },
+      ['format'],
+    ],
   ];
   for (const [name, f, expected] of cases) {
     it(`mutating ${name} fails ${expected.join(', ')}`, async () => {
@@ -134,7 +265,10 @@ describe('verification pipeline (offline)', () => {
   // parser refuses a path of the wrong length.
   it('size ± 1 is caught offline on the right border of the tree', async () => {
     expect(lastReceipt.inclusion.index).toBe(10);
-    for (const [d, check] of [[1, 'format'], [-1, 'format']] as const) {
+    for (const [d, check] of [
+      [1, 'format'],
+      [-1, 'format'],
+    ] as const) {
       const r = structuredClone(lastReceipt);
       r.inclusion.size += d;
       r.batch.size += d;
@@ -166,7 +300,8 @@ describe('verification pipeline (offline)', () => {
       else {
         // Offline, only whitespace may change harmlessly (JSON formatting is not hashed), and
         // batch.seq / batch.prevRoot, which only the anchor check (on chain) can vouch for.
-        const harmless = /\s/.test(String.fromCharCode(bytes[i]!)) || /\s/.test(String.fromCharCode(b[i]!)) || chainOnly.some(([from, to]) => i >= from && i < to);
+        const harmless =
+          /\s/.test(String.fromCharCode(bytes[i]!)) || /\s/.test(String.fromCharCode(b[i]!)) || chainOnly.some(([from, to]) => i >= from && i < to);
         expect(harmless, `flip at ${i} (${JSON.stringify(base.slice(i - 10, i + 10))}) passed`).toBe(true);
         expect(v.status).toBe('incomplete');
       }

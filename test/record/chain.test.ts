@@ -9,8 +9,16 @@ import { SIGNING_WORKERS_ENV, signingPool, SigningPool } from '../../src/record/
 import { ZERO32 } from '../../src/util/hex.js';
 
 const unchained = (i: number, extra: Partial<UnchainedRecord> = {}): UnchainedRecord => ({
-  v: 1, id: `01JDQ7Z8X9Y0ABCDEFGHJK${String(i).padStart(4, '0')}`, agency: 'JN-CG', device: 'cam-01', officer: '37010001', kind: 'photo',
-  media: { type: 'image/jpeg', size: i, sha256: 'a'.repeat(64) }, capturedAt: '2026-11-27T09:30:00+08:00', salt: `0x${'11'.repeat(16)}`, ...extra,
+  v: 1,
+  id: `01JDQ7Z8X9Y0ABCDEFGHJK${String(i).padStart(4, '0')}`,
+  agency: 'JN-CG',
+  device: 'cam-01',
+  officer: '37010001',
+  kind: 'photo',
+  media: { type: 'image/jpeg', size: i, sha256: 'a'.repeat(64) },
+  capturedAt: '2026-11-27T09:30:00+08:00',
+  salt: `0x${'11'.repeat(16)}`,
+  ...extra,
 });
 
 /** What signing one record at a time gives: the reference every run must equal. */
@@ -26,7 +34,7 @@ describe('JCS of an object plus members (canonicalWith)', () => {
   const names = ['a', 'Z', 'prev', 'seq', 'sig', 'salt', 'stage', 'v', 'é', '\u0080', 'A1', 'body', 'zz', '€', '😀'];
   it('equals canonicalize of the merged object, wherever the added members sort', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 300; round++) {
       const base: Record<string, unknown> = {};
       const extra: Record<string, unknown> = {};
@@ -74,15 +82,17 @@ describe('signing a run of one device (DeviceKey.chain)', () => {
     expect(await chainWith(plain, { seq: 0, leaf: ZERO32 }, run)).toEqual(oneByOne(key, run));
   });
 
-  it('a plain signer whose signature does not verify (another record\'s, a weak key) is refused', async () => {
-    const wrong = { sign: (r: never) => ({ ...(r as object), sig: (key.signSync({ ...(r as object), officer: 'someone else' } as never) as { sig: unknown }).sig }) as never };
+  it("a plain signer whose signature does not verify (another record's, a weak key) is refused", async () => {
+    const wrong = {
+      sign: (r: never) => ({ ...(r as object), sig: (key.signSync({ ...(r as object), officer: 'someone else' } as never) as { sig: unknown }).sig }) as never,
+    };
     await expect(chainWith(wrong, { seq: 0, leaf: ZERO32 }, run.slice(0, 1))).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
     const weak = { sign: (r: never) => ({ ...(r as object), sig: { alg: 'Ed25519', key: `0x${'00'.repeat(32)}`, value: `0x${'00'.repeat(64)}` } }) as never };
     await expect(chainWith(weak, { seq: 0, leaf: ZERO32 }, run.slice(0, 1))).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
   });
 
   it('a plain signer returning a malformed sig is refused (only its sig is ever taken)', async () => {
-    const liar = { sign: (r: never) => ({ ...key.signSync(r as never) as object, sig: { alg: 'RSA' } }) as never };
+    const liar = { sign: (r: never) => ({ ...(key.signSync(r as never) as object), sig: { alg: 'RSA' } }) as never };
     await expect(chainWith(liar, { seq: 0, leaf: ZERO32 }, run.slice(0, 1))).rejects.toMatchObject({ code: 'INVALID_RECORD' });
   });
 });
@@ -93,7 +103,8 @@ describe('signing threads that fail: the run is signed inline instead, and nothi
   const forms = run.map(canonicalMembers);
   const head = { seq: 0, leaf: ZERO32 } as const;
   const evalWorker = (code: string) => () => new Worker(code, { eval: true });
-  const answering = (reply: string) => evalWorker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(${reply}));`);
+  const answering = (reply: string) =>
+    evalWorker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(${reply}));`);
   const privateKeyOf = (k: DeviceKey) => (k as unknown as { privateKey: never }).privateKey;
   const chainOn = (pool: SigningPool) => pool.chain(privateKeyOf(key), key.publicKey, head, run, forms);
 
@@ -135,7 +146,9 @@ describe('signing threads that fail: the run is signed inline instead, and nothi
       expect(new SigningPool().wants(100)).toBe(false);
       for (const bad of ['two', '-1', '1.5', '500']) {
         process.env[SIGNING_WORKERS_ENV] = bad;
-        expect(() => new SigningPool().wants(100)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/LIUHEN_SIGNING_WORKERS/) }));
+        expect(() => new SigningPool().wants(100)).toThrow(
+          expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/LIUHEN_SIGNING_WORKERS/) }),
+        );
       }
     } finally {
       if (saved === undefined) delete process.env[SIGNING_WORKERS_ENV];

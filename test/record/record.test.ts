@@ -8,8 +8,17 @@ import { hashLeaf } from '../../src/merkle/hasher.js';
 import { toHex, ZERO32 } from '../../src/util/hex.js';
 
 const base = {
-  v: 1, id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPQ', agency: 'JN-CG', device: 'cam-01', officer: '37010001', kind: 'photo',
-  media: { type: 'image/jpeg', size: 12, sha256: 'a'.repeat(64) }, capturedAt: '2026-11-27T09:30:00+08:00', seq: 1, prev: ZERO32, salt: `0x${'11'.repeat(16)}`,
+  v: 1,
+  id: '01JDQ7Z8X9Y0ABCDEFGHJKMNPQ',
+  agency: 'JN-CG',
+  device: 'cam-01',
+  officer: '37010001',
+  kind: 'photo',
+  media: { type: 'image/jpeg', size: 12, sha256: 'a'.repeat(64) },
+  capturedAt: '2026-11-27T09:30:00+08:00',
+  seq: 1,
+  prev: ZERO32,
+  salt: `0x${'11'.repeat(16)}`,
 } as const;
 
 describe('record schema', () => {
@@ -82,7 +91,8 @@ describe('weak device keys (small-order points, RFC 8032 §5.1.7 does not exclud
   });
 
   it('small-order and non-canonical keys are unusable; real keys are usable', () => {
-    for (const bad of ['00'.repeat(32), `01${'00'.repeat(31)}`, `ec${'ff'.repeat(30)}7f`, 'ff'.repeat(32)]) expect(isUsableDeviceKey(`0x${bad}`), bad).toBe(false);
+    for (const bad of ['00'.repeat(32), `01${'00'.repeat(31)}`, `ec${'ff'.repeat(30)}7f`, 'ff'.repeat(32)])
+      expect(isUsableDeviceKey(`0x${bad}`), bad).toBe(false);
     expect(isUsableDeviceKey(DeviceKey.generate().publicKey)).toBe(true);
   });
 
@@ -110,7 +120,9 @@ describe('device key at rest', () => {
     const pem = key.toPem('correct horse battery');
     expect(pem).toContain('ENCRYPTED PRIVATE KEY');
     expect(DeviceKey.fromPem(pem, 'correct horse battery').publicKey).toBe(key.publicKey);
-    expect(() => DeviceKey.fromPem(pem, 'wrong horse')).toThrow(expect.objectContaining({ code: 'KEY_PASSPHRASE_WRONG', message: expect.not.stringContaining('wrong horse') }));
+    expect(() => DeviceKey.fromPem(pem, 'wrong horse')).toThrow(
+      expect.objectContaining({ code: 'KEY_PASSPHRASE_WRONG', message: expect.not.stringContaining('wrong horse') }),
+    );
     expect(() => DeviceKey.fromPem(pem)).toThrow(expect.objectContaining({ code: 'KEY_MISSING' }));
   });
 });

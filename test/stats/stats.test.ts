@@ -22,10 +22,19 @@ async function world() {
   const facts = new Map<string, ChainFacts>();
   const chainFacts = async (b: BatchInfo) => facts.get(b.root);
   const open = async (name: string) => {
-    const s = await SupervisionStats.open({ journal, dir: join(t.dir, name), supervisionAgency: SFJ, excludeDevices: ['gateway-audit'], chainFacts, chainRecheckMs: 0, now: () => DAY + 30 * 86_400_000 });
+    const s = await SupervisionStats.open({
+      journal,
+      dir: join(t.dir, name),
+      supervisionAgency: SFJ,
+      excludeDevices: ['gateway-audit'],
+      chainFacts,
+      chainRecheckMs: 0,
+      now: () => DAY + 30 * 86_400_000,
+    });
     return s;
   };
-  const append = (d: Partial<RecordDraft> & { agency: string; device: string; capturedAt: string }) => journal.append({ officer: 'OF-1', kind: 'form', body: { title: 'x' }, ...d } as RecordDraft, key);
+  const append = (d: Partial<RecordDraft> & { agency: string; device: string; capturedAt: string }) =>
+    journal.append({ officer: 'OF-1', kind: 'form', body: { title: 'x' }, ...d } as RecordDraft, key);
   /** Anchors (and notarizes) every batch not yet in `facts`, `delayMinutes` after its last capture. */
   const anchorAll = async (delayMinutes: number, notarized = true) => {
     for (const agency of journal.agencies()) {
@@ -46,7 +55,8 @@ async function cameraRecords(agency: string, device: string, n: number, day: num
   const key = DeviceKey.generate();
   const out: LiuhenRecord[] = [];
   try {
-    for (let i = 0; i < n; i++) out.push((await cam.append({ agency, device, officer: 'OF-9', kind: 'event', body: { event: 'clip', i }, capturedAt: at(day, i) }, key)).record);
+    for (let i = 0; i < n; i++)
+      out.push((await cam.append({ agency, device, officer: 'OF-9', kind: 'event', body: { event: 'clip', i }, capturedAt: at(day, i) }, key)).record);
   } finally {
     await cam.close();
     t.cleanup();
@@ -60,7 +70,13 @@ describe('supervision statistics (src/stats)', () => {
     let stats = await w.open('stats');
 
     // Day 0: agency A, a complete case; agency B, a decision without review.
-    for (const [stage, m] of [['filing', 0], ['investigation', 10], ['review', 20], ['decision', 30], ['service', 40]] as const) {
+    for (const [stage, m] of [
+      ['filing', 0],
+      ['investigation', 10],
+      ['review', 20],
+      ['decision', 30],
+      ['service', 40],
+    ] as const) {
       await w.append({ agency: 'JN-A', device: 'TERM-A1', case: 'A-1', stage, capturedAt: at(0, m) });
     }
     await w.append({ agency: 'JN-B', device: 'TERM-B1', case: 'B-1', stage: 'filing', capturedAt: at(0, 5) });
@@ -87,7 +103,12 @@ describe('supervision statistics (src/stats)', () => {
     expect(o.batches.waiting).toBe(0);
     expect(o.delay.counts.reduce((a, b) => a + b, 0)).toBe(7);
     const b1 = await stats.findings({ agency: 'JN-B', limit: 50 });
-    expect(b1.findings.map((f) => f.code).sort()).toEqual(['CASE_DECISION_NOT_SERVED', 'CASE_DECISION_WITHOUT_REVIEW', 'RECORD_ANCHORED_LATE', 'RECORD_ANCHORED_LATE']);
+    expect(b1.findings.map((f) => f.code).sort()).toEqual([
+      'CASE_DECISION_NOT_SERVED',
+      'CASE_DECISION_WITHOUT_REVIEW',
+      'RECORD_ANCHORED_LATE',
+      'RECORD_ANCHORED_LATE',
+    ]);
 
     // Restart: the index reopens where it stopped.
     await stats.close();
@@ -123,7 +144,13 @@ describe('supervision statistics (src/stats)', () => {
 
     // The supervision body's action on a finding (journaled as its own record) shows in the finding's history.
     const review = (await stats.findings({ agency: 'JN-B', code: 'CASE_DECISION_WITHOUT_REVIEW', limit: 1 })).findings[0]!;
-    await w.append({ agency: SFJ, device: 'supervision-decisions', kind: 'event', body: { event: 'finding-action', finding: review.id, status: 'verified', comment: '已调阅案卷', by: 'SV-1' }, capturedAt: at(2) });
+    await w.append({
+      agency: SFJ,
+      device: 'supervision-decisions',
+      kind: 'event',
+      body: { event: 'finding-action', finding: review.id, status: 'verified', comment: '已调阅案卷', by: 'SV-1' },
+      capturedAt: at(2),
+    });
     await stats.catchUp();
     expect((await stats.getFinding(review.id))?.status).toBe('verified');
     expect((await stats.findingHistory(review.id)).map((h) => [h.status, h.comment])).toEqual([['verified', '已调阅案卷']]);

@@ -24,7 +24,12 @@ const kek = Buffer.alloc(32, 0x42);
 const wrapper = aesGcmKeyWrapper({ keyId: 'kek-test', agency: 'AG-01', kek });
 const keys = staticKeyResolver([wrapper]);
 
-async function seal(plain: Uint8Array, w: KeyWrapper = wrapper, recordId = RECORD, segmentSize = S): Promise<{ object: Buffer; sha256: string; headerLength: number }> {
+async function seal(
+  plain: Uint8Array,
+  w: KeyWrapper = wrapper,
+  recordId = RECORD,
+  segmentSize = S,
+): Promise<{ object: Buffer; sha256: string; headerLength: number }> {
   const e = encryptEvidence(chunked(plain, 777), { recordId, wrapper: w, segmentSize, chunkSize: 4096 });
   const object = await collect(e.chunks);
   const headerLength = object.readUInt16BE(6);
@@ -259,7 +264,12 @@ describe('input checks', () => {
   });
 
   it('rejects a chunk that is not bytes', async () => {
-    const e = encryptEvidence((async function* () { yield 'text' as unknown as Uint8Array; })(), { recordId: RECORD, wrapper });
+    const e = encryptEvidence(
+      (async function* () {
+        yield 'text' as unknown as Uint8Array;
+      })(),
+      { recordId: RECORD, wrapper },
+    );
     expectCode((await collectUntilError(e.chunks)).error, 'INVALID_INPUT');
   });
 

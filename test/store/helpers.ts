@@ -48,7 +48,9 @@ export async function collectUntilError(it: AsyncIterable<Uint8Array>): Promise<
 
 export function expectCode(e: unknown, ...codes: ErrorCode[]): void {
   if (!codes.some((c) => isLiuhenError(e, c))) {
-    throw new Error(`expected a LiuhenError ${codes.join('|')}, got ${e instanceof Error ? `${e.name} ${(e as { code?: string }).code ?? ''}: ${e.message}` : String(e)}`);
+    throw new Error(
+      `expected a LiuhenError ${codes.join('|')}, got ${e instanceof Error ? `${e.name} ${(e as { code?: string }).code ?? ''}: ${e.message}` : String(e)}`,
+    );
   }
 }
 

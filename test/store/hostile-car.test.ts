@@ -54,7 +54,8 @@ function runChild(dir: string, shape: string): Promise<{ result: ChildResult; st
 }
 
 const spoolFiles = (dir: string) => (existsSync(join(dir, 'incoming')) ? readdirSync(join(dir, 'incoming')).filter((n) => n.endsWith('.car.tmp')) : []);
-const objectFiles = (dir: string) => (existsSync(join(dir, 'objects')) ? readdirSync(join(dir, 'objects'), { recursive: true }).filter((n) => String(n).endsWith('.car')) : []);
+const objectFiles = (dir: string) =>
+  existsSync(join(dir, 'objects')) ? readdirSync(join(dir, 'objects'), { recursive: true }).filter((n) => String(n).endsWith('.car')) : [];
 
 const refused = (code: string, limit: string) => (e: unknown) => isLiuhenError(e) && e.code === code && e.details?.limit === limit;
 
@@ -115,7 +116,9 @@ describe('hostile CARs: refused within the limits, nothing left behind', () => {
   it('a chain deeper than MAX_DAG_DEPTH (within the short-block allowance) is refused by depth, iteratively', async () => {
     const store = await LocalBackend.open(dir, { durable: false });
     const c = deepChain(MAX_DAG_DEPTH + 20);
-    await expect(store.importCar(carStream([c.root], c.blocks))).rejects.toSatisfy((e) => refused('STORE_INTEGRITY', 'depth')(e) && (e as Error).message.includes(String(MAX_DAG_DEPTH)));
+    await expect(store.importCar(carStream([c.root], c.blocks))).rejects.toSatisfy(
+      (e) => refused('STORE_INTEGRITY', 'depth')(e) && (e as Error).message.includes(String(MAX_DAG_DEPTH)),
+    );
     expect(spoolFiles(dir)).toEqual([]);
     expect(objectFiles(dir)).toEqual([]);
   });
@@ -131,14 +134,18 @@ describe('hostile CARs: refused within the limits, nothing left behind', () => {
   it('a block repeated in the CAR is stored once; a good object still imports and reads back', async () => {
     const data = pattern(600_000, 3);
     const source = await LocalBackend.open(join(dir, 'src'), { durable: false });
-    const cid = await source.add((async function* () {
-      yield data;
-    })());
+    const cid = await source.add(
+      (async function* () {
+        yield data;
+      })(),
+    );
     const parts: Uint8Array[] = [];
     await source.exportCar([cid], new Writable({ write: (c: Uint8Array, _e, cb) => (parts.push(c), cb()) }));
-    const { blocks } = await readCar((async function* () {
-      yield Buffer.concat(parts);
-    })());
+    const { blocks } = await readCar(
+      (async function* () {
+        yield Buffer.concat(parts);
+      })(),
+    );
     const list: { cid: CID; bytes: Uint8Array }[] = [];
     for await (const b of blocks) list.push(b);
     expect(list.length).toBe(4); // 3 leaves of 256 KiB and their node
@@ -229,4 +236,3 @@ describe('the Kubo path: same bounds (against the fake Kubo RPC server — no Ku
     }
   });
 });
-

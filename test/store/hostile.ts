@@ -50,7 +50,11 @@ function section(b: { cid: CID; bytes: Uint8Array }): Uint8Array {
 }
 
 /** A CARv1 as a stream: the header, then each block of `blocks` (an iterable, possibly generated lazily). */
-export async function* carStream(roots: CID[], blocks: Iterable<{ cid: CID; bytes: Uint8Array }> | AsyncIterable<{ cid: CID; bytes: Uint8Array }>, batch = 256): AsyncGenerator<Uint8Array> {
+export async function* carStream(
+  roots: CID[],
+  blocks: Iterable<{ cid: CID; bytes: Uint8Array }> | AsyncIterable<{ cid: CID; bytes: Uint8Array }>,
+  batch = 256,
+): AsyncGenerator<Uint8Array> {
   yield await header(roots);
   let pending: Uint8Array[] = [];
   for await (const b of blocks) {

@@ -33,7 +33,18 @@ describe('keyring', () => {
     const again = await openKeyring(path, PASS);
     expect(again.agencies()).toEqual(['AG-01', 'AG-02']);
     expect(again.byId(w1.keyId).keyId).toBe(w1.keyId);
-    expect((await collect(decryptEvidence((async function* () { yield object; })(), { recordId: RECORD, keys: again }))).equals(pattern(5000))).toBe(true);
+    expect(
+      (
+        await collect(
+          decryptEvidence(
+            (async function* () {
+              yield object;
+            })(),
+            { recordId: RECORD, keys: again },
+          ),
+        )
+      ).equals(pattern(5000)),
+    ).toBe(true);
     again.close();
   });
 
@@ -117,14 +128,27 @@ describe('keyring', () => {
     const added = await ring.addAgency('AG-03');
     expect(await ring.addAgency('AG-03')).toBe(added); // idempotent
     ring.close();
-    expectCode(thrown(() => ring.forAgency('AG-01')), 'STORE_CLOSED');
+    expectCode(
+      thrown(() => ring.forAgency('AG-01')),
+      'STORE_CLOSED',
+    );
 
     const again = await openKeyring(path, PASS);
     expect(again.agencies()).toEqual(['AG-01', 'AG-03']);
     expect(again.forAgency('AG-01').keyId).toBe(rotated.keyId);
-    const back = await collect(decryptEvidence((async function* () { yield sealed; })(), { recordId: RECORD, keys: again }));
+    const back = await collect(
+      decryptEvidence(
+        (async function* () {
+          yield sealed;
+        })(),
+        { recordId: RECORD, keys: again },
+      ),
+    );
     expect(back.equals(pattern(2000))).toBe(true);
-    expectCode(thrown(() => again.forAgency('AG-09')), 'STORE_KEY');
+    expectCode(
+      thrown(() => again.forAgency('AG-09')),
+      'STORE_KEY',
+    );
     again.close();
   });
 
@@ -132,7 +156,14 @@ describe('keyring', () => {
     const a = await createKeyring(path, PASS, { agencies: ['AG-01'], ...FAST });
     const b = await createKeyring(join(dir, 'other.json'), PASS, { agencies: ['AG-01'], ...FAST });
     const sealed = await collect(encryptEvidence(pattern(100), { recordId: RECORD, wrapper: a.forAgency('AG-01') }).chunks);
-    const r = await collectUntilError(decryptEvidence((async function* () { yield sealed; })(), { recordId: RECORD, keys: b }));
+    const r = await collectUntilError(
+      decryptEvidence(
+        (async function* () {
+          yield sealed;
+        })(),
+        { recordId: RECORD, keys: b },
+      ),
+    );
     expectCode(r.error, 'STORE_KEY');
     expect(r.received.length).toBe(0);
     a.close();

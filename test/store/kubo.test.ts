@@ -60,7 +60,14 @@ describe('kubo backend against a fake RPC server (protocol check; no Kubo needed
     const data = pattern(1024 * 1024 + 1, 60);
     const r = await store.put(chunked(data), { recordId: RECORD, agency: 'AG-KUBO' });
     const add = fake.calls.find((c) => c.path === 'add')!;
-    expect(Object.fromEntries(add.query)).toMatchObject({ 'cid-version': '1', 'raw-leaves': 'true', chunker: 'size-262144', hash: 'sha2-256', pin: 'true', trickle: 'false' });
+    expect(Object.fromEntries(add.query)).toMatchObject({
+      'cid-version': '1',
+      'raw-leaves': 'true',
+      chunker: 'size-262144',
+      hash: 'sha2-256',
+      pin: 'true',
+      trickle: 'false',
+    });
     expect(add.auth).toBe(AUTH);
     expect((await collect(store.get(r.cid, { recordId: RECORD, expectedSha256: r.sha256 }))).equals(data)).toBe(true);
   });
@@ -68,7 +75,12 @@ describe('kubo backend against a fake RPC server (protocol check; no Kubo needed
   it('has() asks the node offline; a missing CID is STORE_NOT_FOUND', async () => {
     const absent = await cidOf(pattern(64, 61));
     expect(await store.has(absent)).toBe(false);
-    expect(fake.calls.filter((c) => c.path === 'block/stat').at(-1)!.query.get('offline')).toBe('true');
+    expect(
+      fake.calls
+        .filter((c) => c.path === 'block/stat')
+        .at(-1)!
+        .query.get('offline'),
+    ).toBe('true');
     expectCode((await collectUntilError(store.get(absent, { recordId: RECORD }))).error, 'STORE_NOT_FOUND');
   });
 
@@ -89,7 +101,9 @@ describe('kubo backend against a fake RPC server (protocol check; no Kubo needed
   });
 
   it('a refused auth is STORE_UNAVAILABLE; user:pass in the URL becomes a Basic header', async () => {
-    await expect(openEvidenceStore({ kind: 'kubo', url: fake.url }, wrapper)).rejects.toSatisfy((e) => isLiuhenError(e, 'STORE_UNAVAILABLE') && /401/.test(e.message));
+    await expect(openEvidenceStore({ kind: 'kubo', url: fake.url }, wrapper)).rejects.toSatisfy(
+      (e) => isLiuhenError(e, 'STORE_UNAVAILABLE') && /401/.test(e.message),
+    );
     const other = await startFakeKubo(join(work, 'node3'), { auth: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` });
     const u = new URL(other.url);
     u.username = 'ops';

@@ -107,7 +107,11 @@ describe('multi-chunk CIDs equal the stock importer with Kubo defaults', () => {
 
   it('builds the two-level DAG Kubo builds: root → 2 nodes → 174 + 1 leaves', async () => {
     const { cid, blocks } = await referenceCid(twoLevel, KUBO_V1_RAW);
-    const bs = { get: async function* (c: CID) { yield blocks.get(c.toString())!; } };
+    const bs = {
+      get: async function* (c: CID) {
+        yield blocks.get(c.toString())!;
+      },
+    };
     const root = await exporter(cid, bs);
     if (root.type !== 'file') throw new Error('root is not a file');
     expect(root.node.Links).toHaveLength(2);

@@ -29,8 +29,13 @@ async function stop(s: Started): Promise<number | null> {
   return s.exited;
 }
 
-const api = (url: string, token?: string) => (path: string, init: RequestInit = {}) =>
-  fetch(`${url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) } });
+const api =
+  (url: string, token?: string) =>
+  (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, {
+      ...init,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) },
+    });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -66,7 +71,10 @@ describe('npm start (liuhen start) from a clean folder', () => {
     // An enforcement app posts a photo.
     const bytes = Buffer.from(`photo taken at ${new Date().toISOString()}`);
     const form = new FormData();
-    form.append('meta', JSON.stringify({ device: 'BWC-9001', officer: '37019001', case: 'JN-2026-9', stage: 'onsite', kind: 'photo', capturedAt: new Date().toISOString() }));
+    form.append(
+      'meta',
+      JSON.stringify({ device: 'BWC-9001', officer: '37019001', case: 'JN-2026-9', stage: 'onsite', kind: 'photo', capturedAt: new Date().toISOString() }),
+    );
     form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'p.jpg');
     const created = await api(url, tokens.agency)('/v1/records', { method: 'POST', body: form });
     expect(created.status).toBe(201);
@@ -81,7 +89,11 @@ describe('npm start (liuhen start) from a clean folder', () => {
     expect(receipt.anchor).toMatchObject({ chainId: 27752 });
     expect(receipt.attestations).toHaveLength(1);
     const verify = async (base: string, r: unknown) =>
-      (await (await api(base)('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt: r, sha256 }) })).json()).status;
+      (
+        await (
+          await api(base)('/v1/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt: r, sha256 }) })
+        ).json()
+      ).status;
     expect(await verify(url, receipt)).toBe('verified');
 
     // Ctrl-C: a clean stop.

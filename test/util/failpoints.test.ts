@@ -30,7 +30,10 @@ describe('failpoints', () => {
 
   it(`kill from ${FAILPOINTS_ENV} SIGKILLs the process at that point`, () => {
     const code = `import { failpoint } from './src/util/failpoints.ts'; console.log('before'); failpoint('anchor.after-broadcast'); console.log('after');`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, [FAILPOINTS_ENV]: 'anchor.after-broadcast=kill' }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      env: { ...process.env, [FAILPOINTS_ENV]: 'anchor.after-broadcast=kill' },
+      encoding: 'utf8',
+    });
     expect(r.signal).toBe('SIGKILL');
     expect(r.stdout).toBe('before\n');
   });

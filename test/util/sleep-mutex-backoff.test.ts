@@ -55,7 +55,11 @@ describe('SerialMutex', () => {
 
   it('accepts synchronous functions, and a synchronous throw does not poison it', async () => {
     const m = new SerialMutex();
-    await expect(m.run(() => { throw new Error('sync'); })).rejects.toThrow('sync');
+    await expect(
+      m.run(() => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
     await expect(m.run(() => 42)).resolves.toBe(42);
   });
 });

@@ -56,7 +56,11 @@ async function request(path, { method = 'GET', body, auth = false, signal } = {}
   }
   if (!res.ok) {
     const err = data && typeof data === 'object' && data.error && typeof data.error === 'object' ? data.error : {};
-    throw new ApiError(res.status, typeof err.code === 'string' ? err.code : `HTTP_${res.status}`, typeof err.message === 'string' ? err.message : res.statusText || `HTTP ${res.status}`);
+    throw new ApiError(
+      res.status,
+      typeof err.code === 'string' ? err.code : `HTTP_${res.status}`,
+      typeof err.message === 'string' ? err.message : res.statusText || `HTTP ${res.status}`,
+    );
   }
   if (data === null || typeof data !== 'object') throw new ApiError(res.status, 'BAD_RESPONSE', 'the server did not answer with JSON');
   return data;
@@ -89,7 +93,15 @@ export function withToken(container, load) {
 }
 
 function askToken(container, retry, problem) {
-  const input = h('input', { id: 'token-input', type: 'password', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false', 'aria-describedby': 'token-hint' });
+  const input = h('input', {
+    id: 'token-input',
+    type: 'password',
+    name: 'token',
+    autocomplete: 'off',
+    required: true,
+    spellcheck: 'false',
+    'aria-describedby': 'token-hint',
+  });
   const form = h(
     'form',
     { class: 'card token-form', id: 'token-form' },
@@ -122,7 +134,14 @@ export function wireForgetToken(button) {
 
 /** An error box with the server's message as text. */
 export function errorBox(e, retry) {
-  const msg = e instanceof ApiError ? (e.status === 404 ? t('error.notFound', { message: e.message }) : e.status === 0 ? e.message : t('error.server', { message: e.message })) : t('error.server', { message: String(e?.message ?? e) });
+  const msg =
+    e instanceof ApiError
+      ? e.status === 404
+        ? t('error.notFound', { message: e.message })
+        : e.status === 0
+          ? e.message
+          : t('error.server', { message: e.message })
+      : t('error.server', { message: String(e?.message ?? e) });
   const box = h('div', { class: 'alert alert-fail', role: 'alert' }, h('p', {}, msg));
   if (e instanceof ApiError && e.code) box.appendChild(h('p', { class: 'hint' }, h('code', {}, e.code)));
   if (retry) {

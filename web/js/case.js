@@ -44,7 +44,11 @@ function render() {
     { class: ['card', 'findings', findings.length ? 'has-findings' : 'no-findings'], id: 'findings', 'aria-labelledby': 'findings-heading' },
     h('h2', { id: 'findings-heading' }, t('case.findings')),
     findings.length
-      ? h('ul', { class: 'finding-list' }, findings.map((f) => findingItem(f, recordLink)))
+      ? h(
+          'ul',
+          { class: 'finding-list' },
+          findings.map((f) => findingItem(f, recordLink)),
+        )
       : h('p', { class: 'ok-note' }, mark('pass', t('case.findings.none'))),
   );
 
@@ -60,9 +64,31 @@ function render() {
       h(
         'div',
         { class: 'stage-body' },
-        h('h3', { class: 'stage-name' }, stage ? t(`stage.${stage}`) : t('case.stage.unstaged'), h('span', { class: 'stage-state' }, list.length ? t('case.stage.count', { n: list.length }) : st === 'missing' ? t('case.stage.missing') : t('case.stage.empty'))),
-        missing && !list.length ? h('div', { class: 'stage-gap', role: 'note' }, h('strong', {}, findingTitle(missing.code)), findingAbout(missing.code) ? h('p', {}, findingAbout(missing.code)) : null) : null,
-        list.length ? h('ol', { class: 'records' }, list.map((r) => recordItem(r, flagged.get(r.id) ?? []))) : null,
+        h(
+          'h3',
+          { class: 'stage-name' },
+          stage ? t(`stage.${stage}`) : t('case.stage.unstaged'),
+          h(
+            'span',
+            { class: 'stage-state' },
+            list.length ? t('case.stage.count', { n: list.length }) : st === 'missing' ? t('case.stage.missing') : t('case.stage.empty'),
+          ),
+        ),
+        missing && !list.length
+          ? h(
+              'div',
+              { class: 'stage-gap', role: 'note' },
+              h('strong', {}, findingTitle(missing.code)),
+              findingAbout(missing.code) ? h('p', {}, findingAbout(missing.code)) : null,
+            )
+          : null,
+        list.length
+          ? h(
+              'ol',
+              { class: 'records' },
+              list.map((r) => recordItem(r, flagged.get(r.id) ?? [])),
+            )
+          : null,
       ),
     );
   };
@@ -75,7 +101,12 @@ function render() {
       'section',
       { class: 'card', id: 'timeline', 'aria-labelledby': 'timeline-heading' },
       h('h2', { id: 'timeline-heading' }, t('case.timeline')),
-      h('ol', { class: 'stages' }, STAGES.map((s) => stageItem(s, byStage.get(s))), unstaged.length ? stageItem('', unstaged) : null),
+      h(
+        'ol',
+        { class: 'stages' },
+        STAGES.map((s) => stageItem(s, byStage.get(s))),
+        unstaged.length ? stageItem('', unstaged) : null,
+      ),
     ),
   );
 }
@@ -83,7 +114,11 @@ function render() {
 function recordItem(r, problems) {
   return h(
     'li',
-    { class: ['record', problems.length ? 'flagged' : ''], id: recordAnchor(r.id), data: { id: r.id, kind: r.kind, flagged: problems.length ? 'true' : 'false' } },
+    {
+      class: ['record', problems.length ? 'flagged' : ''],
+      id: recordAnchor(r.id),
+      data: { id: r.id, kind: r.kind, flagged: problems.length ? 'true' : 'false' },
+    },
     h(
       'div',
       { class: 'record-head' },

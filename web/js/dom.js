@@ -80,5 +80,10 @@ export function dl(rows, cls = 'facts') {
 /** A short status mark, never color-only: an icon and a word. */
 export function mark(status, label) {
   const icon = { pass: '✓', fail: '✗', pending: '…', warn: '!', skipped: '–' }[status] ?? '?';
-  return h('span', { class: ['mark', `mark-${status}`], data: { status } }, h('span', { class: 'mark-icon', 'aria-hidden': 'true' }, icon), h('span', { class: 'mark-text' }, label));
+  return h(
+    'span',
+    { class: ['mark', `mark-${status}`], data: { status } },
+    h('span', { class: 'mark-icon', 'aria-hidden': 'true' }, icon),
+    h('span', { class: 'mark-text' }, label),
+  );
 }

@@ -20,17 +20,25 @@ function download(name, value) {
 
 function submitForm() {
   const cats = ['attitude', 'procedure', 'result', 'other'];
-  const radios = cats.map((c, i) => h('label', { class: 'fb-cat' }, h('input', { type: 'radio', name: 'category', value: c, checked: i === 0 }), sv(`cat.${c}`)));
+  const radios = cats.map((c, i) =>
+    h('label', { class: 'fb-cat' }, h('input', { type: 'radio', name: 'category', value: c, checked: i === 0 }), sv(`cat.${c}`)),
+  );
   const text = h('textarea', { id: 'fb-text', name: 'text', maxlength: '2000', required: true, rows: '6' });
   const count = h('span', { class: 'hint', id: 'fb-count' }, sv('fb.count', { n: 0 }));
   text.addEventListener('input', () => (count.textContent = sv('fb.count', { n: text.value.length })));
   const phone = h('input', { id: 'fb-phone', type: 'tel', name: 'phone', autocomplete: 'tel', maxlength: '20' });
-  const form = h('form', { class: 'card', id: 'fb-form' },
+  const form = h(
+    'form',
+    { class: 'card', id: 'fb-form' },
     h('p', { class: 'hint' }, sv('fb.about', { leaf: `${leaf.slice(0, 10)}…${leaf.slice(-6)}` })),
     h('fieldset', {}, h('legend', {}, sv('fb.category')), radios),
-    h('label', { for: 'fb-text' }, sv('fb.text')), text, count,
-    h('label', { for: 'fb-phone' }, sv('fb.phone')), phone,
-    h('p', {}, h('button', { type: 'submit', class: 'button primary' }, sv('fb.submit'))));
+    h('label', { for: 'fb-text' }, sv('fb.text')),
+    text,
+    count,
+    h('label', { for: 'fb-phone' }, sv('fb.phone')),
+    phone,
+    h('p', {}, h('button', { type: 'submit', class: 'button primary' }, sv('fb.submit'))),
+  );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const category = form.querySelector('input[name=category]:checked').value;
@@ -51,17 +59,28 @@ function submitted(r) {
   const receipt = download(`feedback-receipt-${r.receipt.record.id}.json`, r.receipt);
   receipt.textContent = sv('fb.receipt');
   receipt.id = 'fb-receipt';
-  return h('section', { class: 'card', id: 'fb-done' },
+  return h(
+    'section',
+    { class: 'card', id: 'fb-done' },
     h('h2', {}, sv('fb.done')),
     h('p', {}, sv('fb.code'), ' ', h('strong', { id: 'fb-code', class: 'fb-code' }, r.tracking)),
     h('p', { class: 'alert' }, sv('fb.keep')),
-    h('p', {}, receipt, ' ', h('a', { href: `/feedback?code=${encodeURIComponent(r.tracking)}`, id: 'fb-status-link', class: 'button' }, sv('fb.check'))));
+    h('p', {}, receipt, ' ', h('a', { href: `/feedback?code=${encodeURIComponent(r.tracking)}`, id: 'fb-status-link', class: 'button' }, sv('fb.check'))),
+  );
 }
 
 function lookupForm(code) {
   const input = h('input', { id: 'fb-lookup-code', name: 'code', value: code, required: true, autocomplete: 'off', maxlength: '24', spellcheck: 'false' });
   const result = h('div', { id: 'fb-status' });
-  const form = h('form', { class: 'card', id: 'fb-lookup' }, h('h2', {}, sv('fb.lookup')), h('label', { for: 'fb-lookup-code' }, sv('fb.lookup.code')), input, h('p', {}, h('button', { type: 'submit', class: 'button primary' }, sv('fb.lookup.submit'))), result);
+  const form = h(
+    'form',
+    { class: 'card', id: 'fb-lookup' },
+    h('h2', {}, sv('fb.lookup')),
+    h('label', { for: 'fb-lookup-code' }, sv('fb.lookup.code')),
+    input,
+    h('p', {}, h('button', { type: 'submit', class: 'button primary' }, sv('fb.lookup.submit'))),
+    result,
+  );
   const look = async () => {
     try {
       const s = await getJson(`/v1/feedback/status/${encodeURIComponent(input.value.trim())}`);
@@ -71,10 +90,16 @@ function lookupForm(code) {
         full.textContent = sv('fb.fullReceipt');
         full.id = 'fb-full-receipt';
       }
-      replace(result,
+      replace(
+        result,
         h('p', { id: 'fb-state', data: { state: s.state } }, sv('fb.status', { state: sv(`state.${s.state}`) })),
-        h('ol', { class: 'fb-steps', id: 'fb-steps' }, steps.map((x) => h('li', { data: { step: x.step } }, h('strong', {}, sv(`state.${x.step}`)), ' ', fmtTime(x.at)))),
-        full ? h('p', {}, sv('fb.sealed'), ' ', full) : null);
+        h(
+          'ol',
+          { class: 'fb-steps', id: 'fb-steps' },
+          steps.map((x) => h('li', { data: { step: x.step } }, h('strong', {}, sv(`state.${x.step}`)), ' ', fmtTime(x.at))),
+        ),
+        full ? h('p', {}, sv('fb.sealed'), ' ', full) : null,
+      );
     } catch (e) {
       replace(result, errorBox(e instanceof ApiError ? e : new ApiError(0, 'ERROR', String(e))));
     }

@@ -82,7 +82,16 @@ export function fmtTime(value) {
   if (value === undefined || value === null || value === '') return t('common.unknown');
   const ms = typeof value === 'number' ? value * 1000 : Date.parse(String(value));
   if (!Number.isFinite(ms)) return String(value);
-  return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZoneName: 'short' }).format(new Date(ms));
+  return new Intl.DateTimeFormat(locale(), {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+    timeZoneName: 'short',
+  }).format(new Date(ms));
 }
 
 /** Sizes in bytes, KB, MB, GB (decimal units, as file managers show them). */

@@ -16,6 +16,12 @@ export function qrFigure(leaf) {
     'figure',
     { class: 'qr', id: 'receipt-qr', data: { link } },
     h('img', { src: `/qr.svg?link=${encodeURIComponent(link)}`, alt: `${t('qr.alt')}: ${link}`, width: '176', height: '176' }),
-    h('figcaption', {}, h('span', { class: 'qr-heading' }, t('qr.heading')), h('span', { class: 'hint' }, t('qr.caption')), h('a', { href: link, class: 'qr-link' }, link)),
+    h(
+      'figcaption',
+      {},
+      h('span', { class: 'qr-heading' }, t('qr.heading')),
+      h('span', { class: 'hint' }, t('qr.caption')),
+      h('a', { href: link, class: 'qr-link' }, link),
+    ),
   );
 }

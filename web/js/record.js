@@ -64,9 +64,23 @@ function render() {
           [t('receipt.batch'), t('receipt.batchValue', { agency: String(batch.agency ?? ''), seq: String(batch.seq ?? ''), size: String(batch.size ?? '') })],
           receipt.inclusion ? [t('receipt.index'), String(receipt.inclusion.index)] : null,
           [t('receipt.anchor'), anchor ? t('record.anchored', { block: anchor.blockNumber, time: fmtTime(anchor.timestamp) }) : t('public.anchorNone')],
-          [t('receipt.attestations'), attestations.length ? h('ul', { class: 'plain' }, attestations.map((a) => h('li', {}, t('public.notaryBy', { notary: String(a?.notary ?? ''), time: fmtTime(a?.attestedAt) })))) : t('public.notaryNone')],
+          [
+            t('receipt.attestations'),
+            attestations.length
+              ? h(
+                  'ul',
+                  { class: 'plain' },
+                  attestations.map((a) => h('li', {}, t('public.notaryBy', { notary: String(a?.notary ?? ''), time: fmtTime(a?.attestedAt) }))),
+                )
+              : t('public.notaryNone'),
+          ],
         ]),
-        h('div', { class: 'actions' }, h('a', { class: 'button', href: downloadUrl, download: `receipt-${recordId}.json`, id: 'download-receipt' }, t('receipt.download')), verifyButton),
+        h(
+          'div',
+          { class: 'actions' },
+          h('a', { class: 'button', href: downloadUrl, download: `receipt-${recordId}.json`, id: 'download-receipt' }, t('receipt.download')),
+          verifyButton,
+        ),
       ),
       qrFigure(receipt.leaf),
     ),

@@ -50,7 +50,7 @@ function anchorOf(o, chain) {
 function notaryOf(o, chain) {
   const n = chain ?? (o.notary && typeof o.notary === 'object' ? o.notary : {});
   const list = Array.isArray(o.attestations) ? o.attestations : Array.isArray(n.attestations) ? n.attestations : null;
-  const count = list ? list.length : num(n.count) ?? num(o.cosigners) ?? 0;
+  const count = list ? list.length : (num(n.count) ?? num(o.cosigners) ?? 0);
   const notarized = typeof o.notarized === 'boolean' ? o.notarized : typeof n.notarized === 'boolean' ? n.notarized : count > 0;
   return { notarized, count };
 }
@@ -58,7 +58,10 @@ function notaryOf(o, chain) {
 /** Finding {code, severity, message, device?, case?, recordIds, missing?}. */
 export function normFinding(f) {
   const o = f && typeof f === 'object' ? f : {};
-  const missing = o.missing && typeof o.missing === 'object' && num(o.missing.from) !== undefined && num(o.missing.to) !== undefined ? { from: o.missing.from, to: o.missing.to } : null;
+  const missing =
+    o.missing && typeof o.missing === 'object' && num(o.missing.from) !== undefined && num(o.missing.to) !== undefined
+      ? { from: o.missing.from, to: o.missing.to }
+      : null;
   return {
     code: str(o.code),
     severity: ['high', 'medium', 'low'].includes(o.severity) ? o.severity : 'medium',
@@ -77,23 +80,38 @@ export function findingItem(f, recordLink) {
   return h(
     'li',
     { class: ['finding', `sev-${f.severity}`], data: { code: f.code, severity: f.severity } },
-    h('div', { class: 'finding-head' }, h('span', { class: ['sev', `sev-${f.severity}`] }, t(`severity.${f.severity}`)), h('strong', { class: 'finding-title' }, findingTitle(f.code))),
+    h(
+      'div',
+      { class: 'finding-head' },
+      h('span', { class: ['sev', `sev-${f.severity}`] }, t(`severity.${f.severity}`)),
+      h('strong', { class: 'finding-title' }, findingTitle(f.code)),
+    ),
     findingAbout(f.code) ? h('p', { class: 'finding-about' }, findingAbout(f.code)) : null,
     f.missing ? h('p', { class: 'finding-missing' }, t('finding.missing', { from: f.missing.from, to: f.missing.to })) : null,
     f.message ? h('p', { class: 'finding-message hint' }, h('code', {}, f.code), ' — ', f.message) : null,
     f.recordIds.length && recordLink
-      ? h('p', { class: 'finding-records' }, t('finding.records'), ' ', f.recordIds.map((id, i) => [i ? ' ' : '', recordLink(id)]))
+      ? h(
+          'p',
+          { class: 'finding-records' },
+          t('finding.records'),
+          ' ',
+          f.recordIds.map((id, i) => [i ? ' ' : '', recordLink(id)]),
+        )
       : null,
   );
 }
 
 export function anchorStatus(r) {
   if (r.anchor) {
-    const text = r.anchor.block !== undefined ? t('record.anchored', { block: r.anchor.block, time: fmtTime(r.anchor.time) }) : t('record.anchoredNoBlock', { time: fmtTime(r.anchor.time) });
+    const text =
+      r.anchor.block !== undefined
+        ? t('record.anchored', { block: r.anchor.block, time: fmtTime(r.anchor.time) })
+        : t('record.anchoredNoBlock', { time: fmtTime(r.anchor.time) });
     return h('span', { class: 'anchor', data: { anchor: 'anchored' } }, mark('pass', text));
   }
   if (r.chainError) return h('span', { class: 'anchor', data: { anchor: 'unknown' } }, mark('pending', t('record.chainError')));
-  if (r.phase === 'signed' || r.phase === 'submitted') return h('span', { class: 'anchor', data: { anchor: 'submitted' } }, mark('pending', t('record.submitted')));
+  if (r.phase === 'signed' || r.phase === 'submitted')
+    return h('span', { class: 'anchor', data: { anchor: 'submitted' } }, mark('pending', t('record.submitted')));
   if (r.sealedAt) return h('span', { class: 'anchor', data: { anchor: 'sealed' } }, mark('pending', t('record.sealed', { time: fmtTime(r.sealedAt) })));
   return h('span', { class: 'anchor', data: { anchor: 'unsealed' } }, mark('pending', t('record.unsealed')));
 }

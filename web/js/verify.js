@@ -138,7 +138,8 @@ async function readReceipt(file) {
   } catch {
     return { ok: false, reason: t('verify.receipt.notJson') };
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value) || value.format !== RECEIPT_FORMAT) return { ok: false, reason: t('verify.receipt.wrongFormat') };
+  if (!value || typeof value !== 'object' || Array.isArray(value) || value.format !== RECEIPT_FORMAT)
+    return { ok: false, reason: t('verify.receipt.wrongFormat') };
   return { ok: true, receipt: value };
 }
 
@@ -192,7 +193,14 @@ async function verify() {
   } catch (e) {
     // A receipt the server cannot read at all is answered 400 with its code: that is the format check failing.
     if (e instanceof ApiError && (e.code === 'INVALID_RECEIPT' || e.code === 'RECEIPT_FORMAT_UNKNOWN')) {
-      raw = { format: 'liuhen-verdict/1', status: 'failed', ok: false, leaf: null, root: null, checks: [{ name: 'format', ok: false, status: 'fail', code: e.code, detail: e.message }] };
+      raw = {
+        format: 'liuhen-verdict/1',
+        status: 'failed',
+        ok: false,
+        leaf: null,
+        root: null,
+        checks: [{ name: 'format', ok: false, status: 'fail', code: e.code, detail: e.message }],
+      };
     } else error = e;
   }
   // An answer for a pair no longer on screen is dropped (pairChanged already cleared it).
@@ -215,7 +223,8 @@ function localComparison() {
   const media = record && typeof record === 'object' ? record.media : undefined;
   if (!media || typeof media !== 'object') return { status: 'skipped', code: 'CONTENT_UNEXPECTED', text: t('verify.local.noMedia') };
   if (String(media.sha256).toLowerCase() !== state.hash.sha256) return { status: 'fail', code: 'CONTENT_MISMATCH', text: t('verify.local.mismatch') };
-  if (typeof media.size === 'number' && media.size !== state.hash.size) return { status: 'fail', code: 'CONTENT_SIZE_MISMATCH', text: t('verify.local.sizeMismatch', { size: state.hash.size, expected: media.size }) };
+  if (typeof media.size === 'number' && media.size !== state.hash.size)
+    return { status: 'fail', code: 'CONTENT_SIZE_MISMATCH', text: t('verify.local.sizeMismatch', { size: state.hash.size, expected: media.size }) };
   return { status: 'pass', code: 'CONTENT_MATCH', text: t('verify.local.match') };
 }
 
@@ -291,7 +300,14 @@ function render() {
     local,
     state.hashState === 'done' ? dl([[t('verify.localHash'), h('code', { class: 'hash full', id: 'local-sha256' }, state.hash.sha256)]]) : null,
     state.hashState === 'error' ? h('p', { class: 'alert alert-fail', role: 'alert' }, t('verify.error.hash', { message: state.hashError })) : null,
-    cmp ? h('div', { class: ['local', `local-${cmp.status}`], id: 'local-result', data: { status: cmp.status } }, mark(cmp.status, t('verify.local.title')), h('span', {}, cmp.text)) : null,
+    cmp
+      ? h(
+          'div',
+          { class: ['local', `local-${cmp.status}`], id: 'local-result', data: { status: cmp.status } },
+          mark(cmp.status, t('verify.local.title')),
+          h('span', {}, cmp.text),
+        )
+      : null,
   );
 
   const run = $('run');
@@ -318,7 +334,9 @@ function receiptCard(r) {
   return h(
     'section',
     { class: 'card receipt', 'aria-label': t('verify.receipt.label') },
-    h('div', { class: 'receipt-body' },
+    h(
+      'div',
+      { class: 'receipt-body' },
       h('p', { class: 'receipt-summary' }, summary),
       dl([
         rec ? [t('record.time'), fmtTime(rec.capturedAt)] : null,
@@ -334,9 +352,21 @@ function receiptCard(r) {
 
 function normalizePublic(p) {
   const anchor = p.anchor && typeof p.anchor === 'object' ? p.anchor : null;
-  const rawNotaries = Array.isArray(p.notaries) ? p.notaries : Array.isArray(p.attestations) ? p.attestations : Array.isArray(p.notary?.attestations) ? p.notary.attestations : [];
+  const rawNotaries = Array.isArray(p.notaries)
+    ? p.notaries
+    : Array.isArray(p.attestations)
+      ? p.attestations
+      : Array.isArray(p.notary?.attestations)
+        ? p.notary.attestations
+        : [];
   const notaries = rawNotaries
-    .map((a) => (typeof a === 'string' ? { notary: a } : a && typeof a === 'object' ? { notary: String(a.name ?? a.notary ?? a.address ?? ''), attestedAt: a.attestedAt } : null))
+    .map((a) =>
+      typeof a === 'string'
+        ? { notary: a }
+        : a && typeof a === 'object'
+          ? { notary: String(a.name ?? a.notary ?? a.address ?? ''), attestedAt: a.attestedAt }
+          : null,
+    )
     .filter((a) => a && a.notary);
   const status = ['verified', 'failed', 'incomplete'].includes(p.status) ? p.status : null;
   const unaltered = typeof p.unaltered === 'boolean' ? p.unaltered : status === 'failed' ? false : status === 'verified' ? true : null;
@@ -361,7 +391,15 @@ function renderPublic() {
   $('public-hint').hidden = false;
   if (state.publicError) {
     const e = state.publicError;
-    replace(box, h('h1', {}, t('public.heading')), e === 'bad-link' ? h('p', { class: 'alert alert-fail', role: 'alert' }, t('public.badLink')) : e instanceof ApiError && e.status === 404 ? h('p', { class: 'alert alert-fail', role: 'alert' }, t('public.notFound')) : errorBox(e, () => void loadPublic()));
+    replace(
+      box,
+      h('h1', {}, t('public.heading')),
+      e === 'bad-link'
+        ? h('p', { class: 'alert alert-fail', role: 'alert' }, t('public.badLink'))
+        : e instanceof ApiError && e.status === 404
+          ? h('p', { class: 'alert alert-fail', role: 'alert' }, t('public.notFound'))
+          : errorBox(e, () => void loadPublic()),
+    );
     return;
   }
   if (!state.publicVerdict) {
@@ -375,18 +413,39 @@ function renderPublic() {
     box,
     h('h1', {}, t('public.heading')),
     h('p', { class: 'hint' }, t('public.intro')),
-    h('div', { class: ['banner', `banner-${unalteredStatus}`], id: 'public-status', data: { status: p.status ?? unalteredStatus } }, mark(unalteredStatus, t('public.unaltered')), h('strong', {}, unalteredText)),
-    h('div', { class: 'public-grid' },
-      dl([
-        [t('public.agency'), String(p.agency ?? t('common.unknown'))],
-        p.kind ? [t('public.kind'), t(`kind.${p.kind}`)] : null,
-        [t('public.capturedAt'), fmtTime(p.capturedAt)],
-        p.recordedAt ? [t('public.recordedAt'), fmtTime(p.recordedAt)] : null,
-        [t('public.anchorBlock'), p.anchor && p.anchor.block !== undefined ? `#${p.anchor.block}` : t('public.anchorNone')],
-        p.anchor && p.anchor.time !== undefined ? [t('public.anchorTime'), fmtTime(p.anchor.time)] : null,
-        [t('public.notary'), p.notaries.length ? h('ul', { class: 'plain' }, p.notaries.map((n) => h('li', {}, t('public.notaryBy', { notary: n.notary, time: fmtTime(n.attestedAt) })))) : p.notarized ? t('common.yes') : t('public.notaryNone')],
-        [t('public.leaf'), hashCode(state.publicLeaf)],
-      ], 'facts public-facts'),
+    h(
+      'div',
+      { class: ['banner', `banner-${unalteredStatus}`], id: 'public-status', data: { status: p.status ?? unalteredStatus } },
+      mark(unalteredStatus, t('public.unaltered')),
+      h('strong', {}, unalteredText),
+    ),
+    h(
+      'div',
+      { class: 'public-grid' },
+      dl(
+        [
+          [t('public.agency'), String(p.agency ?? t('common.unknown'))],
+          p.kind ? [t('public.kind'), t(`kind.${p.kind}`)] : null,
+          [t('public.capturedAt'), fmtTime(p.capturedAt)],
+          p.recordedAt ? [t('public.recordedAt'), fmtTime(p.recordedAt)] : null,
+          [t('public.anchorBlock'), p.anchor && p.anchor.block !== undefined ? `#${p.anchor.block}` : t('public.anchorNone')],
+          p.anchor && p.anchor.time !== undefined ? [t('public.anchorTime'), fmtTime(p.anchor.time)] : null,
+          [
+            t('public.notary'),
+            p.notaries.length
+              ? h(
+                  'ul',
+                  { class: 'plain' },
+                  p.notaries.map((n) => h('li', {}, t('public.notaryBy', { notary: n.notary, time: fmtTime(n.attestedAt) }))),
+                )
+              : p.notarized
+                ? t('common.yes')
+                : t('public.notaryNone'),
+          ],
+          [t('public.leaf'), hashCode(state.publicLeaf)],
+        ],
+        'facts public-facts',
+      ),
       qrFigure(state.publicLeaf),
     ),
     p.checks && p.checks.length ? renderVerdict({ status: p.status, checks: p.checks }, { collapsed: true, banner: false }) : null,
@@ -422,7 +481,17 @@ function init() {
     pairChanged();
     $('file-input').value = '';
     $('receipt-input').value = '';
-    Object.assign(state, { file: null, hashState: 'idle', hashDone: 0, hash: null, hashError: '', hashAbort: null, receipt: null, receiptName: '', receiptError: '' });
+    Object.assign(state, {
+      file: null,
+      hashState: 'idle',
+      hashDone: 0,
+      hash: null,
+      hashError: '',
+      hashAbort: null,
+      receipt: null,
+      receiptName: '',
+      receiptError: '',
+    });
     render();
   });
 

@@ -5,7 +5,11 @@ import { queryInt } from '../../http/ids.js';
 import { defineRoute, type HandlerContext, type RouteSpec } from '../../http/route.js';
 
 export const auditQuery = z
-  .strictObject({ after: queryInt(0, Number.MAX_SAFE_INTEGER).optional(), before: queryInt(1, Number.MAX_SAFE_INTEGER).optional(), limit: queryInt(1, 500).default(100) })
+  .strictObject({
+    after: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+    before: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
+    limit: queryInt(1, 500).default(100),
+  })
   .refine((q) => q.after === undefined || q.before === undefined, 'give after or before, not both');
 
 export const auditPageSchema = z
@@ -27,7 +31,11 @@ export const auditPageSchema = z
   })
   .meta({ id: 'AuditPage' });
 
-async function page(ctx: HandlerContext<unknown, { after?: number | undefined; before?: number | undefined; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
+async function page(
+  ctx: HandlerContext<unknown, { after?: number | undefined; before?: number | undefined; limit: number }, unknown>,
+  _req: Request,
+  res: Response,
+): Promise<void> {
   res.set('Cache-Control', 'no-store');
   res.json(await ctx.app.audit.page(ctx.query));
 }

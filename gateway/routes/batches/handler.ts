@@ -13,7 +13,10 @@ export async function getBatch(ctx: HandlerContext<{ root: string }, unknown, un
 }
 
 /** Seq window for a page: ascending after `after`, or descending before `before` (default: newest). */
-export function seqWindow(head: number, q: { after?: number | undefined; before?: number | undefined; limit: number }): { afterSeq: number; limit: number; descending: boolean } {
+export function seqWindow(
+  head: number,
+  q: { after?: number | undefined; before?: number | undefined; limit: number },
+): { afterSeq: number; limit: number; descending: boolean } {
   if (q.after !== undefined) return { afterSeq: q.after, limit: q.limit, descending: false };
   const before = Math.min(q.before ?? head + 1, head + 1);
   const afterSeq = Math.max(before - q.limit - 1, 0);
@@ -21,13 +24,19 @@ export function seqWindow(head: number, q: { after?: number | undefined; before?
 }
 
 /** `GET /v1/agencies/:agency/batches` */
-export async function listBatches(ctx: HandlerContext<{ agency: string }, { after?: number | undefined; before?: number | undefined; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
+export async function listBatches(
+  ctx: HandlerContext<{ agency: string }, { after?: number | undefined; before?: number | undefined; limit: number }, unknown>,
+  _req: Request,
+  res: Response,
+): Promise<void> {
   const { agency } = ctx.params;
   assertAgencyScope(ctx.principal, agency);
   const head = (await ctx.app.journal.agencyHead(agency))?.seq ?? 0;
   const w = seqWindow(head, ctx.query);
   const batches: (BatchInfo & { chain: ChainStatusView })[] = [];
-  if (w.limit > 0) for await (const b of ctx.app.journal.batches(agency, { afterSeq: w.afterSeq, limit: w.limit })) batches.push({ ...b, chain: await chainStatus(ctx.app, b) });
+  if (w.limit > 0)
+    for await (const b of ctx.app.journal.batches(agency, { afterSeq: w.afterSeq, limit: w.limit }))
+      batches.push({ ...b, chain: await chainStatus(ctx.app, b) });
   if (w.descending) batches.reverse();
   const edge = batches.at(-1)?.seq;
   const next = edge === undefined ? null : w.descending ? (edge > 1 ? { before: edge } : null) : edge < head ? { after: edge } : null;

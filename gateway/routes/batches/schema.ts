@@ -18,7 +18,11 @@ export const batchViewSchema = z.object({ batch: batchSchema, chain: chainStatus
 
 /** Paging by batch seq: `after` (ascending) or `before` (descending; the default is the newest page). */
 export const pageQuery = z
-  .strictObject({ after: queryInt(0, Number.MAX_SAFE_INTEGER).optional(), before: queryInt(1, Number.MAX_SAFE_INTEGER).optional(), limit: queryInt(1, 500).default(100) })
+  .strictObject({
+    after: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+    before: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
+    limit: queryInt(1, 500).default(100),
+  })
   .refine((q) => q.after === undefined || q.before === undefined, 'give after or before, not both');
 
 export const batchListSchema = z

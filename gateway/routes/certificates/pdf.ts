@@ -40,14 +40,27 @@ export function certificateFont(): string {
   throw new Error('assets/fonts/NotoSansSC-Regular-GB2312.otf not found next to package.json');
 }
 
-const STAGE: Record<string, string> = { onsite: '现场执法', filing: '立案', investigation: '调查取证', review: '法制审核', decision: '决定', service: '送达', execution: '执行', closing: '结案' };
+const STAGE: Record<string, string> = {
+  onsite: '现场执法',
+  filing: '立案',
+  investigation: '调查取证',
+  review: '法制审核',
+  decision: '决定',
+  service: '送达',
+  execution: '执行',
+  closing: '结案',
+};
 const KIND: Record<string, string> = { video: '视频', photo: '照片', audio: '录音', document: '文书', form: '表单', event: '设备事件' };
 
 const cst = (ms: number) => `${new Date(ms + 8 * 3600_000).toISOString().replace('T', ' ').slice(0, 19)} (UTC+8)`;
 const iso = (s: string) => cst(Date.parse(s));
 
 export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
-  const doc = new PDFDocument({ size: 'A4', margins: { top: 48, bottom: 48, left: 54, right: 54 }, info: { Title: `电子数据存证证明 ${c.certificateId}`, Author: c.issuedBy, Subject: `record ${c.record.id}`, Creator: 'Liuhen 留痕' } });
+  const doc = new PDFDocument({
+    size: 'A4',
+    margins: { top: 48, bottom: 48, left: 54, right: 54 },
+    info: { Title: `电子数据存证证明 ${c.certificateId}`, Author: c.issuedBy, Subject: `record ${c.record.id}`, Creator: 'Liuhen 留痕' },
+  });
   const chunks: Buffer[] = [];
   doc.on('data', (b: Buffer) => chunks.push(b));
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -67,7 +80,12 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
 
   const section = (title: string) => {
     doc.moveDown(0.4).fontSize(12).fillColor('#8b1a1a').text(title).fillColor('#000').fontSize(9.5);
-    doc.moveTo(54, doc.y + 1).lineTo(54 + width, doc.y + 1).strokeColor('#cccccc').stroke().moveDown(0.3);
+    doc
+      .moveTo(54, doc.y + 1)
+      .lineTo(54 + width, doc.y + 1)
+      .strokeColor('#cccccc')
+      .stroke()
+      .moveDown(0.3);
   };
   const row = (label: string, value: string) => {
     const y = doc.y;
@@ -82,7 +100,11 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
   const qr = await QRCode.toBuffer(c.verifyUrl, { type: 'png', errorCorrectionLevel: 'M', margin: 1, width: 240 });
   const qrTop = doc.y;
   doc.image(qr, 54 + width - 96, qrTop, { width: 96 });
-  doc.fontSize(7).fillColor('#555').text('扫码核验 Scan to verify', 54 + width - 100, qrTop + 98, { width: 104, align: 'center' }).fillColor('#000');
+  doc
+    .fontSize(7)
+    .fillColor('#555')
+    .text('扫码核验 Scan to verify', 54 + width - 100, qrTop + 98, { width: 104, align: 'center' })
+    .fillColor('#000');
   doc.x = 54;
   doc.y = qrTop;
 

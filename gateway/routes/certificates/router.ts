@@ -27,8 +27,10 @@ export function certificateRoutes(app: Context): RouteSpec[] {
       method: 'get',
       path: '/v1/records/:id/certificate',
       tag: 'supervision',
-      summary: 'Evidence certificate (出证): an A4 PDF for courts — what, when journaled/sealed/anchored/notarized, device-chain position, QR of the public verdict, how to verify, the receipt attached; the PDF\'s SHA-256 is journaled and anchored',
-      description: 'Supervisors, and an agency for its own records. 409 RECORD_NOT_SEALED before sealing. The header X-Certificate-Sha256 gives the hash that was registered.',
+      summary:
+        "Evidence certificate (出证): an A4 PDF for courts — what, when journaled/sealed/anchored/notarized, device-chain position, QR of the public verdict, how to verify, the receipt attached; the PDF's SHA-256 is journaled and anchored",
+      description:
+        'Supervisors, and an agency for its own records. 409 RECORD_NOT_SEALED before sealing. The header X-Certificate-Sha256 gives the hash that was registered.',
       access: ['supervisor', 'agency'],
       audit: true,
       params: recordIdParams,
@@ -61,7 +63,13 @@ export function certificateRoutes(app: Context): RouteSpec[] {
         const sha256 = createHash('sha256').update(pdf).digest('hex');
         // Registered before a byte is served: a certificate that is not on record is never handed out.
         const by = ctx.principal.role === 'agency' ? `token:${ctx.principal.tokenId}:${ctx.principal.agency}` : `token:${ctx.principal.tokenId}`;
-        await journalSupervision(a, 'certificatesDevice', by, { event: 'certificate', record: stored.record.id, recordLeaf: stored.leaf, sha256, by }, certificateId);
+        await journalSupervision(
+          a,
+          'certificatesDevice',
+          by,
+          { event: 'certificate', record: stored.record.id, recordLeaf: stored.leaf, sha256, by },
+          certificateId,
+        );
         ctx.auditIds.certificate = certificateId;
         res.set('Content-Type', 'application/pdf');
         res.set('Content-Disposition', `attachment; filename="certificate-${stored.record.id}.pdf"`);
@@ -75,10 +83,15 @@ export function certificateRoutes(app: Context): RouteSpec[] {
       method: 'get',
       path: '/v1/certificates/:hash',
       tag: 'supervision',
-      summary: "Is this certificate genuine? Looks a certificate PDF up by its SHA-256: a doctored file (or one never issued) is not found",
+      summary: 'Is this certificate genuine? Looks a certificate PDF up by its SHA-256: a doctored file (or one never issued) is not found',
       access: 'public',
       before: [app.verifyLimiter],
-      params: z.strictObject({ hash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be a SHA-256 (64 hex digits)').transform((s) => s.replace(/^0x/, '').toLowerCase()) }),
+      params: z.strictObject({
+        hash: z
+          .string()
+          .regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be a SHA-256 (64 hex digits)')
+          .transform((s) => s.replace(/^0x/, '').toLowerCase()),
+      }),
       responses: { 200: { description: 'the certificate is registered', schema: certificateLookupSchema }, ...errorResponses(400, 404, 429) },
       handler: async (ctx, _req, res) => {
         const s = await stats(ctx.app, true);

@@ -10,7 +10,11 @@ const SESSIONS = new Set(['DEVICE_SESSION_UNCLOSED']);
 const LATE = new Set(['RECORD_ANCHORED_LATE', 'RECORD_SEALED_LATE', 'RECORD_CAPTURED_IN_FUTURE']);
 
 /** `GET /v1/devices/:device/continuity`: holes, breaks, unclosed sessions and late records of a device's hash chain. */
-export async function getContinuity(ctx: HandlerContext<{ device: string }, { after?: number | undefined; limit: number }, unknown>, _req: Request, res: Response): Promise<void> {
+export async function getContinuity(
+  ctx: HandlerContext<{ device: string }, { after?: number | undefined; limit: number }, unknown>,
+  _req: Request,
+  res: Response,
+): Promise<void> {
   const app = ctx.app;
   const { device } = ctx.params;
   const head = app.journal.deviceHead(device);
@@ -18,7 +22,8 @@ export async function getContinuity(ctx: HandlerContext<{ device: string }, { af
   const memo = new Map<string, Promise<ChainStatusView>>();
   const audit = await app.liuhen.auditDevice(device, app.policy, anchorTimeLookup(app, memo));
   const timeline: RecordSummary[] = [];
-  for await (const s of app.journal.deviceRecords(device, { afterSeq: ctx.query.after ?? 0, limit: ctx.query.limit })) timeline.push(await summarize(app, s, memo));
+  for await (const s of app.journal.deviceRecords(device, { afterSeq: ctx.query.after ?? 0, limit: ctx.query.limit }))
+    timeline.push(await summarize(app, s, memo));
   const last = timeline.at(-1)?.seq;
   const agency = (await app.journal.getRecord(head.id))?.record.agency ?? null;
   const of = (codes: Set<string>) => audit.findings.filter((f) => codes.has(f.code));

@@ -32,7 +32,10 @@ export const trackingRef = (code: string): string => `0x${createHash('sha256').u
 /** A fixed window per key (one leaf), in memory, bounded. */
 class KeyedWindow {
   private readonly hits = new Map<string, { start: number; n: number }>();
-  constructor(private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
   take(key: string, now: number): boolean {
     let e = this.hits.get(key);
     if (!e || now - e.start >= this.windowMs) {
@@ -61,7 +64,18 @@ function limiter(limit: number, windowMs: number, what: string): RequestHandler 
 }
 
 function queueItem(fb: FeedbackEntry, phone: 'none' | 'held' | 'erased') {
-  return { ref: fb.tracking, leaf: fb.leaf, agency: fb.agency, category: fb.category, text: fb.text, at: fb.at, recordId: fb.recordId, state: fb.state, phone, steps: fb.steps };
+  return {
+    ref: fb.tracking,
+    leaf: fb.leaf,
+    agency: fb.agency,
+    category: fb.category,
+    text: fb.text,
+    at: fb.at,
+    recordId: fb.recordId,
+    state: fb.state,
+    phone,
+    steps: fb.steps,
+  };
 }
 
 export function feedbackRoutes(app: Context): RouteSpec[] {
@@ -72,7 +86,8 @@ export function feedbackRoutes(app: Context): RouteSpec[] {
       method: 'post',
       path: '/v1/feedback',
       tag: 'feedback',
-      summary: '码上监督: leave feedback about the enforcement action of a record (from its public verdict page); journaled and anchored by the supervision body',
+      summary:
+        '码上监督: leave feedback about the enforcement action of a record (from its public verdict page); journaled and anchored by the supervision body',
       description: `Anyone. At most ${config.perAddress} per address and ${config.perLeaf} per record per hour. The answer carries the tracking code (shown once) and a receipt of exactly what was journaled.`,
       access: 'public',
       audit: true,
@@ -97,13 +112,25 @@ export function feedbackRoutes(app: Context): RouteSpec[] {
           const store = requireStore(a);
           phoneCommitment = (await (await phoneVault(a)).seal(store, sup.agency, id, body.phone.replace(/[\s-]/g, ''))).commitment;
         }
-        const r = await journalSupervision(a, 'feedbackDevice', sup.publicOfficer, { event: 'feedback', tracking: ref, leaf: body.leaf, category: body.category, text: body.text, ...(phoneCommitment ? { phoneCommitment } : {}) }, id);
+        const r = await journalSupervision(
+          a,
+          'feedbackDevice',
+          sup.publicOfficer,
+          { event: 'feedback', tracking: ref, leaf: body.leaf, category: body.category, text: body.text, ...(phoneCommitment ? { phoneCommitment } : {}) },
+          id,
+        );
         ctx.auditIds.record = r.id;
         const origin = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
         res.status(201).json({
           tracking: code,
           ref,
-          receipt: { format: 'liuhen-feedback-receipt/1', record: r.record, leaf: r.leaf, journaledBy: sup.agency, statusUrl: `${origin}/feedback?code=${code}` },
+          receipt: {
+            format: 'liuhen-feedback-receipt/1',
+            record: r.record,
+            leaf: r.leaf,
+            journaledBy: sup.agency,
+            statusUrl: `${origin}/feedback?code=${code}`,
+          },
         });
       },
     }),
@@ -164,9 +191,19 @@ export function feedbackRoutes(app: Context): RouteSpec[] {
         const fb = await s.getFeedback(ctx.params.ref);
         if (!fb) throw httpError('NOT_FOUND', 'no feedback with this reference');
         const expected = fb.state === 'submitted' ? FEEDBACK_STEPS[0] : FEEDBACK_STEPS[FEEDBACK_STEPS.indexOf(fb.state) + 1];
-        if (ctx.body.step !== expected) throw httpError('INVALID_INPUT', expected ? `the next step of this feedback is ${expected}, not ${ctx.body.step}` : 'this feedback is closed (answered)');
+        if (ctx.body.step !== expected)
+          throw httpError(
+            'INVALID_INPUT',
+            expected ? `the next step of this feedback is ${expected}, not ${ctx.body.step}` : 'this feedback is closed (answered)',
+          );
         const by = `token:${ctx.principal.tokenId}`;
-        const r = await journalSupervision(ctx.app, 'decisionsDevice', by, { event: 'feedback-step', tracking: fb.tracking, step: ctx.body.step, comment: ctx.body.comment, by });
+        const r = await journalSupervision(ctx.app, 'decisionsDevice', by, {
+          event: 'feedback-step',
+          tracking: fb.tracking,
+          step: ctx.body.step,
+          comment: ctx.body.comment,
+          by,
+        });
         ctx.auditIds.record = r.id;
         const after = (await (await stats(ctx.app, true)).getFeedback(fb.tracking))!;
         const vault = await phoneVault(ctx.app);

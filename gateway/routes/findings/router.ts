@@ -27,7 +27,16 @@ export const findingRoutes: RouteSpec[] = [
     handler: async (ctx, _req, res) => {
       const q = ctx.query;
       const s = await stats(ctx.app);
-      const page = await s.findings({ limit: q.limit, ...(q.agency ? { agency: q.agency } : {}), ...(q.kind ? { code: q.kind } : {}), ...(q.severity ? { severity: q.severity } : {}), ...(q.status ? { status: q.status } : {}), ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) });
+      const page = await s.findings({
+        limit: q.limit,
+        ...(q.agency ? { agency: q.agency } : {}),
+        ...(q.kind ? { code: q.kind } : {}),
+        ...(q.severity ? { severity: q.severity } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.from ? { from: q.from } : {}),
+        ...(q.to ? { to: q.to } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
       res.json({ findings: page.findings.map(withLinks), next: page.next });
     },
   }),
@@ -62,7 +71,15 @@ export const findingRoutes: RouteSpec[] = [
       const f = await s.getFinding(ctx.params.id);
       if (!f) throw httpError('NOT_FOUND', `no finding ${ctx.params.id}`);
       const by = `token:${ctx.principal.tokenId}`;
-      const r = await journalSupervision(ctx.app, 'decisionsDevice', by, { event: 'finding-action', finding: f.id, agency: f.agency, code: f.code, status: ctx.body.status, comment: ctx.body.comment, by });
+      const r = await journalSupervision(ctx.app, 'decisionsDevice', by, {
+        event: 'finding-action',
+        finding: f.id,
+        agency: f.agency,
+        code: f.code,
+        status: ctx.body.status,
+        comment: ctx.body.comment,
+        by,
+      });
       ctx.auditIds.record = r.id;
       await stats(ctx.app, true);
       res.status(201).json({ finding: f.id, status: ctx.body.status, comment: ctx.body.comment, by, at: r.capturedAt, recordId: r.id, leaf: r.leaf });

@@ -19,7 +19,9 @@ export const healthSchema = z
       backlog: z.object({ pendingRecords: z.number(), oldestPendingSeconds: z.number().nullable() }),
       /** `liuhen start`: the chain process, its saved state, anchoring lag, notary backlog, the journal's write state. */
       components: z
-        .array(z.object({ name: z.string(), status: z.enum(['ok', 'degraded', 'down']), detail: z.string(), data: z.record(z.string(), z.unknown()).optional() }))
+        .array(
+          z.object({ name: z.string(), status: z.enum(['ok', 'degraded', 'down']), detail: z.string(), data: z.record(z.string(), z.unknown()).optional() }),
+        )
         .optional(),
     }),
   })
@@ -60,7 +62,8 @@ async function health(ctx: HandlerContext<unknown, unknown, unknown>, _req: Requ
     journal = 'down';
     reasons.push(`journal: ${isLiuhenError(e) ? e.code : 'unavailable'}`);
   }
-  if (oldest !== null && oldest > app.config.health.maxPendingSeconds) reasons.push(`backlog: a record journaled ${oldest} s ago is not sealed yet (threshold ${app.config.health.maxPendingSeconds} s)`);
+  if (oldest !== null && oldest > app.config.health.maxPendingSeconds)
+    reasons.push(`backlog: a record journaled ${oldest} s ago is not sealed yet (threshold ${app.config.health.maxPendingSeconds} s)`);
 
   let store: 'ok' | 'down' | 'not configured' = 'not configured';
   if (app.store) {
@@ -94,7 +97,11 @@ async function health(ctx: HandlerContext<unknown, unknown, unknown>, _req: Requ
     if (components.some((c) => c.name === 'journal' && c.status === 'down')) journal = 'down';
   }
   res.set('Cache-Control', 'no-store');
-  res.json({ status: reasons.length === 0 ? 'ok' : 'degraded', reasons, checks: { journal, store, chain, backlog: { pendingRecords, oldestPendingSeconds: oldest }, ...(components && { components }) } });
+  res.json({
+    status: reasons.length === 0 ? 'ok' : 'degraded',
+    reasons,
+    checks: { journal, store, chain, backlog: { pendingRecords, oldestPendingSeconds: oldest }, ...(components && { components }) },
+  });
 }
 
 export const healthRoutes: RouteSpec[] = [

@@ -66,14 +66,18 @@ export async function createRecord(ctx: HandlerContext<unknown, unknown, unknown
   const agency = ctx.principal.agency!;
   const type = mediaTypeOf(req);
   if (type === 'application/json') {
-    const body = parseBody(spec, await readJson(req, app.config.limits.jsonBytes)) as { meta: MetaBase & { kind: 'form' | 'event' }; body: LiuhenRecord['body'] };
+    const body = parseBody(spec, await readJson(req, app.config.limits.jsonBytes)) as {
+      meta: MetaBase & { kind: 'form' | 'event' };
+      body: LiuhenRecord['body'];
+    };
     await checkDevice(app, agency, body.meta.device);
     const r = await app.liuhen.append({ ...draftBase(agency, body.meta), kind: body.meta.kind, body: body.body });
     ctx.auditIds.created = r.record.id;
     res.status(201).json({ id: r.record.id, leaf: r.leaf, seq: r.record.seq });
     return;
   }
-  if (type !== 'multipart/form-data') throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send multipart/form-data (fields meta, then file) or application/json ({meta, body})');
+  if (type !== 'multipart/form-data')
+    throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send multipart/form-data (fields meta, then file) or application/json ({meta, body})');
   const store = requireStore(app);
   const limits = app.config.limits;
   const upload = await readMultipart<{ id: string; meta: UploadMeta; type: string; put: PutResult }>(req, {
@@ -84,7 +88,14 @@ export async function createRecord(ctx: HandlerContext<unknown, unknown, unknown
     onFile: async (stream: Readable, part, fields) => {
       const raw = parseJsonText(fields.meta!, 'the meta field');
       const parsed = uploadMetaSchema.safeParse(raw);
-      if (!parsed.success) throw httpError('INVALID_INPUT', `invalid meta: ${parsed.error.issues.slice(0, 4).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      if (!parsed.success)
+        throw httpError(
+          'INVALID_INPUT',
+          `invalid meta: ${parsed.error.issues
+            .slice(0, 4)
+            .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+            .join('; ')}`,
+        );
       const meta = parsed.data;
       await checkDevice(app, agency, meta.device);
       const id = nextId();
@@ -95,7 +106,12 @@ export async function createRecord(ctx: HandlerContext<unknown, unknown, unknown
   });
   if (!upload.file) throw httpError('INVALID_INPUT', 'the form has no "file" part');
   const { id, meta, put } = upload.file;
-  const r = await app.liuhen.append({ ...draftBase(agency, meta), kind: meta.kind, id, media: { type: upload.file.type, size: put.size, sha256: put.sha256, cid: put.cid } });
+  const r = await app.liuhen.append({
+    ...draftBase(agency, meta),
+    kind: meta.kind,
+    id,
+    media: { type: upload.file.type, size: put.size, sha256: put.sha256, cid: put.cid },
+  });
   ctx.auditIds.created = id;
   res.status(201).json({ id, leaf: r.leaf, seq: r.record.seq, sha256: put.sha256, cid: put.cid, size: put.size });
 }
@@ -119,7 +135,8 @@ export async function createSignedRecord(ctx: HandlerContext<unknown, unknown, {
 /** Supervisors read any record; an agency its own — but not the gateway's audit entries (they name supervisors' tokens and addresses). */
 function readable(app: Context, principal: Principal, stored: StoredRecord): void {
   assertAgencyScope(principal, stored.record.agency);
-  if (principal.role === 'agency' && stored.record.device === app.config.audit.device) throw httpError('FORBIDDEN', "the gateway's audit entries are for supervisors and admins");
+  if (principal.role === 'agency' && stored.record.device === app.config.audit.device)
+    throw httpError('FORBIDDEN', "the gateway's audit entries are for supervisors and admins");
 }
 
 /** `GET /v1/records/:id` */
@@ -132,7 +149,9 @@ export async function getRecord(ctx: HandlerContext<{ id: string }, unknown, unk
     record: stored.record,
     leaf: stored.leaf,
     journaledAt: new Date(stored.journaledAt).toISOString(),
-    batch: loc ? { agency: loc.batch.agency, seq: loc.batch.seq, root: loc.batch.root, size: loc.batch.size, index: loc.index, sealedAt: loc.batch.sealedAt } : null,
+    batch: loc
+      ? { agency: loc.batch.agency, seq: loc.batch.seq, root: loc.batch.root, size: loc.batch.size, index: loc.index, sealedAt: loc.batch.sealedAt }
+      : null,
     chain,
   });
 }
@@ -141,7 +160,8 @@ export async function getRecord(ctx: HandlerContext<{ id: string }, unknown, unk
 export async function getReceipt(ctx: HandlerContext<{ id: string }, unknown, unknown>, _req: Request, res: Response): Promise<void> {
   const stored = await loadRecord(ctx.app, ctx.params.id);
   readable(ctx.app, ctx.principal, stored);
-  if (!(await ctx.app.journal.locate(stored))) throw httpError('RECORD_NOT_SEALED', `record ${ctx.params.id} is not sealed into a batch yet; try again in a few seconds`);
+  if (!(await ctx.app.journal.locate(stored)))
+    throw httpError('RECORD_NOT_SEALED', `record ${ctx.params.id} is not sealed into a batch yet; try again in a few seconds`);
   const { receipt } = await receiptWithChain(ctx.app, ctx.params.id);
   res.json(receipt);
 }

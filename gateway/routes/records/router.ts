@@ -11,7 +11,7 @@ const create: RouteSpec = defineRoute({
   tag: 'records',
   summary: 'Record evidence: a streamed file (multipart: meta, then file) or structured content (JSON {meta, body})',
   description:
-    'multipart/form-data: a `meta` field (JSON: device, officer, case?, stage?, kind, capturedAt, type?, location?) that must come before the `file` part. The file is hashed, encrypted into the evidence store and journaled in one streaming pass. An interrupted or oversized upload journals nothing (encrypted blocks already written stay as unreferenced garbage in the store). An agency token records for its own agency only, and only for devices that are not another agency\'s.',
+    "multipart/form-data: a `meta` field (JSON: device, officer, case?, stage?, kind, capturedAt, type?, location?) that must come before the `file` part. The file is hashed, encrypted into the evidence store and journaled in one streaming pass. An interrupted or oversized upload journals nothing (encrypted blocks already written stay as unreferenced garbage in the store). An agency token records for its own agency only, and only for devices that are not another agency's.",
   access: ['agency'],
   audit: true,
   body: bodyRecordSchema,
@@ -26,11 +26,15 @@ const createSigned: RouteSpec = defineRoute({
   tag: 'records',
   summary: 'Journal a record signed on its device (seq, prev, salt, sig as the device made them)',
   description:
-    'For devices that run the SDK: the record is verified (schema, Ed25519 signature) and journaled verbatim, so its leaf is the device\'s own. A record beyond the device\'s last seq leaves a hole that the continuity check reports; a late record may fill an empty slot; another record for a taken seq is refused (a fork); the same record again answers 200 with duplicate: true.',
+    "For devices that run the SDK: the record is verified (schema, Ed25519 signature) and journaled verbatim, so its leaf is the device's own. A record beyond the device's last seq leaves a hole that the continuity check reports; a late record may fill an empty slot; another record for a taken seq is refused (a fork); the same record again answers 200 with duplicate: true.",
   access: ['agency'],
   audit: true,
   body: signedRecordSchema,
-  responses: { 201: { description: 'journaled (durable)', schema: createdSchema }, 200: { description: 'already journaled', schema: createdSchema }, ...errorResponses(400, 401, 403, 413, 415) },
+  responses: {
+    201: { description: 'journaled (durable)', schema: createdSchema },
+    200: { description: 'already journaled', schema: createdSchema },
+    ...errorResponses(400, 401, 403, 413, 415),
+  },
   handler: createSignedRecord,
 });
 
@@ -67,7 +71,10 @@ export const recordRoutes: RouteSpec[] = [
     access: ['supervisor'],
     audit: true,
     params: recordIdParams,
-    responses: { 200: { description: 'the file bytes (X-Liuhen-Sha256 carries the recorded SHA-256)', contentType: 'application/octet-stream' }, ...errorResponses(400, 401, 403, 404, 500, 503) },
+    responses: {
+      200: { description: 'the file bytes (X-Liuhen-Sha256 carries the recorded SHA-256)', contentType: 'application/octet-stream' },
+      ...errorResponses(400, 401, 403, 404, 500, 503),
+    },
     handler: getContent,
   }),
 ];

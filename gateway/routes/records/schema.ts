@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { caseSchema, deviceSchema, locationSchema, mediaSchema, officerSchema, receiptSchema, recordSchema, rfc3339Schema, STAGES } from '../../../src/index.js';
+import {
+  caseSchema,
+  deviceSchema,
+  locationSchema,
+  mediaSchema,
+  officerSchema,
+  receiptSchema,
+  recordSchema,
+  rfc3339Schema,
+  STAGES,
+} from '../../../src/index.js';
 
 /** Kinds sent as a file (multipart) and as structured content (JSON). */
 export const FILE_KINDS = ['video', 'photo', 'audio', 'document'] as const;

@@ -15,15 +15,22 @@ export const statsRoutes: RouteSpec[] = [
     method: 'get',
     path: '/v1/stats',
     tag: 'supervision',
-    summary: 'Supervision figures across agencies for a period of capture days (records, cases, devices, late sealing and anchoring, holes, case findings, batches waiting, feedback) — for the city supervision platform',
-    description: 'Maintained incrementally as records, batches and notarizations arrive (never a scan of the journal per request). `asOf` gives the journal position covered.',
+    summary:
+      'Supervision figures across agencies for a period of capture days (records, cases, devices, late sealing and anchoring, holes, case findings, batches waiting, feedback) — for the city supervision platform',
+    description:
+      'Maintained incrementally as records, batches and notarizations arrive (never a scan of the journal per request). `asOf` gives the journal position covered.',
     access: ['supervisor'],
     audit: true,
     query: periodQuery,
     responses: { 200: { description: 'the figures', schema: overviewSchema }, ...errorResponses(400, 401, 403, 503) },
     handler: async (ctx, _req, res) => {
       const s = await stats(ctx.app);
-      res.json(s.overview({ ...period(s.today(), ctx.query as { from?: string; to?: string }), ...((ctx.query as { agency?: string }).agency ? { agency: (ctx.query as { agency: string }).agency } : {}) }));
+      res.json(
+        s.overview({
+          ...period(s.today(), ctx.query as { from?: string; to?: string }),
+          ...((ctx.query as { agency?: string }).agency ? { agency: (ctx.query as { agency: string }).agency } : {}),
+        }),
+      );
     },
   }),
 ];

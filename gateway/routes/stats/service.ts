@@ -43,7 +43,11 @@ function supervision(ctx: Context): Supervision {
       const st = await chainStatus(ctx, batch);
       if (st.chainError) return undefined;
       const notarizedAt = st.attestations.reduce<number | undefined>((m, a) => (m === undefined ? a.attestedAt : Math.max(m, a.attestedAt)), undefined);
-      return { ...(st.anchor ? { anchoredAt: st.anchor.timestamp } : {}), notarized: st.notarized, ...(st.notarized && notarizedAt !== undefined ? { notarizedAt } : {}) };
+      return {
+        ...(st.anchor ? { anchoredAt: st.anchor.timestamp } : {}),
+        notarized: st.notarized,
+        ...(st.notarized && notarizedAt !== undefined ? { notarizedAt } : {}),
+      };
     };
     const stats = SupervisionStats.open({
       journal: ctx.journal,
@@ -99,10 +103,24 @@ export async function closeSupervision(ctx: Context): Promise<void> {
 }
 
 /** Journals one of the supervision body's own records on one of its device chains (signed by the gateway's station key). */
-export async function journalSupervision(ctx: Context, device: 'decisionsDevice' | 'feedbackDevice' | 'certificatesDevice', officer: string, body: Record<string, unknown>, id?: string): Promise<{ id: string; leaf: string; seq: number; capturedAt: string; record: import('../../../src/index.js').LiuhenRecord }> {
+export async function journalSupervision(
+  ctx: Context,
+  device: 'decisionsDevice' | 'feedbackDevice' | 'certificatesDevice',
+  officer: string,
+  body: Record<string, unknown>,
+  id?: string,
+): Promise<{ id: string; leaf: string; seq: number; capturedAt: string; record: import('../../../src/index.js').LiuhenRecord }> {
   const config = supervisionConfig(ctx);
   const capturedAt = ctx.clock().toISOString();
-  const draft: RecordDraft = { ...(id ? { id } : {}), agency: config.agency, device: config[device], officer, kind: 'event', capturedAt, body: JSON.parse(JSON.stringify(body)) as RecordDraft['body'] };
+  const draft: RecordDraft = {
+    ...(id ? { id } : {}),
+    agency: config.agency,
+    device: config[device],
+    officer,
+    kind: 'event',
+    capturedAt,
+    body: JSON.parse(JSON.stringify(body)) as RecordDraft['body'],
+  };
   const r = await ctx.liuhen.append(draft);
   return { id: r.record.id, leaf: r.leaf, seq: r.record.seq, capturedAt, record: r.record };
 }

@@ -6,9 +6,18 @@ import { httpError } from '../../http/errors.js';
 import { defineRoute, type HandlerContext, type RouteSpec } from '../../http/route.js';
 import { createdTokenSchema, createTokenSchema, tokenIdParams, tokenInfoSchema } from './schema.js';
 
-async function create(ctx: HandlerContext<unknown, unknown, { role: Role; agency?: string | undefined; label: string }>, _req: Request, res: Response): Promise<void> {
+async function create(
+  ctx: HandlerContext<unknown, unknown, { role: Role; agency?: string | undefined; label: string }>,
+  _req: Request,
+  res: Response,
+): Promise<void> {
   const b = ctx.body;
-  const { token, info } = await ctx.app.tokens.create({ role: b.role, label: b.label, createdBy: ctx.principal.tokenId, ...(b.agency !== undefined ? { agency: b.agency } : {}) });
+  const { token, info } = await ctx.app.tokens.create({
+    role: b.role,
+    label: b.label,
+    createdBy: ctx.principal.tokenId,
+    ...(b.agency !== undefined ? { agency: b.agency } : {}),
+  });
   ctx.auditIds.created = info.id;
   res.set('Cache-Control', 'no-store');
   res.status(201).json({ ...info, token });

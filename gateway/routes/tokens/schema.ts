@@ -4,7 +4,10 @@ import { ROLES, tokenIdSchema, tokenLabelSchema } from '../../auth/tokens.js';
 
 export const createTokenSchema = z
   .strictObject({ role: z.enum(ROLES), agency: agencySchema.optional(), label: tokenLabelSchema })
-  .refine((b) => (b.role === 'agency') === (b.agency !== undefined), { message: 'agency is required for role agency and refused for the other roles', path: ['agency'] })
+  .refine((b) => (b.role === 'agency') === (b.agency !== undefined), {
+    message: 'agency is required for role agency and refused for the other roles',
+    path: ['agency'],
+  })
   .meta({ id: 'CreateToken' });
 
 export const tokenIdParams = z.strictObject({ id: tokenIdSchema });

@@ -10,7 +10,15 @@ import { createPublicReadAggregator, type PublicReadAggregator } from './audit.j
 import { sha256Schema } from './schema.js';
 
 function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
-  return verifyReceipt({ receipt, ...(content ? { content } : {}), ...(app.chain ? { chain: app.chain.verifier } : {}), policy: { ...(app.policy.maxAnchorDelaySeconds !== undefined ? { maxAnchorDelaySeconds: app.policy.maxAnchorDelaySeconds } : {}), ...(app.policy.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: app.policy.maxClockSkewSeconds } : {}) } });
+  return verifyReceipt({
+    receipt,
+    ...(content ? { content } : {}),
+    ...(app.chain ? { chain: app.chain.verifier } : {}),
+    policy: {
+      ...(app.policy.maxAnchorDelaySeconds !== undefined ? { maxAnchorDelaySeconds: app.policy.maxAnchorDelaySeconds } : {}),
+      ...(app.policy.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: app.policy.maxClockSkewSeconds } : {}),
+    },
+  });
 }
 
 /**
@@ -29,7 +37,8 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
     res.json(done(res, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined)));
     return;
   }
-  if (type !== 'multipart/form-data') throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({receipt, sha256?}) or multipart/form-data (receipt, then file or sha256)');
+  if (type !== 'multipart/form-data')
+    throw httpError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({receipt, sha256?}) or multipart/form-data (receipt, then file or sha256)');
   const limits = app.config.limits;
   // Public uploads are hashed on this machine: bound how many run at once, so
   // anonymous callers cannot tie up the gateway with many large files.
@@ -37,9 +46,11 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
   const slots = uploadSlots(app);
   const from = req.ip ?? req.socket.remoteAddress ?? 'unknown';
   const mine = slots.byAddress.get(from) ?? 0;
-  const busy = 'too many file verifications are running; try again shortly, or send the file\'s sha256 instead of the file (the Verify page hashes it in your browser)';
+  const busy =
+    "too many file verifications are running; try again shortly, or send the file's sha256 instead of the file (the Verify page hashes it in your browser)";
   if (slots.running >= limits.verifyUploads) throw httpError('RATE_LIMITED', busy);
-  if (mine >= limits.verifyUploadsPerAddress) throw httpError('RATE_LIMITED', `this address already has ${mine} file verifications running; ${busy.slice(busy.indexOf('try'))}`);
+  if (mine >= limits.verifyUploadsPerAddress)
+    throw httpError('RATE_LIMITED', `this address already has ${mine} file verifications running; ${busy.slice(busy.indexOf('try'))}`);
   slots.running++;
   slots.byAddress.set(from, mine + 1);
   try {
@@ -107,7 +118,16 @@ function done<T extends { status: string }>(res: Response, verdict: T): T {
 
 /** Check details that may name a device or a key are replaced for the public. */
 function publicCheck(c: Check): Check {
-  if (c.name === 'signature') return { ...c, detail: c.status === 'pass' ? "the device's signature over the record is valid" : c.status === 'fail' ? 'the device signature does not match the record' : c.detail };
+  if (c.name === 'signature')
+    return {
+      ...c,
+      detail:
+        c.status === 'pass'
+          ? "the device's signature over the record is valid"
+          : c.status === 'fail'
+            ? 'the device signature does not match the record'
+            : c.detail,
+    };
   if (c.name === 'format') return { ...c, detail: c.status === 'pass' ? 'a well-formed liuhen-receipt/1' : c.detail };
   if (c.name === 'content') return { ...c, detail: 'the file is not compared here: drop it on the Verify page to check it in your browser' };
   return c;
@@ -147,21 +167,25 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
   const loc = await app.journal.locate(stored);
   res.set('Cache-Control', 'no-store');
   if (!loc) {
-    res.json(done(res, { ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] }));
+    res.json(
+      done(res, { ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] }),
+    );
     return;
   }
   const { receipt, status } = await receiptWithChain(app, stored.record.id);
   const verdict = await verify(app, receipt, undefined);
   const integrity = verdict.checks.filter((c) => c.name === 'signature' || c.name === 'leaf' || c.name === 'inclusion');
-  res.json(done(res, {
-    ...base,
-    sealed: true,
-    batch: { agency: receipt.batch.agency, seq: receipt.batch.seq, root: receipt.batch.root, size: receipt.batch.size },
-    anchor: receipt.anchor,
-    notaries: receipt.attestations.map((a) => ({ notary: a.notary, attestedAt: a.attestedAt })),
-    notarized: status.notarized,
-    unaltered: integrity.every((c) => c.status === 'pass'),
-    status: verdict.status,
-    checks: verdict.checks.map(publicCheck),
-  }));
+  res.json(
+    done(res, {
+      ...base,
+      sealed: true,
+      batch: { agency: receipt.batch.agency, seq: receipt.batch.seq, root: receipt.batch.root, size: receipt.batch.size },
+      anchor: receipt.anchor,
+      notaries: receipt.attestations.map((a) => ({ notary: a.notary, attestedAt: a.attestedAt })),
+      notarized: status.notarized,
+      unaltered: integrity.every((c) => c.status === 'pass'),
+      status: verdict.status,
+      checks: verdict.checks.map(publicCheck),
+    }),
+  );
 }

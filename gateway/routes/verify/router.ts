@@ -11,7 +11,8 @@ export function verifyRoutes(app: Context): RouteSpec[] {
     path: '/v1/verify',
     tag: 'verify',
     summary: 'Verify a receipt (and a file, or its SHA-256): the verdict of `liuhen verify`',
-    description: 'Anyone. JSON {receipt, sha256?} or multipart (receipt, then file or sha256). A malformed receipt is a 400 (INVALID_RECEIPT, RECEIPT_FORMAT_UNKNOWN); a receipt that does not hold is a 200 verdict with status "failed" naming the check (e.g. CONTENT_MISMATCH).',
+    description:
+      'Anyone. JSON {receipt, sha256?} or multipart (receipt, then file or sha256). A malformed receipt is a 400 (INVALID_RECEIPT, RECEIPT_FORMAT_UNKNOWN); a receipt that does not hold is a 200 verdict with status "failed" naming the check (e.g. CONTENT_MISMATCH).',
     access: 'public',
     before: [app.verifyLimiter],
     minBytesPerSecond: app.config.http.verifyMinBytesPerSecond,

@@ -22,7 +22,8 @@ export default {
   'common.detail': 'Technical detail',
 
   'verify.heading': 'Verify evidence',
-  'verify.intro': 'Choose an evidence file and its receipt (JSON). The file is hashed (SHA-256) in this browser and never uploaded; only the receipt and the file’s hash are sent to the server.',
+  'verify.intro':
+    'Choose an evidence file and its receipt (JSON). The file is hashed (SHA-256) in this browser and never uploaded; only the receipt and the file’s hash are sent to the server.',
   'verify.drop': 'Drop the evidence file and its receipt here',
   'verify.dropOr': 'or choose them one by one:',
   'verify.file.label': 'Evidence file',
@@ -286,7 +287,8 @@ export default {
   'finding.DEVICE_CHAIN_FORK': 'Fork',
   'finding.DEVICE_CHAIN_FORK.about': 'Two different records carry the same sequence number: one is forged or replayed.',
   'finding.DEVICE_KEY_CHANGED': 'Signing key changed',
-  'finding.DEVICE_KEY_CHANGED.about': 'The device signed with another key from this record on: a replaced or re-keyed device — or records signed by someone else.',
+  'finding.DEVICE_KEY_CHANGED.about':
+    'The device signed with another key from this record on: a replaced or re-keyed device — or records signed by someone else.',
   'finding.DEVICE_SESSION_UNCLOSED': 'Recording not closed',
   'finding.DEVICE_SESSION_UNCLOSED.about': 'A recording has a start but no stop record: its middle or end may have been cut.',
   'finding.CASE_STAGE_OUT_OF_ORDER': 'Stages out of order',
