@@ -346,6 +346,20 @@ const NOTARY_BACKLOG_SECONDS = 120;
  * walks forward from the last batch known anchored; the notary's backlog (a
  * log scan) is reused for 5 s.
  */
+/** Time one component of /healthz may take (the probe as a whole has `health.probeTimeoutMs`, 2 s by default). */
+const COMPONENT_TIMEOUT_MS = 1500;
+
+/** A component's state, or a degraded (or down) one when it fails or does not answer in time. */
+function bounded(name: string, p: Promise<ComponentHealth>, onFailure: ComponentHealth['status'] = 'degraded'): Promise<ComponentHealth> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<ComponentHealth>((resolve) => {
+    timer = setTimeout(() => resolve({ name, status: onFailure, detail: `did not answer within ${COMPONENT_TIMEOUT_MS} ms` }), COMPONENT_TIMEOUT_MS);
+    timer.unref();
+  });
+  const answered = p.catch((e: unknown): ComponentHealth => ({ name, status: onFailure, detail: (e as Error).message.slice(0, 200) }));
+  return Promise.race([answered, late]).finally(() => clearTimeout(timer));
+}
+
 function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]> {
   const firstOpen = new Map<string, number>();
   let notaryCache: { at: number; value: Promise<ComponentHealth> } | undefined;
@@ -425,11 +439,9 @@ function systemComponents(s: ComponentSources): () => Promise<ComponentHealth[]>
           : h.state === 'failing'
             ? { name: 'chain', status: 'down', detail: `the chain process keeps failing (${h.failures} failures): ${h.lastError}`, data: { ...h } }
             : { name: 'chain', status: 'down', detail: 'stopped', data: { ...h } };
-    const [a, n, j] = await Promise.all([
-      anchoring(),
-      notary(),
-      journal().catch((e: unknown): ComponentHealth => ({ name: 'journal', status: 'down', detail: (e as Error).message.slice(0, 200) })),
-    ]);
+    // Each part has its own time limit, below the probe's: a part stuck on a full disk or a reopening journal
+    // must not hide the others (the journal's own write state above all).
+    const [a, n, j] = await Promise.all([bounded('anchoring', anchoring()), bounded('notary', notary()), bounded('journal', journal(), 'down')]);
     // A lost or rolled-back chain state stays noted for this run; degraded until everything is anchored and co-signed again.
     const caughtUp =
       a.status === 'ok' &&
