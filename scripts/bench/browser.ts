@@ -16,10 +16,8 @@
  *   {"bench":"browser.hash.memory","bytes":…,"chromiumRssBeforeMB":…,"chromiumRssPeakMB":…,"growthMB":…}
  * or {"bench":"browser.hash","skipped":…} without /usr/bin/chromium.
  */
-import { spawn } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,36 +26,10 @@ import express from 'express';
 import helmet from 'helmet';
 import { chromium } from 'playwright-core';
 import { createPagesRouter } from '../../gateway/pages/router.js';
+import { generate, round, sha256sum } from './files.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MiB = 1024 * 1024;
-
-async function generate(path: string, size: number): Promise<void> {
-  const ctr = createCipheriv('aes-256-ctr', randomBytes(32), randomBytes(16));
-  const zeros = Buffer.alloc(4 * MiB);
-  const fh = await open(path, 'w');
-  try {
-    for (let done = 0; done < size;) {
-      const n = Math.min(zeros.length, size - done);
-      await fh.write(ctr.update(zeros.subarray(0, n)));
-      done += n;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-function sha256sum(path: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn('sha256sum', [path], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', () => resolve(undefined));
-    child.on('close', (code) => resolve(code === 0 ? out.split(/\s+/)[0] : undefined));
-  });
-}
-
-const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Resident memory (bytes) of every process descending from this one: the browser and its renderer, GPU and utility processes. */
 function descendantsRss(): number {

@@ -11,14 +11,14 @@
  *   {"bench":"store.get","bytes":…,"seconds":…,"MBps":…,"vsSha256sum":…}   read + decrypt + verify
  * MBps is 10^6 bytes per second of plaintext; vsSha256sum = MBps / sha256sum's MBps.
  */
-import { spawn } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { aesGcmKeyWrapper, openEvidenceStore } from '../../src/store/index.js';
+import { generate, round, sha256sum } from './files.js';
 
 export interface StoreBenchOptions {
   /** Size of the generated file. @default 1 GiB */
@@ -26,34 +26,6 @@ export interface StoreBenchOptions {
 }
 
 const GiB = 1024 ** 3;
-
-/** Write `size` bytes of AES-CTR keystream (incompressible, fast to make) to `path`. */
-async function generate(path: string, size: number): Promise<void> {
-  const ctr = createCipheriv('aes-256-ctr', randomBytes(32), randomBytes(16));
-  const zeros = Buffer.alloc(4 * 1024 * 1024);
-  const fh = await open(path, 'w');
-  try {
-    for (let done = 0; done < size;) {
-      const n = Math.min(zeros.length, size - done);
-      await fh.write(ctr.update(zeros.subarray(0, n)));
-      done += n;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-function sha256sum(path: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn('sha256sum', [path], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', () => resolve(undefined));
-    child.on('close', (code) => resolve(code === 0 ? out.split(/\s+/)[0] : undefined));
-  });
-}
-
-const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function run(emit: (line: Record<string, unknown>) => void, opts: StoreBenchOptions = {}): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'liuhen-bench-store-'));
