@@ -150,6 +150,23 @@ export const api =
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) },
     });
 
+/**
+ * The checker's client: it reads every acknowledged record back, far above the gateway's default rate limits,
+ * so a 429 is waited out (Retry-After, at most 5 s a time) instead of being taken for a lost record.
+ */
+export const patientApi =
+  (url: string, token?: string) =>
+  async (path: string, init: RequestInit = {}): Promise<Response> => {
+    const call = api(url, token);
+    for (let attempt = 0; ; attempt++) {
+      const res = await call(path, init);
+      if (res.status !== 429 || attempt >= 60) return res;
+      await res.arrayBuffer();
+      const wait = Math.min(5, Math.max(0.2, Number(res.headers.get('retry-after')) || 1));
+      await new Promise((r) => setTimeout(r, wait * 1000));
+    }
+  };
+
 export interface Acked {
   id: string;
   agency: string;
@@ -321,7 +338,7 @@ export async function checkAll(p: {
 }): Promise<CheckReport> {
   const { sys, ledger } = p;
   const t0 = Date.now();
-  const sup = api(sys.info.url, sys.info.tokens.supervisor);
+  const sup = patientApi(sys.info.url, sys.info.tokens.supervisor);
   const acked = [...ledger.acked.values()];
   const lost: string[] = [];
   const pending = new Set<string>();
@@ -354,7 +371,7 @@ export async function checkAll(p: {
   const retracted: CheckReport['retracted'] = [];
   for (const s of ledger.served.values()) {
     const a = ledger.acked.get(s.id)!;
-    const res = await api(sys.info.url)('/v1/verify', {
+    const res = await patientApi(sys.info.url)('/v1/verify', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ receipt: s.receipt, sha256: a.sha256 }),
