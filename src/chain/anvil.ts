@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { fail, LiuhenError } from '../errors.js';
+import { fsyncDir } from '../util/atomic-write.js';
 
 /**
  * The embedded default chain: Anvil from the npm package `@foundry-rs/anvil`
@@ -413,12 +414,7 @@ async function rotateInto(tmp: string, path: string): Promise<void> {
     await rename(prevTmp, prev);
   }
   await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await fsyncDir(dirname(path));
 }
 
 async function writeAtomically(path: string, data: Buffer): Promise<void> {
