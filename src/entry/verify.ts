@@ -26,9 +26,7 @@ export type { Receipt, ReceiptAnchor, ReceiptAttestation, ReceiptInclusion, Rece
 export { redactReceipt } from '../receipt/build.js';
 
 // The pipeline and its checks.
-export { verifyReceipt, exitCodeOf, firstProblem } from '../verify/verify.js';
-export { checkContent, checkSignature, checkLeaf, checkInclusion, checkPolicy } from '../verify/checks.js';
-export { CHECK_NAMES } from '../verify/types.js';
+export * from '../verify/index.js';
 export type {
   AnchorOutcome,
   Check,
