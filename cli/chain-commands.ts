@@ -42,11 +42,22 @@ export function registerChainCommands(program: Command, run: Run): void {
     .option('--rpc <url>', 'JSON-RPC endpoint (default: the config, else http://127.0.0.1:8545)')
     .option('--confirmations <n>', 'blocks on top of the anchor block before an anchor is final (default: 0 on a dev chain, 1 elsewhere)')
     .option('--no-notary', "don't create or grant this folder's notary key")
-    .action((o: { rpc?: string; confirmations?: string; notary: boolean }) =>
+    .option('--agency-name <name>', "display name of the folder's agency on the registry, e.g. 济南市城市管理局 (registry version 2)")
+    .option('--notary-name <name>', "display name of the folder's notary key on the registry, e.g. 济南市泉城公证处 (registry version 2)")
+    .action((o: { rpc?: string; confirmations?: string; notary: boolean; agencyName?: string; notaryName?: string }) =>
       run(async (g) => {
         const confirmations = intOption('--confirmations', o.confirmations, 0, 1000);
         const onStep = (s: DeployStep) => (g.json ? printJson(s) : printLine(describeStep(s)));
-        const r = await sdk.deploy({ dataDir: g.data, rpc: o.rpc, confirmations, notary: o.notary, onStep });
+        for (const [flag, v] of [['--agency-name', o.agencyName], ['--notary-name', o.notaryName]] as const)
+          if (v !== undefined && (v.trim() === '' || Buffer.byteLength(v) > 256)) fail('INVALID_INPUT', `${flag} must be a name of 1 to 256 bytes`);
+        const names =
+          o.agencyName !== undefined || o.notaryName !== undefined
+            ? {
+                ...(o.agencyName !== undefined && { agencies: { [sdk.readConfig(g.data).agency]: o.agencyName } }),
+                ...(o.notaryName !== undefined && { notary: o.notaryName }),
+              }
+            : undefined;
+        const r = await sdk.deploy({ dataDir: g.data, rpc: o.rpc, confirmations, notary: o.notary, names, onStep });
         if (g.json)
           printJson({
             chain: { ...r.chain, rpc: sdk.redactUrl(r.chain.rpc) },
@@ -125,6 +136,8 @@ export function describeStep(s: DeployStep): string {
       return `bound ${s.address} to agency ${s.agency}`;
     case 'notary-granted':
       return `granted NOTARY_ROLE to ${s.address}`;
+    case 'named':
+      return `registered the name of ${s.role} ${s.who}: ${s.name}`;
   }
 }
 

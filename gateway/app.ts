@@ -28,6 +28,7 @@ import { verifyRoutes } from './routes/verify/router.js';
 import { findingRoutes } from './routes/findings/router.js';
 import { feedbackRoutes } from './routes/feedback/router.js';
 import { certificateRoutes } from './routes/certificates/router.js';
+import { nameRoutes } from './routes/names/router.js';
 import { closeSupervision } from './routes/stats/service.js';
 import { statsRoutes } from './routes/stats/router.js';
 import { createSupervisionPagesRouter } from './routes/stats/pages.js';
@@ -102,6 +103,7 @@ export function createApp(deps: GatewayDeps): Express {
     ...findingRoutes,
     ...feedbackRoutes(ctx),
     ...certificateRoutes(ctx),
+    ...nameRoutes,
   ];
   let openapi: unknown;
 

@@ -10,7 +10,7 @@ import {
   type Connection,
   type Journal,
 } from '../src/index.js';
-import type { AnchorPhase, BatchChainStatus, GatewayChain } from './deps.js';
+import type { AnchorPhase, BatchChainStatus, GatewayChain, NameSource } from './deps.js';
 
 export interface GatewayChainParameters {
   journal: Journal;
@@ -22,6 +22,8 @@ export interface GatewayChainParameters {
   cacheMs?: number;
   /** How old the verifier's synced chain view may be (src/chain/verifier-cache.ts). @default min(cacheMs, 1000) ms */
   verdictCacheMs?: number;
+  /** How long a display name read from the registry is reused (names change rarely; a page shows many). @default 60000 ms */
+  namesCacheMs?: number;
 }
 
 const MAX_SETTLED = 100_000;
@@ -80,8 +82,32 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     return { phase: data.anchor ? phase : 'submitted', anchor: data.anchor, attestations: data.attestations, notarized };
   };
 
+  // Display names (issue 14) from the current registry, cached: every verdict and page asks for the same few.
+  const namesCacheMs = p.namesCacheMs ?? 60_000;
+  const nameCache = new Map<string, { at: number; value: Promise<string | undefined> }>();
+  const cachedName = (key: string, read: (r: RegistryClient) => Promise<string>): Promise<string | undefined> => {
+    const now = Date.now();
+    const hit = nameCache.get(key);
+    if (hit && now - hit.at < namesCacheMs) return hit.value;
+    const value = (async () => {
+      if (!registryAddress) return undefined;
+      const { provider } = await connection();
+      const name = await read(new RegistryClient(registryAddress, provider));
+      return name === '' ? undefined : name;
+    })();
+    nameCache.set(key, { at: now, value });
+    value.catch(() => nameCache.delete(key));
+    if (nameCache.size > 10_000) for (const [k, v] of nameCache) if (now - v.at >= namesCacheMs) nameCache.delete(k);
+    return value;
+  };
+  const names: NameSource = {
+    agencyName: (agency) => cachedName(`a:${agency}`, (r) => r.agencyName(agency)),
+    notaryName: (address) => cachedName(`n:${address.toLowerCase()}`, (r) => r.notaryName(address)),
+  };
+
   return {
     verifier,
+    names,
     async batchStatus(batch) {
       const now = Date.now();
       const kept = settled.get(batch.root);

@@ -112,6 +112,19 @@ export const gatewayConfigSchema = z.strictObject({
     .prefault({}),
   /** The supervision body: its agency and device chains, statistics, 码上监督 feedback limits (gateway/routes/stats/config.ts). */
   supervision: supervisionConfigSchema,
+  /**
+   * Display names (issue 14) where the registry has none (a version 1
+   * registry, or names not registered yet): agency code → name, notary
+   * address → name, and/or a trust file (`liuhen-trust/1`) whose names are
+   * used. Names registered on the registry come first.
+   */
+  names: z
+    .strictObject({
+      agencies: z.record(z.string().max(64), z.string().min(1).max(256)).default({}),
+      notaries: z.record(z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte address in 0x hex'), z.string().min(1).max(256)).default({}),
+      trustFile: z.string().min(1).max(4096).optional(),
+    })
+    .prefault({}),
   /** Express `trust proxy`: false (default) when clients connect directly; a hop count behind a reverse proxy. */
   trustProxy: z.union([z.boolean(), z.number().int().min(0).max(16)]).default(false),
 });

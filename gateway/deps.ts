@@ -74,6 +74,18 @@ export interface GatewayChain {
   batchStatus(batch: BatchInfo): Promise<BatchChainStatus>;
   /** Resolves when the chain answers; throws (any error) when it does not. Used by `/healthz`. */
   ping(): Promise<void>;
+  /**
+   * Display names registered on the registry (version 2: `agencyName`,
+   * `notaryName`; issue 14). Undefined when none is registered. Optional:
+   * without it, names come from the gateway config and its trust file only.
+   */
+  names?: NameSource | undefined;
+}
+
+/** Where display names come from (issue 14). Both may throw CHAIN_UNREACHABLE. */
+export interface NameSource {
+  agencyName(agency: string): Promise<string | undefined>;
+  notaryName(address: string): Promise<string | undefined>;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

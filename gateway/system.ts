@@ -87,6 +87,23 @@ export interface RunningSystem {
  */
 export const DEV_AGENCIES = ['JN-CGJ', 'JN-SCJGJ', 'JN-SFJ'];
 
+/**
+ * Display names the dev system registers on its registry (issue 14: pages,
+ * verdicts and certificates show the name next to the code or address).
+ * Agencies of another dev folder (`agencies` given) keep no name unless listed here.
+ */
+export const DEV_NAMES = {
+  agencies: {
+    'JN-CGJ': '济南市城市管理局',
+    'JN-SCJGJ': '济南市市场监督管理局',
+    'JN-SFJ': '济南市司法局',
+    // The further agencies of `liuhen demo --history` (gateway/demo-history.ts).
+    'JN-JTYS': '济南市交通运输局',
+    'JN-STHJ': '济南市生态环境局',
+  } as Record<string, string>,
+  notary: '济南市泉城公证处',
+};
+
 /** `<data>/run.json` (mode 0600): where a running dev system says where it is, for `liuhen demo`. Removed on stop. */
 export const runFile = (dataDir: string): string => join(paths(dataDir).root, 'run.json');
 
@@ -150,7 +167,9 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
       dataDir: p.dataDir,
       rpc: chain.rpc,
       journal: liuhen.journal,
+      names: DEV_NAMES,
       onStep: (step) => {
+        if (step.step === 'named') say(`registered the name of ${step.role} ${step.who}: ${step.name}`);
         if (step.step !== 'registry-redeployed-after-reset') return;
         const batches = step.lost.reduce((n, l) => n + l.batches, 0);
         const before = step.lost.map((l) => l.registry).join(', ');

@@ -57,7 +57,9 @@ export type DeployStep =
   | { step: 'funded'; address: string; ether: string }
   | { step: 'needs-funds'; address: string; role: 'agency' | 'notary' }
   | { step: 'agency-bound'; address: string; agency: string }
-  | { step: 'notary-granted'; address: string };
+  | { step: 'notary-granted'; address: string }
+  /** A display name registered on a version 2 registry (issue 14): `who` is an agency code or a notary address. */
+  | { step: 'named'; role: 'agency' | 'notary'; who: string; name: string };
 
 export interface DeployParameters {
   dataDir: string;
@@ -76,7 +78,21 @@ export interface DeployParameters {
    * registry (`assessRegistry`). Without it, the journal is opened for the check.
    */
   journal?: Journal | undefined;
+  /**
+   * Display names to register on a version 2 registry (issue 14: pages,
+   * verdicts and certificates show 济南市城市管理局 next to JN-CGJ, the notary
+   * office next to its address). Only names that differ from the registry's
+   * are sent; agencies this folder does not anchor for are ignored.
+   */
+  names?: DeployNames | undefined;
   onStep?: ((s: DeployStep) => void) | undefined;
+}
+
+export interface DeployNames {
+  /** Agency code → display name. */
+  agencies?: Record<string, string> | undefined;
+  /** The display name of this folder's notary key. */
+  notary?: string | undefined;
 }
 
 export interface DeployResult {
@@ -181,6 +197,20 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
       if (notaryAddress && !(await registry.hasRole(NOTARY_ROLE, notaryAddress))) {
         await send(admin, 'grantRole', [NOTARY_ROLE, notaryAddress]);
         step({ step: 'notary-granted', address: notaryAddress });
+      }
+      // Names (registry version 2 only: a version 1 registry has none, and the pages then fall back to the gateway config).
+      if (p.names && (await registry.version()) >= 2) {
+        for (const a of agencies) {
+          const name = p.names.agencies?.[a.code];
+          if (name === undefined || (await registry.agencyName(a.code)) === name) continue;
+          await send(admin, 'setAgencyName', [agencyToBytes32(a.code), name]);
+          step({ step: 'named', role: 'agency', who: a.code, name });
+        }
+        const notaryName = p.names.notary;
+        if (notaryAddress && notaryName !== undefined && (await registry.notaryName(notaryAddress)) !== notaryName) {
+          await send(admin, 'setNotaryName', [notaryAddress, notaryName]);
+          step({ step: 'named', role: 'notary', who: notaryAddress, name: notaryName });
+        }
       }
 
       const chain: ChainConfig = {

@@ -45,6 +45,7 @@ export {
   migrateRegistry,
 } from './deploy.js';
 export type {
+  DeployNames,
   DeployParameters,
   DeployResult,
   DeployStep,

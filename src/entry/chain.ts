@@ -17,7 +17,7 @@ export type { OnChainBatch, AnchorLog, CosignLog, RegistryClientOptions } from '
 export { connect as connectChain, redactUrl, isNetworkError } from '../chain/rpc.js';
 export type { ConnectParameters, Connection } from '../chain/rpc.js';
 export { deploy, deployRegistry, DEFAULT_RPC } from '../chain/deploy.js';
-export type { DeployParameters, DeployResult, DeployStep, DeployRegistryParameters } from '../chain/deploy.js';
+export type { DeployNames, DeployParameters, DeployResult, DeployStep, DeployRegistryParameters } from '../chain/deploy.js';
 export {
   agencyKey,
   notaryKey,

@@ -58,6 +58,8 @@ describe('HTTP hygiene', () => {
         'DELETE /v1/feedback/{ref}/phone',
         'GET /v1/records/{id}/certificate',
         'GET /v1/certificates/{hash}',
+        // Display names (issue 14)
+        'GET /v1/names',
       ].sort(),
     );
     expect(ops.find((o) => o.key === 'GET /v1/records/{id}/content')!.op['x-roles']).toEqual(['supervisor']);

@@ -26,6 +26,20 @@ export interface CertificateInput {
   chain: { phase: string; notarized: boolean };
   verifyUrl: string;
   origin: string;
+  /** Display names (issue 14): the agencies' and notaries' names printed next to their codes and addresses. */
+  names?: { agencies: Record<string, string>; notaries: Record<string, string> } | undefined;
+}
+
+/** "济南市城市管理局 (JN-CGJ)", or the code alone when it has no name. */
+export function agencyLine(code: string, names: CertificateInput['names']): string {
+  const name = names?.agencies[code];
+  return name ? `${name} (${code})` : code;
+}
+
+/** "济南市泉城公证处 · 0x…"; an address without a name is marked as such, never printed bare. */
+export function notaryLine(address: string, names: CertificateInput['names']): string {
+  const name = names?.notaries[address];
+  return `${name ?? '未登记名称的公证机构 unnamed notary'} · ${address}`;
 }
 
 let fontPath: string | undefined;
@@ -59,7 +73,7 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: 48, bottom: 48, left: 54, right: 54 },
-    info: { Title: `电子数据存证证明 ${c.certificateId}`, Author: c.issuedBy, Subject: `record ${c.record.id}`, Creator: 'Liuhen 留痕' },
+    info: { Title: `电子数据存证证明 ${c.certificateId}`, Author: agencyLine(c.issuedBy, c.names), Subject: `record ${c.record.id}`, Creator: 'Liuhen 留痕' },
   });
   const chunks: Buffer[] = [];
   doc.on('data', (b: Buffer) => chunks.push(b));
@@ -75,7 +89,7 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
 
   doc.fontSize(20).text('电子数据存证证明', { align: 'center' });
   doc.fontSize(10).fillColor('#555').text('Evidence certificate — Liuhen 留痕 (区块链+公证)', { align: 'center' });
-  doc.moveDown(0.3).text(`证明编号 Certificate No. ${c.certificateId}    出具 Issued ${iso(c.issuedAt)}    出具机构 ${c.issuedBy}`, { align: 'center' });
+  doc.moveDown(0.3).text(`证明编号 Certificate No. ${c.certificateId}    出具 Issued ${iso(c.issuedAt)}    出具机构 ${agencyLine(c.issuedBy, c.names)}`, { align: 'center' });
   doc.fillColor('#000').moveDown(0.8);
 
   const section = (title: string) => {
@@ -128,7 +142,7 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
   narrow('采集时间 Captured', iso(r.capturedAt));
   narrow('设备 Device', r.device);
   narrow('执法人员 Officer', r.officer);
-  narrow('执法部门 Agency', r.agency);
+  narrow('执法部门 Agency', agencyLine(r.agency, c.names));
   if (r.case) narrow('案件 Case', r.case);
   if (r.stage) narrow('环节 Stage', `${STAGE[r.stage] ?? r.stage} (${r.stage})`);
   if (r.location) narrow('位置 Location', `${r.location.lat}, ${r.location.lon}`);
@@ -146,7 +160,7 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
     row('区块哈希 Block hash', rc.anchor.blockHash);
   } else row('上链 Anchored', `尚未上链 not yet anchored (${c.chain.phase})`);
   if (rc.attestations.length > 0) {
-    for (const a of rc.attestations) row('公证 Notary', `${a.notary} · 签署 attested ${cst(a.attestedAt * 1000)}`);
+    for (const a of rc.attestations) row('公证 Notary', `${notaryLine(a.notary, c.names)} · 签署 attested ${cst(a.attestedAt * 1000)}`);
     row('公证状态 Notarized', c.chain.notarized ? '已达公证门槛 notarized (threshold met)' : '公证签名未达门槛 below threshold');
   } else row('公证 Notary', '尚无公证签名 no notary co-signature yet');
 

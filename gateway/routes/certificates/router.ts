@@ -8,6 +8,7 @@ import { recordIdParams } from '../../http/ids.js';
 import { assertAgencyScope, defineRoute, type RouteSpec } from '../../http/route.js';
 import { journalSupervision, stats, supervisionConfig } from '../stats/service.js';
 import { renderCertificate } from './pdf.js';
+import { namesOf } from '../../names.js';
 
 const nextId = monotonicUlid();
 
@@ -47,6 +48,7 @@ export function certificateRoutes(app: Context): RouteSpec[] {
         const sup = supervisionConfig(a);
         const origin = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
         const certificateId = nextId();
+        const names = await namesOf(a).resolve({ agencies: [stored.record.agency, sup.agency], notaries: receipt.attestations.map((x) => x.notary) });
         const pdf = await renderCertificate({
           certificateId,
           issuedAt: a.clock().toISOString(),
@@ -59,6 +61,7 @@ export function certificateRoutes(app: Context): RouteSpec[] {
           chain: { phase: status.phase, notarized: status.notarized },
           verifyUrl: `${origin}/v/${stored.leaf}`,
           origin,
+          names,
         });
         const sha256 = createHash('sha256').update(pdf).digest('hex');
         // Registered before a byte is served: a certificate that is not on record is never handed out.

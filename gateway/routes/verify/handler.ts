@@ -6,10 +6,24 @@ import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
 import { httpError } from '../../http/errors.js';
 import { readMultipart } from '../../http/multipart.js';
 import { parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
+import { namesOf, type NameBook } from '../../names.js';
 import { createPublicReadAggregator, type PublicReadAggregator } from './audit.js';
 import { sha256Schema } from './schema.js';
 
-function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
+/** The display names of the receipt's agency and co-signers (issue 14): the verdict carries them, next to the codes and addresses. */
+function receiptNames(app: Context, receipt: Receipt): Promise<NameBook> {
+  return namesOf(app).resolve({
+    agencies: [receipt.batch.agency, ...(receipt.record ? [receipt.record.agency] : [])],
+    notaries: receipt.attestations.map((a) => a.notary),
+  });
+}
+
+async function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict & { names: NameBook }> {
+  const [verdict, names] = await Promise.all([verifyOnly(app, receipt, content), receiptNames(app, receipt)]);
+  return { ...verdict, names };
+}
+
+function verifyOnly(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
   return verifyReceipt({
     receipt,
     ...(content ? { content } : {}),
@@ -76,7 +90,7 @@ function uploadSlots(app: object): UploadSlots {
 
 async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['app'], spec: RouteSpec, req: Request, res: Response): Promise<void> {
   const limits = app.config.limits;
-  const form = await readMultipart<Verdict>(req, {
+  const form = await readMultipart<Verdict & { names: NameBook }>(req, {
     fields: ['receipt', 'sha256'],
     textFiles: ['receipt'],
     file: 'file',
@@ -167,25 +181,41 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
   const loc = await app.journal.locate(stored);
   res.set('Cache-Control', 'no-store');
   if (!loc) {
+    const names = await namesOf(app).resolve({ agencies: [base.agency] });
     res.json(
-      done(res, { ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] }),
+      done(res, {
+        ...base,
+        agencyName: names.agencies[base.agency] ?? null,
+        sealed: false,
+        batch: null,
+        anchor: null,
+        notaries: [],
+        notarized: false,
+        unaltered: null,
+        status: 'incomplete',
+        checks: [],
+        names,
+      }),
     );
     return;
   }
   const { receipt, status } = await receiptWithChain(app, stored.record.id);
   const verdict = await verify(app, receipt, undefined);
+  const names = verdict.names;
   const integrity = verdict.checks.filter((c) => c.name === 'signature' || c.name === 'leaf' || c.name === 'inclusion');
   res.json(
     done(res, {
       ...base,
+      agencyName: names.agencies[base.agency] ?? null,
       sealed: true,
       batch: { agency: receipt.batch.agency, seq: receipt.batch.seq, root: receipt.batch.root, size: receipt.batch.size },
       anchor: receipt.anchor,
-      notaries: receipt.attestations.map((a) => ({ notary: a.notary, attestedAt: a.attestedAt })),
+      notaries: receipt.attestations.map((a) => ({ notary: a.notary, name: names.notaries[a.notary] ?? null, attestedAt: a.attestedAt })),
       notarized: status.notarized,
       unaltered: integrity.every((c) => c.status === 'pass'),
       status: verdict.status,
       checks: verdict.checks.map(publicCheck),
+      names,
     }),
   );
 }

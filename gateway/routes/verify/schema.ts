@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHECK_NAMES, receiptSchema } from '../../../src/index.js';
 import { CHECK_CODES } from '../../http/codes.js';
+import { nameBookSchema } from '../names/router.js';
 
 export const sha256Schema = z
   .string()
@@ -34,6 +35,7 @@ export const verdictSchema = z
     leaf: z.string().nullable(),
     root: z.string().nullable(),
     checks: z.array(checkSchema),
+    names: nameBookSchema.describe("display names of the receipt's agency and co-signing notaries (issue 14)"),
   })
   .meta({ id: 'Verdict' });
 
@@ -42,16 +44,20 @@ export const publicVerdictSchema = z
   .object({
     leaf: z.string(),
     agency: z.string(),
+    agencyName: z.string().nullable().describe("the agency's display name (registry, else the gateway's config); null when it has none"),
     kind: z.string(),
     capturedAt: z.string(),
     recordedAt: z.string().describe('when the journal made the record durable'),
     sealed: z.boolean(),
     batch: z.object({ agency: z.string(), seq: z.number(), root: z.string(), size: z.number() }).nullable(),
     anchor: receiptSchema.shape.anchor,
-    notaries: z.array(z.object({ notary: z.string(), attestedAt: z.number() })),
+    notaries: z.array(
+      z.object({ notary: z.string(), name: z.string().nullable().describe('display name of the notary office; null when none is registered'), attestedAt: z.number() }),
+    ),
     notarized: z.boolean(),
     unaltered: z.boolean().nullable().describe('true when signature, leaf and inclusion hold; null while not sealed'),
     status: z.enum(['verified', 'failed', 'incomplete']),
     checks: z.array(checkSchema),
+    names: nameBookSchema,
   })
   .meta({ id: 'PublicVerdict' });
