@@ -48,7 +48,10 @@ export function registerChainCommands(program: Command, run: Run): void {
       run(async (g) => {
         const confirmations = intOption('--confirmations', o.confirmations, 0, 1000);
         const onStep = (s: DeployStep) => (g.json ? printJson(s) : printLine(describeStep(s)));
-        for (const [flag, v] of [['--agency-name', o.agencyName], ['--notary-name', o.notaryName]] as const)
+        for (const [flag, v] of [
+          ['--agency-name', o.agencyName],
+          ['--notary-name', o.notaryName],
+        ] as const)
           if (v !== undefined && (v.trim() === '' || Buffer.byteLength(v) > 256)) fail('INVALID_INPUT', `${flag} must be a name of 1 to 256 bytes`);
         const names =
           o.agencyName !== undefined || o.notaryName !== undefined

@@ -76,7 +76,9 @@ export async function startChainWorld(): Promise<ChainWorld> {
           attestationMessage({ ...batch!, attestedAt }),
         );
         await (
-          await new Contract(registry, registryInterface, notary).getFunction('cosign').send(agencyToBytes32(batch!.agency), batch!.root, [{ attestedAt, signature }])
+          await new Contract(registry, registryInterface, notary)
+            .getFunction('cosign')
+            .send(agencyToBytes32(batch!.agency), batch!.root, [{ attestedAt, signature }])
         ).wait();
       }
       const world: ChainWorld = {

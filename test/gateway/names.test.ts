@@ -50,7 +50,13 @@ describe('display names', () => {
   test('deploy again with the same names sends nothing; a changed name is registered', async () => {
     const { deploy } = await import('../../src/index.js');
     const steps: string[] = [];
-    await deploy({ dataDir: w.h.dir, rpc: w.anvil.rpc, journal: w.h.liuhen.journal, names: { agencies: { 'AG-A': AGENCY_NAME }, notary: NOTARY_NAME }, onStep: (s) => steps.push(s.step) });
+    await deploy({
+      dataDir: w.h.dir,
+      rpc: w.anvil.rpc,
+      journal: w.h.liuhen.journal,
+      names: { agencies: { 'AG-A': AGENCY_NAME }, notary: NOTARY_NAME },
+      onStep: (s) => steps.push(s.step),
+    });
     expect(steps).not.toContain('named');
     const named: unknown[] = [];
     await deploy({

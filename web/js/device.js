@@ -2,6 +2,7 @@
 // holes (DEVICE_SEQ_HOLE: missing seq ranges) and breaks (DEVICE_CHAIN_BREAK:
 // a record that does not chain to the one before) marked and listed.
 import { errorBox, getJson, wireForgetToken, withToken } from './api.js';
+import { findingDetail } from './finding-detail.js';
 import { h, mark, replace } from './dom.js';
 import { initI18n, onLangChange, t } from './i18n.js';
 import { anchorStatus, findingItem, kindText, normFinding, normRecord, timeEl } from './records.js';
@@ -91,7 +92,7 @@ function render() {
                     ? t('device.hole.itemOne', { from: f.missing.from })
                     : t('device.hole.item', { from: f.missing.from, to: f.missing.to, n: f.missing.to - f.missing.from + 1 }),
                 ),
-                f.message ? h('p', { class: 'hint' }, f.message) : null,
+                f.message ? h('p', { class: 'hint finding-detail' }, findingDetail(f)) : null,
               ),
             ),
           ),
@@ -108,7 +109,7 @@ function render() {
                 'li',
                 { class: 'problem problem-break', data: { seq: b.seq ?? '' } },
                 mark('fail', b.seq !== undefined ? t('device.break.item', { seq: b.seq }) : t('device.break.itemNoSeq', { id: b.id })),
-                b.finding.message ? h('p', { class: 'hint' }, b.finding.message) : null,
+                b.finding.message ? h('p', { class: 'hint finding-detail' }, findingDetail(b.finding)) : null,
               ),
             ),
           ),

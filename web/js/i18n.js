@@ -3,8 +3,9 @@
 // (aria-label) or data-i18n-placeholder; dynamic text calls t().
 import zh from './i18n/zh.js';
 import en from './i18n/en.js';
+import * as issue14 from './i18n/issue14.js';
 
-const DICTS = { zh, en };
+const DICTS = { zh: { ...zh, ...issue14.zh }, en: { ...en, ...issue14.en } };
 const STORAGE_KEY = 'liuhen.lang';
 const listeners = [];
 

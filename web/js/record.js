@@ -6,6 +6,7 @@ import { dl, h, hashCode, replace } from './dom.js';
 import { fmtBytes, fmtTime, initI18n, onLangChange, t } from './i18n.js';
 import { qrFigure } from './qr.js';
 import { renderVerdict } from './verdict.js';
+import { agencyEl, agencyText, learnNames, loadNames, notaryEl, onNames } from './names.js';
 
 const recordId = decodeURIComponent(location.pathname.replace(/^\/records\//, ''));
 const content = document.getElementById('content');
@@ -20,6 +21,11 @@ async function load() {
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
   downloadUrl = URL.createObjectURL(new Blob([`${JSON.stringify(receipt, null, 2)}\n`], { type: 'application/json' }));
   render();
+  // Display names of the agency and the co-signers (issue 14); the page re-renders when they arrive.
+  void loadNames({
+    agencies: [receipt.batch?.agency, receipt.record?.agency].filter((x) => typeof x === 'string'),
+    notaries: (Array.isArray(receipt.attestations) ? receipt.attestations : []).map((a) => a?.notary).filter((x) => typeof x === 'string'),
+  });
 }
 
 async function verify() {
@@ -27,6 +33,7 @@ async function verify() {
   verifyError = null;
   try {
     verdict = await postJson('/v1/verify', JSON.stringify({ receipt }));
+    learnNames(verdict.names);
   } catch (e) {
     verifyError = e;
   }
@@ -51,7 +58,7 @@ function render() {
         'div',
         { class: 'receipt-body' },
         dl([
-          rec ? [t('public.agency'), String(rec.agency ?? '')] : null,
+          rec ? [t('public.agency'), agencyEl(String(rec.agency ?? ''))] : null,
           rec ? [t('public.kind'), t(`kind.${rec.kind}`)] : null,
           rec ? [t('record.time'), fmtTime(rec.capturedAt)] : null,
           rec?.case ? [t('receipt.case'), h('a', { href: `/cases/${encodeURIComponent(String(rec.case))}` }, String(rec.case))] : null,
@@ -61,7 +68,10 @@ function render() {
           rec?.media ? [t('receipt.sha256'), h('code', { class: 'hash full' }, String(rec.media.sha256))] : null,
           rec?.media ? [t('receipt.size'), fmtBytes(rec.media.size)] : null,
           [t('record.leaf'), hashCode(receipt.leaf)],
-          [t('receipt.batch'), t('receipt.batchValue', { agency: String(batch.agency ?? ''), seq: String(batch.seq ?? ''), size: String(batch.size ?? '') })],
+          [
+            t('receipt.batch'),
+            t('receipt.batchValue', { agency: agencyText(String(batch.agency ?? '')), seq: String(batch.seq ?? ''), size: String(batch.size ?? '') }),
+          ],
           receipt.inclusion ? [t('receipt.index'), String(receipt.inclusion.index)] : null,
           [t('receipt.anchor'), anchor ? t('record.anchored', { block: anchor.blockNumber, time: fmtTime(anchor.timestamp) }) : t('public.anchorNone')],
           [
@@ -70,7 +80,15 @@ function render() {
               ? h(
                   'ul',
                   { class: 'plain' },
-                  attestations.map((a) => h('li', {}, t('public.notaryBy', { notary: String(a?.notary ?? ''), time: fmtTime(a?.attestedAt) }))),
+                  attestations.map((a) =>
+                    h(
+                      'li',
+                      { class: 'notary-item' },
+                      notaryEl(String(a?.notary ?? '')),
+                      ' ',
+                      h('span', { class: 'hint' }, t('public.notaryByEl', { time: fmtTime(a?.attestedAt) })),
+                    ),
+                  ),
                 )
               : t('public.notaryNone'),
           ],
@@ -96,4 +114,5 @@ initI18n();
 document.getElementById('subject').textContent = recordId;
 wireForgetToken(document.getElementById('forget-token'));
 onLangChange(() => (receipt ? render() : document.getElementById('token-form') ? start() : undefined));
+onNames(() => receipt && render());
 start();

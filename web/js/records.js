@@ -2,6 +2,7 @@
 // missing fields: a supervisor page must show what it can, never crash.
 import { h, mark } from './dom.js';
 import { fmtTime, has, t } from './i18n.js';
+import { findingDetail } from './finding-detail.js';
 
 const str = (v) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -88,7 +89,7 @@ export function findingItem(f, recordLink) {
     ),
     findingAbout(f.code) ? h('p', { class: 'finding-about' }, findingAbout(f.code)) : null,
     f.missing ? h('p', { class: 'finding-missing' }, t('finding.missing', { from: f.missing.from, to: f.missing.to })) : null,
-    f.message ? h('p', { class: 'finding-message hint' }, h('code', {}, f.code), ' — ', f.message) : null,
+    f.message ? h('p', { class: 'finding-message finding-detail hint' }, h('code', {}, f.code), ' — ', findingDetail(f)) : null,
     f.recordIds.length && recordLink
       ? h(
           'p',

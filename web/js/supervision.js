@@ -7,6 +7,8 @@ import { errorBox, getJson, postJson, wireForgetToken, withToken } from './api.j
 import { h, replace } from './dom.js';
 import { fmtTime, getLang, initI18n, onLangChange } from './i18n.js';
 import { applySv, fmtDuration, sv } from './supervision-i18n.js';
+import { findingDetail } from './finding-detail.js';
+import { agencyText, loadNames } from './names.js';
 
 const content = document.getElementById('content');
 const CODES = [
@@ -48,6 +50,8 @@ async function load() {
   await loadFindings(false);
   const fb = await getJson('/v1/feedback?limit=100', { auth: true }).catch(() => ({ feedback: [] }));
   state.feedback = fb.feedback ?? [];
+  // Display names of the agencies (issue 14), before the first render so the charts are drawn once with them.
+  await loadNames({ agencies: [...(state.stats.agencies ?? []), ...state.findings.map((f) => f.agency), ...state.feedback.map((x) => x.agency)] });
   render();
 }
 
@@ -74,7 +78,7 @@ function controls() {
   const s = state.stats;
   const from = h('input', { type: 'date', id: 'period-from', value: state.from, required: true });
   const to = h('input', { type: 'date', id: 'period-to', value: state.to, required: true });
-  const agency = select('period-agency', state.agency, [['', sv('agency.all')], ...s.agencies.map((a) => [a, a])]);
+  const agency = select('period-agency', state.agency, [['', sv('agency.all')], ...s.agencies.map((a) => [a, agencyText(a)])]);
   const form = h(
     'form',
     { class: 'card sv-controls', id: 'period-form' },
@@ -158,7 +162,7 @@ function drawCharts() {
       xAxis: { type: 'category', data: days },
       yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
       series: s.daily.series.map((x) => ({
-        name: x.agency,
+        name: agencyText(x.agency),
         type: 'line',
         connectNulls: false,
         data: x.compliance.map((v) => (v === null ? null : Math.round(v * 1000) / 10)),
@@ -250,10 +254,10 @@ function findingRows(f) {
     'tr',
     { class: 'sv-finding', data: { id: f.id, code: f.code, severity: f.severity, status: f.status } },
     h('td', {}, fmtTime(f.at)),
-    h('td', {}, f.agency),
+    h('td', {}, agencyText(f.agency)),
     h('td', {}, sv(`code.${f.code}`)),
     h('td', { class: `sv-sev-${f.severity}` }, sv(`severity.${f.severity}`)),
-    h('td', { class: 'sv-text' }, f.message),
+    h('td', { class: 'sv-text finding-detail' }, findingDetail(f)),
     h('td', {}, statusBadge(f.status)),
     h('td', {}, links),
     h('td', {}, act),
@@ -379,7 +383,7 @@ function feedbackRow(fb) {
     { class: 'sv-feedback', data: { ref: fb.ref, state: fb.state } },
     h('td', {}, h('code', { title: fb.ref }, `${fb.ref.slice(2, 10)}…`)),
     h('td', {}, fmtTime(fb.at)),
-    h('td', {}, fb.agency ?? '—'),
+    h('td', {}, fb.agency ? agencyText(fb.agency) : '—'),
     h('td', {}, sv(`cat.${fb.category}`)),
     h('td', { class: 'sv-text' }, fb.text),
     h('td', {}, statusBadge(fb.state, 'state')),

@@ -18,6 +18,7 @@ import { applyStatic, fmtBytes, fmtTime, initI18n, onLangChange, t } from './i18
 import { qrFigure } from './qr.js';
 import { normalizeVerdict, renderVerdict } from './verdict.js';
 import { initLookup } from './lookup.js';
+import { agencyEl, agencyText, learnNames, loadNames, notaryEl, onNames } from './names.js';
 
 const MAX_RECEIPT_BYTES = 256 * 1024;
 const RECEIPT_FORMAT = 'liuhen-receipt/1';
@@ -127,6 +128,7 @@ async function chooseReceipt(file) {
   else state.receiptError = parsed.reason;
   render();
   maybeAutoVerify();
+  if (parsed.ok) void loadNames(receiptParties(parsed.receipt));
 }
 
 /** A receipt is small: read whole (bounded), parsed as JSON, format tag checked. Full validation is the server's. */
@@ -207,6 +209,7 @@ async function verify() {
   if (abort.signal.aborted || gen !== state.gen || state.verifyAbort !== abort) return;
   state.verifyAbort = null;
   state.verifying = false;
+  if (raw) learnNames(raw.names);
   if (raw) state.verdict = { raw, gen, receipt, sha256 };
   else state.verifyError = error;
   render();
@@ -324,13 +327,26 @@ function render() {
   renderPublic();
 }
 
+/** The agency and the co-signing notaries a receipt names (for their display names). */
+function receiptParties(r) {
+  const batch = r?.batch && typeof r.batch === 'object' ? r.batch : {};
+  const rec = r?.record && typeof r.record === 'object' ? r.record : {};
+  const attestations = Array.isArray(r?.attestations) ? r.attestations : [];
+  return {
+    agencies: [batch.agency, rec.agency].filter((x) => typeof x === 'string'),
+    notaries: attestations.map((a) => a?.notary).filter((x) => typeof x === 'string'),
+  };
+}
+
 /** What the loaded receipt says, and its QR code: the public verification link. */
 function receiptCard(r) {
   const rec = r.record && typeof r.record === 'object' ? r.record : null;
   const batch = r.batch && typeof r.batch === 'object' ? r.batch : {};
+  const agency = batch.agency ?? rec?.agency;
   const summary = rec
-    ? t('verify.receipt.summary', { id: String(rec.id ?? '?'), agency: String(batch.agency ?? rec.agency ?? '?'), seq: String(batch.seq ?? '?') })
-    : t('verify.receipt.summaryWithheld', { agency: String(batch.agency ?? '?'), seq: String(batch.seq ?? '?') });
+    ? t('verify.receipt.summary', { id: String(rec.id ?? '?'), agency: agency ? agencyText(agency) : '?', seq: String(batch.seq ?? '?') })
+    : t('verify.receipt.summaryWithheld', { agency: agency ? agencyText(agency) : '?', seq: String(batch.seq ?? '?') });
+  const notaries = receiptParties(r).notaries;
   return h(
     'section',
     { class: 'card receipt', 'aria-label': t('verify.receipt.label') },
@@ -342,6 +358,16 @@ function receiptCard(r) {
         rec ? [t('record.time'), fmtTime(rec.capturedAt)] : null,
         rec ? [t('public.kind'), t(`kind.${rec.kind}`)] : null,
         isHash32(r.leaf) ? [t('record.leaf'), hashCode(r.leaf)] : null,
+        notaries.length
+          ? [
+              t('public.notary'),
+              h(
+                'ul',
+                { class: 'plain' },
+                notaries.map((n) => h('li', { class: 'notary-item' }, notaryEl(n))),
+              ),
+            ]
+          : null,
       ]),
     ),
     qrFigure(r.leaf),
@@ -364,7 +390,7 @@ function normalizePublic(p) {
       typeof a === 'string'
         ? { notary: a }
         : a && typeof a === 'object'
-          ? { notary: String(a.name ?? a.notary ?? a.address ?? ''), attestedAt: a.attestedAt }
+          ? { notary: String(a.notary ?? a.address ?? ''), name: typeof a.name === 'string' && a.name ? a.name : null, attestedAt: a.attestedAt }
           : null,
     )
     .filter((a) => a && a.notary);
@@ -372,6 +398,7 @@ function normalizePublic(p) {
   const unaltered = typeof p.unaltered === 'boolean' ? p.unaltered : status === 'failed' ? false : status === 'verified' ? true : null;
   return {
     agency: p.agency ?? p.record?.agency,
+    agencyName: typeof p.agencyName === 'string' && p.agencyName ? p.agencyName : null,
     kind: p.kind ?? p.record?.kind,
     capturedAt: p.capturedAt ?? p.record?.capturedAt,
     recordedAt: p.recordedAt,
@@ -424,7 +451,7 @@ function renderPublic() {
       { class: 'public-grid' },
       dl(
         [
-          [t('public.agency'), String(p.agency ?? t('common.unknown'))],
+          [t('public.agency'), p.agency ? agencyEl(String(p.agency)) : t('common.unknown')],
           p.kind ? [t('public.kind'), t(`kind.${p.kind}`)] : null,
           [t('public.capturedAt'), fmtTime(p.capturedAt)],
           p.recordedAt ? [t('public.recordedAt'), fmtTime(p.recordedAt)] : null,
@@ -436,7 +463,16 @@ function renderPublic() {
               ? h(
                   'ul',
                   { class: 'plain' },
-                  p.notaries.map((n) => h('li', {}, t('public.notaryBy', { notary: n.notary, time: fmtTime(n.attestedAt) }))),
+                  // Never a bare 0x…: the name, or "no registered name", next to the address (issue 14).
+                  p.notaries.map((n) =>
+                    h(
+                      'li',
+                      { class: 'notary-item' },
+                      notaryEl(n.notary),
+                      ' ',
+                      h('span', { class: 'hint' }, t('public.notaryByEl', { time: fmtTime(n.attestedAt) })),
+                    ),
+                  ),
                 )
               : p.notarized
                 ? t('common.yes')
@@ -458,6 +494,15 @@ async function loadPublic() {
   renderPublic();
   try {
     state.publicVerdict = await getJson(`/v1/verify/${state.publicLeaf}`);
+    const v = state.publicVerdict;
+    // The verdict carries its names (issue 14); names given per notary and agency count too (older gateways: none).
+    learnNames(v.names, {
+      agencies: typeof v.agency === 'string' ? [v.agency] : [],
+      notaries: Array.isArray(v.notaries) ? v.notaries.map((n) => (typeof n?.notary === 'string' ? n.notary : '')).filter(Boolean) : [],
+    });
+    if (typeof v.agency === 'string' && typeof v.agencyName === 'string' && v.agencyName) learnNames({ agencies: { [v.agency]: v.agencyName } });
+    if (Array.isArray(v.notaries))
+      for (const n of v.notaries) if (typeof n?.notary === 'string' && typeof n?.name === 'string' && n.name) learnNames({ notaries: { [n.notary]: n.name } });
   } catch (e) {
     state.publicError = e;
   }
@@ -470,6 +515,7 @@ function init() {
   initI18n();
   initLookup();
   onLangChange(render);
+  onNames(render);
 
   $('file-input').addEventListener('change', (e) => chooseFile(e.target.files?.[0] ?? null));
   $('receipt-input').addEventListener('change', (e) => void chooseReceipt(e.target.files?.[0] ?? null));

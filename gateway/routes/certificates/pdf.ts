@@ -89,7 +89,9 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
 
   doc.fontSize(20).text('电子数据存证证明', { align: 'center' });
   doc.fontSize(10).fillColor('#555').text('Evidence certificate — Liuhen 留痕 (区块链+公证)', { align: 'center' });
-  doc.moveDown(0.3).text(`证明编号 Certificate No. ${c.certificateId}    出具 Issued ${iso(c.issuedAt)}    出具机构 ${agencyLine(c.issuedBy, c.names)}`, { align: 'center' });
+  doc
+    .moveDown(0.3)
+    .text(`证明编号 Certificate No. ${c.certificateId}    出具 Issued ${iso(c.issuedAt)}    出具机构 ${agencyLine(c.issuedBy, c.names)}`, { align: 'center' });
   doc.fillColor('#000').moveDown(0.8);
 
   const section = (title: string) => {

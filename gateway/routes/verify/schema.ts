@@ -52,7 +52,11 @@ export const publicVerdictSchema = z
     batch: z.object({ agency: z.string(), seq: z.number(), root: z.string(), size: z.number() }).nullable(),
     anchor: receiptSchema.shape.anchor,
     notaries: z.array(
-      z.object({ notary: z.string(), name: z.string().nullable().describe('display name of the notary office; null when none is registered'), attestedAt: z.number() }),
+      z.object({
+        notary: z.string(),
+        name: z.string().nullable().describe('display name of the notary office; null when none is registered'),
+        attestedAt: z.number(),
+      }),
     ),
     notarized: z.boolean(),
     unaltered: z.boolean().nullable().describe('true when signature, leaf and inclusion hold; null while not sealed'),
