@@ -47,6 +47,21 @@ describe('display names', () => {
     expect((await bad.json()).error.code).toBe('INVALID_INPUT');
   });
 
+  test('the evidence certificate prints the names next to the code and the addresses', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const r = await w.h.call(`/v1/records/${w.rec.id}/certificate`, { token: w.h.t.supervisor });
+    expect(r.status).toBe(200);
+    const path = join(w.h.dir, 'certificate.pdf');
+    writeFileSync(path, Buffer.from(await r.arrayBuffer()));
+    // Long lines wrap in the PDF: compare with whitespace runs as one space.
+    const text = execFileSync('pdftotext', ['-raw', path, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    expect(text).toContain(`${AGENCY_NAME} (AG-A)`);
+    expect(text).toContain(`${NOTARY_NAME} · ${w.namedNotary}`);
+    expect(text).toContain(`未登记名称的公证机构 unnamed notary · ${w.unnamedNotary}`);
+  }, 30_000);
+
   test('deploy again with the same names sends nothing; a changed name is registered', async () => {
     const { deploy } = await import('../../src/index.js');
     const steps: string[] = [];
