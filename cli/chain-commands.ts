@@ -97,18 +97,44 @@ export function registerChainCommands(program: Command, run: Run): void {
             else printLine(`${r.newlyAnchored} batch(es) newly anchored; ${r.anchored} anchored, ${r.final} final (head block ${r.head})`);
             return;
           }
-          const anchorer = await lh.anchorer({ onEvent });
+          // Receipts written by `liuhen record --receipts DIR` are completed in place as their batches are anchored and co-signed (issue 14).
+          const { receiptWatchLoop } = await import('./receipt-watch.js');
+          const hooks: { anchored?: () => void } = {};
+          const anchorer = await lh.anchorer({
+            onEvent: (e) => {
+              onEvent(e);
+              if (e.type === 'anchored' || e.type === 'final') hooks.anchored?.();
+            },
+          });
           const stop = untilSignal();
           const ac = new AbortController();
           void stop.promise.then(() => ac.abort());
           if (!g.json)
             printLine(
-              `watching agency ${lh.config.agency}: seal after ${lh.config.seal.maxRecords} records or ${lh.config.seal.maxSeconds} s, anchor each batch; Ctrl-C to stop`,
+              `watching agency ${lh.config.agency}: seal after ${lh.config.seal.maxRecords} records or ${lh.config.seal.maxSeconds} s, anchor each batch, complete pending receipts of \`liuhen record --receipts\`; Ctrl-C to stop`,
             );
+          const receipts = receiptWatchLoop(
+            lh,
+            ac.signal,
+            (e) => {
+              if (g.json) printJson(e);
+              else if (e.type === 'receipt-upgraded')
+                printLine(
+                  `receipt ${e.path}: ${e.complete ? 'complete' : 'upgraded'} — ${e.anchored ? 'anchored' : 'not anchored yet'}, ${e.notaries} notary co-signature(s)`,
+                );
+              else if (e.type === 'receipt-gone') printLine(`receipt ${e.path} is gone: no longer watched`);
+              else process.stderr.write(`receipt ${e.path} not upgraded: ${e.reason}\n`);
+            },
+            (e) => process.stderr.write(`receipts: ${(e as Error).message}\n`),
+            watchIntervalMs(),
+          );
+          hooks.anchored = receipts.poke;
           try {
             await anchorer.run(ac.signal);
           } finally {
             stop.dispose();
+            ac.abort();
+            await receipts.done;
             anchorer.close();
           }
           if (!g.json) printLine('stopped');
@@ -117,6 +143,12 @@ export function registerChainCommands(program: Command, run: Run): void {
         }
       }),
     );
+}
+
+/** How often `anchor --watch` looks at pending receipts (LIUHEN_RECEIPT_WATCH_MS, default 2000 ms). */
+function watchIntervalMs(): number {
+  const v = Number(process.env.LIUHEN_RECEIPT_WATCH_MS);
+  return Number.isInteger(v) && v >= 100 && v <= 3_600_000 ? v : 2000;
 }
 
 export function describeStep(s: DeployStep): string {

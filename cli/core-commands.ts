@@ -9,6 +9,7 @@ import type { Verdict } from '../src/verify/index.js';
 import { sdk } from './sdk.js';
 import { intOption } from './args.js';
 import { printJson, printLine, progressBar, type Run } from './output.js';
+import { watchReceipts } from './receipt-watch.js';
 
 /** init, record, seal, receipt, verify, audit — the commands that need no chain. */
 export function registerCoreCommands(program: Command, run: Run): void {
@@ -36,7 +37,7 @@ export function registerCoreCommands(program: Command, run: Run): void {
     .option('--captured-at <time>', 'capture time, RFC 3339 (default now)')
     .option(
       '--receipts <dir>',
-      "seal at once and write each file's receipt to DIR/<file>.receipt.json (pending until anchored and notarized: `liuhen receipt upgrade DIR/*.receipt.json` completes them)",
+      "seal at once and write each file's receipt to DIR/<file>.receipt.json (pending until anchored and notarized: a running `liuhen anchor --watch` completes them in place, or `liuhen receipt upgrade DIR/*.receipt.json`)",
     )
     .action((files: string[], o: { case?: string; stage?: string; kind?: string; capturedAt?: string; receipts?: string }) =>
       run(async (g) => {
@@ -79,8 +80,13 @@ export function registerCoreCommands(program: Command, run: Run): void {
               used.add(name);
               const path = join(o.receipts, name);
               writeFileSync(path, sdk.serializeReceipt(receipt));
+              // Pending: `liuhen anchor --watch` completes it in place once anchored and notarized (cli/receipt-watch.ts).
+              if (!receipt.anchor || receipt.attestations.length === 0) watchReceipts(g.data, [{ id: rec.id, path }]);
               if (g.json) printJson({ ...rec.line, receipt: path });
-              else printLine(`receipt ${path}${receipt.anchor ? '' : ' (pending: `liuhen receipt upgrade` once anchored)'}`);
+              else
+                printLine(
+                  `receipt ${path}${receipt.anchor && receipt.attestations.length > 0 ? '' : ' (pending: `liuhen anchor --watch` completes it, or `liuhen receipt upgrade` once anchored)'}`,
+                );
             }
           }
         } finally {

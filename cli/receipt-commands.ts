@@ -69,19 +69,19 @@ export function registerReceiptCommands(receipt: Command, run: Run): void {
     );
 }
 
-function readReceipt(file: string): Receipt {
+export function readReceipt(file: string): Receipt {
   if (!existsSync(file) || !statSync(file).isFile()) fail('FILE_UNREADABLE', `cannot read the receipt ${file}`);
   if (statSync(file).size > MAX_RECEIPT_BYTES) fail('INVALID_RECEIPT', `${file} is larger than any receipt can be (${MAX_RECEIPT_BYTES} bytes)`);
   return sdk.parseReceipt(readFileSync(file, 'utf8'));
 }
 
-function writeAtomically(file: string, text: string): void {
+export function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.upgrade-${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
 
-interface Found {
+export interface Found {
   anchor: ReceiptAnchor | null;
   attestations: ReceiptAttestation[];
 }
@@ -92,7 +92,7 @@ interface Source {
 }
 
 /** Adds what was found; never replaces what the receipt states except a stale anchor the chain moved (re-anchoring), and never drops a co-signature. */
-function merge(r: Receipt, f: Found): Receipt {
+export function merge(r: Receipt, f: Found): Receipt {
   if (!f.anchor) return r;
   const seen = new Set(r.attestations.map((a) => a.notary.toLowerCase()));
   const sameAnchor = r.anchor && r.anchor.blockHash === f.anchor.blockHash && r.anchor.txHash === f.anchor.txHash;
@@ -174,7 +174,7 @@ function gatewaySource(url: string): Source {
   };
 }
 
-interface Summary {
+export interface Summary {
   record: string;
   kind: string;
   agency: string;
@@ -188,7 +188,7 @@ interface Summary {
   complete: boolean;
 }
 
-function summary(r: Receipt): Summary {
+export function summary(r: Receipt): Summary {
   const media = (r.record as { media?: { sha256: string; size: number; type: string } } | null)?.media;
   const withheld = '(withheld)';
   return {
