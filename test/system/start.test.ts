@@ -96,6 +96,13 @@ describe('npm start (liuhen start) from a clean folder', () => {
       ).status;
     expect(await verify(url, receipt)).toBe('verified');
 
+    // Names instead of hex (issue 14): the dev agencies and notary are named on the registry, and the public page's verdict carries them.
+    const names = await (await api(url)('/v1/names')).json();
+    expect(names.agencies).toMatchObject({ 'JN-CGJ': '济南市城市管理局', 'JN-SCJGJ': '济南市市场监督管理局', 'JN-SFJ': '济南市司法局' });
+    const pub = await (await api(url)(`/v1/verify/${receipt.leaf}`)).json();
+    expect(pub).toMatchObject({ agency: 'JN-CGJ', agencyName: '济南市城市管理局' });
+    expect(pub.notaries).toEqual([expect.objectContaining({ notary: receipt.attestations[0].notary, name: '济南市泉城公证处' })]);
+
     // Ctrl-C: a clean stop.
     expect(await stop(first)).toBe(0);
 
