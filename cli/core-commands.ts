@@ -220,7 +220,10 @@ export function registerCoreCommands(program: Command, run: Run): void {
 
 const MARK: Record<string, string> = { pass: '✓', fail: '✗', pending: '…', warn: '!', skipped: '-' };
 
-export function printVerdict(v: Verdict): void {
+export function printVerdict(v: Verdict & { names?: { agencies: Record<string, string>; notaries: Record<string, string> } }): void {
   printLine(`verdict: ${v.status.toUpperCase()}`);
   for (const c of v.checks) printLine(`  ${MARK[c.status]} ${c.name.padEnd(9)} ${c.code}: ${c.detail}`);
+  // Display names from the trust file (issue 14), next to the codes and addresses they name.
+  for (const [code, name] of Object.entries(v.names?.agencies ?? {})) printLine(`  agency    ${name} (${code})`);
+  for (const [address, name] of Object.entries(v.names?.notaries ?? {})) printLine(`  notary    ${name} (${address})`);
 }

@@ -26,7 +26,13 @@ export type ChainVerifierFactory = (rpc: string) => Promise<ChainVerifier & { cl
  * pinned to `--registry`, else to the data folder's registry when the receipt
  * names the folder's chain; otherwise the anchor check warns that it was not.
  */
-export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactory?: ChainVerifierFactory): Promise<Verdict> {
+/** Display names (issue 14) of the receipt's agency and co-signers, as the gateway's verdict carries them. */
+export interface VerdictNames {
+  agencies: Record<string, string>;
+  notaries: Record<string, string>;
+}
+
+export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactory?: ChainVerifierFactory): Promise<Verdict & { names?: VerdictNames }> {
   const config = existsSync(paths(p.dataDir).config) ? readConfig(p.dataDir) : undefined;
   const trust = p.trust === undefined ? undefined : (await import('../src/chain/trust.js')).readTrustRoot(p.trust);
   // The endpoint: --rpc, else LIUHEN_RPC_URL, else the trust root's, else the data folder's.
@@ -51,10 +57,36 @@ export async function verifyFileWithReceipt(p: VerifyFileParameters, chainFactor
     }
   }
   try {
-    return await verifyReceipt({ receipt: p.receiptText, content: { path: p.file }, chain });
+    const verdict = await verifyReceipt({ receipt: p.receiptText, content: { path: p.file }, chain });
+    // Names from the trust file (no network: the names are for display, the checks above are what count).
+    const names = trust ? trustNames(trust, p.receiptText, (await import('../src/chain/trust.js')).trustName) : undefined;
+    return names ? { ...verdict, names } : verdict;
   } finally {
     chain?.close?.();
   }
+}
+
+function trustNames(
+  trust: import('../src/chain/trust.js').TrustRoot,
+  text: string,
+  trustName: typeof import('../src/chain/trust.js').trustName,
+): VerdictNames | undefined {
+  let receipt;
+  try {
+    receipt = parseReceipt(text);
+  } catch {
+    return undefined;
+  }
+  const names: VerdictNames = { agencies: {}, notaries: {} };
+  for (const code of new Set([receipt.batch.agency, ...(receipt.record ? [receipt.record.agency] : [])])) {
+    const n = trustName(trust, code);
+    if (n) names.agencies[code] = n;
+  }
+  for (const a of receipt.attestations) {
+    const n = trustName(trust, a.notary);
+    if (n) names.notaries[a.notary] = n;
+  }
+  return names;
 }
 
 function receiptChainId(text: string): number | undefined {
