@@ -96,7 +96,8 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
       return name === '' ? undefined : name;
     })();
     nameCache.set(key, { at: now, value });
-    value.catch(() => nameCache.delete(key));
+    // A chain that does not answer is asked again after 10 s, not on every verdict (the caller falls back to configured names).
+    value.catch(() => nameCache.set(key, { at: Date.now() - Math.max(0, namesCacheMs - 10_000), value: Promise.resolve(undefined) }));
     if (nameCache.size > 10_000) for (const [k, v] of nameCache) if (now - v.at >= namesCacheMs) nameCache.delete(k);
     return value;
   };
