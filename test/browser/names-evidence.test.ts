@@ -103,4 +103,13 @@ describe.skipIf(!hasChromium)(suiteTitle('Names and the evidence download (issue
     expect(reads).toHaveLength(1);
     expect(reads[0]!.who.role).toBe('supervisor');
   }, 90_000);
+
+  it('the case page names the co-signing notaries of each record', async () => {
+    // Same tab: the token is kept.
+    await page.goto(`${w.h.url}/cases/C-NAMES`);
+    const rec = page.locator(`li.record[data-id="${w.rec.id}"]`);
+    await rec.waitFor();
+    await expect.poll(() => rec.locator('.notary .notary-name .name').allTextContents()).toEqual(expect.arrayContaining([NOTARY_NAME, '未登记名称的公证机构']));
+    for (const text of await rec.locator('.notary li.notary-item').allTextContents()) expect(text.trim()).not.toMatch(/^0x/i);
+  }, 60_000);
 });

@@ -4,6 +4,7 @@
 import { errorBox, getJson, wireForgetToken, withToken } from './api.js';
 import { h, hashCode, mark, replace } from './dom.js';
 import { fmtBytes, initI18n, onLangChange, t } from './i18n.js';
+import { loadNames, onNames } from './names.js';
 import { anchorStatus, findingAbout, findingItem, findingTitle, kindText, normFinding, normRecord, notaryStatus, timeEl } from './records.js';
 
 /** Display order: on-site records (any time before the decision), then the full process. */
@@ -19,6 +20,9 @@ async function load() {
   replace(content, h('p', { class: 'hint' }, t('common.loading')));
   data = await getJson(`/v1/cases/${encodeURIComponent(caseId)}`, { auth: true });
   render();
+  // Display names of the co-signing notaries (issue 14); rendered again when they arrive.
+  const items = Array.isArray(data.records) ? data.records : [];
+  void loadNames({ notaries: items.flatMap((x) => normRecord(x).notary.addresses) });
 }
 
 const recordAnchor = (id) => `rec-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -152,4 +156,5 @@ initI18n();
 document.getElementById('subject').textContent = caseId;
 wireForgetToken(document.getElementById('forget-token'));
 onLangChange(() => (data ? render() : document.getElementById('token-form') ? start() : undefined));
+onNames(() => data && render());
 start();

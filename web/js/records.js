@@ -3,6 +3,7 @@
 import { h, mark } from './dom.js';
 import { fmtTime, has, t } from './i18n.js';
 import { findingDetail } from './finding-detail.js';
+import { notaryEl } from './names.js';
 
 const str = (v) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -53,7 +54,9 @@ function notaryOf(o, chain) {
   const list = Array.isArray(o.attestations) ? o.attestations : Array.isArray(n.attestations) ? n.attestations : null;
   const count = list ? list.length : (num(n.count) ?? num(o.cosigners) ?? 0);
   const notarized = typeof o.notarized === 'boolean' ? o.notarized : typeof n.notarized === 'boolean' ? n.notarized : count > 0;
-  return { notarized, count };
+  // The co-signers' addresses, for their display names (issue 14).
+  const addresses = (list ?? []).map((a) => (a && typeof a === 'object' && typeof a.notary === 'string' ? a.notary : '')).filter(Boolean);
+  return { notarized, count, addresses };
 }
 
 /** Finding {code, severity, message, device?, case?, recordIds, missing?}. */
@@ -118,9 +121,17 @@ export function anchorStatus(r) {
 }
 
 export function notaryStatus(r) {
+  // The co-signers by name next to their address (issue 14), when the answer lists them.
+  const who = r.notary.addresses?.length
+    ? h(
+        'ul',
+        { class: 'plain notaries' },
+        r.notary.addresses.map((a) => h('li', { class: 'notary-item' }, notaryEl(a))),
+      )
+    : null;
   return r.notary.notarized
-    ? h('span', { class: 'notary', data: { notary: 'notarized' } }, mark('pass', t('record.notarized', { n: r.notary.count || 1 })))
-    : h('span', { class: 'notary', data: { notary: 'pending' } }, mark('pending', t('record.notaryPending')));
+    ? h('span', { class: 'notary', data: { notary: 'notarized' } }, mark('pass', t('record.notarized', { n: r.notary.count || 1 })), who)
+    : h('span', { class: 'notary', data: { notary: 'pending' } }, mark('pending', t('record.notaryPending')), who);
 }
 
 /** Kind of a record in words; a device event names the event. */
