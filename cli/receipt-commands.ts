@@ -20,12 +20,14 @@ export function registerReceiptCommands(receipt: Command, run: Run): void {
     .command('info')
     .description('a readable summary of a receipt: what, when, which batch, anchored where, notarized by whom (like `ots info`)')
     .argument('<receipt>', 'receipt file (JSON)')
-    .action((file: string) =>
+    .option('--trust <file>', 'a trust file (liuhen-trust/1): show the display names it gives the agency and the notaries')
+    .action((file: string, o: { trust?: string }) =>
       run(async (g) => {
         const r = readReceipt(file);
-        const info = summary(r);
+        const names = o.trust === undefined ? undefined : namesFrom(sdk.readTrustRoot(o.trust), r);
+        const info = summary(r, names);
         if (g.json) printJson(info);
-        else for (const line of describe(r)) printLine(line);
+        else for (const line of describe(r, names)) printLine(line);
         return info.complete ? 0 : 3;
       }),
     );
@@ -184,11 +186,28 @@ export interface Summary {
   batch: { agency: string; seq: number; root: string; size: number; index: number };
   anchored: boolean;
   anchor: ReceiptAnchor | null;
-  notaries: { notary: string; attestedAt: string }[];
+  /** With --trust (issue 14). */
+  agencyName?: string;
+  notaries: { notary: string; name?: string; attestedAt: string }[];
   complete: boolean;
 }
 
-export function summary(r: Receipt): Summary {
+/** Display names (issue 14) of a receipt's agency and co-signers. */
+export interface Names {
+  agency?: string | undefined;
+  notaries: Record<string, string>;
+}
+
+function namesFrom(trust: import('../src/chain/trust.js').TrustRoot, r: Receipt): Names {
+  const notaries: Record<string, string> = {};
+  for (const a of r.attestations) {
+    const n = sdk.trustName(trust, a.notary);
+    if (n) notaries[a.notary] = n;
+  }
+  return { agency: sdk.trustName(trust, r.record?.agency ?? r.batch.agency), notaries };
+}
+
+export function summary(r: Receipt, names?: Names): Summary {
   const media = (r.record as { media?: { sha256: string; size: number; type: string } } | null)?.media;
   const withheld = '(withheld)';
   return {
@@ -201,17 +220,22 @@ export function summary(r: Receipt): Summary {
     batch: { agency: r.batch.agency, seq: r.batch.seq, root: r.batch.root, size: r.batch.size, index: r.inclusion.index },
     anchored: r.anchor !== null,
     anchor: r.anchor,
-    notaries: r.attestations.map((a) => ({ notary: a.notary, attestedAt: new Date(a.attestedAt * 1000).toISOString() })),
+    ...(names?.agency && { agencyName: names.agency }),
+    notaries: r.attestations.map((a) => ({
+      notary: a.notary,
+      ...(names?.notaries[a.notary] && { name: names.notaries[a.notary] }),
+      attestedAt: new Date(a.attestedAt * 1000).toISOString(),
+    })),
     complete: r.anchor !== null && r.attestations.length > 0,
   };
 }
 
-function describe(r: Receipt): string[] {
-  const s = summary(r);
+function describe(r: Receipt, names?: Names): string[] {
+  const s = summary(r, names);
   const lines = [
     `receipt of record ${s.record} (${s.kind}) — liuhen-receipt/1`,
     `  what      ${s.file ? `a file of ${humanBytes(s.file.size)} (${s.file.size} bytes, ${s.file.type}), SHA-256 ${s.file.sha256}` : 'structured content (no file)'}`,
-    `  who       agency ${s.agency}, device ${s.device}`,
+    `  who       agency ${s.agencyName ? `${s.agencyName} (${s.agency})` : s.agency}, device ${s.device}`,
     `  when      captured ${s.capturedAt}`,
     `  batch     ${s.batch.agency}#${s.batch.seq}: leaf ${s.batch.index + 1} of ${s.batch.size}, root ${s.batch.root}`,
   ];
@@ -220,7 +244,7 @@ function describe(r: Receipt): string[] {
       `  anchored  chain ${s.anchor.chainId}, registry ${s.anchor.registry}, block ${s.anchor.blockNumber} at ${new Date(s.anchor.timestamp * 1000).toISOString()}, tx ${s.anchor.txHash}`,
     );
   else lines.push('  anchored  not yet — run `liuhen receipt upgrade` later');
-  if (s.notaries.length > 0) for (const n of s.notaries) lines.push(`  notary    ${n.notary}, co-signed ${n.attestedAt}`);
+  if (s.notaries.length > 0) for (const n of s.notaries) lines.push(`  notary    ${n.name ? `${n.name} (${n.notary})` : n.notary}, co-signed ${n.attestedAt}`);
   else lines.push(`  notary    no co-signature yet${s.anchor ? ' — run `liuhen receipt upgrade` later' : ''}`);
   lines.push(
     s.complete

@@ -40,6 +40,13 @@ it('verify --trust: the agency name from the trust file, in JSON and in words', 
   expect(JSON.parse(json.stdout).names).toEqual({ agencies: { 'JN-CGJ': '济南市城市管理局' }, notaries: {} });
   const text = liuhen([...d, 'verify', file, '--receipt', receipt, '--trust', trust]);
   expect(text.stdout).toMatch(/agency +济南市城市管理局 \(JN-CGJ\)/);
+  // receipt info --trust: the same name in the summary.
+  const info = liuhen([...d, 'receipt', 'info', receipt, '--trust', trust]);
+  expect(info.stdout).toMatch(/who +agency 济南市城市管理局 \(JN-CGJ\), device cam-01/);
+  expect(JSON.parse(liuhen([...d, '--json', 'receipt', 'info', receipt, '--trust', trust]).stdout)).toMatchObject({
+    agency: 'JN-CGJ',
+    agencyName: '济南市城市管理局',
+  });
   // Without a trust file: no names, the verdict as before.
   expect(JSON.parse(liuhen([...d, '--json', 'verify', file, '--receipt', receipt]).stdout).names).toBeUndefined();
 }, 120_000);
