@@ -103,7 +103,8 @@ describe('upload → receipt → verify', () => {
     const p = await r.json();
     expect(p).toMatchObject({ leaf: created.leaf, agency: 'AG-A', kind: 'video', sealed: true, unaltered: true, notarized: true, status: 'verified' });
     expect(p.anchor.blockNumber).toBe(anchor.blockNumber);
-    expect(p.notaries).toEqual([{ notary: '0x1111111111111111111111111111111111111111', attestedAt: anchor.timestamp + 1 }]);
+    // Issue 14: each notary carries its display name (null: this one has none registered).
+    expect(p.notaries).toEqual([{ notary: '0x1111111111111111111111111111111111111111', name: null, attestedAt: anchor.timestamp + 1 }]);
     const text = JSON.stringify(p);
     for (const secret of ['OF-1001', 'C-7', 'cam-1', 'onsite', created.sha256, created.cid, created.id]) expect(text).not.toContain(secret);
     expect((await h.call(`/v1/verify/0x${'00'.repeat(32)}`)).status).toBe(404);
