@@ -2,7 +2,7 @@ import type { ContractRunner, Signer } from 'ethers';
 import { fail } from '../errors.js';
 import { agencyArg, decodeRegistryError, deviceKindValue, registryInterface, RegistryClient, type DeviceKind, type OnChainDevice } from '../chain/registry.js';
 import type { ExistenceProof } from './authenticity.js';
-import { authenticityOf, type Authenticity } from './authenticity.js';
+import { authenticityOf, enrolledKeyAt, type Authenticity } from './authenticity.js';
 
 /**
  * Device enrollment on a version 2 registry (issue 13), for a station or a
@@ -131,6 +131,8 @@ export async function checkRecordAuthenticity(
 ): Promise<Authenticity> {
   if ((await client.version()) === 1) return authenticityOf({ ...p, deviceHistory: undefined, enrollmentAvailable: false });
   const deviceHistory = await client.device(p.agency, p.device);
-  const stations = p.signingKey ? await stationsWithKey(client, p.agency, p.signingKey, p.fromBlock) : [];
+  // The device's own key decides first (authenticityOf): the stations (a scan of the registry's events) are looked up only when it does not.
+  const own = p.signingKey !== undefined && enrolledKeyAt(deviceHistory, p.signingKey, p.capturedAt) !== undefined;
+  const stations = p.signingKey && !own ? await stationsWithKey(client, p.agency, p.signingKey, p.fromBlock) : [];
   return authenticityOf({ ...p, deviceHistory, stations });
 }
