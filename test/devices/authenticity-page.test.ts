@@ -19,6 +19,7 @@ import {
   Journal,
   openKey,
   revokeDeviceKey,
+  rotateDeviceKey,
   startAnvil,
   type EmbeddedChain,
   type LiuhenRecord,
@@ -52,8 +53,14 @@ beforeAll(async () => {
   const stolenKey = DeviceKey.generate();
   await enrollDevice(registry, signer, { agency: AGENCY, deviceId: 'BWC-OK', kind: 'body-camera', publicKey: goodKey.publicKey, validFrom: now - 3600 });
   await enrollDevice(registry, signer, { agency: AGENCY, deviceId: 'BWC-LOST', kind: 'body-camera', publicKey: stolenKey.publicKey, validFrom: now - 3600 });
+  // A camera whose key was rotated (enrolled key #0, then #1 from 300 s ago): its key change is explained.
+  const rotA = DeviceKey.generate();
+  const rotB = DeviceKey.generate();
+  await enrollDevice(registry, signer, { agency: AGENCY, deviceId: 'BWC-ROT', kind: 'body-camera', publicKey: rotA.publicKey, validFrom: now - 3600 });
+  await rotateDeviceKey(registry, signer, { agency: AGENCY, deviceId: 'BWC-ROT', publicKey: rotB.publicKey, validFrom: now - 300 });
   const j = await Journal.open(camera.dir);
   const made: LiuhenRecord[] = [];
+  const rotated: LiuhenRecord[] = [];
   try {
     for (const [device, key] of [
       ['BWC-OK', goodKey],
@@ -67,12 +74,32 @@ beforeAll(async () => {
           )
         ).record,
       );
+    for (const [key, secondsAgo] of [
+      [rotA, 600],
+      [rotB, 200],
+    ] as const)
+      rotated.push(
+        (
+          await j.append(
+            {
+              agency: AGENCY,
+              device: 'BWC-ROT',
+              officer: '37010001',
+              kind: 'event',
+              body: { event: 'patrol' },
+              capturedAt: new Date((now - secondsAgo) * 1000).toISOString(),
+            },
+            key,
+          )
+        ).record,
+      );
   } finally {
     await j.close();
   }
   const post = (record: LiuhenRecord) =>
     h.call('/v1/records/signed', { method: 'POST', token: h.t.agency, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record }) });
   expect((await post(made[0]!)).status).toBe(201);
+  for (const r of rotated) expect((await post(r)).status).toBe(201);
   // The camera is stolen: revoked as compromised from now; its record reaches the station afterwards.
   const revokeAt = (await provider.getBlock('latest'))!.timestamp;
   await revokeDeviceKey(registry, signer, { agency: AGENCY, deviceId: 'BWC-LOST', keyIndex: 0, compromisedAt: revokeAt - 1, reason: 'stolen on patrol' });
@@ -140,6 +167,34 @@ describe.skipIf(!hasChromium)(suiteTitle('the authenticity panel (Chromium)'), (
       await page.click('#lang-toggle');
       await expect.poll(() => page.locator('#public #authenticity-words').textContent()).toBe('Signed by a revoked key');
       expect(await page.locator('#public #authenticity-ingest').textContent()).toContain('kept, not refused');
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  it('device pages: the rotation is explained by the registry; the stolen camera’s later upload is listed as flagged', async () => {
+    const page = await browser!.context.newPage();
+    try {
+      await page.goto(`${h.url}/devices/BWC-ROT`);
+      await page.fill('#token-input', h.t.supervisor);
+      await page.click('#token-form button[type=submit]');
+      const change = page.locator('#device-keys #key-changes li');
+      await change.first().waitFor({ timeout: 60_000 });
+      // The profile remembers the language the previous test left: start from Chinese.
+      if ((await page.getAttribute('html', 'lang')) === 'en') await page.click('#lang-toggle');
+      expect(await change.count()).toBe(1);
+      expect(await change.getAttribute('data-explained')).toBe('true');
+      expect(await change.textContent()).toContain('登记簿记录的密钥轮换');
+      expect(await page.locator('#findings').textContent()).not.toContain('签名密钥变更');
+      await page.click('#lang-toggle');
+      await expect.poll(() => change.textContent()).toContain('key rotation enrolled on the registry');
+      await page.click('#lang-toggle');
+
+      await page.goto(`${h.url}/devices/BWC-LOST`);
+      const flagged = page.locator('#device-keys #flagged li');
+      await flagged.first().waitFor({ timeout: 60_000 });
+      expect(await flagged.getAttribute('data-code')).toBe('DEVICE_KEY_REVOKED');
+      expect(await flagged.textContent()).toContain('签名密钥已被吊销');
     } finally {
       await page.close();
     }

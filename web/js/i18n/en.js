@@ -368,4 +368,12 @@ export default {
   'auth.ingest': 'Checked by the station when it received the record ({time}): {level}.',
   'auth.ingest.flagged': 'Flagged by the station when it received the record ({time}): {level}. The record was kept, not refused.',
   'auth.scale': 'What each level means',
+  // The device page's key section (issue 13, web/js/device-keys.js).
+  'device.keys': 'Signing keys',
+  'device.keys.changes': 'Key changes',
+  'device.keys.explained': 'Records {from} → {to}: a key rotation enrolled on the registry (not a finding)',
+  'device.keys.unexplained': 'Records {from} → {to}: the signing key changed, and the registry does not explain it',
+  'device.keys.flagged': 'Records flagged on receipt (kept)',
+  'device.keys.flaggedItem': 'Record {seq}: {level}',
+  'device.keys.flaggedWhen': 'checked by the station when it arrived ({time})',
 };

@@ -372,4 +372,12 @@ export default {
   'auth.ingest': '工作站接收该记录时（{time}）的核对结果：{level}。',
   'auth.ingest.flagged': '工作站接收该记录时（{time}）已将其标记：{level}。记录照常保存，未被拒收。',
   'auth.scale': '各等级的含义',
+  // The device page's key section (issue 13, web/js/device-keys.js).
+  'device.keys': '签名密钥',
+  'device.keys.changes': '密钥变更',
+  'device.keys.explained': '第 {from} → {to} 条：登记簿记录的密钥轮换（不是问题）',
+  'device.keys.unexplained': '第 {from} → {to} 条：签名密钥变更，登记簿无法解释',
+  'device.keys.flagged': '接收时被标记的记录（照常保存）',
+  'device.keys.flaggedItem': '第 {seq} 条：{level}',
+  'device.keys.flaggedWhen': '工作站接收时核对（{time}）',
 };
