@@ -35,7 +35,7 @@ let provider: JsonRpcProvider;
 let browser: Browser | undefined;
 const camera = tempDir('liuhen-cam-page-');
 let good: { receipt: string; leaf: string };
-let stolen: { leaf: string };
+let stolen: { leaf: string; id: string };
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -113,7 +113,7 @@ beforeAll(async () => {
   }
   const view = async (id: string) => (await h.call(`/v1/records/${id}`, { token: h.t.supervisor })).json();
   good = { receipt: await (await h.call(`/v1/records/${made[0]!.id}/receipt`, { token: h.t.supervisor })).text(), leaf: (await view(made[0]!.id)).leaf };
-  stolen = { leaf: (await view(made[1]!.id)).leaf };
+  stolen = { leaf: (await view(made[1]!.id)).leaf, id: made[1]!.id };
   browser = await launchBrowser();
 }, 120_000);
 
@@ -195,6 +195,14 @@ describe.skipIf(!hasChromium)(suiteTitle('the authenticity panel (Chromium)'), (
       await flagged.first().waitFor({ timeout: 60_000 });
       expect(await flagged.getAttribute('data-code')).toBe('DEVICE_KEY_REVOKED');
       expect(await flagged.textContent()).toContain('签名密钥已被吊销');
+
+      // The record page (supervisor): verifying its receipt shows the same panel.
+      await page.goto(`${h.url}/records/${stolen.id}`);
+      await page.locator('#verify-receipt').click();
+      const panel = page.locator('#authenticity');
+      await panel.waitFor({ timeout: 60_000 });
+      expect(await panel.getAttribute('data-level')).toBe('revoked-key');
+      expect(await panel.locator('#authenticity-ingest').getAttribute('data-flagged')).toBe('true');
     } finally {
       await page.close();
     }
