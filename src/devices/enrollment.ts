@@ -130,9 +130,23 @@ export async function checkRecordAuthenticity(
   p: { agency: string; device: string; capturedAt: number; signingKey: string | undefined; existedBy?: ExistenceProof; fromBlock?: number },
 ): Promise<Authenticity> {
   if ((await client.version()) === 1) return authenticityOf({ ...p, deviceHistory: undefined, enrollmentAvailable: false });
+  // The device's own key decides first (authenticityOf): the stations (a scan of the registry's events) are
+  // looked up only when it does not — the ingest-time check of POST /v1/records/signed runs this for every upload.
   const deviceHistory = await client.device(p.agency, p.device);
-  // The device's own key decides first (authenticityOf): the stations (a scan of the registry's events) are looked up only when it does not.
-  const own = p.signingKey !== undefined && enrolledKeyAt(deviceHistory, p.signingKey, p.capturedAt) !== undefined;
-  const stations = p.signingKey && !own ? await stationsWithKey(client, p.agency, p.signingKey, p.fromBlock) : [];
-  return authenticityOf({ ...p, deviceHistory, stations });
+  if (p.signingKey !== undefined && enrolledKeyAt(deviceHistory, p.signingKey, p.capturedAt) !== undefined)
+    return authenticityOf({ ...p, deviceHistory, stations: [] });
+  return authenticityOf({ ...p, ...(await enrollmentFacts(client, p)) });
+}
+
+/** What the registry says about a record's device and signing key (the reads of `checkRecordAuthenticity`). */
+export async function enrollmentFacts(
+  client: RegistryClient,
+  p: { agency: string; device: string; signingKey: string | undefined; fromBlock?: number },
+): Promise<{ deviceHistory: OnChainDevice | undefined; stations?: OnChainDevice[]; enrollmentAvailable?: false }> {
+  if ((await client.version()) === 1) return { deviceHistory: undefined, enrollmentAvailable: false };
+  const [deviceHistory, stations] = await Promise.all([
+    client.device(p.agency, p.device),
+    p.signingKey ? stationsWithKey(client, p.agency, p.signingKey, p.fromBlock) : Promise.resolve([]),
+  ]);
+  return { deviceHistory, stations };
 }
