@@ -69,7 +69,15 @@ beforeAll(async () => {
       made.push(
         (
           await j.append(
-            { agency: AGENCY, device, officer: '37010001', kind: 'event', body: { event: 'patrol' }, capturedAt: new Date((now - 600) * 1000).toISOString() },
+            {
+              agency: AGENCY,
+              device,
+              officer: '37010001',
+              case: 'C-PAGE',
+              kind: 'event',
+              body: { event: 'patrol' },
+              capturedAt: new Date((now - 600) * 1000).toISOString(),
+            },
             key,
           )
         ).record,
@@ -195,6 +203,13 @@ describe.skipIf(!hasChromium)(suiteTitle('the authenticity panel (Chromium)'), (
       await flagged.first().waitFor({ timeout: 60_000 });
       expect(await flagged.getAttribute('data-code')).toBe('DEVICE_KEY_REVOKED');
       expect(await flagged.textContent()).toContain('签名密钥已被吊销');
+
+      // The case page lists the case's flagged records with their device.
+      await page.goto(`${h.url}/cases/C-PAGE`);
+      const inCase = page.locator('#device-keys #flagged li');
+      await inCase.first().waitFor({ timeout: 60_000 });
+      expect(await inCase.count()).toBe(1);
+      expect(await inCase.textContent()).toContain('BWC-LOST');
 
       // The record page (supervisor): verifying its receipt shows the same panel.
       await page.goto(`${h.url}/records/${stolen.id}`);

@@ -2,6 +2,7 @@
 // the device's chain, explained by the registry's enrollment history (a
 // rotation: not a finding) or not, and the records the station flagged when
 // they arrived (key not enrolled for the device, or revoked) — kept, not refused.
+// The case page shows the same section for the case's records (they name their device).
 import { h, mark } from './dom.js';
 import { fmtTime, getLang, t } from './i18n.js';
 import { LEVELS } from './authenticity.js';
@@ -51,7 +52,10 @@ export function renderDeviceKeys(d) {
               h(
                 'li',
                 { class: 'flagged', data: { seq: f.seq ?? '', code: str(f.code) } },
-                mark('warn', t('device.keys.flaggedItem', { seq: f.seq ?? '?', level: t(`auth.level.${f.level}`) })),
+                mark(
+                  'warn',
+                  `${f.device ? `${str(f.device)} · ` : ''}${t('device.keys.flaggedItem', { seq: f.seq ?? '?', level: t(`auth.level.${f.level}`) })}`,
+                ),
                 h('p', { class: 'hint' }, t('device.keys.flaggedWhen', { time: fmtTime(f.checkedAt) })),
               ),
             ),
