@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from './constants.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerCarCommands } from './car-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
@@ -68,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   registerCarCommands(program, run);
   registerRegistryCommands(program, run);
   registerDeviceCommands(program, run);
+  registerBackupCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -15,6 +15,7 @@ import {
   openNotary,
   paths,
   readConfig,
+  serveControl,
   superviseAnvil,
   writeConfig,
   type Anchorer,
@@ -234,6 +235,15 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
       throw e;
     });
     cleanups.push(() => running.close());
+
+    // 7. `liuhen backup` while this runs (issue 14): the control socket writes archives from this
+    //    process's own handles — journal and notary-log snapshots, the chain frozen for its dump.
+    try {
+      const control = await serveControl(p.dataDir, { journal: liuhen.journal, notary, chain: { rpc: chain.rpc } });
+      cleanups.push(() => control.close());
+    } catch (e) {
+      logger.warn('no control socket: `liuhen backup` cannot reach this running system', { message: (e as Error).message });
+    }
 
     const system: RunningSystem = {
       url: running.url,
