@@ -7,6 +7,7 @@ import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerDeviceCommands } from './device-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
+import { registerKeyCommands } from './key-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
 import { registerReceiptCommands } from './receipt-commands.js';
@@ -70,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRegistryCommands(program, run);
   registerDeviceCommands(program, run);
   registerBackupCommands(program, run);
+  registerKeyCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
