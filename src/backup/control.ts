@@ -80,7 +80,7 @@ export async function serveControl(dataDir: string, sources: RunningSources): Pr
 }
 
 /** Asks the running system of `dataDir` for a backup; BACKUP_UNAVAILABLE when nothing answers on its control socket. */
-export function requestBackup(dataDir: string, out: string, withDevPassphrases: boolean, timeoutMs = 30 * 60_000): Promise<BackupResult> {
+export async function requestBackup(dataDir: string, out: string, withDevPassphrases: boolean, timeoutMs = 30 * 60_000): Promise<BackupResult> {
   const path = controlSocketPath(dataDir);
   if (!existsSync(path))
     fail(
