@@ -72,7 +72,7 @@ as <file>.partial and renamed when complete (mode 0600).`,
           const { resolve } = await import('node:path');
           r = await sdk.requestBackup(g.data, resolve(o.out), withDev);
         }
-        if (g.json) printJson({ path: r.path, bytes: r.bytes, manifestSha256: r.manifestSha256, manifest: r.manifest });
+        if (g.json) printJson({ path: r.path, bytes: r.bytes, manifestSha256: r.manifestSha256, chainFrozenMs: r.chainFrozenMs, manifest: r.manifest });
         else describeBackup(r).forEach((l) => printLine(l));
       }),
     );

@@ -7,7 +7,7 @@ import { gunzip } from 'node:zlib';
 import { Level } from 'level';
 import { checkStateFile, exitStatePath, rpcCall } from '../chain/anvil.js';
 import { paths, readConfig } from '../config.js';
-import { fail, isLiuhenError } from '../errors.js';
+import { fail } from '../errors.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { snapshotLevel, type LevelSnapshot } from './level-dump.js';
 import { BACKUP_FORMAT, isSafePath, MANIFEST_NAME, partName, type BackupManifest, type BackupPart } from './manifest.js';
@@ -61,6 +61,8 @@ export interface BackupResult {
   /** SHA-256 of the manifest: keep it apart from the archive; `liuhen restore --sha256` checks it. */
   manifestSha256: string;
   manifest: BackupManifest;
+  /** How long the embedded chain was frozen (no block mined) for the snapshots, ms; null when no running chain was frozen. */
+  chainFrozenMs: number | null;
 }
 
 /** Top-level entries that are not copied as files (LevelDBs are dumped, the chain state is taken apart, runtime files are not state). */
@@ -79,6 +81,7 @@ export async function createBackup(p: BackupParameters): Promise<BackupResult> {
   const opened: Array<Level<string, string>> = [];
   const snapshots: LevelSnapshot[] = [];
   let chainState: { json: Buffer; block: number } | undefined;
+  let chainFrozenMs: number | null = null;
   const partial = `${out}.partial`;
   try {
     let journal: LevelSnapshot;
@@ -91,7 +94,7 @@ export async function createBackup(p: BackupParameters): Promise<BackupResult> {
         notary = r.notary?.backupSnapshot();
         if (notary) snapshots.push(notary);
       };
-      if (r.chain) chainState = await frozen(r.chain.rpc, take);
+      if (r.chain) ({ chainState, frozenMs: chainFrozenMs } = await frozen(r.chain.rpc, take));
       else take();
     } else {
       const jdb = await openIdle(dir.journal, 'JOURNAL_LOCKED', `the data folder ${dir.root} is in use`);
@@ -155,7 +158,7 @@ export async function createBackup(p: BackupParameters): Promise<BackupResult> {
       await fh.close();
       await rename(partial, out);
       await fsyncDir(dirname(out));
-      return { path: out, bytes: size, manifestSha256: createHash('sha256').update(text).digest('hex'), manifest };
+      return { path: out, bytes: size, manifestSha256: createHash('sha256').update(text).digest('hex'), manifest, chainFrozenMs };
     } catch (e) {
       await fh.close().catch(() => {});
       throw e;
@@ -174,23 +177,24 @@ export async function createBackup(p: BackupParameters): Promise<BackupResult> {
  * as of that moment. Automine off (Anvil's `evm_setAutomine`): nothing is
  * mined until it is on again, and transactions sent meanwhile are mined then.
  */
-async function frozen(rpc: string, take: () => void): Promise<{ json: Buffer; block: number }> {
-  await rpcCall(rpc, 'evm_setAutomine', [false]).catch((e: unknown) => {
-    throw isLiuhenError(e) ? e : new Error(String(e));
-  });
+async function frozen(rpc: string, take: () => void): Promise<{ chainState: { json: Buffer; block: number }; frozenMs: number }> {
+  await rpcCall(rpc, 'evm_setAutomine', [false]);
+  const t0 = performance.now();
+  let dump: string;
   try {
-    const dump = await rpcCall<string>(rpc, 'anvil_dumpState', []);
+    dump = await rpcCall<string>(rpc, 'anvil_dumpState', []);
     take();
-    const json = await gunzipAsync(Buffer.from(dump.replace(/^0x/, ''), 'hex'));
-    const block = Number((JSON.parse(json.toString('utf8')) as { best_block_number?: string | number }).best_block_number);
-    if (!Number.isSafeInteger(block)) fail('BACKUP_UNAVAILABLE', 'the embedded chain answered anvil_dumpState without a head block');
-    return { json, block };
   } finally {
     await rpcCall(rpc, 'evm_setAutomine', [true]);
     // What was sent while frozen is mined now, not at the next transaction.
     const pool = await rpcCall<{ pending: string }>(rpc, 'txpool_status', []).catch(() => ({ pending: '0x0' }));
     if (Number(pool.pending) > 0) await rpcCall(rpc, 'evm_mine', []);
   }
+  const frozenMs = Math.round(performance.now() - t0);
+  const json = await gunzipAsync(Buffer.from(dump.replace(/^0x/, ''), 'hex'));
+  const block = Number((JSON.parse(json.toString('utf8')) as { best_block_number?: string | number }).best_block_number);
+  if (!Number.isSafeInteger(block)) fail('BACKUP_UNAVAILABLE', 'the embedded chain answered anvil_dumpState without a head block');
+  return { chainState: { json, block }, frozenMs };
 }
 
 /** The chain state of a stopped system: the newer complete one of `state.json` and Anvil's own exit dump. */

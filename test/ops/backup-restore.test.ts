@@ -1,6 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Level } from 'level';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAnchored, type AnchorState } from '../../src/chain/state.js';
+import { Liuhen } from '../../src/liuhen.js';
 import { jsonLines, liuhen } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { api, liuhenAsync, start, stop, until, upload, type Started } from './helpers.js';
@@ -100,6 +103,27 @@ describe('liuhen backup / restore of a running system', () => {
     expect(restored.status, restored.stderr).toBe(0);
     expect(statSync(join(restoredDir, 'keys', 'agency.json')).mode & 0o777).toBe(0o600);
 
+    // Consistent: nothing in the restored journal or notary log names a block the restored chain lacks …
+    const chainBlock: number = made.manifest.chain.block;
+    expect(made.chainFrozenMs).toEqual(expect.any(Number));
+    {
+      const l = await Liuhen.open(restoredDir);
+      try {
+        for await (const [, s] of l.journal.anchorStates<AnchorState>()) if (isAnchored(s)) expect(s.anchor.blockNumber).toBeLessThanOrEqual(chainBlock);
+      } finally {
+        await l.close();
+      }
+      const log = new Level<string, string>(join(restoredDir, 'notary', 'log'), { valueEncoding: 'utf8' });
+      try {
+        for await (const [k, v] of log.iterator({ gte: 'dec:', lt: 'dec;' })) {
+          const block = (JSON.parse(v) as { cosigned?: { blockNumber?: number } }).cosigned?.blockNumber;
+          if (block !== undefined) expect(block, k).toBeLessThanOrEqual(chainBlock);
+        }
+      } finally {
+        await log.close();
+      }
+    }
+
     // Started from the restored folder alone (the original is stopped).
     const second = await start(restoredDir);
     running.push(second);
@@ -118,7 +142,8 @@ describe('liuhen backup / restore of a running system', () => {
       expect([200, 404]).toContain(st);
       if (st === 200) kept.push(id);
     }
-    // The restored journal and chain agree: what it holds gets anchored and notarized, and so does a new record.
+    // The restored journal and chain agree: what it holds gets anchored and notarized, and so does a new record
+    // (a chain holding a batch the journal never sealed would refuse the journal's next one: prevRoot).
     const fresh = await upload(second.info.url, second.info.tokens.agency, 'BWC-0', 1000);
     for (const id of [...kept, fresh.id])
       await until(`notarization of ${id} on the restored system`, async () =>
