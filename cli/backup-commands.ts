@@ -18,7 +18,7 @@ function describeBackup(r: BackupResult): string[] {
     `backup written: ${r.path} (${humanBytes(r.bytes)}, ${m.parts.length} parts, taken from a ${m.mode} system)`,
     ...m.parts.filter((x) => x.kind === 'leveldb').map((x) => `  ${x.path.padEnd(12)} ${x.entries} entries (LevelDB snapshot)`),
     m.chain
-      ? `  chain state  block ${m.chain.block}${m.chain.registry ? ` (registry ${m.chain.registry})` : ''}`
+      ? `  chain state  block ${m.chain.block}${m.chain.registry ? ` (registry ${m.chain.registry})` : ''}${r.chainFrozenMs !== null ? `; mining paused ${r.chainFrozenMs} ms for the snapshots` : ''}`
       : '  chain state  none (not an embedded chain)',
     `manifest SHA-256 ${r.manifestSha256}`,
     '  keep this digest apart from the archive: `liuhen restore --sha256 <digest>` refuses any other manifest',

@@ -281,6 +281,13 @@ async function devKeyring(dataDir: string, agencies: string[]): Promise<Keyring>
   let passphrase = process.env[KEYRING_PASSPHRASE_ENV];
   mkdirSync(dir.store, { recursive: true, mode: 0o700 });
   if (!passphrase) {
+    // A keyring without its dev passphrase file (e.g. restored from a backup that left it out): a new
+    // random passphrase could never open it — say what is missing instead of writing one.
+    if (!existsSync(passFile) && existsSync(path))
+      throw new LiuhenError(
+        'KEY_MISSING',
+        `the keyring ${path} is here but not its passphrase: set ${KEYRING_PASSPHRASE_ENV}, or put back ${passFile} (\`liuhen backup\` leaves dev passphrases out unless --with-dev-passphrases)`,
+      );
     if (!existsSync(passFile)) writeFileSync(passFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
     passphrase = readFileSync(passFile, 'utf8').trim();
   }
