@@ -161,5 +161,14 @@ describe('liuhen backup / restore of a running system', () => {
     const check = liuhen(['--data', join(t.dir, 'unused'), 'restore', offline, '--check']);
     expect(check.status, check.stderr).toBe(0);
     expect(existsSync(join(t.dir, 'unused'))).toBe(false);
+    // Restored without its dev passphrases: `liuhen start` says which one to put back (it used to write a new
+    // random keyring passphrase that could never open the restored keyring).
+    const bare = join(t.dir, 'bare');
+    expect(liuhen(['--data', bare, 'restore', offline]).status).toBe(0);
+    const noPass = await liuhenAsync(['--data', bare, 'start', '--port', '0', '--chain-port', '0']);
+    expect(noPass.status, noPass.stderr).toBe(2);
+    expect(noPass.stderr).toContain('[KEY_MISSING]');
+    expect(noPass.stderr).toContain('keyring.dev-passphrase');
+    expect(existsSync(join(bare, 'store', 'keyring.dev-passphrase'))).toBe(false);
   });
 });
