@@ -111,6 +111,8 @@ export async function createBackup(p: BackupParameters): Promise<BackupResult> {
       chainState = await stoppedChainState(join(dir.chain, 'state.json'));
     }
 
+    // A `.partial` left by a backup that was killed is incomplete by definition (the rename makes an archive).
+    await rm(partial, { force: true });
     const fh = await open(partial, 'wx', 0o600);
     const parts: BackupPart[] = [];
     const excluded: string[] = [];
