@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from './constants.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerCarCommands } from './car-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerDeviceCommands } from './device-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
+import { registerKeyCommands } from './key-commands.js';
 import { registerNotaryCommands } from './notary-commands.js';
 import { endCleanlyOnBrokenPipe, reportError, type GlobalOptions } from './output.js';
 import { registerReceiptCommands } from './receipt-commands.js';
@@ -68,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
   registerCarCommands(program, run);
   registerRegistryCommands(program, run);
   registerDeviceCommands(program, run);
+  registerBackupCommands(program, run);
+  registerKeyCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

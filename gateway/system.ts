@@ -15,6 +15,7 @@ import {
   openNotary,
   paths,
   readConfig,
+  serveControl,
   superviseAnvil,
   writeConfig,
   type Anchorer,
@@ -254,6 +255,15 @@ export async function startSystem(p: StartSystemParameters): Promise<RunningSyst
     });
     cleanups.push(() => running.close());
 
+    // 7. `liuhen backup` while this runs (issue 14): the control socket writes archives from this
+    //    process's own handles — journal and notary-log snapshots, the chain frozen for its dump.
+    try {
+      const control = await serveControl(p.dataDir, { journal: liuhen.journal, notary, chain: { rpc: chain.rpc } });
+      cleanups.push(() => control.close());
+    } catch (e) {
+      logger.warn('no control socket: `liuhen backup` cannot reach this running system', { message: (e as Error).message });
+    }
+
     const system: RunningSystem = {
       url: running.url,
       rpc: chain.rpc,
@@ -290,6 +300,13 @@ async function devKeyring(dataDir: string, agencies: string[]): Promise<Keyring>
   let passphrase = process.env[KEYRING_PASSPHRASE_ENV];
   mkdirSync(dir.store, { recursive: true, mode: 0o700 });
   if (!passphrase) {
+    // A keyring without its dev passphrase file (e.g. restored from a backup that left it out): a new
+    // random passphrase could never open it — say what is missing instead of writing one.
+    if (!existsSync(passFile) && existsSync(path))
+      throw new LiuhenError(
+        'KEY_MISSING',
+        `the keyring ${path} is here but not its passphrase: set ${KEYRING_PASSPHRASE_ENV}, or put back ${passFile} (\`liuhen backup\` leaves dev passphrases out unless --with-dev-passphrases)`,
+      );
     if (!existsSync(passFile)) writeFileSync(passFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
     passphrase = readFileSync(passFile, 'utf8').trim();
   }

@@ -42,6 +42,13 @@ export type ErrorCode =
   | 'CONFIG_MISSING'
   | 'CONFIG_INVALID'
   | 'DATA_DIR_EXISTS'
+  // backup and restore (src/backup)
+  /** An archive that is not a complete, untampered Liuhen backup: a part missing, extra, cut short or not matching its SHA-256. */
+  | 'BACKUP_INVALID'
+  /** The data folder is in use by a process that cannot take a consistent backup, or the running system did not answer. */
+  | 'BACKUP_UNAVAILABLE'
+  /** `liuhen restore` into a folder that is not empty, without --force. */
+  | 'RESTORE_TARGET_NOT_EMPTY'
   // chain and notary
   | 'CHAIN_UNREACHABLE'
   | 'CHAIN_REVERTED'

@@ -20,6 +20,8 @@ export * from './store/index.js';
 export * from './notary/index.js';
 export * from './stats/index.js';
 export * from './devices/index.js';
+export * from './backup/index.js';
+export * from './rotation/index.js';
 
 export { Liuhen } from './liuhen.js';
 export type { InitParameters, RecordMeta } from './liuhen.js';

@@ -221,7 +221,7 @@ export async function startAnvil(p: StartAnvilParameters = {}): Promise<Embedded
 }
 
 /** A snapshot is usable when it is complete JSON with a head block (a torn or empty file is not). */
-async function checkStateFile(path: string): Promise<{ ok: true; block: number } | { ok: false; reason: string }> {
+export async function checkStateFile(path: string): Promise<{ ok: true; block: number } | { ok: false; reason: string }> {
   try {
     const text = await readFile(path, 'utf8');
     if (text.length === 0) return { ok: false, reason: 'empty file' };
@@ -429,7 +429,7 @@ async function writeAtomically(path: string, data: Buffer): Promise<void> {
   await rotateInto(tmp, path);
 }
 
-async function rpcCall<T>(rpc: string, method: string, params: unknown[], timeoutMs = 60_000): Promise<T> {
+export async function rpcCall<T>(rpc: string, method: string, params: unknown[], timeoutMs = 60_000): Promise<T> {
   const res = await fetch(rpc, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

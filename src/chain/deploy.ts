@@ -234,7 +234,7 @@ export async function deploy(p: DeployParameters): Promise<DeployResult> {
   }
 }
 
-async function deployerSigner(chainId: number, provider: JsonRpcProvider): Promise<Signer> {
+export async function deployerSigner(chainId: number, provider: JsonRpcProvider): Promise<Signer> {
   if (isDevChain(chainId) && !process.env[DEPLOYER_KEYSTORE_ENV]) return devAccount(chainId, 0, provider);
   const path = process.env[DEPLOYER_KEYSTORE_ENV];
   const pass = process.env[DEPLOYER_PASSPHRASE_ENV];

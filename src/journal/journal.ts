@@ -4,6 +4,7 @@ import type { MerkleTree } from '../merkle/tree.js';
 import type { RecordSigner } from '../record/chain.js';
 import type { RecordDraft } from '../record/schema.js';
 import type { Hex } from '../util/hex.js';
+import { snapshotLevel, type LevelSnapshot } from '../backup/level-dump.js';
 import { Appender } from './appender.js';
 import { anchorStateEnvelopeSchema, type AnchorStateEnvelope } from './codecs.js';
 import { JournalDisk, type JournalHealth } from './disk.js';
@@ -102,6 +103,14 @@ export class Journal {
   /** The LevelDB (tests reach it to watch writes). */
   private get db() {
     return this.disk.db;
+  }
+
+  /**
+   * A point-in-time copy of every entry for `liuhen backup` (src/backup):
+   * taken at the call, from a LevelDB snapshot, while appends go on.
+   */
+  backupSnapshot(): LevelSnapshot {
+    return snapshotLevel(this.db);
   }
 
   // ── appending (appender.ts) ──────────────────────────────────────────────

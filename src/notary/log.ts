@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { fail, LiuhenError } from '../errors.js';
+import { snapshotLevel, type LevelSnapshot } from '../backup/level-dump.js';
 import { SerialMutex } from '../util/mutex.js';
 import { z } from 'zod';
 import { REFUSAL_REASONS, type AnchoredBatch, type NotaryRefusal } from './policy.js';
@@ -276,6 +277,12 @@ export class NotaryLog {
   }
 
   /** Every decision (of one domain, or all), oldest anchor first. */
+  /** A point-in-time copy of the whole log for `liuhen backup` (src/backup), taken at the call. */
+  backupSnapshot(): LevelSnapshot {
+    this.assertOpen();
+    return snapshotLevel(this.db);
+  }
+
   async decisions(d?: string): Promise<NotaryDecision[]> {
     this.assertOpen();
     const out: NotaryDecision[] = [];

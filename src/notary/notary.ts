@@ -10,6 +10,7 @@ import {
 import { chainError, registryRevert, RegistryClient, type AnchorLog, type OnChainBatch } from '../chain/registry.js';
 import { Outbox, type OutboxTx } from '../chain/outbox.js';
 import { isNetworkError } from '../chain/rpc.js';
+import type { LevelSnapshot } from '../backup/level-dump.js';
 import { KeyedBackoff } from '../util/backoff.js';
 import { SerialMutex } from '../util/mutex.js';
 import { ignoreAbort, sleep } from '../util/sleep.js';
@@ -100,6 +101,8 @@ export interface Notary {
   pending(): Promise<NotaryPendingBatch[]>;
   /** Every decision in the log for this registry, oldest anchor first. */
   decisions(): Promise<NotaryDecision[]>;
+  /** A point-in-time copy of the notary's log for `liuhen backup`, taken at the call. */
+  backupSnapshot(): LevelSnapshot;
   close(): Promise<void>;
 }
 
@@ -241,6 +244,10 @@ class NotaryService implements Notary {
 
   decisions(): Promise<NotaryDecision[]> {
     return this.log.decisions(this.d);
+  }
+
+  backupSnapshot(): LevelSnapshot {
+    return this.log.backupSnapshot();
   }
 
   async close(): Promise<void> {

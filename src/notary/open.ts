@@ -6,6 +6,7 @@ import { connect } from '../chain/rpc.js';
 import { chainConfigSchema, paths } from '../config.js';
 import { fail } from '../errors.js';
 import { describeIssues } from '../record/parse.js';
+import { notaryScanStart } from './duty.js';
 import { NotaryLog } from './log.js';
 import { createNotary, type CreateNotaryParameters, type Notary } from './notary.js';
 import { resolveNotaryPassphrase } from './passphrase.js';
@@ -118,7 +119,8 @@ export async function openNotary(p: OpenNotaryParameters): Promise<Notary> {
       registry: chain.registry,
       logDir: np.log,
       chainId: chain.chainId,
-      deployBlock: p.deployBlock ?? chain.deployBlock,
+      // A rotated key starts where its predecessor's log stopped (duty.ts).
+      deployBlock: p.deployBlock ?? notaryScanStart(p.dataDir, chain.deployBlock),
       policy: { confirmations: chain.confirmations, ...definedOnly(p.policy ?? {}) },
     });
     const close = notary.close.bind(notary);
@@ -152,7 +154,7 @@ export async function pendingForDataDir(
       registry: chain.registry,
       notary,
       chainId: chain.chainId,
-      fromBlock: p.fromBlock ?? chain.deployBlock ?? 0,
+      fromBlock: p.fromBlock ?? notaryScanStart(p.dataDir, chain.deployBlock) ?? 0,
       log,
     });
     return { notary, pending };

@@ -1,0 +1,199 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackup, restoreBackup } from '../../src/backup/index.js';
+import { readTar, TarWriter, tarHeader } from '../../src/backup/tar.js';
+import { isLiuhenError, type ErrorCode } from '../../src/errors.js';
+import { Liuhen } from '../../src/liuhen.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * The archive's own checks, without a chain (a stopped folder with a real
+ * LevelDB journal): what restore must refuse — every way an archive can be
+ * altered, cut short or be hostile (names leaving the folder, links, parts
+ * the manifest does not list) — and that a refusal leaves nothing behind.
+ */
+interface Entry {
+  name: string;
+  mode: number;
+  data: Buffer;
+}
+
+async function entries(path: string): Promise<Entry[]> {
+  const out: Entry[] = [];
+  const fh = await open(path, 'r');
+  try {
+    await readTar(fh, async (e, chunks) => {
+      const bufs: Buffer[] = [];
+      for await (const c of chunks) bufs.push(c);
+      out.push({ name: e.name, mode: e.mode, data: Buffer.concat(bufs) });
+    });
+  } finally {
+    await fh.close();
+  }
+  return out;
+}
+
+async function write(path: string, list: Entry[]): Promise<string> {
+  const fh = await open(path, 'w', 0o600);
+  try {
+    const tar = new TarWriter(fh);
+    for (const e of list) await tar.add(e.name, e.mode, [e.data]);
+    await tar.end();
+  } finally {
+    await fh.close();
+  }
+  return path;
+}
+
+async function refused(p: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(isLiuhenError(e, code), String(e)).toBe(true);
+  if (message) expect((e as Error).message).toMatch(message);
+}
+
+describe('backup archive checks', () => {
+  const t = tempDir('liuhen-archive-');
+  const data = join(t.dir, 'station');
+  const archive = join(t.dir, 'station.tar');
+  const ids: string[] = [];
+  let original: Entry[] = [];
+  let manifestSha256 = '';
+  beforeAll(async () => {
+    Liuhen.init(data, { agency: 'JN-CGJ', device: 'station-01', officer: 'system' });
+    const l = await Liuhen.open(data);
+    for (let i = 0; i < 5; i++) ids.push((await l.recordBody({ n: i, note: `记录 ${i}` })).record.id);
+    await l.seal();
+    await l.close();
+    mkdirSync(join(data, 'store'), { recursive: true });
+    writeFileSync(join(data, 'store', 'keyring.dev-passphrase'), 'not-in-the-backup\n', { mode: 0o600 });
+    const r = await createBackup({ dataDir: data, out: archive });
+    manifestSha256 = r.manifestSha256;
+    original = await entries(archive);
+  });
+  afterAll(() => t.cleanup());
+
+  it('a stopped folder round-trips: same records, modes kept, dev passphrases left out and listed', async () => {
+    const target = join(t.dir, 'restored');
+    const r = await restoreBackup({ archive, dataDir: target, expectSha256: manifestSha256 });
+    expect(r.manifest.mode).toBe('stopped');
+    expect(r.manifest.excluded).toEqual(['store/keyring.dev-passphrase']);
+    expect(existsSync(join(target, 'store', 'keyring.dev-passphrase'))).toBe(false);
+    expect(readFileSync(join(target, 'config.json'), 'utf8')).toBe(readFileSync(join(data, 'config.json'), 'utf8'));
+    const l = await Liuhen.open(target);
+    try {
+      for (const id of ids) expect((await l.journal.getRecord(id))?.record.id).toBe(id);
+      expect((await l.journal.agencyHead('JN-CGJ'))?.seq).toBe(1);
+    } finally {
+      await l.close();
+    }
+    expect(readdirSync(t.dir).filter((n) => n.includes('.restoring-'))).toEqual([]);
+  });
+
+  const bad: Array<[string, (list: Entry[]) => Entry[], RegExp]> = [
+    ['a flipped byte in a part', (l) => l.map((e, i) => (i === 0 ? { ...e, data: Buffer.from(e.data.map((b, j) => (j === 40 ? b ^ 1 : b))) } : e)), /SHA-256/],
+    ['a part removed', (l) => l.filter((e) => e.name !== 'data/config.json'), /lacks data\/config\.json/],
+    ['a part the manifest does not list', (l) => [{ name: 'data/keys/extra.pem', mode: 0o600, data: Buffer.from('x') }, ...l], /does not list/],
+    ['a part twice', (l) => [l[0]!, ...l], /twice/],
+    ['an entry after the manifest', (l) => [...l, { name: 'data/late', mode: 0o600, data: Buffer.from('x') }], /after its manifest/],
+    ['no manifest (cut before it)', (l) => l.slice(0, -1), /no manifest/],
+    ['a name leaving the folder', (l) => [{ name: 'data/../../escaped', mode: 0o600, data: Buffer.from('x') }, ...l], /no Liuhen backup writes/],
+    [
+      'a manifest from a newer format',
+      (l) => l.map((e) => (e.name === 'manifest.json' ? { ...e, data: Buffer.from(e.data.toString().replace('liuhen-backup/1', 'liuhen-backup/9')) } : e)),
+      /format liuhen-backup\/9/,
+    ],
+    [
+      'a manifest path with ..',
+      (l) =>
+        l.map((e) =>
+          e.name === 'manifest.json' ? { ...e, data: Buffer.from(e.data.toString().replace('"path": "config.json"', '"path": "../config.json"')) } : e,
+        ),
+      /manifest/,
+    ],
+  ];
+  for (const [what, change, message] of bad) {
+    it(`refuses ${what} (BACKUP_INVALID) and writes nothing`, async () => {
+      const path = await write(join(t.dir, `bad-${what.replace(/\W+/g, '-')}.tar`), change(original.map((e) => ({ ...e }))));
+      const target = join(t.dir, `from-${what.replace(/\W+/g, '-')}`);
+      await refused(restoreBackup({ archive: path, dataDir: target }), 'BACKUP_INVALID', message);
+      expect(existsSync(target)).toBe(false);
+      expect(existsSync(join(t.dir, 'escaped'))).toBe(false);
+      expect(readdirSync(t.dir).filter((n) => n.includes('.restoring-'))).toEqual([]);
+    });
+  }
+
+  it('refuses a symbolic link, a damaged header and a truncated copy', async () => {
+    const link = tarHeader({ name: 'data/keys/link', size: 0, mode: 0o777 }, Date.now());
+    link.write('2', 156, 'ascii'); // typeflag symlink
+    let sum = 0;
+    link.fill(' ', 148, 156);
+    for (const b of link) sum += b;
+    link.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    const withLink = Buffer.concat([link, readFileSync(archive)]);
+    writeFileSync(join(t.dir, 'link.tar'), withLink);
+    await refused(restoreBackup({ archive: join(t.dir, 'link.tar'), dataDir: join(t.dir, 'from-link') }), 'BACKUP_INVALID', /not a regular file/);
+    const damaged = readFileSync(archive);
+    damaged[10] ^= 0x20; // inside the first header's name
+    writeFileSync(join(t.dir, 'damaged.tar'), damaged);
+    await refused(restoreBackup({ archive: join(t.dir, 'damaged.tar'), dataDir: join(t.dir, 'from-damaged') }), 'BACKUP_INVALID', /checksum/);
+    const whole = readFileSync(archive);
+    writeFileSync(join(t.dir, 'cut.tar'), whole.subarray(0, whole.length - 700));
+    await refused(restoreBackup({ archive: join(t.dir, 'cut.tar'), dataDir: join(t.dir, 'from-cut') }), 'BACKUP_INVALID', /incomplete|manifest/);
+    expect(existsSync(join(t.dir, 'from-cut'))).toBe(false);
+  });
+
+  it('refuses another manifest than the digest given', async () => {
+    await refused(restoreBackup({ archive, dataDir: join(t.dir, 'x'), expectSha256: 'ab'.repeat(32) }), 'BACKUP_INVALID', /not the/);
+  });
+
+  it('never overwrites a non-empty folder unless told; with --force the old one is moved aside; a folder in use is never replaced', async () => {
+    const target = join(t.dir, 'occupied');
+    mkdirSync(target);
+    writeFileSync(join(target, 'notes.txt'), 'mine');
+    await refused(restoreBackup({ archive, dataDir: target }), 'RESTORE_TARGET_NOT_EMPTY');
+    expect(readFileSync(join(target, 'notes.txt'), 'utf8')).toBe('mine');
+    const r = await restoreBackup({ archive, dataDir: target, force: true });
+    expect(readFileSync(join(r.replaced!, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(join(target, 'config.json'))).toBe(true);
+    // Held by a running Liuhen (its journal's lock): refused even with force.
+    const held = await Liuhen.open(target);
+    try {
+      await refused(restoreBackup({ archive, dataDir: target, force: true }), 'JOURNAL_LOCKED');
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('a backup refuses an existing file, a place inside the data folder, and a folder held by a process that does not serve backups', async () => {
+    await refused(createBackup({ dataDir: data, out: archive }), 'INVALID_INPUT', /exists/);
+    await refused(createBackup({ dataDir: data, out: join(data, 'b.tar') }), 'INVALID_INPUT', /outside/);
+    const held = await Liuhen.open(data);
+    try {
+      await refused(createBackup({ dataDir: data, out: join(t.dir, 'held.tar') }), 'JOURNAL_LOCKED');
+      const { requestBackup } = await import('../../src/backup/index.js');
+      await refused(requestBackup(data, join(t.dir, 'held.tar'), false), 'BACKUP_UNAVAILABLE', /does not serve backups/);
+    } finally {
+      await held.close();
+    }
+    expect(existsSync(join(t.dir, 'held.tar'))).toBe(false);
+    expect(existsSync(join(t.dir, 'held.tar.partial'))).toBe(false);
+  });
+
+  it('keeps file modes (keys stay 0600)', async () => {
+    mkdirSync(join(data, 'keys'), { recursive: true });
+    writeFileSync(join(data, 'keys', 'agency.json'), '{"crypto":{}}', { mode: 0o600 });
+    chmodSync(join(data, 'keys', 'agency.json'), 0o600);
+    const out = join(t.dir, 'modes.tar');
+    await createBackup({ dataDir: data, out });
+    const target = join(t.dir, 'modes');
+    await restoreBackup({ archive: out, dataDir: target });
+    const { statSync } = await import('node:fs');
+    expect(statSync(join(target, 'keys', 'agency.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+});
