@@ -84,6 +84,7 @@ interface PendingBatch {
 
 const META = 'meta';
 const MAX_RECENT = 200_000;
+const MAX_CACHED_FINDINGS = 200_000;
 const pad = (n: number) => n.toString().padStart(16, '0');
 /** Newest first in key order: 10^15 − ms. */
 const rev = (ms: number) => pad(1e15 - ms);
@@ -133,6 +134,10 @@ export class SupervisionStats {
   private version = 0;
   private readonly overviews = new Map<string, { version: number; value: Overview }>();
   private running: Promise<void> | undefined;
+  /** META as last written (a step that changed nothing writes nothing). */
+  private committedMeta: string | undefined;
+  /** Findings as on disk (null: none), by id; bounded, cleared when full. */
+  private readonly findingCache = new Map<string, string | null>();
   private closed = false;
   // Per step: what to write.
   private dirty = new Set<string>();
@@ -166,6 +171,7 @@ export class SupervisionStats {
   private async load(): Promise<void> {
     const meta = await this.db.get(META);
     if (meta) {
+      this.committedMeta = meta;
       const m = JSON.parse(meta) as { v: 1; cursors: Record<string, Cursor>; feedback: Record<FeedbackState, number> };
       this.cursors = m.cursors;
       Object.assign(this.feedbackCounts, m.feedback);
@@ -209,6 +215,10 @@ export class SupervisionStats {
         if (n === 0) break;
       }
       // Batches only once their records are counted (a batch sealed meanwhile waits for the next run).
+      // The agency head (one read) says whether there is a new batch at all: a request's catch-up
+      // then costs a read per agency instead of a range scan and a write per agency.
+      const head = await j.agencyHead(agency);
+      if (!head || head.seq <= this.cursor(agency).batch) continue;
       for (;;) {
         const c = this.cursor(agency);
         let n = 0;
@@ -516,10 +526,13 @@ export class SupervisionStats {
     if (!facts) return;
     const now = this.now();
     const recheck = this.o.chainRecheckMs ?? 3000;
-    const due = [...this.pending.values()]
-      .filter((p) => now - (this.asked.get(p.root) ?? 0) >= recheck)
-      .sort((a, b) => a.sealedAt.localeCompare(b.sealedAt))
-      .slice(0, 200);
+    // At most 200 per run, in the order they were sealed (the map keeps insertion order).
+    const due: PendingBatch[] = [];
+    for (const p of this.pending.values()) {
+      if (now - (this.asked.get(p.root) ?? 0) < recheck) continue;
+      due.push(p);
+      if (due.length >= 200) break;
+    }
     for (const p of due) {
       this.asked.set(p.root, now);
       let f: ChainFacts | undefined;
@@ -536,8 +549,14 @@ export class SupervisionStats {
         this.asked.delete(p.root);
         this.puts.set(`P:${p.root}`, null);
       }
-      await this.commit();
     }
+    // One atomic step for the run (the chain's answers are facts: asking again after a crash gives the same).
+    await this.commit();
+  }
+
+  /** Sealed batches not yet anchored and notarized (what `catchUp` still asks the chain about). */
+  get pendingBatches(): number {
+    return this.pending.size;
   }
 
   private async onAnchored(p: PendingBatch, anchoredAt: number): Promise<void> {
@@ -699,8 +718,23 @@ export class SupervisionStats {
   }
 
   async getFinding(id: string): Promise<FindingEntry | undefined> {
-    const v = this.puts.has(`F:${id}`) ? this.puts.get(`F:${id}`) : await this.db.get(`F:${id}`);
+    const v = await this.findingText(id);
     return v ? (JSON.parse(v) as FindingEntry) : undefined;
+  }
+
+  /**
+   * A finding as stored: from this step's writes, else the cache of what is on
+   * disk, else the disk. Every record of a case re-derives the case's findings
+   * and compares them with what is stored; without the cache that is a disk read
+   * per record and finding (the largest cost of following the journal).
+   */
+  private async findingText(id: string): Promise<string | null | undefined> {
+    const key = `F:${id}`;
+    if (this.puts.has(key)) return this.puts.get(key);
+    if (this.findingCache.has(id)) return this.findingCache.get(id);
+    const v = (await this.db.get(key)) ?? null;
+    this.cacheFinding(id, v);
+    return v;
   }
 
   async findingHistory(id: string): Promise<FindingActionEntry[]> {
@@ -773,6 +807,9 @@ export class SupervisionStats {
   // ── writing a step ───────────────────────────────────────────────────────
 
   private async commit(): Promise<void> {
+    const meta = JSON.stringify({ v: 1, cursors: this.cursors, feedback: this.feedbackCounts });
+    // Nothing changed (a catch-up that found nothing new): no write at all.
+    if (this.dirty.size === 0 && this.puts.size === 0 && meta === this.committedMeta) return;
     const ops: { type: 'put' | 'del'; key: string; value?: string }[] = [];
     for (const key of this.dirty) {
       const kind = key.slice(0, 2);
@@ -782,10 +819,19 @@ export class SupervisionStats {
     }
     for (const [key, value] of this.puts) ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
     if (ops.length > 0) this.version++;
-    ops.push({ type: 'put', key: META, value: JSON.stringify({ v: 1, cursors: this.cursors, feedback: this.feedbackCounts }) });
+    ops.push({ type: 'put', key: META, value: meta });
+    const puts = this.puts;
     this.dirty = new Set();
     this.puts = new Map();
     await this.db.batch(ops as never);
+    this.committedMeta = meta;
+    // The findings cache follows what is on disk.
+    for (const [key, value] of puts) if (key.startsWith('F:')) this.cacheFinding(key.slice(2), value);
+  }
+
+  private cacheFinding(id: string, value: string | null): void {
+    if (this.findingCache.size >= MAX_CACHED_FINDINGS && !this.findingCache.has(id)) this.findingCache.clear();
+    this.findingCache.set(id, value);
   }
 
   // ── reading the figures ──────────────────────────────────────────────────
