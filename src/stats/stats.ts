@@ -62,6 +62,8 @@ export interface SupervisionStatsOptions {
   utcOffsetMinutes?: number;
   /** Records read per atomic step. @default 2000 */
   step?: number;
+  /** Index entries a findings page reads at most when filters are checked per entry. @default 2000 */
+  maxScan?: number;
   /** How often (ms) a pending batch's chain state is asked again. @default 3000 */
   chainRecheckMs?: number;
   now?: () => number;
@@ -83,8 +85,12 @@ interface PendingBatch {
 }
 
 const META = 'meta';
+/** Layout of the index; another one is rebuilt from the journal when opened. */
+const VERSION = 2;
 const MAX_RECENT = 200_000;
 const MAX_CACHED_FINDINGS = 200_000;
+/** Index entries a findings page reads at most (filters checked per entry). */
+const MAX_SCAN = 2000;
 const pad = (n: number) => n.toString().padStart(16, '0');
 /** Newest first in key order: 10^15 − ms. */
 const rev = (ms: number) => pad(1e15 - ms);
@@ -170,9 +176,12 @@ export class SupervisionStats {
 
   private async load(): Promise<void> {
     const meta = await this.db.get(META);
-    if (meta) {
+    if (meta && (JSON.parse(meta) as { v: number }).v !== VERSION) {
+      // An index of an older layout (v1 had no status index): it is derived, so it is rebuilt from the journal.
+      await this.db.clear();
+    } else if (meta) {
       this.committedMeta = meta;
-      const m = JSON.parse(meta) as { v: 1; cursors: Record<string, Cursor>; feedback: Record<FeedbackState, number> };
+      const m = JSON.parse(meta) as { v: typeof VERSION; cursors: Record<string, Cursor>; feedback: Record<FeedbackState, number> };
       this.cursors = m.cursors;
       Object.assign(this.feedbackCounts, m.feedback);
     }
@@ -611,7 +620,11 @@ export class SupervisionStats {
         this.puts.set(`H:${action.finding}:${pad(s.ack)}`, JSON.stringify(action));
         this.puts.set(`S:${action.finding}`, action.status);
         const f = await this.getFinding(action.finding);
-        if (f) this.puts.set(`F:${f.id}`, JSON.stringify({ ...f, status: action.status }));
+        if (f) {
+          // Re-indexed: the status index follows the status.
+          this.unindex(f);
+          await this.writeFinding({ ...f, status: action.status });
+        }
         return;
       }
       case 'feedback': {
@@ -682,7 +695,8 @@ export class SupervisionStats {
   }
 
   // ── findings index ───────────────────────────────────────────────────────
-  //   F:<id> → FindingEntry;  newest first: T:<rev at>:<id>, TA:<agency>:…, TK:<code>:…, TAK:<agency>:<code>:… → ''
+  //   F:<id> → FindingEntry;  newest first: T:<rev at>:<id>, TA:<agency>:…, TK:<code>:…, TAK:<agency>:<code>:…,
+  //   TS:<status>:… (not open) → ''
   //   H:<id>:<ack> → FindingActionEntry;  S:<id> → last status
 
   private async raise(f: Omit<FindingEntry, 'severity' | 'status'>): Promise<void> {
@@ -743,10 +757,26 @@ export class SupervisionStats {
     return out;
   }
 
-  /** A page of findings, newest first; the filters narrow a key range (agency, period) or are checked per entry. */
+  /**
+   * A page of findings, newest first. The filters pick the narrowest index
+   * (agency+kind, agency, kind, a status other than open, or all); the rest
+   * (severity, and status or kind when another index was taken) are checked
+   * per entry, over at most `maxScan` index entries per page: a page never
+   * scans the list. A filter that matches little may so give a page with
+   * fewer than `limit` findings (even none) and a `next` cursor to go on
+   * from where the scan stopped.
+   */
   async findings(q: FindingsQuery): Promise<{ findings: FindingEntry[]; next: string | null }> {
-    // The narrowest index for the filters given; the rest (severity, status) are checked per entry.
-    const prefix = q.agency && q.code ? `TAK:${q.agency}:${q.code}:` : q.agency ? `TA:${q.agency}:` : q.code ? `TK:${q.code}:` : 'T:';
+    const prefix =
+      q.status && q.status !== 'open'
+        ? `TS:${q.status}:`
+        : q.agency && q.code
+          ? `TAK:${q.agency}:${q.code}:`
+          : q.agency
+            ? `TA:${q.agency}:`
+            : q.code
+              ? `TK:${q.code}:`
+              : 'T:';
     const toMs = q.to ? Date.parse(q.to.length === 10 ? `${q.to}T00:00:00Z` : q.to) - (q.to.length === 10 ? this.offsetMs : 0) : undefined;
     const fromMs = q.from ? Date.parse(q.from.length === 10 ? `${q.from}T00:00:00Z` : q.from) - (q.from.length === 10 ? this.offsetMs : 0) : undefined;
     // Newest first: keys from rev(to) (exclusive of `to` itself) up to rev(from).
@@ -758,21 +788,30 @@ export class SupervisionStats {
     const lte = fromMs !== undefined ? `${prefix}${rev(fromMs)}\xff` : end(prefix);
     const out: FindingEntry[] = [];
     let lastKey: string | undefined;
-    let more = false;
-    for await (const key of this.db.keys({ gt, lte })) {
-      if (out.length >= q.limit) {
-        more = true;
-        break;
+    let scanned = 0;
+    const maxScan = this.o.maxScan ?? MAX_SCAN;
+    while (out.length < q.limit && scanned < maxScan) {
+      // Index keys in slices, then their findings in one read (getMany; the cache first).
+      const keys = await this.db.keys({ gt: lastKey ?? gt, lte, limit: Math.min(maxScan - scanned, Math.max(q.limit - out.length, 64)) }).all();
+      if (keys.length === 0) break;
+      const ids = keys.map((k) => k.slice(prefix.length + 17));
+      const missing = ids.filter((id) => !this.findingCache.has(id));
+      const read = missing.length > 0 ? await this.db.getMany(missing.map((id) => `F:${id}`)) : [];
+      const fromDisk = new Map(missing.map((id, k) => [id, read[k] ?? null]));
+      for (let k = 0; k < keys.length && out.length < q.limit; k++) {
+        lastKey = keys[k]!;
+        scanned++;
+        const v = this.findingCache.has(ids[k]!) ? this.findingCache.get(ids[k]!) : fromDisk.get(ids[k]!);
+        if (!v) continue;
+        const f = JSON.parse(v) as FindingEntry;
+        if (q.agency && f.agency !== q.agency) continue;
+        if (q.code && f.code !== q.code) continue;
+        if (q.severity && f.severity !== q.severity) continue;
+        if (q.status && f.status !== q.status) continue;
+        out.push(f);
       }
-      lastKey = key;
-      const id = key.slice(prefix.length + 17);
-      const f = await this.getFinding(id);
-      if (!f) continue;
-      if (q.code && f.code !== q.code) continue;
-      if (q.severity && f.severity !== q.severity) continue;
-      if (q.status && f.status !== q.status) continue;
-      out.push(f);
     }
+    const more = lastKey !== undefined && (await this.db.keys({ gt: lastKey, lte, limit: 1 }).all()).length > 0;
     return { findings: out, next: more && lastKey ? lastKey.slice(prefix.length) : null };
   }
 
@@ -807,7 +846,7 @@ export class SupervisionStats {
   // ── writing a step ───────────────────────────────────────────────────────
 
   private async commit(): Promise<void> {
-    const meta = JSON.stringify({ v: 1, cursors: this.cursors, feedback: this.feedbackCounts });
+    const meta = JSON.stringify({ v: VERSION, cursors: this.cursors, feedback: this.feedbackCounts });
     // Nothing changed (a catch-up that found nothing new): no write at all.
     if (this.dirty.size === 0 && this.puts.size === 0 && meta === this.committedMeta) return;
     const ops: { type: 'put' | 'del'; key: string; value?: string }[] = [];
@@ -976,7 +1015,7 @@ export class SupervisionStats {
       feedback: this.feedbackCounts,
       index: Object.fromEntries(
         Object.entries(rows)
-          .filter(([k]) => /^(F|T|TA|TK|TAK|H|S|Q|QS|K):/.test(k))
+          .filter(([k]) => /^(F|T|TA|TK|TAK|TS|H|S|Q|QS|K):/.test(k))
           .sort(),
       ),
     };
@@ -985,8 +1024,14 @@ export class SupervisionStats {
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
-/** The index keys of a finding (see the findings index above). */
-const indexPrefixes = (f: FindingEntry): string[] => ['T:', `TA:${f.agency}:`, `TK:${f.code}:`, `TAK:${f.agency}:${f.code}:`];
+/** The index keys of a finding (see the findings index above); a status other than open has its own (few findings, often asked for). */
+const indexPrefixes = (f: FindingEntry): string[] => [
+  'T:',
+  `TA:${f.agency}:`,
+  `TK:${f.code}:`,
+  `TAK:${f.agency}:${f.code}:`,
+  ...(f.status !== 'open' ? [`TS:${f.status}:`] : []),
+];
 
 /** Arrays whose order depends on arrival (gaps, agencies, findings) sorted, so two builds compare equal. */
 function normalize(v: unknown): unknown {
