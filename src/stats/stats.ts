@@ -130,6 +130,8 @@ export class SupervisionStats {
   private readonly buckets = new Map<string, DayBucket>();
   private readonly devices = new Map<string, DeviceState>();
   private readonly cases = new Map<string, CaseState>();
+  /** Ids of the cases with findings (an overview counts them without going through every case). */
+  private readonly casesWithFindings = new Set<string>();
   private readonly pending = new Map<string, PendingBatch>();
   private readonly feedbackCounts: Record<FeedbackState, number> = { submitted: 0, accepted: 0, investigating: 0, handled: 0, answered: 0 };
   private readonly asked = new Map<string, number>();
@@ -143,7 +145,11 @@ export class SupervisionStats {
   /** META as last written (a step that changed nothing writes nothing). */
   private committedMeta: string | undefined;
   /** Findings as on disk (null: none), by id; bounded, cleared when full. */
-  private readonly findingCache = new Map<string, string | null>();
+  private readonly findingCache = new Map<string, Readonly<FindingEntry> | null>();
+  /** This step's findings (null: dropped), written with it. */
+  private stepFindings = new Map<string, Readonly<FindingEntry> | null>();
+  /** Capture days by day number (a record's day is asked several times). */
+  private readonly dayNames = new Map<number, string>();
   private closed = false;
   // Per step: what to write.
   private dirty = new Set<string>();
@@ -187,7 +193,11 @@ export class SupervisionStats {
     }
     for await (const [k, v] of this.db.iterator({ gte: 'B:', lt: end('B:') })) this.buckets.set(k.slice(2), JSON.parse(v) as DayBucket);
     for await (const [k, v] of this.db.iterator({ gte: 'D:', lt: end('D:') })) this.devices.set(k.slice(2), JSON.parse(v) as DeviceState);
-    for await (const [k, v] of this.db.iterator({ gte: 'C:', lt: end('C:') })) this.cases.set(k.slice(2), JSON.parse(v) as CaseState);
+    for await (const [k, v] of this.db.iterator({ gte: 'C:', lt: end('C:') })) {
+      const c = JSON.parse(v) as CaseState;
+      this.cases.set(k.slice(2), c);
+      if (c.findings.length > 0) this.casesWithFindings.add(k.slice(2));
+    }
     for await (const [k, v] of this.db.iterator({ gte: 'P:', lt: end('P:') })) this.pending.set(k.slice(2), JSON.parse(v) as PendingBatch);
   }
 
@@ -249,7 +259,13 @@ export class SupervisionStats {
   }
 
   private day(ms: number): string {
-    return new Date(ms + this.offsetMs).toISOString().slice(0, 10);
+    const n = Math.floor((ms + this.offsetMs) / 86_400_000);
+    let name = this.dayNames.get(n);
+    if (name === undefined) {
+      name = new Date(n * 86_400_000).toISOString().slice(0, 10);
+      if (this.dayNames.size < 100_000) this.dayNames.set(n, name);
+    }
+    return name;
   }
 
   private bucket(agency: string, day: string): DayBucket {
@@ -475,6 +491,8 @@ export class SupervisionStats {
     for (const old of c.findings) if (!want.has(old)) await this.drop(old);
     for (const f of want.values()) await this.raise(f);
     c.findings = [...want.keys()].sort();
+    if (c.findings.length > 0) this.casesWithFindings.add(id);
+    else this.casesWithFindings.delete(id);
   }
 
   // ── batches and the chain ────────────────────────────────────────────────
@@ -710,6 +728,7 @@ export class SupervisionStats {
   private async writeFinding(f: FindingEntry): Promise<void> {
     const k = rev(Date.parse(f.at));
     this.puts.set(`F:${f.id}`, JSON.stringify(f));
+    this.stepFindings.set(f.id, Object.freeze(f));
     for (const prefix of indexPrefixes(f)) this.puts.set(`${prefix}${k}:${f.id}`, '');
     const b = this.bucket(f.agency, this.day(Date.parse(f.at)));
     b.findings[f.code] = (b.findings[f.code] ?? 0) + 1;
@@ -729,26 +748,26 @@ export class SupervisionStats {
     if (!f) return;
     this.unindex(f);
     this.puts.set(`F:${id}`, null);
+    this.stepFindings.set(id, null);
   }
 
   async getFinding(id: string): Promise<FindingEntry | undefined> {
-    const v = await this.findingText(id);
-    return v ? (JSON.parse(v) as FindingEntry) : undefined;
+    return (await this.findingEntry(id)) ?? undefined;
   }
 
   /**
    * A finding as stored: from this step's writes, else the cache of what is on
-   * disk, else the disk. Every record of a case re-derives the case's findings
-   * and compares them with what is stored; without the cache that is a disk read
-   * per record and finding (the largest cost of following the journal).
+   * disk (parsed, frozen), else the disk. Every record of a case re-derives the
+   * case's findings and compares them with what is stored; without the cache
+   * that is a disk read and a parse per record and finding.
    */
-  private async findingText(id: string): Promise<string | null | undefined> {
-    const key = `F:${id}`;
-    if (this.puts.has(key)) return this.puts.get(key);
-    if (this.findingCache.has(id)) return this.findingCache.get(id);
-    const v = (await this.db.get(key)) ?? null;
-    this.cacheFinding(id, v);
-    return v;
+  private async findingEntry(id: string): Promise<FindingEntry | null> {
+    if (this.stepFindings.has(id)) return this.stepFindings.get(id)!;
+    if (this.findingCache.has(id)) return this.findingCache.get(id)!;
+    const v = await this.db.get(`F:${id}`);
+    const f = v ? (Object.freeze(JSON.parse(v)) as FindingEntry) : null;
+    this.cacheFinding(id, f);
+    return f;
   }
 
   async findingHistory(id: string): Promise<FindingActionEntry[]> {
@@ -797,13 +816,12 @@ export class SupervisionStats {
       const ids = keys.map((k) => k.slice(prefix.length + 17));
       const missing = ids.filter((id) => !this.findingCache.has(id));
       const read = missing.length > 0 ? await this.db.getMany(missing.map((id) => `F:${id}`)) : [];
-      const fromDisk = new Map(missing.map((id, k) => [id, read[k] ?? null]));
+      missing.forEach((id, k) => this.cacheFinding(id, read[k] ? (Object.freeze(JSON.parse(read[k])) as FindingEntry) : null));
       for (let k = 0; k < keys.length && out.length < q.limit; k++) {
         lastKey = keys[k]!;
         scanned++;
-        const v = this.findingCache.has(ids[k]!) ? this.findingCache.get(ids[k]!) : fromDisk.get(ids[k]!);
-        if (!v) continue;
-        const f = JSON.parse(v) as FindingEntry;
+        const f = this.findingCache.get(ids[k]!);
+        if (!f) continue;
         if (q.agency && f.agency !== q.agency) continue;
         if (q.code && f.code !== q.code) continue;
         if (q.severity && f.severity !== q.severity) continue;
@@ -859,16 +877,17 @@ export class SupervisionStats {
     for (const [key, value] of this.puts) ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
     if (ops.length > 0) this.version++;
     ops.push({ type: 'put', key: META, value: meta });
-    const puts = this.puts;
+    const findings = this.stepFindings;
     this.dirty = new Set();
     this.puts = new Map();
+    this.stepFindings = new Map();
     await this.db.batch(ops as never);
     this.committedMeta = meta;
     // The findings cache follows what is on disk.
-    for (const [key, value] of puts) if (key.startsWith('F:')) this.cacheFinding(key.slice(2), value);
+    for (const [id, f] of findings) this.cacheFinding(id, f);
   }
 
-  private cacheFinding(id: string, value: string | null): void {
+  private cacheFinding(id: string, value: Readonly<FindingEntry> | null): void {
     if (this.findingCache.size >= MAX_CACHED_FINDINGS && !this.findingCache.has(id)) this.findingCache.clear();
     this.findingCache.set(id, value);
   }
@@ -977,7 +996,10 @@ export class SupervisionStats {
       if (pa) pa.holes += [...perDay.values()].reduce((s, n) => s + n, 0);
     }
     let casesWithFindings = 0;
-    for (const c of this.cases.values()) if (c.findings.length > 0 && daySet.has(c.day) && (!p.agency || c.agencies.includes(p.agency))) casesWithFindings++;
+    for (const id of this.casesWithFindings) {
+      const c = this.cases.get(id)!;
+      if (daySet.has(c.day) && (!p.agency || c.agencies.includes(p.agency))) casesWithFindings++;
+    }
     return {
       period: { from: p.from, to: p.to },
       agencies: list,
