@@ -206,8 +206,16 @@ export async function run(emit: Emit): Promise<void> {
     for (const [name, path, note] of [
       ['stats', '/v1/stats', 'aggregate figures of the last 28 days; audited per token and minute'],
       ['findings', '/v1/findings?limit=50', 'first page, newest first; one synced audit record per request'],
-      ['findings_filtered', `/v1/findings?limit=50&agency=${AGENCIES[3]}&kind=CASE_DECISION_WITHOUT_REVIEW`, 'agency + kind; one synced audit record per request'],
-      ['findings_status', '/v1/findings?limit=50&status=verified', 'a status no finding has (its own index: an empty key range); one synced audit record per request'],
+      [
+        'findings_filtered',
+        `/v1/findings?limit=50&agency=${AGENCIES[3]}&kind=CASE_DECISION_WITHOUT_REVIEW`,
+        'agency + kind; one synced audit record per request',
+      ],
+      [
+        'findings_status',
+        '/v1/findings?limit=50&status=verified',
+        'a status no finding has (its own index: an empty key range); one synced audit record per request',
+      ],
     ] as const) {
       const ms: number[] = [];
       for (let i = 0; i < requests; i++) ms.push(await get(path));

@@ -142,6 +142,8 @@ export class SupervisionStats {
   private version = 0;
   private readonly overviews = new Map<string, { version: number; value: Overview }>();
   private running: Promise<void> | undefined;
+  /** Steps written so far (a disk read that raced a step is not cached). */
+  private commits = 0;
   /** META as last written (a step that changed nothing writes nothing). */
   private committedMeta: string | undefined;
   /** Findings as on disk (null: none), by id; bounded, cleared when full. */
@@ -764,9 +766,11 @@ export class SupervisionStats {
   private async findingEntry(id: string): Promise<FindingEntry | null> {
     if (this.stepFindings.has(id)) return this.stepFindings.get(id)!;
     if (this.findingCache.has(id)) return this.findingCache.get(id)!;
+    const commits = this.commits;
     const v = await this.db.get(`F:${id}`);
     const f = v ? (Object.freeze(JSON.parse(v)) as FindingEntry) : null;
-    this.cacheFinding(id, f);
+    // Cached only if no step was written meanwhile (it may have changed this finding: the cache holds the newer one).
+    if (commits === this.commits) this.cacheFinding(id, f);
     return f;
   }
 
@@ -814,13 +818,18 @@ export class SupervisionStats {
       const keys = await this.db.keys({ gt: lastKey ?? gt, lte, limit: Math.min(maxScan - scanned, Math.max(q.limit - out.length, 64)) }).all();
       if (keys.length === 0) break;
       const ids = keys.map((k) => k.slice(prefix.length + 17));
-      const missing = ids.filter((id) => !this.findingCache.has(id));
+      const entries = new Map<string, Readonly<FindingEntry> | null>();
+      for (const id of ids) if (this.findingCache.has(id)) entries.set(id, this.findingCache.get(id)!);
+      const missing = ids.filter((id) => !entries.has(id));
+      const commits = this.commits;
       const read = missing.length > 0 ? await this.db.getMany(missing.map((id) => `F:${id}`)) : [];
-      missing.forEach((id, k) => this.cacheFinding(id, read[k] ? (Object.freeze(JSON.parse(read[k])) as FindingEntry) : null));
+      missing.forEach((id, k) => entries.set(id, read[k] ? (Object.freeze(JSON.parse(read[k])) as FindingEntry) : null));
+      // Cached only if no step was written meanwhile (see findingEntry).
+      if (commits === this.commits) for (const id of missing) this.cacheFinding(id, entries.get(id)!);
       for (let k = 0; k < keys.length && out.length < q.limit; k++) {
         lastKey = keys[k]!;
         scanned++;
-        const f = this.findingCache.get(ids[k]!);
+        const f = entries.get(ids[k]!);
         if (!f) continue;
         if (q.agency && f.agency !== q.agency) continue;
         if (q.code && f.code !== q.code) continue;
@@ -882,6 +891,7 @@ export class SupervisionStats {
     this.puts = new Map();
     this.stepFindings = new Map();
     await this.db.batch(ops as never);
+    this.commits++;
     this.committedMeta = meta;
     // The findings cache follows what is on disk.
     for (const [id, f] of findings) this.cacheFinding(id, f);

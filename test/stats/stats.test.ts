@@ -217,7 +217,13 @@ describe('supervision statistics (src/stats)', () => {
     const stats = await w.open('stats', 2);
     for (let d = 0; d < 6; d++) await w.append({ agency: 'JN-A', device: `T-${d}`, case: `C-${d}`, stage: 'decision', capturedAt: at(d) });
     const act = (finding: string, status: string, minutes: number) =>
-      w.append({ agency: SFJ, device: 'supervision-decisions', kind: 'event', body: { event: 'finding-action', finding, status, comment: 'checked' }, capturedAt: at(7, minutes) });
+      w.append({
+        agency: SFJ,
+        device: 'supervision-decisions',
+        kind: 'event',
+        body: { event: 'finding-action', finding, status, comment: 'checked' },
+        capturedAt: at(7, minutes),
+      });
     await act('review:C-1', 'verified', 0);
     await act('served:C-4', 'verified', 1);
     await act('served:C-4', 'rectified', 2);

@@ -71,11 +71,11 @@ export function createAggregateReadAudit(audit: AuditTrail, clock: () => Date): 
       windows.delete(k);
       // The first read is on record already; the total says how many followed.
       audit.write({
-          who: w.who,
-          what: { method: 'GET', route: w.route, ids: ids(w, w.count) },
-          when: clock().toISOString(),
-          from: [...w.from].join(' '),
-          outcome: { status: 200, complete: true },
+        who: w.who,
+        what: { method: 'GET', route: w.route, ids: ids(w, w.count) },
+        when: clock().toISOString(),
+        from: [...w.from].join(' '),
+        outcome: { status: 200, complete: true },
         phase: 'end',
       });
     }
@@ -93,7 +93,15 @@ export function createAggregateReadAudit(audit: AuditTrail, clock: () => Date): 
       if (!w) {
         close(false);
         if (windows.size >= MAX_WINDOWS) close(true);
-        const fresh: Window = { minute, route: r.route, who: r.who, count: 0, from: new Set([r.from]), queries: new Set([r.query]), written: Promise.resolve() };
+        const fresh: Window = {
+          minute,
+          route: r.route,
+          who: r.who,
+          count: 0,
+          from: new Set([r.from]),
+          queries: new Set([r.query]),
+          written: Promise.resolve(),
+        };
         fresh.written = audit.writeDurable({
           who: r.who,
           what: { method: 'GET', route: r.route, ids: ids(fresh, 1) },
