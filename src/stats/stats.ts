@@ -89,6 +89,8 @@ const META = 'meta';
 const VERSION = 2;
 const MAX_RECENT = 200_000;
 const MAX_CACHED_FINDINGS = 200_000;
+/** Records kept from the journal's in-process tail until counted (about 1 KiB each). */
+const MAX_TAPPED = 20_000;
 /** Index entries a findings page reads at most (filters checked per entry). */
 const MAX_SCAN = 2000;
 const pad = (n: number) => n.toString().padStart(16, '0');
@@ -153,6 +155,10 @@ export class SupervisionStats {
   /** Capture days by day number (a record's day is asked several times). */
   private readonly dayNames = new Map<number, string>();
   private closed = false;
+  /** Records this process journaled, by agency and ack, from the journal's in-process tail, until they are counted. */
+  private readonly tapped = new Map<string, Map<number, StoredRecord>>();
+  private tappedSize = 0;
+  private readonly untap: () => void;
   // Per step: what to write.
   private dirty = new Set<string>();
   private puts = new Map<string, string | null>();
@@ -165,6 +171,14 @@ export class SupervisionStats {
     private readonly o: SupervisionStatsOptions,
   ) {
     this.exclude = new Set(o.excludeDevices ?? []);
+    // Bounded: when nobody asks for the figures for long, the tail stops keeping records and they are read back later.
+    this.untap = o.journal.onAppended((stored) => {
+      if (this.tappedSize >= MAX_TAPPED || stored.ack <= (this.cursors[stored.record.agency]?.ack ?? 0)) return;
+      let m = this.tapped.get(stored.record.agency);
+      if (!m) this.tapped.set(stored.record.agency, (m = new Map()));
+      if (!m.has(stored.ack)) this.tappedSize++;
+      m.set(stored.ack, stored);
+    });
     this.offsetMs = (o.utcOffsetMinutes ?? 480) * 60_000;
     this.now = o.now ?? Date.now;
   }
@@ -178,7 +192,13 @@ export class SupervisionStats {
       fail('JOURNAL_IO', `cannot open the supervision statistics in ${o.dir}: ${(cause as Error).message}`, { cause });
     }
     const s = new SupervisionStats(db, o);
-    await s.load();
+    try {
+      await s.load();
+    } catch (e) {
+      s.untap();
+      await db.close();
+      throw e;
+    }
     return s;
   }
 
@@ -205,6 +225,8 @@ export class SupervisionStats {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.untap();
+    this.tapped.clear();
     await this.running?.catch(() => undefined);
     await this.db.close();
   }
@@ -227,10 +249,23 @@ export class SupervisionStats {
         const c = this.cursor(agency);
         if (j.lastAck(agency) <= c.ack) break;
         let n = 0;
-        for await (const s of j.agencyRecords(agency, { afterAck: c.ack, limit: step })) {
+        // What this process appended comes from the journal's in-process tail (already validated, in
+        // memory); the rest — older records, or any the tail missed — is read back from the journal.
+        const tapped = this.tapped.get(agency);
+        for (let s = tapped?.get(c.ack + 1); s && n < step; s = tapped!.get(c.ack + 1)) {
+          tapped!.delete(s.ack);
+          this.tappedSize--;
           await this.onRecord(s);
           c.ack = s.ack;
           n++;
+        }
+        if (n === 0) {
+          for await (const s of j.agencyRecords(agency, { afterAck: c.ack, limit: step })) {
+            if (tapped?.delete(s.ack)) this.tappedSize--;
+            await this.onRecord(s);
+            c.ack = s.ack;
+            n++;
+          }
         }
         await this.commit();
         if (n === 0) break;
