@@ -33,6 +33,8 @@ export interface GatewayMetrics {
   text(): Promise<string>;
   /** A finished verification (`route`: post or leaf; `status`: the verdict, or `error`). */
   verification(route: 'post' | 'leaf', status: string, seconds: number): void;
+  /** A public verdict looked up in the memo (routes/verify/memo.ts): served again, computed, or recomputed because its stamp changed. */
+  verdictMemo(result: 'hit' | 'miss' | 'stale'): void;
   /** Any STORE_* error answered by the gateway. */
   storeError(code: string): void;
   /** Every answered request (method, route pattern, status class). */
@@ -155,6 +157,12 @@ export function createMetrics(ctx: Context): GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
   });
+  const memo = new Counter({
+    name: 'liuhen_verdict_memo_total',
+    help: 'Public verdicts looked up in the memo of verified verdicts: hit (served again), miss (computed), stale (recomputed: a chain fact it relied on may have changed).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   const storeErrors = new Counter({
     name: 'liuhen_store_errors_total',
     help: 'Evidence store errors answered by the gateway, by code.',
@@ -188,6 +196,7 @@ export function createMetrics(ctx: Context): GatewayMetrics {
       return registry.metrics();
     },
     verification: (route, status, seconds) => verifications.observe({ route, status }, seconds),
+    verdictMemo: (result) => memo.inc({ result }),
     storeError: (code) => storeErrors.inc({ code }),
     request: (method, route, status, seconds) => {
       requests.observe({ method, route, status: String(status) }, seconds);

@@ -69,10 +69,15 @@ class ForbiddenKey extends Error {
 
 /** Reads and parses a JSON body; the content type must be application/json. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  return parseJsonText(await readJsonBytes(req, limit));
+}
+
+/** Reads a JSON body's bytes unparsed (the content type must be application/json, UTF-8). */
+export async function readJsonBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const type = mediaTypeOf(req);
   if (type !== 'application/json') throw new LiuhenError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got ${type || 'no content type'})`);
   const charset = /charset=([^;]+)/i.exec(String(req.headers['content-type']))?.[1]?.trim().toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8')
     throw new LiuhenError('UNSUPPORTED_MEDIA_TYPE', `JSON must be UTF-8 (got charset ${charset.slice(0, 20)})`);
-  return parseJsonText(await readBody(req, limit));
+  return readBody(req, limit);
 }

@@ -36,6 +36,13 @@ import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.
  * the last sync — at most `headTtlMs` old. A different registry is a
  * different view (nothing is shared between addresses), and whether the
  * registry is trusted is decided per verification, never cached.
+ *
+ * Whole verdicts (the gateway's memo of public verdicts) are keyed to the
+ * same rule through `stamp(root)`: a string that changes whenever anything
+ * above is dropped — every flush and every role/threshold/other event bumps
+ * the view's epoch, a `BatchCosigned` of a root bumps that root's epoch. A
+ * verdict computed under a stamp is the uncached verdict for as long as the
+ * stamp stays the same (and the view is synced as for any verification).
  */
 export interface VerifierCacheOptions {
   /** How old the synced view may be, ms. @default 0 (synced before every verification) */
@@ -72,18 +79,29 @@ export interface CacheStats {
   flushes: number;
 }
 
+let views = 0;
+
 /** One registry's cached view of the chain (see the module comment). */
 export class RegistryView {
+  /** Distinguishes views, so a view dropped and made anew never repeats an old stamp. */
+  private readonly id = ++views;
   private seen: { number: number; hash: string } | undefined;
   private syncedAt = 0;
   private syncing: Promise<number> | undefined;
   private generation = 0;
+  /** Bumped by every drop that may change any verdict (flush, roles, threshold, unknown events). */
+  private epoch = 0;
+  /** Bumped per root by its `BatchCosigned` events (a co-signature changes that batch's verdicts only). */
+  private readonly rootEpochs: Map<string, number> = new Map();
+  private readonly maxEntries: number;
   private readonly ttl: number;
   private readonly finality: number;
   private readonly batches: Bounded<StoredBatch>;
   private readonly txs: Bounded<TransactionReceipt>;
   private readonly roles: Bounded<boolean>;
   private readonly cosigned: Bounded<number>;
+  /** Other latest-state reads (device enrollments), dropped with the roles. */
+  private readonly latest: Bounded<unknown>;
   private threshold: number | undefined;
   private deployed = false;
   readonly stats: CacheStats = { hits: 0, misses: 0, syncs: 0, flushes: 0 };
@@ -95,11 +113,21 @@ export class RegistryView {
   ) {
     this.ttl = o.headTtlMs ?? 0;
     this.finality = Math.max(1, o.finality ?? 1);
-    const max = o.maxEntries ?? 100_000;
+    const max = (this.maxEntries = o.maxEntries ?? 100_000);
     this.batches = new Bounded(max);
     this.txs = new Bounded(max);
     this.roles = new Bounded(max);
     this.cosigned = new Bounded(max);
+    this.latest = new Bounded(max);
+  }
+
+  /**
+   * A token for memoising whole verdicts about `root` (see the module comment):
+   * equal tokens mean no fact such a verdict relies on was dropped in between.
+   * Call after `head()`, which syncs the view.
+   */
+  stamp(root: string): string {
+    return `${this.id}.${this.epoch}.${this.rootEpochs.get(root.toLowerCase()) ?? 0}`;
   }
 
   /** Syncs the view if it is older than the TTL; resolves with the head block number. */
@@ -144,27 +172,42 @@ export class RegistryView {
       }
       if (root) {
         for (const k of [...this.cosigned.keys()]) if (k.includes(`|${root}|`)) this.cosigned.delete(k);
-      } else this.cosigned.clear();
+        const r = root.toLowerCase();
+        // A forgotten root would read as epoch 0 again: when the map is full, start a new epoch instead.
+        if (!this.rootEpochs.has(r) && this.rootEpochs.size >= this.maxEntries) {
+          this.rootEpochs.clear();
+          this.epoch++;
+        }
+        this.rootEpochs.set(r, (this.rootEpochs.get(r) ?? 0) + 1);
+      } else {
+        this.cosigned.clear();
+        this.epoch++;
+      }
       this.generation++;
       return;
     }
-    // Roles, threshold, anything else — or an event of another registry version: drop what may have changed.
+    // Roles, threshold, devices, anything else — or an event of another registry version: drop what may have changed.
     this.roles.clear();
+    this.latest.clear();
     this.cosigned.clear();
     this.threshold = undefined;
     this.generation++;
+    this.epoch++;
   }
 
   /** Drops everything (a reorganisation or rollback reached below what was seen). */
   flush(): void {
     this.stats.flushes++;
     this.generation++;
+    this.epoch++;
     this.batches.clear();
     this.txs.clear();
     this.roles.clear();
+    this.latest.clear();
     this.cosigned.clear();
     this.threshold = undefined;
     this.deployed = false;
+    this.rootEpochs.clear();
   }
 
   /** Reads through the cache: `keep` decides whether the value may be stored. */
@@ -225,6 +268,15 @@ export class RegistryView {
       () => this.registry.attestedAt(agency, root, notary),
       () => true,
     );
+  }
+
+  /**
+   * Any other latest-state read of the registry (e.g. a device's enrollment
+   * history): kept until an event other than BatchAnchored/BatchCosigned
+   * (enrollments, rotations and revocations are such events) or a flush.
+   */
+  latestState<V>(key: string, read: () => Promise<V>): Promise<V> {
+    return this.through(this.latest as Bounded<V>, key, read, () => true);
   }
 
   async notaryThreshold(): Promise<number> {

@@ -2,7 +2,8 @@ import { getAddress, type JsonRpcProvider, type Log } from 'ethers';
 import { isLiuhenError } from '../errors.js';
 import type { Receipt } from '../receipt/format.js';
 import type { AnchorOutcome, ChainVerifier, CheckOutcome } from '../verify/types.js';
-import { checkRecordAuthenticity } from '../devices/enrollment.js';
+import { authenticityOf } from '../devices/authenticity.js';
+import { enrollmentFacts } from '../devices/enrollment.js';
 import type { TrustRoot } from './trust.js';
 import { recoverAttestationSigner } from './attestation.js';
 import { parseAnchorLog, registryInterface, RegistryClient, type AnchorLog } from './registry.js';
@@ -143,6 +144,17 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
     }
   };
 
+  // EIP-55 checksumming is a keccak per call: the few registry addresses a gateway sees are remembered.
+  const checksums = new Map<string, string>();
+  const checksummed = (address: string): string => {
+    let c = checksums.get(address);
+    if (c === undefined) {
+      c = getAddress(address);
+      if (checksums.size < 1024) checksums.set(address, c);
+    }
+    return c;
+  };
+
   // One cached view of the chain per registry address (nothing shared between registries).
   const views = new Map<string, RegistryView>();
   const viewOf = (provider: JsonRpcProvider, address: string): RegistryView => {
@@ -174,6 +186,29 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       for (const v of views.values()) for (const k of Object.keys(total) as (keyof CacheStats)[]) total[k] += v.stats[k];
       return total;
     },
+    // Every registry a verdict about the receipt may read: the trusted ones (a verdict about
+    // any other cannot be verified; device enrollments may live on the first trusted one),
+    // and the receipt's own when it names one. Each view is synced as for a verification
+    // (at most `headTtlMs` old); the token is their stamps for the batch's root.
+    async verdictStamp(receipt) {
+      const a = receipt.anchor;
+      if (!trusted) return undefined;
+      try {
+        const { provider, chainId } = await connection();
+        if (a && chainId !== a.chainId) return undefined;
+        const addresses = [...(a ? [checksummed(a.registry)] : []), ...trusted].filter((r, i, all) => all.indexOf(r) === i);
+        const stamps = await Promise.all(
+          addresses.map(async (address) => {
+            const view = viewOf(provider, address);
+            await view.head();
+            return view.stamp(receipt.batch.root);
+          }),
+        );
+        return stamps.join(',');
+      } catch {
+        return undefined;
+      }
+    },
     close() {
       if (!p.provider && conn) void conn.then((c) => c.provider.destroy()).catch(() => undefined);
     },
@@ -189,16 +224,15 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
         (r, i, all) => all.indexOf(r) === i && trusted.includes(r),
       );
       for (const address of candidates) {
-        if ((await provider.getCode(address)) === '0x') continue;
-        const client = new RegistryClient(address, provider);
-        if ((await client.version()) !== 2) continue;
-        return checkRecordAuthenticity(client, {
-          agency: rec.agency,
-          device: rec.device,
-          capturedAt: Math.floor(Date.parse(rec.capturedAt) / 1000),
-          signingKey: rec.sig?.key,
-          ...(existedBy && { existedBy }),
-        });
+        const view = viewOf(provider, address);
+        if (!(await view.isDeployed())) continue;
+        if ((await view.registry.version()) !== 2) continue;
+        // The enrollment reads are latest state, kept by the view until a registry event
+        // other than an anchor or a co-signature (verifier-cache.ts); the judgement is pure.
+        await view.head();
+        const who = { agency: rec.agency, device: rec.device, signingKey: rec.sig?.key };
+        const facts = await view.latestState(`device|${who.agency}|${who.device}|${who.signingKey ?? ''}`, () => enrollmentFacts(view.registry, who));
+        return authenticityOf({ ...who, ...facts, capturedAt: Math.floor(Date.parse(rec.capturedAt) / 1000), ...(existedBy && { existedBy }) });
       }
       return candidates.length > 0 ? { level: 'enrollment-unknown', detail: 'the trusted registry keeps no device enrollments (version 1)' } : undefined;
     },

@@ -129,8 +129,18 @@ export async function checkRecordAuthenticity(
   client: RegistryClient,
   p: { agency: string; device: string; capturedAt: number; signingKey: string | undefined; existedBy?: ExistenceProof; fromBlock?: number },
 ): Promise<Authenticity> {
-  if ((await client.version()) === 1) return authenticityOf({ ...p, deviceHistory: undefined, enrollmentAvailable: false });
-  const deviceHistory = await client.device(p.agency, p.device);
-  const stations = p.signingKey ? await stationsWithKey(client, p.agency, p.signingKey, p.fromBlock) : [];
-  return authenticityOf({ ...p, deviceHistory, stations });
+  return authenticityOf({ ...p, ...(await enrollmentFacts(client, p)) });
+}
+
+/** What the registry says about a record's device and signing key (the reads of `checkRecordAuthenticity`). */
+export async function enrollmentFacts(
+  client: RegistryClient,
+  p: { agency: string; device: string; signingKey: string | undefined; fromBlock?: number },
+): Promise<{ deviceHistory: OnChainDevice | undefined; stations?: OnChainDevice[]; enrollmentAvailable?: false }> {
+  if ((await client.version()) === 1) return { deviceHistory: undefined, enrollmentAvailable: false };
+  const [deviceHistory, stations] = await Promise.all([
+    client.device(p.agency, p.device),
+    p.signingKey ? stationsWithKey(client, p.agency, p.signingKey, p.fromBlock) : Promise.resolve([]),
+  ]);
+  return { deviceHistory, stations };
 }

@@ -59,6 +59,14 @@ export interface ChainVerifier {
   checkNotary(receipt: Receipt): Promise<CheckOutcome>;
   /** The record's authenticity from the registry's device enrollments (src/verify/device.ts); verifiers without it add no device check. */
   deviceAuthenticity?: DeviceAuthenticity;
+  /**
+   * A token for memoising a whole verdict about this receipt's batch (e.g.
+   * the gateway's public verdicts): it changes whenever a chain fact the
+   * verdict may rely on could have changed. Undefined when the verdict must
+   * not be memoised (no registry pinned, another chain, the node unreachable).
+   * The anchor may be omitted (a receipt not yet completed from the chain).
+   */
+  verdictStamp?(receipt: { batch: Receipt['batch']; anchor?: Receipt['anchor'] | undefined }): Promise<string | undefined>;
 }
 
 /** Where the file's content comes from: its SHA-256 (computed by the caller, e.g. in a browser) or a path. */

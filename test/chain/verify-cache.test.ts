@@ -4,10 +4,11 @@
  * wrong because of it — a reorganisation below finality (Anvil
  * snapshot/revert), a notary role revoked, a registry not pinned.
  */
-import { Contract, Wallet, type HDNodeWallet, type JsonRpcProvider } from 'ethers';
+import { Contract, NonceManager, Wallet, type HDNodeWallet, type JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedChain } from '../../src/chain/anvil.js';
 import { devAccount } from '../../src/chain/deploy.js';
+import { agencyToBytes32 } from '../../src/chain/attestation.js';
 import { NOTARY_ROLE, registryInterface } from '../../src/chain/registry.js';
 import { createChainVerifier } from '../../src/chain/verifier.js';
 import { Liuhen } from '../../src/liuhen.js';
@@ -122,10 +123,39 @@ describe('verdict cache', () => {
     expect(v.cacheStats().flushes).toBe(1);
   });
 
+  it('verdictStamp (memoised verdicts): none without a pinned registry; stable while nothing changes; changed by a role change and by a co-signature of that batch only', async () => {
+    expect(await createChainVerifier({ provider }).verdictStamp!(receipt)).toBeUndefined();
+    const v = createChainVerifier({ provider, trustedRegistries: [registry] });
+    const other = { ...receipt.batch, root: `0x${'ab'.repeat(32)}` };
+    const s0 = await v.verdictStamp!(receipt);
+    const o0 = await v.verdictStamp!({ batch: other });
+    expect(s0).toEqual(expect.any(String));
+    await anchorOf(v);
+    await provider.send('evm_mine', []);
+    expect(await v.verdictStamp!(receipt)).toBe(s0);
+    expect(await v.verdictStamp!({ batch: receipt.batch })).toBe(s0);
+    // A role change (any registry event but an anchor or a co-signature): every stamp changes.
+    const admin = new Contract(registry, registryInterface, new NonceManager(devAccount(chain.chainId, 0, provider)));
+    const third = Wallet.createRandom();
+    await (await admin.getFunction('grantRole').send(NOTARY_ROLE, third.address)).wait();
+    const s1 = await v.verdictStamp!(receipt);
+    expect(s1).not.toBe(s0);
+    expect(await v.verdictStamp!({ batch: other })).not.toBe(o0);
+    const o1 = await v.verdictStamp!({ batch: other });
+    // A co-signature of this batch (the second notary): this batch's stamp changes, another batch's does not.
+    const at = receipt.attestations[0]!.attestedAt;
+    const signature = await attest(second, chain.chainId, registry, receipt.batch, at);
+    // Anyone may submit a notary's attestation: the governance account sends it.
+    await (await admin.getFunction('cosign').send(agencyToBytes32(receipt.batch.agency), receipt.batch.root, [{ attestedAt: at, signature }])).wait();
+    expect(await v.verdictStamp!(receipt)).not.toBe(s1);
+    expect(await v.verdictStamp!({ batch: other })).toBe(o1);
+  });
+
   it('a reorganisation below finality (rolled back past the anchor): the cached facts are dropped, the verdict is not verified', async () => {
     const v = createChainVerifier({ provider, trustedRegistries: [registry] });
     expect(await anchorOf(v)).toEqual(['anchor:pass:ANCHOR_VALID', 'notary:pass:NOTARY_VALID']);
     expect(v.cacheStats().flushes).toBe(0);
+    const stamped = await v.verdictStamp!(receipt);
     // Last test: the chain is rolled back to before the anchor and other blocks are mined.
     expect(await provider.send('evm_revert', [before])).toBe(true);
     await provider.send('evm_mine', []);
@@ -133,5 +163,6 @@ describe('verdict cache', () => {
     await provider.send('evm_mine', []);
     expect(await anchorOf(v)).toEqual(['anchor:fail:ANCHOR_ROOT_UNKNOWN', 'notary:fail:NOTARY_ROOT_UNKNOWN']);
     expect(v.cacheStats().flushes).toBe(1);
+    expect(await v.verdictStamp!(receipt)).not.toBe(stamped);
   });
 });

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { parseReceipt, verifyReceipt, type Check, type Receipt, type Verdict } from '../../../src/index.js';
 import { receiptWithChain, type Context } from '../../context.js';
-import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
+import { mediaTypeOf, parseJsonText, readJsonBytes } from '../../http/body.js';
 import { httpError } from '../../http/errors.js';
 import { readMultipart } from '../../http/multipart.js';
 import { parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
 import { createPublicReadAggregator, type PublicReadAggregator } from './audit.js';
+import { createVerdictMemo, type VerdictMemo } from './memo.js';
 import { sha256Schema } from './schema.js';
 
 function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
@@ -31,10 +33,20 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
   const app = ctx.app;
   const type = mediaTypeOf(req);
   if (type === 'application/json') {
-    const raw = await readJson(req, app.config.limits.jsonBytes);
+    const bytes = await readJsonBytes(req, app.config.limits.jsonBytes);
+    // The same body asks the same question: its verified verdict is served again while its stamp holds (memo.ts).
+    const key = `post:${createHash('sha256').update(bytes).digest('hex')}`;
+    const memo = verdicts(app);
+    const hit = await memo.lookup(key);
+    if (hit) return sendMemoised(res, hit.body);
+    const raw = parseJsonText(bytes);
     const receipt = parseReceipt(raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { receipt?: unknown }).receipt : undefined);
     const body = parseBody(spec, raw) as { sha256?: string };
-    res.json(done(res, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined)));
+    const stamp = await memo.stamp(receipt);
+    const verdict = done(res, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined));
+    const text = JSON.stringify(verdict);
+    if (stamp && verdict.status === 'verified') memo.keep(key, { body: text, leaf: receipt.leaf, stamp, receipt });
+    res.type('json').send(text);
     return;
   }
   if (type !== 'multipart/form-data')
@@ -133,6 +145,19 @@ function publicCheck(c: Check): Check {
   return c;
 }
 
+const memos = new WeakMap<object, VerdictMemo>();
+/** The per-app memo of verified verdicts (memo.ts). */
+export function verdicts(app: HandlerContext<unknown, unknown, unknown>['app']): VerdictMemo {
+  let m = memos.get(app);
+  if (!m) memos.set(app, (m = createVerdictMemo(app.chain?.verifier, (r) => app.metrics.verdictMemo(r))));
+  return m;
+}
+
+function sendMemoised(res: Response, body: string): void {
+  (res.locals as { verdict?: string }).verdict = 'verified';
+  res.type('json').send(body);
+}
+
 const aggregators = new WeakMap<object, PublicReadAggregator>();
 /** The per-app aggregator of public-verdict audit entries (see audit.ts). */
 export function publicReads(app: HandlerContext<unknown, unknown, unknown>['app']): PublicReadAggregator {
@@ -152,10 +177,19 @@ export function flushPublicReads(app: object): void {
 /** `GET /v1/verify/:leaf`: the QR target. Verifies the journal's full receipt, discloses only agency, kind and times. */
 export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, req: Request, res: Response): Promise<void> {
   const app = ctx.app;
+  const from = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  res.set('Cache-Control', 'no-store');
+  const key = `leaf:${ctx.params.leaf}`;
+  const memo = verdicts(app);
+  const hit = await memo.lookup(key);
+  if (hit) {
+    publicReads(app).count(hit.leaf, from);
+    return sendMemoised(res, hit.body);
+  }
   const id = await app.journal.recordIdByLeaf(ctx.params.leaf);
   const stored = id ? await app.journal.getRecord(id) : undefined;
   // Aggregated per leaf and minute (audit.ts): the route discloses no personal data.
-  publicReads(app).count(stored ? stored.leaf : null, req.ip ?? req.socket.remoteAddress ?? 'unknown');
+  publicReads(app).count(stored ? stored.leaf : null, from);
   if (!stored) throw httpError('NOT_FOUND', 'no record with this leaf is known here');
   const base = {
     leaf: stored.leaf,
@@ -165,17 +199,18 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
     recordedAt: new Date(stored.journaledAt).toISOString(),
   };
   const loc = await app.journal.locate(stored);
-  res.set('Cache-Control', 'no-store');
   if (!loc) {
     res.json(
       done(res, { ...base, sealed: false, batch: null, anchor: null, notaries: [], notarized: false, unaltered: null, status: 'incomplete', checks: [] }),
     );
     return;
   }
+  // Taken before anything about the chain is read (memo.ts): whatever changes meanwhile makes the entry stale.
+  const stamp = await memo.stamp({ batch: loc.batch });
   const { receipt, status } = await receiptWithChain(app, stored.record.id);
   const verdict = await verify(app, receipt, undefined);
   const integrity = verdict.checks.filter((c) => c.name === 'signature' || c.name === 'leaf' || c.name === 'inclusion');
-  res.json(
+  const text = JSON.stringify(
     done(res, {
       ...base,
       sealed: true,
@@ -188,4 +223,6 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
       checks: verdict.checks.map(publicCheck),
     }),
   );
+  if (stamp && verdict.status === 'verified' && status.notarized) memo.keep(key, { body: text, leaf: stored.leaf, stamp, receipt });
+  res.type('json').send(text);
 }

@@ -1,0 +1,149 @@
+import { Contract, JsonRpcProvider, Network, NonceManager, Wallet } from 'ethers';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
+import {
+  agencyToBytes32,
+  agencyKey,
+  attestationDomain,
+  attestationMessage,
+  ATTESTATION_TYPES,
+  createAnchorer,
+  deploy,
+  devAccount,
+  notaryKey,
+  NOTARY_ROLE,
+  openKey,
+  registryInterface,
+  startAnvil,
+  type EmbeddedChain,
+} from '../../src/index.js';
+import { json, startGateway, upload, type Harness } from './harness.js';
+
+/**
+ * The memo of public verdicts (gateway/routes/verify/memo.ts, issue 11
+ * goal 1) against a real chain: the same question is answered from the memo
+ * — and never after a chain fact the verdict relied on changed: the notary
+ * threshold raised (a registry event), a reorganisation below finality. The
+ * gateway syncs its chain view before every verdict here (cacheMs 0), so each
+ * change must show in the very next answer.
+ */
+let anvil: EmbeddedChain;
+let h: Harness;
+let adapter: ClosableGatewayChain | undefined;
+let provider: JsonRpcProvider;
+
+beforeAll(async () => {
+  anvil = await startAnvil({ port: 0 });
+  h = await startGateway({
+    prepare: async (dir) => void (await deploy({ dataDir: dir, rpc: anvil.rpc })),
+    chain: (liuhen) => (adapter = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain!, cacheMs: 0 })),
+  });
+  provider = new JsonRpcProvider(anvil.rpc, Network.from(anvil.chainId), { staticNetwork: true });
+}, 60_000);
+
+afterAll(async () => {
+  adapter?.close();
+  provider?.destroy();
+  await h?.close();
+  await anvil?.stop();
+});
+
+type Verdict = { status: string; checks: { name: string; status: string; code: string }[] };
+
+/** The memo's counters from /metrics (the gateway serves them to loopback clients). */
+async function memoCounts(): Promise<Record<'hit' | 'miss' | 'stale', number>> {
+  const text = await (await h.call('/metrics')).text();
+  const n = (result: string) => Number(new RegExp(`^liuhen_verdict_memo_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { hit: n('hit'), miss: n('miss'), stale: n('stale') };
+}
+
+describe('memoised public verdicts over a real chain', () => {
+  let leaf: string;
+  let body: RequestInit;
+  let before: string;
+
+  const leafVerdict = async () => (await (await h.call(`/v1/verify/${leaf}`)).json()) as Verdict & { notarized: boolean };
+  const postVerdict = async () => (await (await h.call('/v1/verify', body)).json()) as Verdict;
+  // One signer with its own nonce count for every governance transaction of these tests.
+  let governance: Contract | undefined;
+  const admin = () =>
+    (governance ??= new Contract(h.liuhen.config.chain!.registry!, registryInterface, new NonceManager(devAccount(anvil.chainId, 0, provider))));
+
+  test('the same question is answered from the memo, with the same verdict', async () => {
+    const rec = await upload(h, new TextEncoder().encode('memoised evidence'), { case: 'C-MEMO', stage: 'filing' });
+    leaf = rec.leaf;
+    const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
+    before = await provider.send('evm_snapshot', []);
+    const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
+    const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
+    try {
+      await anchorer.anchorPending({ timeoutMs: 30_000 });
+    } finally {
+      anchorer.close();
+    }
+    // Not notarized yet: answered, never memoised.
+    const pending = await memoCounts();
+    expect((await leafVerdict()).status).toBe('incomplete');
+    expect((await leafVerdict()).status).toBe('incomplete');
+    expect((await memoCounts()).hit).toBe(pending.hit);
+
+    const notary = (await openKey(notaryKey(h.dir), anvil.chainId)).connect(provider);
+    const attestedAt = (await provider.getBlock('latest'))!.timestamp;
+    const registry = h.liuhen.config.chain!.registry!;
+    const signature = await notary.signTypedData(
+      attestationDomain(anvil.chainId, registry),
+      ATTESTATION_TYPES as never,
+      attestationMessage({ ...batch!, attestedAt }),
+    );
+    await (
+      await new Contract(registry, registryInterface, notary)
+        .getFunction('cosign')
+        .send(agencyToBytes32(batch!.agency), batch!.root, [{ attestedAt, signature }])
+    ).wait();
+    const receipt = await (await h.call(`/v1/records/${rec.id}/receipt`, { token: h.t.supervisor })).json();
+    body = json({ receipt, sha256: rec.sha256 });
+
+    const first = await leafVerdict();
+    expect(first).toMatchObject({ status: 'verified', notarized: true });
+    const firstPost = await postVerdict();
+    expect(firstPost.status).toBe('verified');
+    const warm = await memoCounts();
+    for (let i = 0; i < 5; i++) {
+      expect(await leafVerdict()).toEqual(first);
+      expect(await postVerdict()).toEqual(firstPost);
+    }
+    const after = await memoCounts();
+    expect(after.hit - warm.hit).toBe(10);
+    expect(after.miss).toBe(warm.miss);
+  }, 90_000);
+
+  test('a registry event (the notary threshold raised above the co-signatures): the next answers are recomputed and not verified', async () => {
+    const second = Wallet.createRandom();
+    await (await admin().getFunction('grantRole').send(NOTARY_ROLE, second.address)).wait();
+    await (await admin().getFunction('setNotaryThreshold').send(2)).wait();
+    try {
+      const leafV = await leafVerdict();
+      expect(leafV.status).toBe('incomplete');
+      expect(leafV.checks.find((c) => c.name === 'notary')).toMatchObject({ status: 'pending', code: 'NOTARY_BELOW_THRESHOLD' });
+      const postV = await postVerdict();
+      expect(postV.status).toBe('incomplete');
+      expect((await memoCounts()).stale).toBeGreaterThanOrEqual(2);
+    } finally {
+      await (await admin().getFunction('setNotaryThreshold').send(1)).wait();
+    }
+    // Back to one: verified again (and memoised again).
+    expect((await leafVerdict()).status).toBe('verified');
+    expect((await postVerdict()).status).toBe('verified');
+  }, 60_000);
+
+  test('a reorganisation below finality (rolled back past the anchor): never answered from the memo', async () => {
+    expect((await leafVerdict()).status).toBe('verified');
+    expect((await postVerdict()).status).toBe('verified');
+    expect(await provider.send('evm_revert', [before])).toBe(true);
+    for (let i = 0; i < 3; i++) await provider.send('evm_mine', []);
+    const postV = await postVerdict();
+    expect(postV.status).toBe('failed');
+    expect(postV.checks.find((c) => c.name === 'anchor')).toMatchObject({ status: 'fail', code: 'ANCHOR_ROOT_UNKNOWN' });
+    expect((await leafVerdict()).status).not.toBe('verified');
+  }, 60_000);
+});
