@@ -19,7 +19,7 @@ export const statsRoutes: RouteSpec[] = [
     summary:
       'Supervision figures across agencies for a period of capture days (records, cases, devices, late sealing and anchoring, holes, case findings, batches waiting, feedback) — for the city supervision platform',
     description:
-      'Maintained incrementally as records, batches and notarizations arrive (never a scan of the journal per request). `asOf` gives the journal position covered.',
+      'Maintained incrementally as records, batches and notarizations arrive (never a scan of the journal per request). `asOf` gives the journal position covered. Aggregate figures, no personal data: audited per token and minute (the first read of a minute journaled before it is served, the minute’s total after it), not one audit record per request.',
     access: ['supervisor'],
     // Aggregate figures, no personal data: audited per token and minute (audit.ts) — the first read of
     // a minute durably before it is served, the minute's total after it — not one synced record per poll.
