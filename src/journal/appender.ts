@@ -14,7 +14,7 @@ import type { JournalIndexes } from './indexes.js';
 import { end, K } from './keys.js';
 import { claimDevice } from './ownership.js';
 import type { AckSource } from './sealer.js';
-import type { AppendResult, DeviceHead, QueueEntry } from './types.js';
+import type { AppendResult, DeviceHead, QueueEntry, StoredRecord } from './types.js';
 import { z } from 'zod';
 
 /** An append waiting for its device's chain slot and signature. */
@@ -70,6 +70,8 @@ export class Appender implements AckSource {
   private flushing = false;
   /** Per device, the highest seq whose head is written or queued for writing: the head on disk only moves up. */
   private readonly headsQueued = new Map<string, number>();
+  /** In-process followers told of each record once it is durable (see Journal.onAppended). */
+  private readonly appended = new Set<(stored: StoredRecord) => void>();
 
   constructor(
     private readonly disk: JournalDisk,
@@ -132,6 +134,11 @@ export class Appender implements AckSource {
 
   ack(agency: string): number {
     return this.agencyAcks.get(agency) ?? 0;
+  }
+
+  onAppended(listener: (stored: StoredRecord) => void): () => void {
+    this.appended.add(listener);
+    return () => this.appended.delete(listener);
   }
 
   /**
@@ -360,7 +367,8 @@ export class Appender implements AckSource {
     const ack = (this.agencyAcks.get(record.agency) ?? 0) + 1;
     this.agencyAcks.set(record.agency, ack);
     // A StoredRecord, written around the record's JCS text instead of serialising the record again.
-    const stored = `{"record":${canonical},"leaf":"${leaf}","ack":${ack},"journaledAt":${this.clock()}}`;
+    const journaledAt = this.clock();
+    const stored = `{"record":${canonical},"leaf":"${leaf}","ack":${ack},"journaledAt":${journaledAt}}`;
     const entry: QueueEntry = { id: record.id, leaf, capturedAt: record.capturedAt };
     const puts = [
       K.record(record.id),
@@ -383,6 +391,14 @@ export class Appender implements AckSource {
     } finally {
       this.inflightIds.delete(record.id);
       this.inflightSlots.delete(slotKey(record));
+    }
+    // Durable now: followers may take it from here instead of reading it back (a listener's error is its own).
+    for (const listener of this.appended) {
+      try {
+        listener({ record, leaf, ack, journaledAt });
+      } catch {
+        // ignored: a follower falls back to reading the journal
+      }
     }
     return { record, leaf, ack };
   }

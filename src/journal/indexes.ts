@@ -89,9 +89,24 @@ export class JournalIndexes {
 
   /** Records of an agency in journal (ack) order, after `afterAck`, at most `limit`. */
   async *agencyRecords(agency: string, options: { afterAck?: number; limit?: number } = {}): AsyncGenerator<StoredRecord> {
-    for await (const e of this.queue(agency, (options.afterAck ?? 0) + 1, options.limit ?? -1)) {
-      const r = await this.getRecord(e.id);
-      if (r) yield r;
+    // Read in slices with one getMany each: a follower (src/stats) reads thousands per step, and
+    // one get per record costs a round trip to LevelDB's thread each. Every record is still validated.
+    const SLICE = 256;
+    let from = (options.afterAck ?? 0) + 1;
+    let left = options.limit ?? -1;
+    for (;;) {
+      const ids: string[] = [];
+      for await (const e of this.queue(agency, from, left < 0 ? SLICE : Math.min(SLICE, left))) ids.push(e.id);
+      if (ids.length === 0) return;
+      const keys = ids.map((id) => K.record(id));
+      const values = await this.db.getMany(keys);
+      for (let i = 0; i < keys.length; i++) {
+        const v = values[i];
+        if (v !== undefined) yield decodeJson(storedRecordSchema, v, keys[i]!);
+      }
+      from += ids.length;
+      if (left >= 0 && (left -= ids.length) <= 0) return;
+      if (ids.length < SLICE) return;
     }
   }
 

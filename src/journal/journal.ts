@@ -247,6 +247,18 @@ export class Journal {
     return this.appender.ack(agency);
   }
 
+  /**
+   * Tells `listener` of every record appended or ingested through this
+   * journal, once it is durable (synchronously, in ack order per agency;
+   * returns the unsubscribe). An in-process shortcut for a follower such as
+   * src/stats, which would otherwise read each record back and validate it
+   * again: a cache, never the source of truth — records from before the
+   * subscription, or missed, are read with `agencyRecords`.
+   */
+  onAppended(listener: (stored: StoredRecord) => void): () => void {
+    return this.appender.onAppended(listener);
+  }
+
   /** Records of `agency` in journal (ack) order, after `afterAck`, at most `limit`. */
   agencyRecords(agency: string, options: { afterAck?: number; limit?: number } = {}): AsyncGenerator<StoredRecord> {
     return this.indexes.agencyRecords(agency, options);

@@ -62,6 +62,8 @@ export interface SupervisionStatsOptions {
   utcOffsetMinutes?: number;
   /** Records read per atomic step. @default 2000 */
   step?: number;
+  /** Index entries a findings page reads at most when filters are checked per entry. @default 2000 */
+  maxScan?: number;
   /** How often (ms) a pending batch's chain state is asked again. @default 3000 */
   chainRecheckMs?: number;
   now?: () => number;
@@ -83,7 +85,14 @@ interface PendingBatch {
 }
 
 const META = 'meta';
+/** Layout of the index; another one is rebuilt from the journal when opened. */
+const VERSION = 2;
 const MAX_RECENT = 200_000;
+const MAX_CACHED_FINDINGS = 200_000;
+/** Records kept from the journal's in-process tail until counted (about 1 KiB each). */
+const MAX_TAPPED = 20_000;
+/** Index entries a findings page reads at most (filters checked per entry). */
+const MAX_SCAN = 2000;
 const pad = (n: number) => n.toString().padStart(16, '0');
 /** Newest first in key order: 10^15 − ms. */
 const rev = (ms: number) => pad(1e15 - ms);
@@ -123,6 +132,8 @@ export class SupervisionStats {
   private readonly buckets = new Map<string, DayBucket>();
   private readonly devices = new Map<string, DeviceState>();
   private readonly cases = new Map<string, CaseState>();
+  /** Ids of the cases with findings (an overview counts them without going through every case). */
+  private readonly casesWithFindings = new Set<string>();
   private readonly pending = new Map<string, PendingBatch>();
   private readonly feedbackCounts: Record<FeedbackState, number> = { submitted: 0, accepted: 0, investigating: 0, handled: 0, answered: 0 };
   private readonly asked = new Map<string, number>();
@@ -133,7 +144,21 @@ export class SupervisionStats {
   private version = 0;
   private readonly overviews = new Map<string, { version: number; value: Overview }>();
   private running: Promise<void> | undefined;
+  /** Steps written so far (a disk read that raced a step is not cached). */
+  private commits = 0;
+  /** META as last written (a step that changed nothing writes nothing). */
+  private committedMeta: string | undefined;
+  /** Findings as on disk (null: none), by id; bounded, cleared when full. */
+  private readonly findingCache = new Map<string, Readonly<FindingEntry> | null>();
+  /** This step's findings (null: dropped), written with it. */
+  private stepFindings = new Map<string, Readonly<FindingEntry> | null>();
+  /** Capture days by day number (a record's day is asked several times). */
+  private readonly dayNames = new Map<number, string>();
   private closed = false;
+  /** Records this process journaled, by agency and ack, from the journal's in-process tail, until they are counted. */
+  private readonly tapped = new Map<string, Map<number, StoredRecord>>();
+  private tappedSize = 0;
+  private readonly untap: () => void;
   // Per step: what to write.
   private dirty = new Set<string>();
   private puts = new Map<string, string | null>();
@@ -146,6 +171,14 @@ export class SupervisionStats {
     private readonly o: SupervisionStatsOptions,
   ) {
     this.exclude = new Set(o.excludeDevices ?? []);
+    // Bounded: when nobody asks for the figures for long, the tail stops keeping records and they are read back later.
+    this.untap = o.journal.onAppended((stored) => {
+      if (this.tappedSize >= MAX_TAPPED || stored.ack <= (this.cursors[stored.record.agency]?.ack ?? 0)) return;
+      let m = this.tapped.get(stored.record.agency);
+      if (!m) this.tapped.set(stored.record.agency, (m = new Map()));
+      if (!m.has(stored.ack)) this.tappedSize++;
+      m.set(stored.ack, stored);
+    });
     this.offsetMs = (o.utcOffsetMinutes ?? 480) * 60_000;
     this.now = o.now ?? Date.now;
   }
@@ -159,25 +192,41 @@ export class SupervisionStats {
       fail('JOURNAL_IO', `cannot open the supervision statistics in ${o.dir}: ${(cause as Error).message}`, { cause });
     }
     const s = new SupervisionStats(db, o);
-    await s.load();
+    try {
+      await s.load();
+    } catch (e) {
+      s.untap();
+      await db.close();
+      throw e;
+    }
     return s;
   }
 
   private async load(): Promise<void> {
     const meta = await this.db.get(META);
-    if (meta) {
-      const m = JSON.parse(meta) as { v: 1; cursors: Record<string, Cursor>; feedback: Record<FeedbackState, number> };
+    if (meta && (JSON.parse(meta) as { v: number }).v !== VERSION) {
+      // An index of an older layout (v1 had no status index): it is derived, so it is rebuilt from the journal.
+      await this.db.clear();
+    } else if (meta) {
+      this.committedMeta = meta;
+      const m = JSON.parse(meta) as { v: typeof VERSION; cursors: Record<string, Cursor>; feedback: Record<FeedbackState, number> };
       this.cursors = m.cursors;
       Object.assign(this.feedbackCounts, m.feedback);
     }
     for await (const [k, v] of this.db.iterator({ gte: 'B:', lt: end('B:') })) this.buckets.set(k.slice(2), JSON.parse(v) as DayBucket);
     for await (const [k, v] of this.db.iterator({ gte: 'D:', lt: end('D:') })) this.devices.set(k.slice(2), JSON.parse(v) as DeviceState);
-    for await (const [k, v] of this.db.iterator({ gte: 'C:', lt: end('C:') })) this.cases.set(k.slice(2), JSON.parse(v) as CaseState);
+    for await (const [k, v] of this.db.iterator({ gte: 'C:', lt: end('C:') })) {
+      const c = JSON.parse(v) as CaseState;
+      this.cases.set(k.slice(2), c);
+      if (c.findings.length > 0) this.casesWithFindings.add(k.slice(2));
+    }
     for await (const [k, v] of this.db.iterator({ gte: 'P:', lt: end('P:') })) this.pending.set(k.slice(2), JSON.parse(v) as PendingBatch);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.untap();
+    this.tapped.clear();
     await this.running?.catch(() => undefined);
     await this.db.close();
   }
@@ -200,15 +249,32 @@ export class SupervisionStats {
         const c = this.cursor(agency);
         if (j.lastAck(agency) <= c.ack) break;
         let n = 0;
-        for await (const s of j.agencyRecords(agency, { afterAck: c.ack, limit: step })) {
+        // What this process appended comes from the journal's in-process tail (already validated, in
+        // memory); the rest — older records, or any the tail missed — is read back from the journal.
+        const tapped = this.tapped.get(agency);
+        for (let s = tapped?.get(c.ack + 1); s && n < step; s = tapped!.get(c.ack + 1)) {
+          tapped!.delete(s.ack);
+          this.tappedSize--;
           await this.onRecord(s);
           c.ack = s.ack;
           n++;
+        }
+        if (n === 0) {
+          for await (const s of j.agencyRecords(agency, { afterAck: c.ack, limit: step })) {
+            if (tapped?.delete(s.ack)) this.tappedSize--;
+            await this.onRecord(s);
+            c.ack = s.ack;
+            n++;
+          }
         }
         await this.commit();
         if (n === 0) break;
       }
       // Batches only once their records are counted (a batch sealed meanwhile waits for the next run).
+      // The agency head (one read) says whether there is a new batch at all: a request's catch-up
+      // then costs a read per agency instead of a range scan and a write per agency.
+      const head = await j.agencyHead(agency);
+      if (!head || head.seq <= this.cursor(agency).batch) continue;
       for (;;) {
         const c = this.cursor(agency);
         let n = 0;
@@ -230,7 +296,13 @@ export class SupervisionStats {
   }
 
   private day(ms: number): string {
-    return new Date(ms + this.offsetMs).toISOString().slice(0, 10);
+    const n = Math.floor((ms + this.offsetMs) / 86_400_000);
+    let name = this.dayNames.get(n);
+    if (name === undefined) {
+      name = new Date(n * 86_400_000).toISOString().slice(0, 10);
+      if (this.dayNames.size < 100_000) this.dayNames.set(n, name);
+    }
+    return name;
   }
 
   private bucket(agency: string, day: string): DayBucket {
@@ -456,6 +528,8 @@ export class SupervisionStats {
     for (const old of c.findings) if (!want.has(old)) await this.drop(old);
     for (const f of want.values()) await this.raise(f);
     c.findings = [...want.keys()].sort();
+    if (c.findings.length > 0) this.casesWithFindings.add(id);
+    else this.casesWithFindings.delete(id);
   }
 
   // ── batches and the chain ────────────────────────────────────────────────
@@ -516,10 +590,13 @@ export class SupervisionStats {
     if (!facts) return;
     const now = this.now();
     const recheck = this.o.chainRecheckMs ?? 3000;
-    const due = [...this.pending.values()]
-      .filter((p) => now - (this.asked.get(p.root) ?? 0) >= recheck)
-      .sort((a, b) => a.sealedAt.localeCompare(b.sealedAt))
-      .slice(0, 200);
+    // At most 200 per run, in the order they were sealed (the map keeps insertion order).
+    const due: PendingBatch[] = [];
+    for (const p of this.pending.values()) {
+      if (now - (this.asked.get(p.root) ?? 0) < recheck) continue;
+      due.push(p);
+      if (due.length >= 200) break;
+    }
     for (const p of due) {
       this.asked.set(p.root, now);
       let f: ChainFacts | undefined;
@@ -536,8 +613,14 @@ export class SupervisionStats {
         this.asked.delete(p.root);
         this.puts.set(`P:${p.root}`, null);
       }
-      await this.commit();
     }
+    // One atomic step for the run (the chain's answers are facts: asking again after a crash gives the same).
+    await this.commit();
+  }
+
+  /** Sealed batches not yet anchored and notarized (what `catchUp` still asks the chain about). */
+  get pendingBatches(): number {
+    return this.pending.size;
   }
 
   private async onAnchored(p: PendingBatch, anchoredAt: number): Promise<void> {
@@ -592,7 +675,11 @@ export class SupervisionStats {
         this.puts.set(`H:${action.finding}:${pad(s.ack)}`, JSON.stringify(action));
         this.puts.set(`S:${action.finding}`, action.status);
         const f = await this.getFinding(action.finding);
-        if (f) this.puts.set(`F:${f.id}`, JSON.stringify({ ...f, status: action.status }));
+        if (f) {
+          // Re-indexed: the status index follows the status.
+          this.unindex(f);
+          await this.writeFinding({ ...f, status: action.status });
+        }
         return;
       }
       case 'feedback': {
@@ -663,7 +750,8 @@ export class SupervisionStats {
   }
 
   // ── findings index ───────────────────────────────────────────────────────
-  //   F:<id> → FindingEntry;  newest first: T:<rev at>:<id>, TA:<agency>:…, TK:<code>:…, TAK:<agency>:<code>:… → ''
+  //   F:<id> → FindingEntry;  newest first: T:<rev at>:<id>, TA:<agency>:…, TK:<code>:…, TAK:<agency>:<code>:…,
+  //   TS:<status>:… (not open) → ''
   //   H:<id>:<ack> → FindingActionEntry;  S:<id> → last status
 
   private async raise(f: Omit<FindingEntry, 'severity' | 'status'>): Promise<void> {
@@ -677,6 +765,7 @@ export class SupervisionStats {
   private async writeFinding(f: FindingEntry): Promise<void> {
     const k = rev(Date.parse(f.at));
     this.puts.set(`F:${f.id}`, JSON.stringify(f));
+    this.stepFindings.set(f.id, Object.freeze(f));
     for (const prefix of indexPrefixes(f)) this.puts.set(`${prefix}${k}:${f.id}`, '');
     const b = this.bucket(f.agency, this.day(Date.parse(f.at)));
     b.findings[f.code] = (b.findings[f.code] ?? 0) + 1;
@@ -696,11 +785,28 @@ export class SupervisionStats {
     if (!f) return;
     this.unindex(f);
     this.puts.set(`F:${id}`, null);
+    this.stepFindings.set(id, null);
   }
 
   async getFinding(id: string): Promise<FindingEntry | undefined> {
-    const v = this.puts.has(`F:${id}`) ? this.puts.get(`F:${id}`) : await this.db.get(`F:${id}`);
-    return v ? (JSON.parse(v) as FindingEntry) : undefined;
+    return (await this.findingEntry(id)) ?? undefined;
+  }
+
+  /**
+   * A finding as stored: from this step's writes, else the cache of what is on
+   * disk (parsed, frozen), else the disk. Every record of a case re-derives the
+   * case's findings and compares them with what is stored; without the cache
+   * that is a disk read and a parse per record and finding.
+   */
+  private async findingEntry(id: string): Promise<FindingEntry | null> {
+    if (this.stepFindings.has(id)) return this.stepFindings.get(id)!;
+    if (this.findingCache.has(id)) return this.findingCache.get(id)!;
+    const commits = this.commits;
+    const v = await this.db.get(`F:${id}`);
+    const f = v ? (Object.freeze(JSON.parse(v)) as FindingEntry) : null;
+    // Cached only if no step was written meanwhile (it may have changed this finding: the cache holds the newer one).
+    if (commits === this.commits) this.cacheFinding(id, f);
+    return f;
   }
 
   async findingHistory(id: string): Promise<FindingActionEntry[]> {
@@ -709,10 +815,26 @@ export class SupervisionStats {
     return out;
   }
 
-  /** A page of findings, newest first; the filters narrow a key range (agency, period) or are checked per entry. */
+  /**
+   * A page of findings, newest first. The filters pick the narrowest index
+   * (agency+kind, agency, kind, a status other than open, or all); the rest
+   * (severity, and status or kind when another index was taken) are checked
+   * per entry, over at most `maxScan` index entries per page: a page never
+   * scans the list. A filter that matches little may so give a page with
+   * fewer than `limit` findings (even none) and a `next` cursor to go on
+   * from where the scan stopped.
+   */
   async findings(q: FindingsQuery): Promise<{ findings: FindingEntry[]; next: string | null }> {
-    // The narrowest index for the filters given; the rest (severity, status) are checked per entry.
-    const prefix = q.agency && q.code ? `TAK:${q.agency}:${q.code}:` : q.agency ? `TA:${q.agency}:` : q.code ? `TK:${q.code}:` : 'T:';
+    const prefix =
+      q.status && q.status !== 'open'
+        ? `TS:${q.status}:`
+        : q.agency && q.code
+          ? `TAK:${q.agency}:${q.code}:`
+          : q.agency
+            ? `TA:${q.agency}:`
+            : q.code
+              ? `TK:${q.code}:`
+              : 'T:';
     const toMs = q.to ? Date.parse(q.to.length === 10 ? `${q.to}T00:00:00Z` : q.to) - (q.to.length === 10 ? this.offsetMs : 0) : undefined;
     const fromMs = q.from ? Date.parse(q.from.length === 10 ? `${q.from}T00:00:00Z` : q.from) - (q.from.length === 10 ? this.offsetMs : 0) : undefined;
     // Newest first: keys from rev(to) (exclusive of `to` itself) up to rev(from).
@@ -724,21 +846,34 @@ export class SupervisionStats {
     const lte = fromMs !== undefined ? `${prefix}${rev(fromMs)}\xff` : end(prefix);
     const out: FindingEntry[] = [];
     let lastKey: string | undefined;
-    let more = false;
-    for await (const key of this.db.keys({ gt, lte })) {
-      if (out.length >= q.limit) {
-        more = true;
-        break;
+    let scanned = 0;
+    const maxScan = this.o.maxScan ?? MAX_SCAN;
+    while (out.length < q.limit && scanned < maxScan) {
+      // Index keys in slices, then their findings in one read (getMany; the cache first).
+      const keys = await this.db.keys({ gt: lastKey ?? gt, lte, limit: Math.min(maxScan - scanned, Math.max(q.limit - out.length, 64)) }).all();
+      if (keys.length === 0) break;
+      const ids = keys.map((k) => k.slice(prefix.length + 17));
+      const entries = new Map<string, Readonly<FindingEntry> | null>();
+      for (const id of ids) if (this.findingCache.has(id)) entries.set(id, this.findingCache.get(id)!);
+      const missing = ids.filter((id) => !entries.has(id));
+      const commits = this.commits;
+      const read = missing.length > 0 ? await this.db.getMany(missing.map((id) => `F:${id}`)) : [];
+      missing.forEach((id, k) => entries.set(id, read[k] ? (Object.freeze(JSON.parse(read[k])) as FindingEntry) : null));
+      // Cached only if no step was written meanwhile (see findingEntry).
+      if (commits === this.commits) for (const id of missing) this.cacheFinding(id, entries.get(id)!);
+      for (let k = 0; k < keys.length && out.length < q.limit; k++) {
+        lastKey = keys[k]!;
+        scanned++;
+        const f = entries.get(ids[k]!);
+        if (!f) continue;
+        if (q.agency && f.agency !== q.agency) continue;
+        if (q.code && f.code !== q.code) continue;
+        if (q.severity && f.severity !== q.severity) continue;
+        if (q.status && f.status !== q.status) continue;
+        out.push(f);
       }
-      lastKey = key;
-      const id = key.slice(prefix.length + 17);
-      const f = await this.getFinding(id);
-      if (!f) continue;
-      if (q.code && f.code !== q.code) continue;
-      if (q.severity && f.severity !== q.severity) continue;
-      if (q.status && f.status !== q.status) continue;
-      out.push(f);
     }
+    const more = lastKey !== undefined && (await this.db.keys({ gt: lastKey, lte, limit: 1 }).all()).length > 0;
     return { findings: out, next: more && lastKey ? lastKey.slice(prefix.length) : null };
   }
 
@@ -773,6 +908,9 @@ export class SupervisionStats {
   // ── writing a step ───────────────────────────────────────────────────────
 
   private async commit(): Promise<void> {
+    const meta = JSON.stringify({ v: VERSION, cursors: this.cursors, feedback: this.feedbackCounts });
+    // Nothing changed (a catch-up that found nothing new): no write at all.
+    if (this.dirty.size === 0 && this.puts.size === 0 && meta === this.committedMeta) return;
     const ops: { type: 'put' | 'del'; key: string; value?: string }[] = [];
     for (const key of this.dirty) {
       const kind = key.slice(0, 2);
@@ -782,10 +920,21 @@ export class SupervisionStats {
     }
     for (const [key, value] of this.puts) ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
     if (ops.length > 0) this.version++;
-    ops.push({ type: 'put', key: META, value: JSON.stringify({ v: 1, cursors: this.cursors, feedback: this.feedbackCounts }) });
+    ops.push({ type: 'put', key: META, value: meta });
+    const findings = this.stepFindings;
     this.dirty = new Set();
     this.puts = new Map();
+    this.stepFindings = new Map();
     await this.db.batch(ops as never);
+    this.commits++;
+    this.committedMeta = meta;
+    // The findings cache follows what is on disk.
+    for (const [id, f] of findings) this.cacheFinding(id, f);
+  }
+
+  private cacheFinding(id: string, value: Readonly<FindingEntry> | null): void {
+    if (this.findingCache.size >= MAX_CACHED_FINDINGS && !this.findingCache.has(id)) this.findingCache.clear();
+    this.findingCache.set(id, value);
   }
 
   // ── reading the figures ──────────────────────────────────────────────────
@@ -892,7 +1041,10 @@ export class SupervisionStats {
       if (pa) pa.holes += [...perDay.values()].reduce((s, n) => s + n, 0);
     }
     let casesWithFindings = 0;
-    for (const c of this.cases.values()) if (c.findings.length > 0 && daySet.has(c.day) && (!p.agency || c.agencies.includes(p.agency))) casesWithFindings++;
+    for (const id of this.casesWithFindings) {
+      const c = this.cases.get(id)!;
+      if (daySet.has(c.day) && (!p.agency || c.agencies.includes(p.agency))) casesWithFindings++;
+    }
     return {
       period: { from: p.from, to: p.to },
       agencies: list,
@@ -930,7 +1082,7 @@ export class SupervisionStats {
       feedback: this.feedbackCounts,
       index: Object.fromEntries(
         Object.entries(rows)
-          .filter(([k]) => /^(F|T|TA|TK|TAK|H|S|Q|QS|K):/.test(k))
+          .filter(([k]) => /^(F|T|TA|TK|TAK|TS|H|S|Q|QS|K):/.test(k))
           .sort(),
       ),
     };
@@ -939,8 +1091,14 @@ export class SupervisionStats {
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
-/** The index keys of a finding (see the findings index above). */
-const indexPrefixes = (f: FindingEntry): string[] => ['T:', `TA:${f.agency}:`, `TK:${f.code}:`, `TAK:${f.agency}:${f.code}:`];
+/** The index keys of a finding (see the findings index above); a status other than open has its own (few findings, often asked for). */
+const indexPrefixes = (f: FindingEntry): string[] => [
+  'T:',
+  `TA:${f.agency}:`,
+  `TK:${f.code}:`,
+  `TAK:${f.agency}:${f.code}:`,
+  ...(f.status !== 'open' ? [`TS:${f.status}:`] : []),
+];
 
 /** Arrays whose order depends on arrival (gaps, agencies, findings) sorted, so two builds compare equal. */
 function normalize(v: unknown): unknown {

@@ -61,7 +61,7 @@ describe('GET /v1/stats', () => {
     await h.drain(); // closes the index
     rmSync(statsDir(h.dir), { recursive: true, force: true });
     const after = (await get(`/v1/stats?${PERIOD}`)).body;
-    // (asOf moves on: every GET is itself on the audit trail, journaled under AG-A.)
+    // (asOf moves on: the audit trail of these reads is journaled under AG-A.)
     expect({ ...after, asOf: null }).toEqual({ ...before, asOf: null });
   });
 

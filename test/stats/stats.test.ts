@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DeviceKey, Journal, SupervisionStats, type BatchInfo, type ChainFacts, type LiuhenRecord, type RecordDraft } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -21,8 +21,9 @@ async function world() {
   const key = DeviceKey.generate();
   const facts = new Map<string, ChainFacts>();
   const chainFacts = async (b: BatchInfo) => facts.get(b.root);
-  const open = async (name: string) => {
+  const open = async (name: string, maxScan?: number) => {
     const s = await SupervisionStats.open({
+      ...(maxScan ? { maxScan } : {}),
       journal,
       dir: join(t.dir, name),
       supervisionAgency: SFJ,
@@ -185,6 +186,73 @@ describe('supervision statistics (src/stats)', () => {
     expect((await stats.findings({ code: 'CASE_DECISION_NOT_SERVED', severity: 'high', limit: 50 })).findings).toHaveLength(6);
     expect((await stats.findings({ severity: 'low', limit: 50 })).findings).toHaveLength(0);
     await expect(stats.findings({ limit: 5, cursor: 'bogus' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await stats.close();
+  });
+
+  it('never scans the findings list for a page: filters checked per entry stop after maxScan entries and give a cursor to go on', async () => {
+    const w = await world();
+    const stats = await w.open('stats', 5);
+    // 6 cases with a decision only: 12 findings, 6 of each kind; the medium-severity ones are interleaved.
+    for (let d = 0; d < 6; d++) await w.append({ agency: 'JN-A', device: `T-${d}`, case: `C-${d}`, stage: 'decision', capturedAt: at(d) });
+    for (let d = 0; d < 3; d++) await w.append({ agency: 'JN-A', device: `T-${d}`, case: `C-${d}`, stage: 'onsite', capturedAt: at(d, 5) });
+    await stats.catchUp();
+    const pages: number[] = [];
+    const found: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await stats.findings({ severity: 'medium', limit: 50, ...(cursor ? { cursor } : {}) });
+      pages.push(page.findings.length);
+      found.push(...page.findings.map((f) => f.id));
+      if (!page.next) break;
+      cursor = page.next;
+    }
+    // 15 findings, at most 5 read per page: 3 pages however few match, and together every medium one, newest first.
+    expect(pages.length).toBe(3);
+    expect(found).toEqual(['onsite:C-2', 'onsite:C-1', 'onsite:C-0']);
+    await stats.close();
+  });
+
+  it('indexes findings by a status other than open: the workflow queue is a key range, kept through a rebuild', async () => {
+    const w = await world();
+    const stats = await w.open('stats', 2);
+    for (let d = 0; d < 6; d++) await w.append({ agency: 'JN-A', device: `T-${d}`, case: `C-${d}`, stage: 'decision', capturedAt: at(d) });
+    const act = (finding: string, status: string, minutes: number) =>
+      w.append({
+        agency: SFJ,
+        device: 'supervision-decisions',
+        kind: 'event',
+        body: { event: 'finding-action', finding, status, comment: 'checked' },
+        capturedAt: at(7, minutes),
+      });
+    await act('review:C-1', 'verified', 0);
+    await act('served:C-4', 'verified', 1);
+    await act('served:C-4', 'rectified', 2);
+    await stats.catchUp();
+    // maxScan 2: a filter checked per entry over the whole list would need several pages; the status index needs one.
+    const verified = await stats.findings({ status: 'verified', limit: 50 });
+    expect(verified.findings.map((f) => [f.id, f.status])).toEqual([['review:C-1', 'verified']]);
+    expect(verified.next).toBeNull();
+    expect((await stats.findings({ status: 'rectified', limit: 50 })).findings.map((f) => f.id)).toEqual(['served:C-4']);
+    expect((await stats.getFinding('served:C-4'))?.status).toBe('rectified');
+    const rebuilt = await w.open('rebuilt', 2);
+    await rebuilt.catchUp();
+    expect(await rebuilt.dump()).toEqual(await stats.dump());
+    await rebuilt.close();
+    await stats.close();
+  });
+
+  it('takes what this process journals from the journal’s in-process tail, and gives the same figures as reading it back', async () => {
+    const w = await world();
+    const stats = await w.open('stats');
+    const reads = vi.spyOn(w.journal, 'agencyRecords');
+    for (let d = 0; d < 5; d++) await w.append({ agency: 'JN-A', device: `T-${d % 2}`, case: `C-${d}`, stage: 'decision', capturedAt: at(d) });
+    await stats.catchUp();
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    const rebuilt = await w.open('rebuilt');
+    await rebuilt.catchUp(); // reads the journal: the records are older than it
+    expect(await rebuilt.dump()).toEqual(await stats.dump());
+    await rebuilt.close();
     await stats.close();
   });
 });

@@ -1,7 +1,8 @@
 import { errorResponses } from '../../http/docs.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { overviewSchema, periodQuery } from './schema.js';
-import { stats } from './service.js';
+import { requestIdOf } from '../../logging.js';
+import { aggregateReads, stats } from './service.js';
 
 /** Default period: the 28 days up to and including today. */
 export function period(today: string, q: { from?: string; to?: string }): { from: string; to: string } {
@@ -18,12 +19,22 @@ export const statsRoutes: RouteSpec[] = [
     summary:
       'Supervision figures across agencies for a period of capture days (records, cases, devices, late sealing and anchoring, holes, case findings, batches waiting, feedback) — for the city supervision platform',
     description:
-      'Maintained incrementally as records, batches and notarizations arrive (never a scan of the journal per request). `asOf` gives the journal position covered.',
+      'Maintained incrementally as records, batches and notarizations arrive (never a scan of the journal per request). `asOf` gives the journal position covered. Aggregate figures, no personal data: audited per token and minute (the first read of a minute journaled before it is served, the minute’s total after it), not one audit record per request.',
     access: ['supervisor'],
-    audit: true,
+    // Aggregate figures, no personal data: audited per token and minute (audit.ts) — the first read of
+    // a minute durably before it is served, the minute's total after it — not one synced record per poll.
+    audit: false,
     query: periodQuery,
     responses: { 200: { description: 'the figures', schema: overviewSchema }, ...errorResponses(400, 401, 403, 503) },
-    handler: async (ctx, _req, res) => {
+    handler: async (ctx, req, res) => {
+      const p = ctx.principal;
+      await aggregateReads(ctx.app).read({
+        route: '/v1/stats',
+        who: { token: p.tokenId, role: p.role, ...(p.agency ? { agency: p.agency } : {}) },
+        from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+        query: new URLSearchParams(ctx.query as Record<string, string>).toString() || 'default',
+        request: requestIdOf(req),
+      });
       const s = await stats(ctx.app);
       res.json(
         s.overview({

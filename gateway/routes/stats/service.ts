@@ -3,6 +3,7 @@ import { SupervisionStats, type BatchInfo, type ChainFacts, type RecordDraft } f
 import { chainStatus, type Context } from '../../context.js';
 import { supervisionConfigSchema, type SupervisionConfig } from './config.js';
 import { PhoneVault } from '../feedback/phone.js';
+import { createAggregateReadAudit, type AggregateReadAudit } from './audit.js';
 
 export { supervisionConfigSchema, type SupervisionConfig };
 
@@ -91,8 +92,25 @@ export function phoneVault(ctx: Context): Promise<PhoneVault> {
   return s.vault;
 }
 
+const aggregates = new WeakMap<Context, AggregateReadAudit>();
+/** The per-app audit of aggregate reads (`GET /v1/stats`): per token and minute, see audit.ts. */
+export function aggregateReads(ctx: Context): AggregateReadAudit {
+  let a = aggregates.get(ctx);
+  if (!a) {
+    a = createAggregateReadAudit(ctx.audit, ctx.clock);
+    aggregates.set(ctx, a);
+  }
+  return a;
+}
+
 /** Closes the index and the phone vault (the gateway's drain); the next request opens them again. */
 export async function closeSupervision(ctx: Context): Promise<void> {
+  // The open minutes of aggregate reads are written before the drain ends (nothing counted is lost on a clean stop).
+  const a = aggregates.get(ctx);
+  if (a) {
+    a.flush();
+    await ctx.audit.flush();
+  }
   const s = bodies.get(ctx);
   if (!s) return;
   bodies.delete(ctx);
