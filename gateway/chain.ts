@@ -1,4 +1,5 @@
 import {
+  checkRecordAuthenticity,
   connectChain,
   createChainVerifier,
   chainDataFor,
@@ -80,6 +81,14 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     return { phase: data.anchor ? phase : 'submitted', anchor: data.anchor, attestations: data.attestations, notarized };
   };
 
+  // One client per connection: it remembers the registry's version, so an ingest-time check costs the device reads only.
+  let enrollmentClient: { provider: unknown; client: RegistryClient } | undefined;
+  const enrollments = async (address: string): Promise<RegistryClient> => {
+    const { provider } = await connection();
+    if (enrollmentClient?.provider !== provider) enrollmentClient = { provider, client: new RegistryClient(address, provider) };
+    return enrollmentClient.client;
+  };
+
   return {
     verifier,
     async batchStatus(batch) {
@@ -110,6 +119,19 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     },
     async ping() {
       await (await connection()).provider.getBlockNumber();
+    },
+    // Device enrollments are read from the folder's own (current) registry: the one its agencies enroll their devices on.
+    async deviceHistory(agency, device) {
+      if (!registryAddress) return null;
+      const client = await enrollments(registryAddress);
+      if ((await client.version()) !== 2) return null;
+      return client.device(agency, device);
+    },
+    async recordAuthenticity(q) {
+      if (!registryAddress) return undefined;
+      const client = await enrollments(registryAddress);
+      if ((await client.version()) !== 2) return undefined;
+      return checkRecordAuthenticity(client, q);
     },
     close() {
       verifier.close();

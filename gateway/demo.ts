@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { DeviceKey, Journal, LiuhenError, type ErrorCode, type LiuhenRecord } from '../src/index.js';
 import { runFile } from './system.js';
+import { enrollDemoDevices, revokeStolenCamera, type DemoEnrollment } from './demo-devices.js';
 import { runSupervisionDemo } from './demo-supervision.js';
 
 const fail = (code: ErrorCode, message: string): never => {
@@ -38,10 +39,14 @@ export interface DemoSummary {
   sample?: { file: string; receipt: string };
   /** True when the demo data was already there (nothing was added). */
   alreadyThere?: boolean;
+  /** Issue 13: the body camera whose key was revoked as stolen, and its records uploaded after the compromise time (flagged). */
+  revoked?: { device: string; compromisedAt: string; flagged: string[]; before: string[] };
 }
 
 interface RunInfo {
   url: string;
+  rpc?: string;
+  registry?: string;
   tokens: { admin: string; supervisor: string; agency: string; notary: string };
   agencyTokens: Record<string, string>;
 }
@@ -52,7 +57,11 @@ export const DEMO = {
   completeCase: '济城管罚〔2026〕101号',
   missingReviewCase: '济市监罚〔2026〕42号',
   deletedClipDevice: 'BWC-0202',
+  /** Issue 13: a body camera stolen on patrol — its key is revoked, records uploaded after the compromise time are flagged. */
+  stolenCamera: 'BWC-0204',
 } as const;
+
+const DEMO_DEVICES = ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice, DEMO.stolenCamera];
 
 export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   const say = p.onProgress ?? (() => {});
@@ -74,6 +83,7 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
       `${url}/cases/${encodeURIComponent(DEMO.completeCase)}`,
       `${url}/cases/${encodeURIComponent(DEMO.missingReviewCase)}`,
       `${url}/devices/${DEMO.deletedClipDevice}`,
+      `${url}/devices/${DEMO.stolenCamera}`,
       `${url}/records/${photo.id}`,
       `${url}/v/${photo.leaf}`,
     ];
@@ -84,7 +94,7 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
       url,
       records: 0,
       cases: [DEMO.completeCase, DEMO.missingReviewCase],
-      devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice],
+      devices: DEMO_DEVICES,
       pages,
       notarized: Boolean(photo.chain?.notarized),
       alreadyThere: true,
@@ -168,17 +178,64 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
   );
   ids.push(await api.form(t2, { device: 'TERM-0201', officer: '37020007', ...c2, stage: 'service', kind: 'form', capturedAt: at(22) }, { title: '送达回证' }));
 
+  // ── Issue 13: the agencies enroll their stations and body cameras' keys on the registry ──
+  const cameraKey = DeviceKey.generate();
+  const stolenKey = DeviceKey.generate();
+  const stationKey = await api.signingKey(run.tokens.supervisor, ids[0]!);
+  const enrollment: DemoEnrollment | undefined = await enrollDemoDevices({
+    dataDir: p.dataDir,
+    rpc: run.rpc,
+    registry: run.registry,
+    stations: { [cgj]: stationKey, [scj]: stationKey },
+    cameras: [
+      { agency: scj, device: DEMO.deletedClipDevice, publicKey: cameraKey.publicKey },
+      { agency: scj, device: DEMO.stolenCamera, publicKey: stolenKey.publicKey },
+    ],
+    validFrom: Math.floor(now / 1000) - 86_400,
+    say,
+  });
+
   // ── A body camera with a deleted clip: it signs on the device, one clip never arrives ──
   say(`device ${DEMO.deletedClipDevice} (${scj}): a clip deleted on the camera`);
   const camera = mkdtempSync(join(tmpdir(), 'liuhen-camera-'));
   try {
-    const made = await recordOnCamera(camera, scj, DEMO.deletedClipDevice, at);
+    const made = await recordOnCamera(camera, scj, DEMO.deletedClipDevice, at, cameraKey);
     for (const [i, r] of made.entries()) {
       if (i === 2) continue; // clip 2 (seq 3) was deleted on the camera
       ids.push(await api.signed(t2, r));
     }
   } finally {
     rmSync(camera, { recursive: true, force: true });
+  }
+
+  // ── Issue 13: a body camera stolen on patrol. Two records reach the station and the chain before the theft is
+  //    declared; the agency then revokes the key as compromised from that moment, and the thief's later uploads
+  //    — whatever capture time they claim — are kept, and flagged (at ingest and in every verdict).
+  let revoked: DemoSummary['revoked'];
+  if (enrollment) {
+    say(`device ${DEMO.stolenCamera} (${scj}): stolen on patrol — its key is revoked, later uploads are flagged`);
+    const stolenDir = mkdtempSync(join(tmpdir(), 'liuhen-camera-'));
+    try {
+      const made = await recordStolenCamera(stolenDir, scj, DEMO.stolenCamera, at, stolenKey);
+      const before = [await api.signed(t2, made[0]!), await api.signed(t2, made[1]!)];
+      ids.push(...before);
+      say('  waiting for its first records to be anchored (before the theft is declared)…');
+      if (!(await waitAnchored(api, run.tokens.supervisor, before, p.waitMs ?? 90_000))) say('  not anchored in time: they will be flagged too');
+      const compromisedAt = await revokeStolenCamera(enrollment, { agency: scj, device: DEMO.stolenCamera, reason: '执法记录仪巡查时被盗 (stolen on patrol)' });
+      say(`  key revoked as compromised from ${new Date(compromisedAt * 1000).toISOString()}`);
+      // The thief's uploads reach the station strictly after the compromise time (the station judges by its own clock, to the second).
+      for (let i = 0; i < 20 && Date.now() / 1000 < compromisedAt + 1.2; i++) await new Promise((r) => setTimeout(r, 250));
+      const flagged: string[] = [];
+      for (const r of made.slice(2)) {
+        const res = await api.signedWithCheck(t2, r);
+        flagged.push(res.id);
+        say(`  record ${r.seq} uploaded after the compromise time: kept, the station's check: ${res.code ?? '(none)'}`);
+      }
+      ids.push(...flagged);
+      revoked = { device: DEMO.stolenCamera, compromisedAt: new Date(compromisedAt * 1000).toISOString(), flagged, before };
+    } finally {
+      rmSync(stolenDir, { recursive: true, force: true });
+    }
   }
 
   // ── A record synchronised three hours after capture: anchored late ─────
@@ -205,6 +262,10 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
     `${url}/records/${ids[1]}`,
     `${url}/v/${firstLeaf}`,
   ];
+  if (revoked) {
+    pages.push(`${url}/devices/${DEMO.stolenCamera}`);
+    pages.push(`${url}/v/${await api.leafOf(run.tokens.supervisor, revoked.flagged[0]!)}`);
+  }
   // Supervision (issue 12): feedback in every state, a finding marked.
   const leaves: string[] = [];
   for (const id of [ids[1]!, ids[5]!, ids[12]!, ids[14]!, ids.at(-1)!]) leaves.push(await api.leafOf(run.tokens.supervisor, id));
@@ -217,10 +278,11 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
     url,
     records: ids.length,
     cases: [DEMO.completeCase, DEMO.missingReviewCase],
-    devices: ['BWC-0101', 'TERM-0101', 'BWC-0201', 'TERM-0201', 'BWC-0203', DEMO.deletedClipDevice],
+    devices: DEMO_DEVICES,
     pages,
     notarized,
     ...(sample ? { sample } : {}),
+    ...(revoked ? { revoked } : {}),
   };
 }
 
@@ -256,9 +318,8 @@ function readRun(dataDir: string): RunInfo {
 }
 
 /** A body camera running the SDK: start, three clips, stop — each signed on the device. */
-async function recordOnCamera(dir: string, agency: string, device: string, at: (m: number) => string): Promise<LiuhenRecord[]> {
+async function recordOnCamera(dir: string, agency: string, device: string, at: (m: number) => string, key: DeviceKey): Promise<LiuhenRecord[]> {
   const journal = await Journal.open(dir);
-  const key = DeviceKey.generate();
   const made: LiuhenRecord[] = [];
   const base = { agency, device, officer: '37020009' };
   try {
@@ -280,6 +341,34 @@ async function recordOnCamera(dir: string, agency: string, device: string, at: (
       );
     }
     made.push((await journal.append({ ...base, kind: 'event', body: { event: 'recording-stop' }, capturedAt: at(35) }, key)).record);
+    return made;
+  } finally {
+    await journal.close();
+  }
+}
+
+/** The stolen camera: a photo and a clip before the theft, then two photos made by whoever holds it (claiming earlier capture times). */
+async function recordStolenCamera(dir: string, agency: string, device: string, at: (m: number) => string, key: DeviceKey): Promise<LiuhenRecord[]> {
+  const journal = await Journal.open(dir);
+  const base = { agency, device, officer: '37020015' };
+  const photo = (seed: number, minutes: number) => {
+    const bytes = png(seed);
+    return {
+      ...base,
+      kind: 'photo' as const,
+      media: { type: 'image/png', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
+      capturedAt: at(minutes),
+    };
+  };
+  try {
+    const made: LiuhenRecord[] = [];
+    for (const [seed, minutes] of [
+      [41, 34],
+      [42, 33],
+      [43, 31],
+      [44, 30],
+    ] as const)
+      made.push((await journal.append(photo(seed, minutes), key)).record);
     return made;
   } finally {
     await journal.close();
@@ -319,9 +408,26 @@ function client(url: string) {
       });
       return r.id as string;
     },
-    async status(token: string, id: string): Promise<{ notarized: boolean; leaf: string }> {
+    /** Like `signed`, with the station's ingest-time device check (issue 13). */
+    async signedWithCheck(token: string, record: LiuhenRecord): Promise<{ id: string; code: string | undefined }> {
+      const r = await request('/v1/records/signed', token, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ record }),
+      });
+      return { id: r.id as string, code: (r.deviceCheck as { code?: string } | undefined)?.code };
+    },
+    async status(token: string, id: string): Promise<{ notarized: boolean; anchored: boolean; leaf: string }> {
       const r = await request(`/v1/records/${id}`, token);
-      return { notarized: Boolean((r.chain as { notarized?: boolean } | null)?.notarized), leaf: r.leaf as string };
+      const chain = r.chain as { notarized?: boolean; phase?: string } | null;
+      return { notarized: Boolean(chain?.notarized), anchored: chain?.phase === 'anchored' || chain?.phase === 'final', leaf: r.leaf as string };
+    },
+    /** The public key that signed a record (the station's, for records sent to POST /v1/records). */
+    async signingKey(token: string, id: string): Promise<string> {
+      const r = await request(`/v1/records/${id}`, token);
+      const key = (r.record as { sig?: { key?: string } } | undefined)?.sig?.key;
+      if (!key) return fail('INVALID_INPUT', `record ${id} carries no signature`);
+      return key;
     },
     async caseRecords(token: string, caseId: string): Promise<{ id: string; leaf: string; kind: string; chain: { notarized?: boolean } | null }[]> {
       const res = await fetch(`${url}/v1/cases/${encodeURIComponent(caseId)}`, { headers: { authorization: `Bearer ${token}` } });
@@ -338,6 +444,18 @@ function client(url: string) {
       return (await this.status(token, id)).leaf;
     },
   };
+}
+
+async function waitAnchored(api: ReturnType<typeof client>, token: string, ids: string[], waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  let pending = [...ids];
+  while (pending.length > 0 && Date.now() < deadline) {
+    const still: string[] = [];
+    for (const id of pending) if (!(await api.status(token, id)).anchored) still.push(id);
+    pending = still;
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000));
+  }
+  return pending.length === 0;
 }
 
 async function waitNotarized(api: ReturnType<typeof client>, token: string, ids: string[], waitMs: number): Promise<boolean> {

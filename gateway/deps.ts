@@ -1,4 +1,14 @@
-import type { BatchInfo, ChainVerifier, EvidenceStore, Liuhen, ReceiptAnchor, ReceiptAttestation } from '../src/index.js';
+import type {
+  Authenticity,
+  BatchInfo,
+  ChainVerifier,
+  EvidenceStore,
+  ExistenceProof,
+  Liuhen,
+  OnChainDevice,
+  ReceiptAnchor,
+  ReceiptAttestation,
+} from '../src/index.js';
 import type { GatewayConfigInput } from './config.js';
 import type { AuditTrail } from './audit/trail.js';
 import type { TokenStore } from './auth/tokens.js';
@@ -74,6 +84,25 @@ export interface GatewayChain {
   batchStatus(batch: BatchInfo): Promise<BatchChainStatus>;
   /** Resolves when the chain answers; throws (any error) when it does not. Used by `/healthz`. */
   ping(): Promise<void>;
+  /**
+   * A device's enrollment history on the folder's registry (issue 13):
+   * `undefined` when not enrolled, `null` when the registry keeps no
+   * enrollments (version 1). The continuity and case views explain key
+   * changes with it. Optional: a gateway without it reports every key change.
+   */
+  deviceHistory?(agency: string, device: string): Promise<OnChainDevice | undefined | null>;
+  /**
+   * The authenticity level of a record as the registry's enrollments say
+   * now, for the ingest-time check of `POST /v1/records/signed`;
+   * `undefined` when the registry keeps no enrollments.
+   */
+  recordAuthenticity?(p: {
+    agency: string;
+    device: string;
+    capturedAt: number;
+    signingKey: string | undefined;
+    existedBy: ExistenceProof;
+  }): Promise<Authenticity | undefined>;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

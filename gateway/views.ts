@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StoredRecord } from '../src/index.js';
+import type { EnrollmentLookup, StoredRecord } from '../src/index.js';
 import { chainStatus, type ChainStatusView, type Context } from './context.js';
 import { chainStatusSchema } from './routes/records/schema.js';
 
@@ -55,3 +55,33 @@ export function anchorTimeLookup(app: Context, memo: Map<string, Promise<ChainSt
     return (await chainStatus(app, batch, memo)).anchor?.timestamp;
   };
 }
+
+/**
+ * The registry's device histories for the continuity and case views (issue
+ * 13): a key change that the enrollment history explains (a rotation) is
+ * shown as such, not reported as a finding. Undefined without a chain that
+ * reads enrollments (every change then stays a finding).
+ */
+export function enrollmentLookup(app: Context): EnrollmentLookup | undefined {
+  const chain = app.chain;
+  if (!chain?.deviceHistory) return undefined;
+  return (agency, device) => chain.deviceHistory!(agency, device);
+}
+
+export const keyChangeSchema = z
+  .object({
+    device: z.string(),
+    agency: z.string(),
+    fromSeq: z.number(),
+    toSeq: z.number(),
+    recordIds: z.array(z.string()),
+    fromKey: z.string(),
+    toKey: z.string(),
+    explained: z.boolean().describe('true when the registry enrolled the new key as a later key of the device (a rotation): then it is no finding'),
+    enrollment: z
+      .object({ fromIndex: z.number(), toIndex: z.number(), validFrom: z.number(), fromRevokedAt: z.number(), fromCompromisedAt: z.number() })
+      .optional(),
+    zh: z.string(),
+    en: z.string(),
+  })
+  .meta({ id: 'KeyChange' });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fail } from './errors.js';
-import { auditCase, auditDevice, type AnchorTimeLookup, type CaseAudit, type DeviceAudit } from './completeness/audit.js';
+import { auditCase, auditDevice, type AnchorTimeLookup, type CaseAudit, type DeviceAudit, type EnrollmentLookup } from './completeness/audit.js';
 import type { AuditPolicy } from './completeness/findings.js';
 import { anchoringAgencies, configSchema, paths, readConfig, writeConfig, writeSecretFile, type LiuhenConfig } from './config.js';
 import { hashFile, type HashProgress } from './hash/stream.js';
@@ -157,12 +157,13 @@ export class Liuhen {
     }
   }
 
-  auditDevice(device: string, policy?: AuditPolicy, anchorTime?: AnchorTimeLookup): Promise<DeviceAudit> {
-    return auditDevice(this.journal, device, policy, anchorTime);
+  /** `enrollment` (a trusted registry's device histories) explains key changes by rotations instead of reporting them (issue 13). */
+  auditDevice(device: string, policy?: AuditPolicy, anchorTime?: AnchorTimeLookup, enrollment?: EnrollmentLookup): Promise<DeviceAudit> {
+    return auditDevice(this.journal, device, policy, anchorTime, enrollment);
   }
 
-  auditCase(caseId: string, policy?: AuditPolicy, anchorTime?: AnchorTimeLookup): Promise<CaseAudit> {
-    return auditCase(this.journal, caseId, policy, anchorTime);
+  auditCase(caseId: string, policy?: AuditPolicy, anchorTime?: AnchorTimeLookup, enrollment?: EnrollmentLookup): Promise<CaseAudit> {
+    return auditCase(this.journal, caseId, policy, anchorTime, enrollment);
   }
 
   close(): Promise<void> {

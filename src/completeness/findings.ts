@@ -1,3 +1,5 @@
+import type { OnChainDevice } from '../chain/registry.js';
+import { keyValidAt } from '../devices/authenticity.js';
 import type { LiuhenRecord, Stage } from '../record/schema.js';
 import { STAGES } from '../record/schema.js';
 import { ZERO32 } from '../util/hex.js';
@@ -61,7 +63,7 @@ const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
  * `{event: "recording-start"}` record and never closed by "recording-stop"
  * before the next start or the end — a clip cut from the middle or the end.
  */
-export function deviceFindings(records: readonly AuditedRecord[]): Finding[] {
+export function deviceFindings(records: readonly AuditedRecord[], options: KeyChangeOptions = {}): Finding[] {
   const out: Finding[] = [];
   if (records.length === 0) return out;
   const device = records[0]!.record.device;
@@ -110,33 +112,125 @@ export function deviceFindings(records: readonly AuditedRecord[]): Finding[] {
   }
   const ordered = seqs.map((s) => bySeq.get(s)![0]!);
   out.push(...sessionFindings(device, ordered));
-  out.push(...keyFindings(device, ordered));
+  out.push(...keyChangeFindings(keyChanges(ordered, options)));
   return out;
+}
+
+/** The registry's enrollment history of a device, for explaining key changes (issue 13). */
+export interface KeyChangeOptions {
+  /**
+   * The device's enrollment history on a trusted registry: `undefined` when
+   * the device is not enrolled there. Omit the option (or pass `known: false`)
+   * when no registry could be asked: every change then stays a finding.
+   */
+  enrollment?: { known: boolean; history: OnChainDevice | undefined };
+}
+
+/**
+ * A change of signing key between two consecutive records of a device's
+ * chain, and whether the registry's enrollment history explains it: the old
+ * key was enrolled for the device when the older record was captured, and the
+ * new key is a later key of the same device (a rotation, `rotateDeviceKey`),
+ * valid when the newer record was captured. An explained change is shown in
+ * the continuity and case views, not reported as a finding; an unexplained one
+ * stays `DEVICE_KEY_CHANGED`.
+ */
+export interface KeyChange {
+  device: string;
+  agency: string;
+  /** Seq of the last record signed with the old key, and of the first with the new one. */
+  fromSeq: number;
+  toSeq: number;
+  recordIds: [string, string];
+  fromKey: string;
+  toKey: string;
+  explained: boolean;
+  /** The enrollment facts behind an explained change (key indexes in the device's history, unix seconds). */
+  enrollment?: { fromIndex: number; toIndex: number; validFrom: number; fromRevokedAt: number; fromCompromisedAt: number };
+  /** One line each (Chinese first) for a supervisor. */
+  zh: string;
+  en: string;
+}
+
+const secsOf = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+const isoOf = (t: number) => new Date(t * 1000).toISOString();
+const shortKey = (k: string) => `${k.slice(0, 14)}…`;
+
+/** The key changes in `ordered` (one record per seq, in seq order), each explained by the enrollment history when it can be. */
+export function keyChanges(ordered: readonly AuditedRecord[], options: KeyChangeOptions = {}): KeyChange[] {
+  const out: KeyChange[] = [];
+  let last: AuditedRecord | undefined;
+  for (const r of ordered) {
+    const key = r.record.sig?.key;
+    if (!key) continue;
+    if (last && last.record.sig!.key !== key) out.push(explainChange(last, r, options));
+    last = r;
+  }
+  return out;
+}
+
+function explainChange(a: AuditedRecord, b: AuditedRecord, options: KeyChangeOptions): KeyChange {
+  const device = b.record.device;
+  const fromKey = a.record.sig!.key;
+  const toKey = b.record.sig!.key;
+  const base = {
+    device,
+    agency: b.record.agency,
+    fromSeq: a.record.seq,
+    toSeq: b.record.seq,
+    recordIds: [a.record.id, b.record.id] as [string, string],
+    fromKey,
+    toKey,
+  };
+  const changed = `device ${device} signs record ${b.record.seq} with another key (${shortKey(toKey)}) than record ${a.record.seq} (${shortKey(fromKey)})`;
+  const changedZh = `设备 ${device} 的第 ${b.record.seq} 条记录改用另一把密钥签名（第 ${a.record.seq} 条为 ${shortKey(fromKey)}，此后为 ${shortKey(toKey)}）`;
+  const e = options.enrollment;
+  if (!e?.known) return { ...base, explained: false, en: changed, zh: `${changedZh}；无法查询设备登记，未能核对` };
+  const history = e.history;
+  if (!history) return { ...base, explained: false, en: `${changed}; the device is not enrolled on the registry`, zh: `${changedZh}；该设备未在登记簿登记` };
+  const lower = (k: string) => k.toLowerCase();
+  const from = history.keys.find((k) => lower(k.publicKey) === lower(fromKey) && keyValidAt(k, secsOf(a.record.capturedAt)));
+  const to = history.keys.find((k) => lower(k.publicKey) === lower(toKey) && keyValidAt(k, secsOf(b.record.capturedAt)));
+  if (from && to && to.index > from.index) {
+    const revoked =
+      from.revokedAt !== 0
+        ? {
+            en: `; key #${from.index} was later revoked as compromised from ${isoOf(from.compromisedAt)}`,
+            zh: `；旧密钥 #${from.index} 已被吊销（声明泄露时间 ${isoOf(from.compromisedAt)}）`,
+          }
+        : { en: '', zh: '' };
+    return {
+      ...base,
+      explained: true,
+      enrollment: { fromIndex: from.index, toIndex: to.index, validFrom: to.validFrom, fromRevokedAt: from.revokedAt, fromCompromisedAt: from.compromisedAt },
+      en: `key rotation enrolled on the registry: device ${device} of ${history.agency} uses key #${to.index} from ${isoOf(to.validFrom)} (record ${b.record.seq} on), after key #${from.index}${revoked.en}`,
+      zh: `登记簿记录了密钥轮换：${history.agency} 的设备 ${device} 自 ${isoOf(to.validFrom)} 起使用密钥 #${to.index}（第 ${b.record.seq} 条起），此前为密钥 #${from.index}${revoked.zh}`,
+    };
+  }
+  const why = !to
+    ? {
+        en: `the new key was not enrolled for the device when record ${b.record.seq} was captured`,
+        zh: `新密钥在第 ${b.record.seq} 条记录采集时未登记给该设备`,
+      }
+    : !from
+      ? {
+          en: `the old key was not enrolled for the device when record ${a.record.seq} was captured`,
+          zh: `旧密钥在第 ${a.record.seq} 条记录采集时未登记给该设备`,
+        }
+      : { en: `the registry lists key #${to.index} before key #${from.index}: not a rotation`, zh: `登记簿中密钥 #${to.index} 早于 #${from.index}，不是轮换` };
+  return { ...base, explained: false, en: `${changed}; the registry does not explain it: ${why.en}`, zh: `${changedZh}；登记簿无法解释：${why.zh}` };
 }
 
 /**
  * A device signs with one key; a different key in the middle of its chain
  * means a replaced device, a re-keyed one — or records signed by someone else.
- * Legitimate or not, a supervisor should see where it happened.
+ * A change the registry's enrollment history explains (a rotation) is not a
+ * finding; any other one is, so a supervisor sees where it happened.
  */
-function keyFindings(device: string, ordered: AuditedRecord[]): Finding[] {
-  const out: Finding[] = [];
-  let last: AuditedRecord | undefined;
-  for (const r of ordered) {
-    const key = r.record.sig?.key;
-    if (!key) continue;
-    if (last && last.record.sig!.key !== key) {
-      out.push({
-        code: 'DEVICE_KEY_CHANGED',
-        severity: 'medium',
-        device,
-        recordIds: [last.record.id, r.record.id],
-        message: `device ${device} signs record ${r.record.seq} with another key (${key.slice(0, 14)}…) than record ${last.record.seq} (${last.record.sig!.key.slice(0, 14)}…)`,
-      });
-    }
-    last = r;
-  }
-  return out;
+export function keyChangeFindings(changes: readonly KeyChange[]): Finding[] {
+  return changes
+    .filter((c) => !c.explained)
+    .map((c) => ({ code: 'DEVICE_KEY_CHANGED', severity: 'medium', device: c.device, recordIds: [...c.recordIds], message: c.en }) satisfies Finding);
 }
 
 function sessionFindings(device: string, ordered: AuditedRecord[]): Finding[] {

@@ -36,6 +36,20 @@ export const AUTHENTICITY_WORDS: Readonly<Record<AuthenticityLevel, { zh: string
   'enrollment-unknown': { zh: '无法查询设备登记', en: 'device enrollment could not be checked' },
 };
 
+/**
+ * The stable code and check status of each level — the verifier's `device`
+ * check and the ingest-time flag of `POST /v1/records/signed` use the same
+ * codes. Only the two enrolled levels pass; the others are a `warn` (a fact
+ * a judge must read), or `skipped` when nothing could be checked.
+ */
+export const AUTHENTICITY_CODES: Readonly<Record<AuthenticityLevel, { status: 'pass' | 'warn' | 'skipped'; code: string }>> = {
+  'device-signed': { status: 'pass', code: 'DEVICE_SIGNED' },
+  'station-signed': { status: 'pass', code: 'STATION_SIGNED' },
+  'revoked-key': { status: 'warn', code: 'DEVICE_KEY_REVOKED' },
+  'unenrolled-key': { status: 'warn', code: 'DEVICE_KEY_UNENROLLED' },
+  'enrollment-unknown': { status: 'skipped', code: 'DEVICE_ENROLLMENT_UNKNOWN' },
+};
+
 /** The time a record is proven to have existed, and by whom. The anchor's block time is proof; the journal's time is the station's word. */
 export interface ExistenceProof {
   /** Unix seconds. */

@@ -2,7 +2,7 @@ import type { ContractRunner, Signer } from 'ethers';
 import { fail } from '../errors.js';
 import { agencyArg, decodeRegistryError, deviceKindValue, registryInterface, RegistryClient, type DeviceKind, type OnChainDevice } from '../chain/registry.js';
 import type { ExistenceProof } from './authenticity.js';
-import { authenticityOf, type Authenticity } from './authenticity.js';
+import { authenticityOf, enrolledKeyAt, type Authenticity } from './authenticity.js';
 
 /**
  * Device enrollment on a version 2 registry (issue 13), for a station or a
@@ -129,6 +129,12 @@ export async function checkRecordAuthenticity(
   client: RegistryClient,
   p: { agency: string; device: string; capturedAt: number; signingKey: string | undefined; existedBy?: ExistenceProof; fromBlock?: number },
 ): Promise<Authenticity> {
+  if ((await client.version()) === 1) return authenticityOf({ ...p, deviceHistory: undefined, enrollmentAvailable: false });
+  // The device's own key decides first (authenticityOf): the stations (a scan of the registry's events) are
+  // looked up only when it does not — the ingest-time check of POST /v1/records/signed runs this for every upload.
+  const deviceHistory = await client.device(p.agency, p.device);
+  if (p.signingKey !== undefined && enrolledKeyAt(deviceHistory, p.signingKey, p.capturedAt) !== undefined)
+    return authenticityOf({ ...p, deviceHistory, stations: [] });
   return authenticityOf({ ...p, ...(await enrollmentFacts(client, p)) });
 }
 

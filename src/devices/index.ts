@@ -3,7 +3,7 @@
  * registry (version 2) and the authenticity level of a record — how strong
  * its "before the chain" evidence is. See docs/devices.md.
  */
-export { authenticityOf, enrolledKeyAt, keyValidAt, revokedFor, AUTHENTICITY_WORDS } from './authenticity.js';
+export { authenticityOf, enrolledKeyAt, keyValidAt, revokedFor, AUTHENTICITY_WORDS, AUTHENTICITY_CODES } from './authenticity.js';
 export type { Authenticity, AuthenticityInput, AuthenticityLevel, ExistenceProof } from './authenticity.js';
 export {
   enrollDevice,

@@ -1,4 +1,4 @@
-import { AUTHENTICITY_WORDS, type Authenticity, type AuthenticityLevel, type ExistenceProof } from '../devices/authenticity.js';
+import { AUTHENTICITY_CODES, AUTHENTICITY_WORDS, type Authenticity, type AuthenticityLevel, type ExistenceProof } from '../devices/authenticity.js';
 import type { Receipt } from '../receipt/format.js';
 import type { CheckOutcome } from './types.js';
 
@@ -23,14 +23,6 @@ export interface DeviceCheck {
   authenticity?: { level: AuthenticityLevel; zh: string; en: string };
 }
 
-const CODES: Readonly<Record<AuthenticityLevel, { status: CheckOutcome['status']; code: string }>> = {
-  'device-signed': { status: 'pass', code: 'DEVICE_SIGNED' },
-  'station-signed': { status: 'pass', code: 'STATION_SIGNED' },
-  'revoked-key': { status: 'warn', code: 'DEVICE_KEY_REVOKED' },
-  'unenrolled-key': { status: 'warn', code: 'DEVICE_KEY_UNENROLLED' },
-  'enrollment-unknown': { status: 'skipped', code: 'DEVICE_ENROLLMENT_UNKNOWN' },
-};
-
 export async function checkDevice(receipt: Receipt, authenticity: DeviceAuthenticity, anchorProven: boolean): Promise<DeviceCheck> {
   if (!receipt.record)
     return { outcome: { status: 'skipped', code: 'DEVICE_RECORD_WITHHELD', detail: 'the record is withheld: its device and signing key cannot be looked up' } };
@@ -38,6 +30,6 @@ export async function checkDevice(receipt: Receipt, authenticity: DeviceAuthenti
   const a = await authenticity(receipt, existedBy);
   if (!a) return { outcome: { status: 'skipped', code: 'DEVICE_ENROLLMENT_UNKNOWN', detail: 'no trusted registry to look the device up in' } };
   const words = AUTHENTICITY_WORDS[a.level];
-  const { status, code } = CODES[a.level];
+  const { status, code } = AUTHENTICITY_CODES[a.level];
   return { outcome: { status, code, detail: `${words.zh} — ${a.detail}` }, authenticity: { level: a.level, ...words } };
 }

@@ -42,6 +42,25 @@ describe('npm run demo, twice', () => {
     expect(s1.sample).toMatchObject({ file: expect.stringMatching(/sample-evidence\.png$/), receipt: expect.stringMatching(/\.receipt\.json$/) });
     const counts = await Promise.all(s1.cases.map(caseRecords));
 
+    // Issue 13: the demo enrolls its devices and revokes the stolen camera's key; what reached the station after
+    // the compromise time is kept and flagged (at ingest and in the verdict), what came before is not.
+    expect(s1.revoked).toMatchObject({
+      device: 'BWC-0204',
+      flagged: [expect.any(String), expect.any(String)],
+      before: [expect.any(String), expect.any(String)],
+    });
+    const sv = { headers: { authorization: `Bearer ${info.tokens.supervisor}` } };
+    const cont = await (await fetch(`${info.url}/v1/devices/BWC-0204/continuity`, sv)).json();
+    expect(cont.flagged.map((f: { id: string; code: string }) => [f.id, f.code])).toEqual(s1.revoked.flagged.map((id: string) => [id, 'DEVICE_KEY_REVOKED']));
+    const leafOf = async (id: string) => (await (await fetch(`${info.url}/v1/records/${id}`, sv)).json()).leaf as string;
+    const publicVerdict = async (id: string) => (await fetch(`${info.url}/v1/verify/${await leafOf(id)}`)).json();
+    const flagged = await publicVerdict(s1.revoked.flagged[0]);
+    expect(flagged.deviceCheck).toMatchObject({ code: 'DEVICE_KEY_REVOKED', flagged: true });
+    expect(flagged.authenticity).toMatchObject({ level: 'revoked-key' });
+    const before = await publicVerdict(s1.revoked.before[0]);
+    expect(before.deviceCheck).toMatchObject({ code: 'DEVICE_SIGNED', flagged: false });
+    expect(before.authenticity).toMatchObject({ level: 'device-signed' });
+
     const second = liuhen(['--data', data, 'demo']);
     expect(second.status, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/already in this system/);

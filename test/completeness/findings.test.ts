@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { caseFindings, deviceFindings, timelinessFindings, type AuditedRecord } from '../../src/completeness/findings.js';
+import { caseFindings, deviceFindings, keyChanges, timelinessFindings, type AuditedRecord } from '../../src/completeness/findings.js';
 import { auditCase, auditDevice } from '../../src/completeness/audit.js';
 import { Journal } from '../../src/journal/journal.js';
 import { DeviceKey } from '../../src/record/device-key.js';
@@ -189,5 +189,65 @@ describe('device keys', () => {
       expect(audit.findings).toEqual([expect.objectContaining({ code: 'DEVICE_KEY_CHANGED', device: 'cam-k' })]);
       expect(audit.findings[0]!.message).toMatch(/record 3 with another key/);
     });
+  });
+});
+
+describe('key changes explained by the enrollment history (issue 13)', () => {
+  const k1 = `0x${'11'.repeat(32)}`;
+  const k2 = `0x${'22'.repeat(32)}`;
+  const k3 = `0x${'33'.repeat(32)}`;
+  const T = Date.parse('2026-11-27T10:00:00Z') / 1000;
+  const rec = (seq: number, key: string, at: number): AuditedRecord => ({
+    leaf: `0x${String(seq).padStart(64, '0')}`,
+    record: {
+      v: 1,
+      id: `r${seq}`,
+      agency: 'AG',
+      device: 'cam-r',
+      officer: 'O',
+      seq,
+      prev: `0x${String(seq - 1).padStart(64, '0')}`,
+      kind: 'event',
+      body: {},
+      capturedAt: new Date(at * 1000).toISOString(),
+      salt: `0x${'00'.repeat(16)}`,
+      sig: { alg: 'ed25519', key, value: '0x' },
+    } as unknown as AuditedRecord['record'],
+  });
+  const history = {
+    agency: 'AG',
+    deviceId: 'cam-r',
+    deviceHash: `0x${'ab'.repeat(32)}`,
+    kind: 'body-camera' as const,
+    enrolledAt: T - 7200,
+    keys: [
+      { index: 0, publicKey: k1, validFrom: T - 7200, validUntil: T, compromisedAt: 0, revokedAt: 0 },
+      { index: 1, publicKey: k2, validFrom: T, validUntil: 0, compromisedAt: 0, revokedAt: 0 },
+    ],
+  };
+  const chain = [rec(1, k1, T - 60), rec(2, k2, T + 60), rec(3, k3, T + 120)];
+
+  it('a rotation enrolled on the registry is explained (no finding); an unknown key is not', () => {
+    const changes = keyChanges(chain, { enrollment: { known: true, history } });
+    expect(changes.map((c) => [c.fromSeq, c.toSeq, c.explained])).toEqual([
+      [1, 2, true],
+      [2, 3, false],
+    ]);
+    expect(changes[0]!.enrollment).toEqual({ fromIndex: 0, toIndex: 1, validFrom: T, fromRevokedAt: 0, fromCompromisedAt: 0 });
+    expect(changes[0]!.zh).toContain('密钥轮换');
+    expect(changes[1]!.en).toMatch(/new key was not enrolled/);
+    expect(deviceFindings(chain, { enrollment: { known: true, history } }).map((f) => [f.code, f.recordIds])).toEqual([['DEVICE_KEY_CHANGED', ['r2', 'r3']]]);
+  });
+
+  it('without the registry (unknown, or the device not enrolled) every change stays a finding', () => {
+    expect(deviceFindings(chain).filter((f) => f.code === 'DEVICE_KEY_CHANGED')).toHaveLength(2);
+    expect(deviceFindings(chain, { enrollment: { known: false, history: undefined } }).filter((f) => f.code === 'DEVICE_KEY_CHANGED')).toHaveLength(2);
+    const none = keyChanges(chain, { enrollment: { known: true, history: undefined } });
+    expect(none.every((c) => !c.explained && /not enrolled/.test(c.en))).toBe(true);
+  });
+
+  it('a new key used before its validFrom is not a rotation', () => {
+    const early = [rec(1, k1, T - 120), rec(2, k2, T - 60)];
+    expect(keyChanges(early, { enrollment: { known: true, history } })[0]!.explained).toBe(false);
   });
 });

@@ -54,6 +54,8 @@ export interface HarnessOptions {
   logger?: import('../../gateway/index.js').Logger;
   /** Wraps the default audit trail (e.g. to make it fail). */
   audit?: (trail: AuditTrail) => AuditTrail;
+  /** Mounts the web pages router (`createPagesRouter()`), for page tests over a real chain. */
+  pages?: import('express').Router;
 }
 
 /** A gateway on port 0 over a fresh data folder (Liuhen.init/open), a local evidence store, and tokens for every role. */
@@ -86,6 +88,7 @@ export async function startGateway(o: HarnessOptions = {}): Promise<Harness> {
     ...(o.clock ? { clock: o.clock } : {}),
     config,
     logger: o.logger ?? silentLogger,
+    ...(o.pages ? { pages: o.pages } : {}),
   });
   const running = await listen(app, { port: 0 });
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {

@@ -5,6 +5,7 @@ import { errorBox, getJson, wireForgetToken, withToken } from './api.js';
 import { h, hashCode, mark, replace } from './dom.js';
 import { fmtBytes, initI18n, onLangChange, t } from './i18n.js';
 import { anchorStatus, findingAbout, findingItem, findingTitle, kindText, normFinding, normRecord, notaryStatus, timeEl } from './records.js';
+import { renderDeviceKeys } from './device-keys.js';
 
 /** Display order: on-site records (any time before the decision), then the full process. */
 const STAGES = ['onsite', 'filing', 'investigation', 'review', 'decision', 'service', 'execution', 'closing'];
@@ -97,6 +98,7 @@ function render() {
     content,
     h('p', { class: 'summary', id: 'case-summary' }, t('case.summary', { records: records.length, findings: findings.length })),
     findingsCard,
+    renderDeviceKeys(data),
     h(
       'section',
       { class: 'card', id: 'timeline', 'aria-labelledby': 'timeline-heading' },

@@ -5,6 +5,7 @@ import { errorBox, getJson, wireForgetToken, withToken } from './api.js';
 import { h, mark, replace } from './dom.js';
 import { initI18n, onLangChange, t } from './i18n.js';
 import { anchorStatus, findingItem, kindText, normFinding, normRecord, timeEl } from './records.js';
+import { renderDeviceKeys } from './device-keys.js';
 
 /** Up to this many sequence numbers are drawn one square each; beyond, as runs. */
 const MAX_CELLS = 400;
@@ -131,6 +132,7 @@ function render() {
     h('p', { class: 'summary', id: 'device-summary' }, t('device.summary', { records: a.count, lastSeq: a.lastSeq })),
     sequence,
     problems,
+    renderDeviceKeys(data),
     a.entries.length ? table(a) : null,
   );
 }

@@ -6,6 +6,7 @@ import { dl, h, hashCode, replace } from './dom.js';
 import { fmtBytes, fmtTime, initI18n, onLangChange, t } from './i18n.js';
 import { qrFigure } from './qr.js';
 import { renderVerdict } from './verdict.js';
+import { renderAuthenticity } from './authenticity.js';
 
 const recordId = decodeURIComponent(location.pathname.replace(/^\/records\//, ''));
 const content = document.getElementById('content');
@@ -84,7 +85,11 @@ function render() {
       ),
       qrFigure(receipt.leaf),
     ),
-    verdict ? renderVerdict(verdict) : verifyError ? errorBox(verifyError, () => void verify()) : null,
+    verdict
+      ? [renderVerdict(verdict), renderAuthenticity(verdict, { failed: verdict.status === 'failed' })]
+      : verifyError
+        ? errorBox(verifyError, () => void verify())
+        : null,
   );
 }
 

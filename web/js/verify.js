@@ -12,6 +12,7 @@
 // fails it; a file that cannot be compared — record withheld, no media, hash
 // missing — keeps it from reading 已验证), never strengthen it.
 import { ApiError, errorBox, getJson, postJson } from './api.js';
+import { renderAuthenticity } from './authenticity.js';
 import { dl, h, hashCode, isHash32, mark, replace } from './dom.js';
 import { hashFile } from './hash.js';
 import { applyStatic, fmtBytes, fmtTime, initI18n, onLangChange, t } from './i18n.js';
@@ -320,7 +321,14 @@ function render() {
 
   replace($('receipt-card'), state.receipt ? receiptCard(state.receipt) : null);
   const verdict = shownVerdict();
-  replace($('result'), verdict ? renderVerdict(verdict) : state.verifyError ? errorBox(state.verifyError, () => void verify()) : null);
+  replace(
+    $('result'),
+    verdict
+      ? [renderVerdict(verdict), renderAuthenticity(state.verdict.raw, { failed: verdict.status === 'failed' })]
+      : state.verifyError
+        ? errorBox(state.verifyError, () => void verify())
+        : null,
+  );
   renderPublic();
 }
 
@@ -448,6 +456,7 @@ function renderPublic() {
       ),
       qrFigure(state.publicLeaf),
     ),
+    renderAuthenticity(state.publicVerdict, { failed: p.status === 'failed' }),
     p.checks && p.checks.length ? renderVerdict({ status: p.status, checks: p.checks }, { collapsed: true, banner: false }) : null,
   );
 }

@@ -7,6 +7,7 @@ import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
 import { httpError } from '../../http/errors.js';
 import { readMultipart } from '../../http/multipart.js';
 import { assertAgencyScope, parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
+import { checkAtIngest, keepIngestCheck, storedIngestCheck } from './device-check.js';
 import { uploadMetaSchema, type UploadMeta } from './schema.js';
 
 const nextId = monotonicUlid();
@@ -120,6 +121,12 @@ export async function createRecord(ctx: HandlerContext<unknown, unknown, unknown
  * `POST /v1/records/signed`: a record its device already completed and signed
  * (seq, prev, salt, sig), journaled verbatim — so a clip deleted on the camera
  * shows as a hole in the device's chain. The same record twice is a no-op.
+ *
+ * The signing key is checked against the registry's enrollments and the
+ * record is **accepted and flagged**, never refused, when the key was not
+ * enrolled for the device or was revoked (device-check.ts says why). The
+ * check is kept after the record is durable; a retry of an acknowledged-less
+ * upload (a crash between the two) finds the record and writes the check then.
  */
 export async function createSignedRecord(ctx: HandlerContext<unknown, unknown, { record: LiuhenRecord }>, _req: Request, res: Response): Promise<void> {
   const app = ctx.app;
@@ -129,7 +136,14 @@ export async function createSignedRecord(ctx: HandlerContext<unknown, unknown, {
   await checkDevice(app, agency, record.device);
   const r = await app.journal.ingest(record);
   ctx.auditIds.created = r.record.id;
-  res.status(r.duplicate ? 200 : 201).json({ id: r.record.id, leaf: r.leaf, seq: r.record.seq, duplicate: r.duplicate });
+  let check = r.duplicate ? await storedIngestCheck(app, r.record.id) : null;
+  if (!check) {
+    check = await checkAtIngest(app, r.record);
+    await keepIngestCheck(app, r.record.id, check);
+    if (check.flagged)
+      app.logger.warn('record flagged at ingest: signing key not enrolled or revoked', { id: r.record.id, device: record.device, code: check.code });
+  }
+  res.status(r.duplicate ? 200 : 201).json({ id: r.record.id, leaf: r.leaf, seq: r.record.seq, duplicate: r.duplicate, deviceCheck: check });
 }
 
 /** Supervisors read any record; an agency its own — but not the gateway's audit entries (they name supervisors' tokens and addresses). */
@@ -153,6 +167,7 @@ export async function getRecord(ctx: HandlerContext<{ id: string }, unknown, unk
       ? { agency: loc.batch.agency, seq: loc.batch.seq, root: loc.batch.root, size: loc.batch.size, index: loc.index, sealedAt: loc.batch.sealedAt }
       : null,
     chain,
+    deviceCheck: await storedIngestCheck(ctx.app, stored.record.id),
   });
 }
 

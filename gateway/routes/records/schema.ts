@@ -10,6 +10,7 @@ import {
   rfc3339Schema,
   STAGES,
 } from '../../../src/index.js';
+import { ingestCheckSchema } from './device-check.js';
 
 /** Kinds sent as a file (multipart) and as structured content (JSON). */
 export const FILE_KINDS = ['video', 'photo', 'audio', 'document'] as const;
@@ -60,6 +61,11 @@ export const createdSchema = z
     cid: z.string().optional(),
     size: z.number().int().optional(),
     duplicate: z.boolean().optional(),
+    deviceCheck: ingestCheckSchema
+      .optional()
+      .describe(
+        'POST /v1/records/signed: the ingest-time device check (issue 13) — the record is kept either way, flagged when its key was not enrolled or revoked',
+      ),
   })
   .meta({ id: 'RecordCreated' });
 
@@ -82,5 +88,8 @@ export const recordViewSchema = z
     journaledAt: z.string(),
     batch: z.object({ agency: z.string(), seq: z.number(), root: z.string(), size: z.number(), index: z.number(), sealedAt: z.string() }).nullable(),
     chain: chainStatusSchema.nullable(),
+    deviceCheck: ingestCheckSchema
+      .nullable()
+      .describe('the device check made when the record was received over POST /v1/records/signed; null for other records'),
   })
   .meta({ id: 'RecordView' });

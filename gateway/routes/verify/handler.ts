@@ -8,8 +8,22 @@ import { httpError } from '../../http/errors.js';
 import { readMultipart } from '../../http/multipart.js';
 import { parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
 import { createPublicReadAggregator, type PublicReadAggregator } from './audit.js';
+import { storedIngestCheck, type IngestCheck } from '../records/device-check.js';
 import { createVerdictMemo, type VerdictMemo } from './memo.js';
 import { sha256Schema } from './schema.js';
+
+/** The check this station made when it received the record of `leaf` (POST /v1/records/signed), if the record is in its journal. */
+async function ingestCheckByLeaf(app: Context, leaf: string | null): Promise<IngestCheck | null> {
+  if (!leaf) return null;
+  const id = await app.journal.recordIdByLeaf(leaf);
+  return id ? storedIngestCheck(app, id) : null;
+}
+
+/** The verdict with the station's ingest-time device check next to the device check's level. */
+async function withIngestCheck(app: Context, v: Verdict): Promise<Verdict & { deviceCheck?: IngestCheck }> {
+  const check = await ingestCheckByLeaf(app, v.leaf);
+  return check ? { ...v, deviceCheck: check } : v;
+}
 
 function verify(app: Context, receipt: Receipt, content: Parameters<typeof verifyReceipt>[0]['content']): Promise<Verdict> {
   return verifyReceipt({
@@ -43,7 +57,7 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
     const receipt = parseReceipt(raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { receipt?: unknown }).receipt : undefined);
     const body = parseBody(spec, raw) as { sha256?: string };
     const stamp = await memo.stamp(receipt);
-    const verdict = done(res, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined));
+    const verdict = done(res, await withIngestCheck(app, await verify(app, receipt, body.sha256 ? { sha256: body.sha256 } : undefined)));
     const text = JSON.stringify(verdict);
     if (stamp && verdict.status === 'verified') memo.keep(key, { body: text, leaf: receipt.leaf, stamp, receipt });
     res.type('json').send(text);
@@ -108,7 +122,7 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
   });
   if (form.file) {
     if (form.fields.sha256 !== undefined) throw httpError('INVALID_INPUT', 'send either the file or its sha256, not both');
-    res.json(done(res, form.file));
+    res.json(done(res, await withIngestCheck(app, form.file)));
     return;
   }
   if (form.fields.receipt === undefined) throw httpError('INVALID_INPUT', 'the form has no "receipt"');
@@ -119,7 +133,7 @@ async function verifyMultipart(app: HandlerContext<unknown, unknown, unknown>['a
     if (!r.success) throw httpError('INVALID_INPUT', "sha256 must be the file's SHA-256: 64 hex digits");
     sha256 = r.data;
   }
-  res.json(done(res, await verify(app, receipt, sha256 ? { sha256 } : undefined)));
+  res.json(done(res, await withIngestCheck(app, await verify(app, receipt, sha256 ? { sha256 } : undefined))));
 }
 
 /** Notes the verdict for the metrics (verifications by verdict). */
@@ -142,7 +156,15 @@ function publicCheck(c: Check): Check {
     };
   if (c.name === 'format') return { ...c, detail: c.status === 'pass' ? 'a well-formed liuhen-receipt/1' : c.detail };
   if (c.name === 'content') return { ...c, detail: 'the file is not compared here: drop it on the Verify page to check it in your browser' };
+  // The device check's detail names the device, its agency and key indexes: the public reads the level's words only.
+  if (c.name === 'device') return { ...c, detail: c.detail.split(' — ')[0] ?? '' };
   return c;
+}
+
+function publicIngestCheck(c: IngestCheck | null): Omit<IngestCheck, 'detail'> | null {
+  if (!c) return null;
+  const { detail: _detail, ...rest } = c;
+  return rest;
 }
 
 const memos = new WeakMap<object, VerdictMemo>();
@@ -221,6 +243,8 @@ export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unk
       unaltered: integrity.every((c) => c.status === 'pass'),
       status: verdict.status,
       checks: verdict.checks.map(publicCheck),
+      ...(verdict.authenticity ? { authenticity: verdict.authenticity } : {}),
+      deviceCheck: publicIngestCheck(await storedIngestCheck(app, stored.record.id)),
     }),
   );
   if (stamp && verdict.status === 'verified' && status.notarized) memo.keep(key, { body: text, leaf: stored.leaf, stamp, receipt });

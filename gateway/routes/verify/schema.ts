@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { CHECK_NAMES, receiptSchema } from '../../../src/index.js';
 import { CHECK_CODES } from '../../http/codes.js';
+import { ingestCheckSchema } from '../records/device-check.js';
+
+/** The record's authenticity level (issue 13): how strong its "before the chain" evidence is, in words a judge reads. */
+export const authenticitySchema = z
+  .object({
+    level: z.enum(['device-signed', 'station-signed', 'revoked-key', 'unenrolled-key', 'enrollment-unknown']),
+    zh: z.string(),
+    en: z.string(),
+  })
+  .meta({ id: 'Authenticity' });
 
 export const sha256Schema = z
   .string()
@@ -34,6 +44,11 @@ export const verdictSchema = z
     leaf: z.string().nullable(),
     root: z.string().nullable(),
     checks: z.array(checkSchema),
+    authenticity: authenticitySchema.optional().describe("from the device check: the registry's enrollments as they stand now"),
+    deviceCheck: ingestCheckSchema
+      .nullable()
+      .optional()
+      .describe('the check this station made when it received the record (POST /v1/records/signed), when the record is in its journal'),
   })
   .meta({ id: 'Verdict' });
 
@@ -53,5 +68,11 @@ export const publicVerdictSchema = z
     unaltered: z.boolean().nullable().describe('true when signature, leaf and inclusion hold; null while not sealed'),
     status: z.enum(['verified', 'failed', 'incomplete']),
     checks: z.array(checkSchema),
+    authenticity: authenticitySchema.optional().describe('the authenticity level, when the registry keeps device enrollments'),
+    deviceCheck: ingestCheckSchema
+      .omit({ detail: true })
+      .nullable()
+      .optional()
+      .describe('the check made when the record was received (its detail, which names keys and devices, left out)'),
   })
   .meta({ id: 'PublicVerdict' });

@@ -345,4 +345,35 @@ export default {
   'receipt.size': 'File size',
   'receipt.anchor': 'Anchoring',
   'receipt.attestations': 'Notarization',
+  // The authenticity panel (issue 13, web/js/authenticity.js).
+  'auth.heading': 'Authenticity before the chain',
+  'auth.intro':
+    'The verdict above says whether the record changed after it was anchored; this says where it came from before: whose key signed it, and whether the registry enrolled that key for this device.',
+  'auth.level.device-signed': 'Signed at capture by the enrolled device',
+  'auth.level.station-signed': 'Signed at upload by the enrolled station (the device had no key)',
+  'auth.level.revoked-key': 'Signed by a revoked key',
+  'auth.level.unenrolled-key': 'Not signed by an enrolled key',
+  'auth.level.enrollment-unknown': 'Device enrollment could not be checked',
+  'auth.means.device-signed':
+    'The agency had enrolled the signing key for this device on the registry when the record was captured, and it was not revoked before the record was anchored. The record is protected from capture on: any later change would be detected.',
+  'auth.means.station-signed':
+    "The capture device has no signing key; the record was signed when it reached the agency's enrolled station. Changes after the upload would be detected; the step from capture to upload rests on the station and the upload procedure.",
+  'auth.means.revoked-key':
+    'The agency declared the signing key compromised (e.g. the device was stolen), and this record is not proven to have existed before the stated compromise time. This alone shows neither forgery nor authenticity: other evidence must corroborate it.',
+  'auth.means.unenrolled-key':
+    "The signing key was not enrolled for this device or one of the agency's stations: an unenrolled device, another agency's device or an unknown key. The record is unchanged since it was anchored, but the registry does not vouch for its origin before that.",
+  'auth.means.enrollment-unknown':
+    'The registry keeps no device enrollments (an older version) or could not be read; this verdict says nothing about authenticity before the chain.',
+  'auth.noLevel': 'This verification did not consult the device enrollments.',
+  'auth.ingest': 'Checked by the station when it received the record ({time}): {level}.',
+  'auth.ingest.flagged': 'Flagged by the station when it received the record ({time}): {level}. The record was kept, not refused.',
+  'auth.scale': 'What each level means',
+  // The device page's key section (issue 13, web/js/device-keys.js).
+  'device.keys': 'Signing keys',
+  'device.keys.changes': 'Key changes',
+  'device.keys.explained': 'Records {from} → {to}: a key rotation enrolled on the registry (not a finding)',
+  'device.keys.unexplained': 'Records {from} → {to}: the signing key changed, and the registry does not explain it',
+  'device.keys.flagged': 'Records flagged on receipt (kept)',
+  'device.keys.flaggedItem': 'Record {seq}: {level}',
+  'device.keys.flaggedWhen': 'checked by the station when it arrived ({time})',
 };

@@ -352,4 +352,32 @@ export default {
   'receipt.size': '文件大小',
   'receipt.anchor': '上链',
   'receipt.attestations': '公证',
+  // The authenticity panel (issue 13, web/js/authenticity.js).
+  'auth.heading': '采集前的真实性',
+  'auth.intro': '上面的结论说明记录上链后是否被改动；这里说明记录在上链之前来自哪里：由谁的密钥签名，该密钥是否在登记簿中登记给这台设备。',
+  'auth.level.device-signed': '由登记的执法设备在采集时签名',
+  'auth.level.station-signed': '由登记的工作站在上传时签名（设备无密钥）',
+  'auth.level.revoked-key': '签名密钥已被吊销',
+  'auth.level.unenrolled-key': '未由登记的密钥签名',
+  'auth.level.enrollment-unknown': '无法查询设备登记',
+  'auth.means.device-signed': '签名密钥在采集时已由执法机关在登记簿中登记给这台设备，且在记录上链前未被吊销。记录自采集起即受保护，之后的任何改动都会被发现。',
+  'auth.means.station-signed':
+    '采集设备本身没有签名密钥；记录在上传到执法机关登记的采集工作站时签名。上传之后的改动会被发现，采集到上传之间的环节由工作站和上传流程证明。',
+  'auth.means.revoked-key':
+    '执法机关已声明该签名密钥泄露（例如设备被盗），而本记录无法证明早于声明的泄露时间存在。这本身既不证明记录是伪造的，也不证明是真实的，需要其他证据佐证。',
+  'auth.means.unenrolled-key':
+    '签名密钥没有在登记簿中登记给这台设备或本机关的工作站：可能是未登记的设备、其他机关的设备或来源不明的密钥。记录上链后未被改动，但上链前的来源没有登记簿的证明。',
+  'auth.means.enrollment-unknown': '登记簿不保存设备登记（旧版本）或暂时无法查询；本结论不涉及采集前的真实性。',
+  'auth.noLevel': '本次核验未查询设备登记。',
+  'auth.ingest': '工作站接收该记录时（{time}）的核对结果：{level}。',
+  'auth.ingest.flagged': '工作站接收该记录时（{time}）已将其标记：{level}。记录照常保存，未被拒收。',
+  'auth.scale': '各等级的含义',
+  // The device page's key section (issue 13, web/js/device-keys.js).
+  'device.keys': '签名密钥',
+  'device.keys.changes': '密钥变更',
+  'device.keys.explained': '第 {from} → {to} 条：登记簿记录的密钥轮换（不是问题）',
+  'device.keys.unexplained': '第 {from} → {to} 条：签名密钥变更，登记簿无法解释',
+  'device.keys.flagged': '接收时被标记的记录（照常保存）',
+  'device.keys.flaggedItem': '第 {seq} 条：{level}',
+  'device.keys.flaggedWhen': '工作站接收时核对（{time}）',
 };
