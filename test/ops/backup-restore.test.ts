@@ -6,7 +6,7 @@ import { isAnchored, type AnchorState } from '../../src/chain/state.js';
 import { Liuhen } from '../../src/liuhen.js';
 import { jsonLines, liuhen } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { api, liuhenAsync, start, stop, until, upload, type Started } from './helpers.js';
+import { api, liuhenAsync, start, stop, stopOrKill, until, upload, type Started } from './helpers.js';
 
 /**
  * Issue 14: `liuhen backup` of a RUNNING system (real processes: `liuhen
@@ -21,9 +21,9 @@ describe('liuhen backup / restore of a running system', () => {
   const t = tempDir('liuhen-backup-');
   const running: Started[] = [];
   afterAll(async () => {
-    for (const s of running) if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
+    for (const s of running) await stopOrKill(s);
     t.cleanup();
-  });
+  }, 90_000);
 
   it('backs up while running, restores into a fresh folder, starts from it and verifies every receipt served before', { timeout: 480_000 }, async () => {
     const data = join(t.dir, 'station');

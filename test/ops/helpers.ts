@@ -30,6 +30,18 @@ export async function stop(s: Started): Promise<number | null> {
   return s.exited;
 }
 
+/**
+ * Cleanup after a failed test: Ctrl-C first, so the system stops its own Anvil (a SIGKILL
+ * would leave that child running), SIGKILL only if it has not exited within 30 s.
+ */
+export async function stopOrKill(s: Started): Promise<void> {
+  if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
+  s.proc.kill('SIGINT');
+  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 30_000);
+  await s.exited;
+  clearTimeout(timer);
+}
+
 /** The CLI as a child process without blocking this test's event loop (uploads go on meanwhile). */
 export function liuhenAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });

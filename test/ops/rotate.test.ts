@@ -4,7 +4,7 @@ import { Contract, JsonRpcProvider, id } from 'ethers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonLines, liuhen } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { api, start, stop, until, upload, type Started } from './helpers.js';
+import { api, start, stop, stopOrKill, until, upload, type Started } from './helpers.js';
 
 const ABI = [
   'function agencyOf(address) view returns (bytes32)',
@@ -25,9 +25,9 @@ describe('key rotation (liuhen keys rotate, liuhen notary rotate)', () => {
   const t = tempDir('liuhen-rotate-');
   const running: Started[] = [];
   afterAll(async () => {
-    for (const s of running) if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
+    for (const s of running) await stopOrKill(s);
     t.cleanup();
-  });
+  }, 90_000);
 
   it('rotates both keys; every receipt from before keeps verifying and new records use the new keys', { timeout: 480_000 }, async () => {
     const data = join(t.dir, 'station');
