@@ -203,8 +203,16 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
       leaf_per_second: Math.round(ids.length / ((w1 - w0) / 1000)),
       post_per_second: Math.round(ids.length / ((w2 - w1) / 1000)),
     });
+    // The memo's counters (GET /metrics answers loopback clients): how each mix was served.
+    const memoCounts = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`${sys.url}/metrics`)).text();
+      const n = (result: string) => Number(new RegExp(`^liuhen_verdict_memo_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { hit: n('hit'), miss: n('miss'), stale: n('stale') };
+    };
     for (const [bench, requests] of cases) {
+      const before = await memoCounts();
       const r = await load(requests);
+      const after = await memoCounts();
       emit({
         bench,
         connections,
@@ -216,6 +224,7 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
         ratio_to_healthz: Number((r.rps / Math.max(1, health.rps)).toFixed(2)),
         non2xx: r.non2xx,
         errors: r.errors,
+        memo: { hit: after.hit! - before.hit!, miss: after.miss! - before.miss!, stale: after.stale! - before.stale! },
         goal: '≥ 1,000/s, p99 ≤ 50 ms, ≥ 0.4× healthz',
       });
     }

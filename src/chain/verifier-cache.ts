@@ -26,7 +26,8 @@ import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.
  * dropped; so is everything after more than 2,000 blocks without a sync, or
  * when the node will not list the logs. Otherwise the registry's logs since
  * the last sync are read:
- * `BatchCosigned(agency, root)` drops that root's co-signatures;
+ * `BatchCosigned(agency, root)` and `BatchNotarized(agency, root)` drop that
+ * root's co-signatures;
  * `BatchAnchored` changes nothing cached (new batches are not cached until
  * final); any other event of the registry (roles granted or revoked, the
  * threshold changed, an event of a version 1 registry, anything a future
@@ -40,7 +41,8 @@ import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.
  * Whole verdicts (the gateway's memo of public verdicts) are keyed to the
  * same rule through `stamp(root)`: a string that changes whenever anything
  * above is dropped — every flush and every role/threshold/other event bumps
- * the view's epoch, a `BatchCosigned` of a root bumps that root's epoch. A
+ * the view's epoch, a `BatchCosigned` or `BatchNotarized` of a root bumps that
+ * root's epoch. A
  * verdict computed under a stamp is the uncached verdict for as long as the
  * stamp stays the same (and the view is synced as for any verification).
  */
@@ -60,6 +62,7 @@ const MAX_LOG_SCAN = 2_000;
 
 const BATCH_ANCHORED = registryInterface.getEvent('BatchAnchored')!.topicHash;
 const BATCH_COSIGNED = registryInterface.getEvent('BatchCosigned')!.topicHash;
+const BATCH_NOTARIZED = registryInterface.getEvent('BatchNotarized')!.topicHash;
 
 class Bounded<V> extends Map<string, V> {
   constructor(private readonly max: number) {
@@ -91,7 +94,7 @@ export class RegistryView {
   private generation = 0;
   /** Bumped by every drop that may change any verdict (flush, roles, threshold, unknown events). */
   private epoch = 0;
-  /** Bumped per root by its `BatchCosigned` events (a co-signature changes that batch's verdicts only). */
+  /** Bumped per root by its `BatchCosigned`/`BatchNotarized` events (they change that batch's verdicts only). */
   private readonly rootEpochs: Map<string, number> = new Map();
   private readonly maxEntries: number;
   private readonly ttl: number;
@@ -163,7 +166,8 @@ export class RegistryView {
   private apply(l: Log): void {
     const topic = l.topics[0];
     if (topic === BATCH_ANCHORED) return;
-    if (topic === BATCH_COSIGNED) {
+    // A co-signature, or the threshold reached by one: only that batch's co-signatures may have changed.
+    if (topic === BATCH_COSIGNED || topic === BATCH_NOTARIZED) {
       let root: string | undefined;
       try {
         root = registryInterface.parseLog({ topics: [...l.topics], data: l.data })?.args.root as string | undefined;
@@ -272,7 +276,7 @@ export class RegistryView {
 
   /**
    * Any other latest-state read of the registry (e.g. a device's enrollment
-   * history): kept until an event other than BatchAnchored/BatchCosigned
+   * history): kept until an event other than BatchAnchored/BatchCosigned/BatchNotarized
    * (enrollments, rotations and revocations are such events) or a flush.
    */
   latestState<V>(key: string, read: () => Promise<V>): Promise<V> {

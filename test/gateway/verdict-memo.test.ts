@@ -61,6 +61,9 @@ describe('memoised public verdicts over a real chain', () => {
   let leaf: string;
   let body: RequestInit;
   let before: string;
+  let signer: Awaited<ReturnType<typeof openKey>>;
+  let notary: Awaited<ReturnType<typeof openKey>>;
+  let registry: string;
 
   const leafVerdict = async () => (await (await h.call(`/v1/verify/${leaf}`)).json()) as Verdict & { notarized: boolean };
   const postVerdict = async () => (await (await h.call('/v1/verify', body)).json()) as Verdict;
@@ -74,7 +77,7 @@ describe('memoised public verdicts over a real chain', () => {
     leaf = rec.leaf;
     const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
     before = await provider.send('evm_snapshot', []);
-    const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
+    signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
     const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
     try {
       await anchorer.anchorPending({ timeoutMs: 30_000 });
@@ -87,9 +90,9 @@ describe('memoised public verdicts over a real chain', () => {
     expect((await leafVerdict()).status).toBe('incomplete');
     expect((await memoCounts()).hit).toBe(pending.hit);
 
-    const notary = (await openKey(notaryKey(h.dir), anvil.chainId)).connect(provider);
+    notary = (await openKey(notaryKey(h.dir), anvil.chainId)).connect(provider);
     const attestedAt = (await provider.getBlock('latest'))!.timestamp;
-    const registry = h.liuhen.config.chain!.registry!;
+    registry = h.liuhen.config.chain!.registry!;
     const signature = await notary.signTypedData(
       attestationDomain(anvil.chainId, registry),
       ATTESTATION_TYPES as never,
@@ -115,6 +118,34 @@ describe('memoised public verdicts over a real chain', () => {
     const after = await memoCounts();
     expect(after.hit - warm.hit).toBe(10);
     expect(after.miss).toBe(warm.miss);
+
+    // Another batch anchored, co-signed and notarized (BatchAnchored, BatchCosigned, BatchNotarized of
+    // another root): this batch's memoised verdicts stay fresh.
+    await upload(h, new TextEncoder().encode('another batch'), { case: 'C-MEMO-2', stage: 'filing' });
+    const [next] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
+    const again = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
+    try {
+      await again.anchorPending({ timeoutMs: 30_000 });
+    } finally {
+      again.close();
+    }
+    const at2 = (await provider.getBlock('latest'))!.timestamp;
+    const sig2 = await notary.signTypedData(
+      attestationDomain(anvil.chainId, registry),
+      ATTESTATION_TYPES as never,
+      attestationMessage({ ...next!, attestedAt: at2 }),
+    );
+    const tx = await new Contract(registry, registryInterface, notary)
+      .getFunction('cosign')
+      .send(agencyToBytes32(next!.agency), next!.root, [{ attestedAt: at2, signature: sig2 }]);
+    const mined = await tx.wait();
+    expect(mined!.logs.some((l) => registryInterface.parseLog(l)?.name === 'BatchNotarized')).toBe(true);
+    const quiet = await memoCounts();
+    expect(await leafVerdict()).toEqual(first);
+    expect(await postVerdict()).toEqual(firstPost);
+    const later = await memoCounts();
+    expect(later.hit - quiet.hit).toBe(2);
+    expect(later.stale).toBe(quiet.stale);
   }, 90_000);
 
   test('a registry event (the notary threshold raised above the co-signatures): the next answers are recomputed and not verified', async () => {
