@@ -220,7 +220,7 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
       const before = [await api.signed(t2, made[0]!), await api.signed(t2, made[1]!)];
       ids.push(...before);
       say('  waiting for its first records to be anchored (before the theft is declared)…');
-      if (!(await waitAnchored(api, run.tokens.supervisor, before, p.waitMs ?? 90_000))) say('  not anchored in time: they will be flagged too');
+      if (!(await waitUntil('anchored', api, run.tokens.supervisor, before, p.waitMs ?? 90_000))) say('  not anchored in time: they will be flagged too');
       const compromisedAt = await revokeStolenCamera(enrollment, { agency: scj, device: DEMO.stolenCamera, reason: '执法记录仪巡查时被盗 (stolen on patrol)' });
       say(`  key revoked as compromised from ${new Date(compromisedAt * 1000).toISOString()}`);
       // The thief's uploads reach the station strictly after the compromise time (the station judges by its own clock, to the second).
@@ -251,7 +251,7 @@ export async function runDemo(p: DemoParameters): Promise<DemoSummary> {
 
   // ── Wait for the real-time loop: sealed, anchored, notarized ────────────
   say(`${ids.length} records journaled; waiting for anchoring and notarization…`);
-  const notarized = await waitNotarized(api, run.tokens.supervisor, ids, p.waitMs ?? 90_000);
+  const notarized = await waitUntil('notarized', api, run.tokens.supervisor, ids, p.waitMs ?? 90_000);
   say(notarized ? 'every record is anchored and notarized' : 'not every record is notarized yet (is the notary running?)');
 
   const firstLeaf = await api.leafOf(run.tokens.supervisor, ids[1]!);
@@ -446,24 +446,13 @@ function client(url: string) {
   };
 }
 
-async function waitAnchored(api: ReturnType<typeof client>, token: string, ids: string[], waitMs: number): Promise<boolean> {
+/** Waits until every record's status says `what` (anchored, or notarized), at most `waitMs`; false when some never did. */
+async function waitUntil(what: 'anchored' | 'notarized', api: ReturnType<typeof client>, token: string, ids: string[], waitMs: number): Promise<boolean> {
   const deadline = Date.now() + waitMs;
   let pending = [...ids];
   while (pending.length > 0 && Date.now() < deadline) {
     const still: string[] = [];
-    for (const id of pending) if (!(await api.status(token, id)).anchored) still.push(id);
-    pending = still;
-    if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000));
-  }
-  return pending.length === 0;
-}
-
-async function waitNotarized(api: ReturnType<typeof client>, token: string, ids: string[], waitMs: number): Promise<boolean> {
-  const deadline = Date.now() + waitMs;
-  let pending = [...ids];
-  while (pending.length > 0 && Date.now() < deadline) {
-    const still: string[] = [];
-    for (const id of pending) if (!(await api.status(token, id)).notarized) still.push(id);
+    for (const id of pending) if (!(await api.status(token, id))[what]) still.push(id);
     pending = still;
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000));
   }
