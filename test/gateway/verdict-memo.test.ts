@@ -4,9 +4,6 @@ import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/ind
 import {
   agencyToBytes32,
   agencyKey,
-  attestationDomain,
-  attestationMessage,
-  ATTESTATION_TYPES,
   createAnchorer,
   deploy,
   devAccount,
@@ -17,6 +14,7 @@ import {
   startAnvil,
   type EmbeddedChain,
 } from '../../src/index.js';
+import { cosign } from '../chain/helpers.js';
 import { json, startGateway, upload, type Harness } from './harness.js';
 
 /**
@@ -65,6 +63,15 @@ describe('memoised public verdicts over a real chain', () => {
   let notary: Awaited<ReturnType<typeof openKey>>;
   let registry: string;
 
+  /** Anchors what is sealed, with the folder's agency key (as the anchoring loop would). */
+  const anchorSealed = async () => {
+    const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
+    try {
+      await anchorer.anchorPending({ timeoutMs: 30_000 });
+    } finally {
+      anchorer.close();
+    }
+  };
   const leafVerdict = async () => (await (await h.call(`/v1/verify/${leaf}`)).json()) as Verdict & { notarized: boolean };
   const postVerdict = async () => (await (await h.call('/v1/verify', body)).json()) as Verdict;
   // One signer with its own nonce count for every governance transaction of these tests.
@@ -78,12 +85,7 @@ describe('memoised public verdicts over a real chain', () => {
     const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
     before = await provider.send('evm_snapshot', []);
     signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
-    const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-    try {
-      await anchorer.anchorPending({ timeoutMs: 30_000 });
-    } finally {
-      anchorer.close();
-    }
+    await anchorSealed();
     // Not notarized yet: answered, never memoised.
     const pending = await memoCounts();
     expect((await leafVerdict()).status).toBe('incomplete');
@@ -91,18 +93,8 @@ describe('memoised public verdicts over a real chain', () => {
     expect((await memoCounts()).hit).toBe(pending.hit);
 
     notary = (await openKey(notaryKey(h.dir), anvil.chainId)).connect(provider);
-    const attestedAt = (await provider.getBlock('latest'))!.timestamp;
     registry = h.liuhen.config.chain!.registry!;
-    const signature = await notary.signTypedData(
-      attestationDomain(anvil.chainId, registry),
-      ATTESTATION_TYPES as never,
-      attestationMessage({ ...batch!, attestedAt }),
-    );
-    await (
-      await new Contract(registry, registryInterface, notary)
-        .getFunction('cosign')
-        .send(agencyToBytes32(batch!.agency), batch!.root, [{ attestedAt, signature }])
-    ).wait();
+    await cosign(notary, anvil.chainId, registry, batch!);
     const receipt = await (await h.call(`/v1/records/${rec.id}/receipt`, { token: h.t.supervisor })).json();
     body = json({ receipt, sha256: rec.sha256 });
 
@@ -123,23 +115,13 @@ describe('memoised public verdicts over a real chain', () => {
     // another root): this batch's memoised verdicts stay fresh.
     await upload(h, new TextEncoder().encode('another batch'), { case: 'C-MEMO-2', stage: 'filing' });
     const [next] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
-    const again = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-    try {
-      await again.anchorPending({ timeoutMs: 30_000 });
-    } finally {
-      again.close();
-    }
-    const at2 = (await provider.getBlock('latest'))!.timestamp;
-    const sig2 = await notary.signTypedData(
-      attestationDomain(anvil.chainId, registry),
-      ATTESTATION_TYPES as never,
-      attestationMessage({ ...next!, attestedAt: at2 }),
-    );
-    const tx = await new Contract(registry, registryInterface, notary)
-      .getFunction('cosign')
-      .send(agencyToBytes32(next!.agency), next!.root, [{ attestedAt: at2, signature: sig2 }]);
-    const mined = await tx.wait();
-    expect(mined!.logs.some((l) => registryInterface.parseLog(l)?.name === 'BatchNotarized')).toBe(true);
+    await anchorSealed();
+    await cosign(notary, anvil.chainId, registry, next!);
+    const notarizedLogs = await provider.getLogs({
+      address: registry,
+      topics: [registryInterface.getEvent('BatchNotarized')!.topicHash, agencyToBytes32(next!.agency), next!.root],
+    });
+    expect(notarizedLogs.length).toBe(1);
     const quiet = await memoCounts();
     expect(await leafVerdict()).toEqual(first);
     expect(await postVerdict()).toEqual(firstPost);
