@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { Router, type Express, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import express, { Router, type Express, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { JournalAuditTrail } from './audit/trail.js';
 import { parseGatewayConfig, type GatewayConfig } from './config.js';
 import type { Context } from './context.js';
 import { stderrLogger, type GatewayDeps } from './deps.js';
-import { errorMiddleware, httpError, notFound } from './http/errors.js';
+import { errorMiddleware, notFound } from './http/errors.js';
 import { dataRateGuard } from './http/rate.js';
+import { rateLimiter } from './http/rate-limit.js';
 import { accessLog } from './logging.js';
 import { createMetrics, metricsAccess, type GatewayMetrics } from './metrics.js';
 import { mount, type RouteSpec } from './http/route.js';
@@ -52,19 +52,8 @@ export function createApp(deps: GatewayDeps): Express {
       logger,
     });
 
-  const limiter = (limit: number, what: string, extra: Partial<Parameters<typeof rateLimit>[0]> = {}): RequestHandler =>
-    rateLimit({
-      windowMs: config.rateLimit.windowMs,
-      limit,
-      standardHeaders: 'draft-7',
-      legacyHeaders: false,
-      handler: (req, res, next) => {
-        const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-        res.set('Retry-After', String(reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : Math.ceil(config.rateLimit.windowMs / 1000)));
-        next(httpError('RATE_LIMITED', `too many ${what} from this address; try again later`));
-      },
-      ...extra,
-    });
+  const limiter = (limit: number, what: string, counts?: (res: Response) => boolean): RequestHandler =>
+    rateLimiter({ windowMs: config.rateLimit.windowMs, limit, what, ...(counts && { counts }) });
 
   const ctx: Context = {
     liuhen: deps.liuhen,
@@ -79,10 +68,7 @@ export function createApp(deps: GatewayDeps): Express {
     clock,
     logger,
     // Counts only refused authorisations; past the limit the address is refused everything until the window ends.
-    authFailureLimiter: limiter(config.rateLimit.authFailures, 'failed authorisations', {
-      skipSuccessfulRequests: true,
-      requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
-    }),
+    authFailureLimiter: limiter(config.rateLimit.authFailures, 'failed authorisations', (res) => res.statusCode === 401 || res.statusCode === 403),
     verifyLimiter: limiter(config.rateLimit.verify, 'verifications'),
     ...(deps.components && { components: deps.components }),
     metrics: undefined as unknown as GatewayMetrics,
@@ -111,6 +97,9 @@ export function createApp(deps: GatewayDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  // No ETag on API answers (a SHA-1 of every body): verdicts and evidence reads are no-store, and
+  // nothing here answers conditional requests. Static pages keep theirs (serve-static sets its own).
+  app.set('etag', false);
   // The access log and the request id (X-Request-Id, error bodies, audit entries) before anything can answer.
   app.use(accessLog(logger));
   app.use((req, res, next) => {

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { FEEDBACK_STEPS, monotonicUlid, receiptFromJournal, type FeedbackEntry } from '../../../src/index.js';
 import { chainStatus, requireStore, type Context } from '../../context.js';
 import { errorResponses } from '../../http/docs.js';
 import { httpError } from '../../http/errors.js';
+import { rateLimiter } from '../../http/rate-limit.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { journalSupervision, phoneVault, stats, supervisionConfig } from '../stats/service.js';
 import { feedbackBody, queueQuery, queueSchema, refParams, statusSchema, stepBody, submittedSchema, trackingParams } from './schema.js';
@@ -51,16 +51,7 @@ class KeyedWindow {
 }
 
 function limiter(limit: number, windowMs: number, what: string): RequestHandler {
-  return rateLimit({
-    windowMs,
-    limit,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    handler: (_req, res, next) => {
-      res.set('Retry-After', String(Math.ceil(windowMs / 1000)));
-      next(httpError('RATE_LIMITED', `too many ${what} from this address; try again later`));
-    },
-  });
+  return rateLimiter({ windowMs, limit, what });
 }
 
 function queueItem(fb: FeedbackEntry, phone: 'none' | 'held' | 'erased') {
