@@ -90,7 +90,8 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
     (req, res, next) => {
       locals(res).auditIds = {};
       if (spec.minBytesPerSecond !== undefined) setMinDataRate(res, spec.minBytesPerSecond);
-      watchForAudit(req, res, spec, app);
+      // A public route checks no token, so it has no refused authorisation to audit either.
+      if (spec.audit || spec.access !== 'public') watchForAudit(req, res, spec, app);
       next();
     },
     ...(spec.before ?? []),

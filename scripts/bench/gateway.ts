@@ -14,6 +14,9 @@
  *   measured after one pass over the 1,000 (each verdict computed once, as a
  *   gateway in service would have), `gateway.first_verdicts` says how fast that pass went.
  *
+ * The access log is written (to a file in the run's folder), as `liuhen start`
+ * writes it to stderr: a figure without it would flatter every route.
+ *
  * Whatever verdict cache main has is measured as it is; this harness only
  * measures. `npm run bench -- gateway`; LIUHEN_BENCH_SECONDS (default 10) and
  * LIUHEN_BENCH_CONNECTIONS (default 32) tune a run, LIUHEN_BENCH_RECEIPTS
@@ -23,6 +26,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { createLogger } from '../../gateway/logging.js';
 import { startSystem } from '../../gateway/system.js';
 import { tempDir } from '../../test/helpers/tmp.js';
 
@@ -91,13 +96,14 @@ export async function run(emit: Emit, opts: Options = {}): Promise<void> {
   const connections = opts.connections ?? Number(process.env.LIUHEN_BENCH_CONNECTIONS ?? 32);
   const population = opts.receipts ?? Number(process.env.LIUHEN_BENCH_RECEIPTS ?? 1000);
   const t = tempDir('liuhen-bench-gw-');
-  const silent = { info() {}, warn() {}, error() {} };
+  // The access log is on, as under `liuhen start` (info, one synchronous line per request), written to a file as an operator would redirect stderr.
+  const logger = createLogger({ level: 'info', destination: pino.destination({ dest: join(t.dir, 'gateway.log'), sync: true }) });
   const big = 10_000_000;
   const sys = await startSystem({
     dataDir: t.dir,
     port: 0,
     chainPort: 0,
-    logger: silent,
+    logger,
     onProgress: () => {},
     gatewayConfig: {
       rateLimit: { requests: big, verify: big, authFailures: big },
