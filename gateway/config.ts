@@ -125,8 +125,16 @@ export const gatewayConfigSchema = z.strictObject({
       trustFile: z.string().min(1).max(4096).optional(),
     })
     .prefault({}),
-  /** Express `trust proxy`: false (default) when clients connect directly; a hop count behind a reverse proxy. */
-  trustProxy: z.union([z.boolean(), z.number().int().min(0).max(16)]).default(false),
+  /**
+   * Express `trust proxy`: false (default) when clients connect directly; a hop count behind a reverse proxy.
+   * Not `true`: that trusts the left-most X-Forwarded-For entry, which any client writes itself —
+   * every request could claim a fresh address, and with it a fresh rate limit and a false audit `from`.
+   */
+  trustProxy: z
+    .union([z.literal(false), z.number().int().min(0).max(16)], {
+      error: 'must be false, or the number of reverse proxies in front of the gateway (0–16); true would let every client choose its own address',
+    })
+    .default(false),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

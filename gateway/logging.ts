@@ -91,13 +91,15 @@ export function defaultLogger(): LiuhenLogger {
 }
 
 const REQUEST_ID = /^[\w.:-]{8,128}$/;
+/** Path segments that are secrets themselves: a feedback tracking code works like a password (only its hash is stored). */
+const SECRET_IN_PATH = /^(\/v1\/feedback\/status\/)[^/]+/;
 
 /**
  * The access log and request ids. A well-formed incoming `X-Request-Id` (from
  * a reverse proxy) is kept, so proxy and gateway logs share it; otherwise a
  * fresh UUID. One line per request once it is over:
  * `{req: {id, method, path, from}, res: {status}, ms}` — never a header, never
- * the query. A client that went away before its answer was sent is logged
+ * the query, never a feedback tracking code. A client that went away before its answer was sent is logged
  * with status 499 (nginx's "client closed request"), as the audit trail does.
  * Without a pino logger (tests with `silentLogger`) or below level info, the
  * ids are still made and nothing else is done: this runs on every request,
@@ -114,10 +116,15 @@ export function accessLog(logger: Logger): RequestHandler {
     if (p?.isLevelEnabled('info')) {
       const started = performance.now();
       const method = req.method;
-      const path = req.originalUrl.split('?')[0];
+      const path = req.originalUrl.split('?')[0]!.replace(SECRET_IN_PATH, '$1[redacted]');
       res.once('close', () => {
         const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
-        const line = { req: { id, method, path, from: req.ip ?? req.socket.remoteAddress }, res: { status }, ms: Math.round(performance.now() - started) };
+        const line = {
+          req: { id, method, path, from: req.ip ?? req.socket.remoteAddress },
+          // An answer cut off after its headers (a download the client abandoned) says so.
+          res: res.writableFinished ? { status } : { status, incomplete: true },
+          ms: Math.round(performance.now() - started),
+        };
         const message = `${method} ${path} ${status}`;
         if (status >= 500) p.error(line, message);
         else p.info(line, message);

@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import type { Request, RequestHandler, Response } from 'express';
 import { httpError } from './errors.js';
 
@@ -24,14 +24,23 @@ export interface RateLimitOptions {
   /** What is counted, for the error message ("too many verifications from this address"). */
   what: string;
   /**
-   * Only responses this accepts stay counted (e.g. failed authorisations).
-   * A request is counted while in flight and uncounted once its response is
-   * known not to count, so many concurrent attempts cannot all slip in
-   * before the first is answered.
+   * Only responses this accepts stay counted (failed authorisations). A
+   * request is counted on arrival — so a burst of concurrent guesses cannot
+   * all slip in before the first is answered — and uncounted as soon as it
+   * is known not to count: `releaseRateLimit(res)` (the token checked out),
+   * or its response does not count. A response that counts after a release
+   * (a handler's 403) is counted again.
    */
   counts?: (res: Response) => boolean;
   /** ms since the epoch (tests). */
   now?: () => number;
+}
+
+const RELEASE = Symbol('liuhen.rate-limit.release');
+
+/** This request does not count for the `counts` limiter it passed (its token checked out): uncounted now, not when answered. */
+export function releaseRateLimit(res: Response): void {
+  (res.locals as Record<symbol, (() => void) | undefined>)[RELEASE]?.();
 }
 
 export function rateLimiter(o: RateLimitOptions): RequestHandler {
@@ -39,6 +48,13 @@ export function rateLimiter(o: RateLimitOptions): RequestHandler {
   const policy = `${o.limit};w=${Math.ceil(o.windowMs / 1000)}`;
   let windowStart = -1;
   let used = new Map<string, number>();
+  /** Adds `by` to `key`'s count if the window `start` is still the current one (a window gone is forgotten whole). */
+  const add = (start: number, key: string, by: number) => {
+    if (start !== windowStart) return;
+    const n = (used.get(key) ?? 0) + by;
+    if (n > 0) used.set(key, n);
+    else used.delete(key);
+  };
   return (req, res, next) => {
     const t = now();
     const start = t - (t % o.windowMs);
@@ -60,11 +76,18 @@ export function rateLimiter(o: RateLimitOptions): RequestHandler {
     used.set(key, seen + 1);
     if (o.counts) {
       const counts = o.counts;
-      const map = used;
+      let counted = true;
+      const release = () => {
+        if (counted) add(start, key, -1);
+        counted = false;
+      };
+      (res.locals as Record<symbol, () => void>)[RELEASE] = release;
       res.once('finish', () => {
-        if (counts(res)) return;
-        const n = map.get(key) ?? 0;
-        if (n > 0) map.set(key, n - 1);
+        if (!counts(res)) release();
+        else if (!counted) {
+          counted = true;
+          add(start, key, 1);
+        }
       });
     }
     next();
@@ -75,18 +98,42 @@ function clientAddress(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
-/** The key an address is counted under: an IPv4 address itself (also when IPv4-mapped), an IPv6 address's /56. */
+/**
+ * The key an address is counted under: an IPv4 address itself (also when
+ * written inside IPv6: IPv4-mapped, IPv4-compatible, the NAT64 prefix
+ * 64:ff9b::/96 of RFC 6052 — each of those clients is one IPv4 host), an IPv6
+ * address's /56. Anything that is not an IP address (a proxy's garbage in
+ * X-Forwarded-For) shares one key, so it can neither mint fresh limits nor fill memory.
+ */
 export function addressKey(address: string): string {
   const zone = address.indexOf('%');
   const ip = zone >= 0 ? address.slice(0, zone) : address;
-  if (!isIPv6(ip)) return ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  const [head = '', tail] = ip.split('::');
-  const groups = (s: string) => (s === '' ? [] : s.split(':'));
-  const width = (g: string[]) => g.reduce((n, x) => n + (x.includes('.') ? 2 : 1), 0);
-  // "::" stands for as many zero groups as the address lacks (RFC 4291 §2.2); an IPv4 tail is two groups.
-  const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0'), ...groups(tail)];
-  const g = all.slice(0, 4).map((x) => parseInt(x, 16));
+  const family = isIP(ip);
+  if (family === 4) return ip;
+  if (family !== 6) return '(not an IP address)';
+  const g = ipv6Groups(ip);
+  const v4 = () => `${g[6]! >> 8}.${g[6]! & 0xff}.${g[7]! >> 8}.${g[7]! & 0xff}`;
+  const zeroTo = (n: number) => g.slice(0, n).every((x) => x === 0);
+  // ::ffff:a.b.c.d (mapped, RFC 4291 §2.5.5.2); ::a.b.c.d (compatible, §2.5.5.1, not ::1 or ::); 64:ff9b::a.b.c.d (RFC 6052 §2.1).
+  if (zeroTo(5) && g[5] === 0xffff) return v4();
+  if (zeroTo(6) && (g[6]! !== 0 || g[7]! > 1)) return v4();
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4();
   return `${g[0]!.toString(16)}:${g[1]!.toString(16)}:${g[2]!.toString(16)}:${(g[3]! & 0xff00).toString(16)}::/56`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address ("::" expanded, RFC 4291 §2.2; a dotted IPv4 tail is two groups). */
+function ipv6Groups(ip: string): number[] {
+  const parts = (s: string): number[] =>
+    s === ''
+      ? []
+      : s.split(':').flatMap((x) => {
+          if (!x.includes('.')) return [parseInt(x, 16)];
+          const [a, b, c, d] = x.split('.').map(Number) as [number, number, number, number];
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const [head = '', tail] = ip.split('::');
+  if (tail === undefined) return parts(head);
+  const h = parts(head);
+  const t = parts(tail);
+  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
 }

@@ -6,6 +6,7 @@ import type { AuthResult, Principal, Role } from '../auth/tokens.js';
 import type { Context } from '../context.js';
 import { readJson } from './body.js';
 import { setMinDataRate } from './rate.js';
+import { releaseRateLimit } from './rate-limit.js';
 import { requestIdOf } from '../logging.js';
 
 /**
@@ -34,7 +35,7 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   operationId?: string;
   tag: string;
   access: Access;
-  /** Write an audit entry for every call (auth failures are audited on every route). */
+  /** Write an audit entry for every call (refused authorisations are audited on every route that checks a token). */
   audit?: boolean;
   /** Minimum body data rate of this route (bytes/s), instead of the gateway's `http.minBytesPerSecond`. */
   minBytesPerSecond?: number;
@@ -90,7 +91,8 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
     (req, res, next) => {
       locals(res).auditIds = {};
       if (spec.minBytesPerSecond !== undefined) setMinDataRate(res, spec.minBytesPerSecond);
-      // A public route checks no token, so it has no refused authorisation to audit either.
+      // A public route checks no token, so it has no refused authorisation to audit either
+      // (none of them answers 401/403; one that would must set `audit`).
       if (spec.audit || spec.access !== 'public') watchForAudit(req, res, spec, app);
       next();
     },
@@ -191,6 +193,8 @@ function authorize(access: readonly Role[], app: Context): RequestHandler {
       next(new LiuhenError('FORBIDDEN', `a ${r.principal.role} token may not ${req.method} this route (allowed: ${access.join(', ')})`));
       return;
     }
+    // Not a failed authorisation: a long upload or download must not hold the address's failure count.
+    releaseRateLimit(res);
     next();
   };
 }

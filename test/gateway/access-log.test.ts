@@ -58,6 +58,13 @@ describe('accessLog', () => {
     expect(text).not.toContain('tok-0123456789abcdef');
   });
 
+  test('a feedback tracking code (a secret of its own) never reaches the log', async () => {
+    const id = (await fetch(`${url}/v1/feedback/status/TRACK0123456789AB`)).headers.get('x-request-id');
+    await until(() => lines.some((l) => l.req?.id === id));
+    expect(lines.find((l) => l.req?.id === id)).toMatchObject({ req: { path: '/v1/feedback/status/[redacted]' }, res: { status: 404 } });
+    expect(JSON.stringify(lines)).not.toContain('TRACK0123456789AB');
+  });
+
   test("a proxy's well-formed id is kept; a malformed one is replaced", async () => {
     expect((await fetch(`${url}/ok`, { headers: { 'x-request-id': 'proxy-req-12345678' } })).headers.get('x-request-id')).toBe('proxy-req-12345678');
     expect((await fetch(`${url}/ok`, { headers: { 'x-request-id': 'bad id with spaces' } })).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

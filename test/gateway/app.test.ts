@@ -145,6 +145,16 @@ describe('failures inside', () => {
       expect((e as Error).message).toMatch(/limits\.uploadBytes/);
     }
   });
+
+  test('trustProxy true is refused: it would let every client choose its own address (rate limits, audit)', () => {
+    try {
+      createApp({ liuhen: h.liuhen, tokens: h.tokens, config: { trustProxy: true } as never });
+      expect.unreachable();
+    } catch (e) {
+      expect(isLiuhenError(e, 'CONFIG_INVALID')).toBe(true);
+      expect((e as Error).message).toMatch(/trustProxy.*number of reverse proxies/);
+    }
+  });
 });
 
 describe('liuhen gateway', () => {
