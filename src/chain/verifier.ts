@@ -186,9 +186,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       for (const v of views.values()) for (const k of Object.keys(total) as (keyof CacheStats)[]) total[k] += v.stats[k];
       return total;
     },
-    // Every registry a verdict about the receipt may read: the trusted ones (a verdict about
-    // any other cannot be verified; device enrollments may live on the first trusted one),
-    // and the receipt's own when it names one. Each view is synced as for a verification
+    // Every registry a verdict about the receipt may read: the trusted ones (device enrollments
+    // may live on the first trusted one). A receipt naming any other registry cannot be
+    // verified, so it gets no stamp: a view made for it here (anyone can POST such receipts)
+    // would push the trusted registries' views out of the 64 kept, and each view made anew has
+    // a new id — no memoised verdict would ever be served again. The order is always the
+    // trusted list's, so a stamp taken without the anchor (GET, before the receipt is
+    // completed) equals one taken with it. Each view is synced as for a verification
     // (at most `headTtlMs` old); the token is their stamps for the batch's root.
     async verdictStamp(receipt) {
       const a = receipt.anchor;
@@ -196,9 +200,9 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       try {
         const { provider, chainId } = await connection();
         if (a && chainId !== a.chainId) return undefined;
-        const addresses = [...(a ? [checksummed(a.registry)] : []), ...trusted].filter((r, i, all) => all.indexOf(r) === i);
+        if (a && !trusted.includes(checksummed(a.registry))) return undefined;
         const stamps = await Promise.all(
-          addresses.map(async (address) => {
+          trusted.map(async (address) => {
             const view = viewOf(provider, address);
             await view.head();
             return view.stamp(receipt.batch.root);
