@@ -113,6 +113,8 @@ export class RegistryView {
     readonly registry: RegistryClient,
     private readonly provider: JsonRpcProvider,
     o: VerifierCacheOptions = {},
+    /** Called when the blocks seen were replaced or vanished (a reorganisation, a rollback, or a node restarted as another chain). */
+    private readonly onReset?: () => void,
   ) {
     this.ttl = o.headTtlMs ?? 0;
     this.finality = Math.max(1, o.finality ?? 1);
@@ -145,8 +147,10 @@ export class RegistryView {
     const seen = this.seen;
     const [latest, again] = await Promise.all([this.provider.getBlock('latest'), seen ? this.provider.getBlock(seen.number) : Promise.resolve(null)]);
     if (!latest?.hash) throw new Error('the node returned no latest block');
-    if (seen && (!again || again.hash !== seen.hash)) this.flush();
-    else if (seen && latest.number - seen.number > MAX_LOG_SCAN)
+    if (seen && (!again || again.hash !== seen.hash)) {
+      this.flush();
+      this.onReset?.();
+    } else if (seen && latest.number - seen.number > MAX_LOG_SCAN)
       this.flush(); // idle for long: re-reading is cheaper than scanning (and nodes cap log ranges)
     else if (seen && latest.number > seen.number) {
       let logs: Log[] | undefined;

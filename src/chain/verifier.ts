@@ -114,13 +114,26 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
   const trusted = (p.trustedRegistries ?? p.trust?.registries)?.map((a) => getAddress(a));
   const trustedNotaries = p.trust?.notaries?.members.map((m) => getAddress(m.address));
   let conn: Promise<Connection> | undefined;
-  const connection = (): Promise<Connection> => {
+  // The chain id is learnt once, when connecting. A node restarted as another chain (another
+  // chain id and genesis, the registry deployed again at the same address — e.g. a dev chain)
+  // would keep the old id here, and a receipt naming the old chain would verify against the
+  // new one, where a verifier made after the restart says CHAIN_MISMATCH. A view that sees the
+  // blocks it had seen replaced or gone (RegistryView's reset) makes the id read again.
+  let chainIdSuspect = false;
+  const connection = async (): Promise<Connection> => {
     conn ??= p.provider
       ? p.provider.getNetwork().then((n) => ({ provider: p.provider!, chainId: Number(n.chainId), label: 'the given provider' }))
       : connect({ rpc: p.rpc!, timeoutMs: p.timeoutMs });
     // A failed connection is not remembered: a long-lived verifier (the gateway) tries again next time.
     conn.catch(() => (conn = undefined));
-    return conn;
+    const c = await conn;
+    if (!chainIdSuspect) return c;
+    const chainId = Number(BigInt((await c.provider.send('eth_chainId', [])) as string));
+    chainIdSuspect = false;
+    if (chainId === c.chainId) return c;
+    const now = { ...c, chainId };
+    conn = Promise.resolve(now);
+    return now;
   };
 
   /** Network trouble → pending; a registry call that reverts → the address is no registry → fail. */
@@ -160,7 +173,7 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
   const viewOf = (provider: JsonRpcProvider, address: string): RegistryView => {
     let v = views.get(address);
     if (!v) {
-      v = new RegistryView(new RegistryClient(address, provider), provider, { finality: minConfirmations, ...p.cache });
+      v = new RegistryView(new RegistryClient(address, provider), provider, { finality: minConfirmations, ...p.cache }, () => (chainIdSuspect = true));
       views.set(address, v);
       if (views.size > 64) views.delete(views.keys().next().value!);
     }
