@@ -111,7 +111,8 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     const stamp = registryAddress ? await namesStamp() : undefined;
     const now = Date.now();
     const hit = nameCache.get(key);
-    if (hit && now - hit.at < namesCacheMs && hit.stamp === stamp) return hit.value;
+    // No stamp (the chain unreachable): the TTL alone, as before — no verdict is memoised without a stamp.
+    if (hit && now - hit.at < namesCacheMs && (stamp === undefined || hit.stamp === stamp)) return hit.value;
     const value = (async () => {
       if (!registryAddress) return undefined;
       const name = await read(await enrollments(registryAddress));
