@@ -145,26 +145,42 @@ export class RegistryView {
   private async sync(): Promise<number> {
     this.stats.syncs++;
     const seen = this.seen;
-    const [latest, again] = await Promise.all([this.provider.getBlock('latest'), seen ? this.provider.getBlock(seen.number) : Promise.resolve(null)]);
+    // Read one after the other, and the blocks checked again AFTER the logs were listed: a
+    // reorganisation landing between concurrent reads (the seen block re-read on the old
+    // fork, the head read on the new one) would otherwise leave the seen block's replacement,
+    // and any event in it, unread for good — the view would then take the new fork's head
+    // as seen and never notice (a threshold raised in it stayed unseen, verdicts stayed verified).
+    const latest = await this.provider.getBlock('latest');
     if (!latest?.hash) throw new Error('the node returned no latest block');
-    if (seen && (!again || again.hash !== seen.hash)) {
-      this.flush();
-      this.onReset?.();
-    } else if (seen && latest.number - seen.number > MAX_LOG_SCAN)
-      this.flush(); // idle for long: re-reading is cheaper than scanning (and nodes cap log ranges)
-    else if (seen && latest.number > seen.number) {
+    if (seen && latest.number <= seen.number) {
+      // No new block: the seen one must still be there (a rollback below it, or a replacement at its height, drops everything).
+      const again = latest.number === seen.number ? latest : await this.provider.getBlock(seen.number);
+      if (!again || again.hash !== seen.hash) this.reset();
+    } else if (seen && latest.number - seen.number > MAX_LOG_SCAN) {
+      // Idle for long: re-reading is cheaper than scanning (and nodes cap log ranges). Whether the
+      // seen block is still there is not known: the chain id is read again as after a reset.
+      this.reset();
+    } else if (seen) {
       let logs: Log[] | undefined;
       try {
         logs = await this.provider.getLogs({ address: this.registry.address, fromBlock: seen.number + 1, toBlock: latest.number });
       } catch {
         logs = undefined; // a node that will not list them: drop everything rather than guess
       }
-      if (logs) for (const l of logs) this.apply(l);
+      const [again, still] = await Promise.all([this.provider.getBlock(seen.number), this.provider.getBlock(latest.number)]);
+      if (!again || again.hash !== seen.hash || !still || still.hash !== latest.hash) this.reset();
+      else if (logs) for (const l of logs) this.apply(l);
       else this.flush();
     }
     this.seen = { number: latest.number, hash: latest.hash };
     this.syncedAt = Date.now();
     return latest.number;
+  }
+
+  /** The blocks seen were replaced or vanished: everything is dropped, and the verifier told (it may be another chain now). */
+  private reset(): void {
+    this.flush();
+    this.onReset?.();
   }
 
   private apply(l: Log): void {
