@@ -1,5 +1,5 @@
 import type { JsonRpcProvider, Log, TransactionReceipt } from 'ethers';
-import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.js';
+import { NOTARY_ROLE, registryInterface, RegistryClient } from './registry.js';
 
 /**
  * The verdict cache of the chain verifier (issue 11, goal 1): chain facts a
@@ -124,7 +124,15 @@ export class RegistryView {
     this.roles = new Bounded(max);
     this.cosigned = new Bounded(max);
     this.latest = new Bounded(max);
+    this.unpinned = new RegistryClient(registry.address, provider);
   }
+
+  /**
+   * The same registry read at the latest block: for batch facts (a batch anchored since the
+   * sync must read as pending, never as unknown — they are kept only once final, in a block the
+   * sync checked) and for a notary role not held at the synced block (granted since: not kept).
+   */
+  private readonly unpinned: RegistryClient;
 
   /**
    * A token for memoising whole verdicts about `root` (see the module comment):
@@ -133,6 +141,16 @@ export class RegistryView {
    */
   stamp(root: string): string {
     return `${this.id}.${this.epoch}.${this.rootEpochs.get(root.toLowerCase()) ?? 0}`;
+  }
+
+  /**
+   * The block the view last synced: its registry client reads at it (verifier.ts). A value
+   * read at the latest block instead could come from a block the view never synced; were that
+   * block reorganised away, the next sync — which checks the blocks it saw — would not notice,
+   * and the value (a co-signature that is no longer on chain) would stay cached for good.
+   */
+  get syncedBlock(): number | undefined {
+    return this.seen?.number;
   }
 
   /** Syncs the view if it is older than the TTL; resolves with the head block number. */
@@ -261,7 +279,7 @@ export class RegistryView {
     return this.through(
       this.batches,
       `${agency}|${root}`,
-      () => this.registry.batch(agency, root),
+      () => this.unpinned.batch(agency, root),
       (b) => b.exists && head - b.blockNumber + 1 >= this.finality,
     );
   }
@@ -276,13 +294,15 @@ export class RegistryView {
     ) as Promise<TransactionReceipt | null>;
   }
 
-  isNotary(account: string): Promise<boolean> {
-    return this.through(
+  async isNotary(account: string): Promise<boolean> {
+    const atSync = await this.through(
       this.roles,
       account,
       () => this.registry.hasRole(NOTARY_ROLE, account),
       () => true,
     );
+    // Not a notary at the synced block: granted since (within the TTL)? Asked at the latest block, never kept.
+    return atSync || this.unpinned.hasRole(NOTARY_ROLE, account);
   }
 
   attestedAt(agency: string, root: string, notary: string): Promise<number> {

@@ -173,7 +173,10 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
   const viewOf = (provider: JsonRpcProvider, address: string): RegistryView => {
     let v = views.get(address);
     if (!v) {
-      v = new RegistryView(new RegistryClient(address, provider), provider, { finality: minConfirmations, ...p.cache }, () => (chainIdSuspect = true));
+      // The view's reads are pinned to the block it synced (RegistryView.syncedBlock says why).
+      let view: RegistryView | undefined;
+      const client = new RegistryClient(address, provider, { blockTag: () => view?.syncedBlock });
+      v = view = new RegistryView(client, provider, { finality: minConfirmations, ...p.cache }, () => (chainIdSuspect = true));
       views.set(address, v);
       if (views.size > 64) views.delete(views.keys().next().value!);
     }
