@@ -6,7 +6,10 @@
  * cached for good and the verdict stay verified with no co-signature on chain.
  * Time is a fake clock (only `Date`): the view's TTL decides when it syncs.
  */
+import { Contract } from 'ethers';
 import { afterAll, afterEach, expect, it, vi } from 'vitest';
+import { agencyToBytes32 } from '../../src/chain/attestation.js';
+import { registryInterface } from '../../src/chain/registry.js';
 import { createChainVerifier } from '../../src/chain/verifier.js';
 import { Liuhen } from '../../src/liuhen.js';
 import type { Receipt } from '../../src/receipt/format.js';
@@ -51,11 +54,9 @@ it('a co-signature read from a block the view had not synced, then reorganised a
     expect(await verifier.verdictStamp!(receipt)).toBeDefined();
     // The same attestation co-signed on chain (a block the view has not synced: its TTL has not passed) …
     const fork = (await provider.send('evm_snapshot', [])) as string;
-    const c = new (await import('ethers')).Contract(registry, (await import('../../src/chain/registry.js')).registryInterface, notary);
+    const c = new Contract(registry, registryInterface, notary);
     const att = receipt.attestations[0]!;
-    await (
-      await c.getFunction('cosign').send((await import('../../src/chain/attestation.js')).agencyToBytes32(receipt.batch.agency), receipt.batch.root, [att])
-    ).wait();
+    await (await c.getFunction('cosign').send(agencyToBytes32(receipt.batch.agency), receipt.batch.root, [att])).wait();
     const during = await verifyReceipt({ receipt, chain: verifier });
     // … and that block reorganised away (another block at its height, no co-signature).
     expect(await provider.send('evm_revert', [fork])).toBe(true);
