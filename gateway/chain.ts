@@ -10,7 +10,9 @@ import {
   type ChainConfig,
   type Connection,
   type Journal,
+  type Receipt,
 } from '../src/index.js';
+import { ZeroHash } from 'ethers';
 import type { AnchorPhase, BatchChainStatus, GatewayChain, NameSource } from './deps.js';
 
 export interface GatewayChainParameters {
@@ -93,19 +95,32 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
 
   // Display names (issue 14) from the current registry, cached: every verdict and page asks for the same few.
   const namesCacheMs = p.namesCacheMs ?? 60_000;
-  const nameCache = new Map<string, { at: number; value: Promise<string | undefined> }>();
-  const cachedName = (key: string, read: (r: RegistryClient) => Promise<string>): Promise<string | undefined> => {
+  const nameCache = new Map<string, { at: number; stamp: string | undefined; value: Promise<string | undefined> }>();
+  // A name is also kept only while the verifier's view of the trusted registries is unchanged (its
+  // stamp; AgencyNamed/NotaryNamed are registry events that change it). Memoised public verdicts
+  // carry names and are recomputed when that stamp changes: a name taken from this cache by the
+  // TTL alone would be the old one, memoised again and served until the next registry event.
+  const namesStamp = async (): Promise<string | undefined> => {
+    try {
+      return await verifier.verdictStamp?.({ batch: { root: ZeroHash } as Receipt['batch'] });
+    } catch {
+      return undefined;
+    }
+  };
+  const cachedName = async (key: string, read: (r: RegistryClient) => Promise<string>): Promise<string | undefined> => {
+    const stamp = registryAddress ? await namesStamp() : undefined;
     const now = Date.now();
     const hit = nameCache.get(key);
-    if (hit && now - hit.at < namesCacheMs) return hit.value;
+    // No stamp (the chain unreachable): the TTL alone, as before — no verdict is memoised without a stamp.
+    if (hit && now - hit.at < namesCacheMs && (stamp === undefined || hit.stamp === stamp)) return hit.value;
     const value = (async () => {
       if (!registryAddress) return undefined;
       const name = await read(await enrollments(registryAddress));
       return name === '' ? undefined : name;
     })();
-    nameCache.set(key, { at: now, value });
+    nameCache.set(key, { at: now, stamp, value });
     // A chain that does not answer is asked again after 10 s, not on every verdict (the caller falls back to configured names).
-    value.catch(() => nameCache.set(key, { at: Date.now() - Math.max(0, namesCacheMs - 10_000), value: Promise.resolve(undefined) }));
+    value.catch(() => nameCache.set(key, { at: Date.now() - Math.max(0, namesCacheMs - 10_000), stamp, value: Promise.resolve(undefined) }));
     if (nameCache.size > 10_000) for (const [k, v] of nameCache) if (now - v.at >= namesCacheMs) nameCache.delete(k);
     return value;
   };

@@ -173,6 +173,12 @@ export interface RegistryClientOptions {
   logPageSize?: number | undefined;
   /** The registry's version when already known (skips asking the registry). */
   version?: RegistryVersion | undefined;
+  /**
+   * The block its reads are made at (calls, and the end of the device-event scan), asked per
+   * read; undefined: the latest. The verdict cache pins its reads to the block it synced
+   * (src/chain/verifier-cache.ts).
+   */
+  blockTag?: (() => number | undefined) | undefined;
 }
 
 /** Versions already asked, per provider and address: a registry's code does not change. */
@@ -193,6 +199,7 @@ export class RegistryClient {
   private readonly contractV1: Contract;
   private logPageSize: number;
   private versionKnown: RegistryVersion | undefined;
+  private readonly blockTag: (() => number | undefined) | undefined;
 
   constructor(
     readonly address: string,
@@ -203,6 +210,7 @@ export class RegistryClient {
     this.contract = new Contract(this.address, registryInterface, runner);
     this.contractV1 = new Contract(this.address, registryV1Interface, runner);
     this.logPageSize = options.logPageSize ?? 5_000;
+    this.blockTag = options.blockTag;
     this.versionKnown = options.version ?? knownVersions.get(this.provider as object)?.get(this.address);
   }
 
@@ -218,7 +226,10 @@ export class RegistryClient {
 
   private async call<T>(name: string, args: unknown[], contract: Contract = this.contract): Promise<T> {
     try {
-      return (await contract.getFunction(name).staticCall(...args)) as T;
+      const blockTag = this.blockTag?.();
+      return (await (blockTag === undefined
+        ? contract.getFunction(name).staticCall(...args)
+        : contract.getFunction(name).staticCall(...args, { blockTag }))) as T;
     } catch (e) {
       if ((e as { code?: string }).code === 'BAD_DATA') {
         // An empty answer: no contract (or not this one) at the address.
@@ -435,7 +446,7 @@ export class RegistryClient {
     if ((await this.version()) === 1) return [];
     const names = ['DeviceEnrolled', 'DeviceKeyRotated', 'DeviceKeyRevoked'] as const;
     const topics = names.map((n) => registryInterface.getEvent(n)!.topicHash);
-    const logs = await this.provider.getLogs({ address: this.address, topics: [topics, agencyArg(agency)], fromBlock, toBlock: 'latest' });
+    const logs = await this.provider.getLogs({ address: this.address, topics: [topics, agencyArg(agency)], fromBlock, toBlock: this.blockTag?.() ?? 'latest' });
     const out: DeviceEvent[] = [];
     for (const log of logs.filter((l) => !l.removed).sort((x, y) => x.blockNumber - y.blockNumber || x.index - y.index)) {
       let ev;

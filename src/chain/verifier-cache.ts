@@ -1,5 +1,5 @@
 import type { JsonRpcProvider, Log, TransactionReceipt } from 'ethers';
-import { NOTARY_ROLE, registryInterface, type RegistryClient } from './registry.js';
+import { NOTARY_ROLE, registryInterface, RegistryClient } from './registry.js';
 
 /**
  * The verdict cache of the chain verifier (issue 11, goal 1): chain facts a
@@ -113,6 +113,8 @@ export class RegistryView {
     readonly registry: RegistryClient,
     private readonly provider: JsonRpcProvider,
     o: VerifierCacheOptions = {},
+    /** Called when the blocks seen were replaced or vanished (a reorganisation, a rollback, or a node restarted as another chain). */
+    private readonly onReset?: () => void,
   ) {
     this.ttl = o.headTtlMs ?? 0;
     this.finality = Math.max(1, o.finality ?? 1);
@@ -122,7 +124,15 @@ export class RegistryView {
     this.roles = new Bounded(max);
     this.cosigned = new Bounded(max);
     this.latest = new Bounded(max);
+    this.unpinned = new RegistryClient(registry.address, provider);
   }
+
+  /**
+   * The same registry read at the latest block: for batch facts (a batch anchored since the
+   * sync must read as pending, never as unknown — they are kept only once final, in a block the
+   * sync checked) and for a notary role not held at the synced block (granted since: not kept).
+   */
+  private readonly unpinned: RegistryClient;
 
   /**
    * A token for memoising whole verdicts about `root` (see the module comment):
@@ -131,6 +141,16 @@ export class RegistryView {
    */
   stamp(root: string): string {
     return `${this.id}.${this.epoch}.${this.rootEpochs.get(root.toLowerCase()) ?? 0}`;
+  }
+
+  /**
+   * The block the view last synced: its registry client reads at it (verifier.ts). A value
+   * read at the latest block instead could come from a block the view never synced; were that
+   * block reorganised away, the next sync — which checks the blocks it saw — would not notice,
+   * and the value (a co-signature that is no longer on chain) would stay cached for good.
+   */
+  get syncedBlock(): number | undefined {
+    return this.seen?.number;
   }
 
   /** Syncs the view if it is older than the TTL; resolves with the head block number. */
@@ -143,24 +163,42 @@ export class RegistryView {
   private async sync(): Promise<number> {
     this.stats.syncs++;
     const seen = this.seen;
-    const [latest, again] = await Promise.all([this.provider.getBlock('latest'), seen ? this.provider.getBlock(seen.number) : Promise.resolve(null)]);
+    // Read one after the other, and the blocks checked again AFTER the logs were listed: a
+    // reorganisation landing between concurrent reads (the seen block re-read on the old
+    // fork, the head read on the new one) would otherwise leave the seen block's replacement,
+    // and any event in it, unread for good — the view would then take the new fork's head
+    // as seen and never notice (a threshold raised in it stayed unseen, verdicts stayed verified).
+    const latest = await this.provider.getBlock('latest');
     if (!latest?.hash) throw new Error('the node returned no latest block');
-    if (seen && (!again || again.hash !== seen.hash)) this.flush();
-    else if (seen && latest.number - seen.number > MAX_LOG_SCAN)
-      this.flush(); // idle for long: re-reading is cheaper than scanning (and nodes cap log ranges)
-    else if (seen && latest.number > seen.number) {
+    if (seen && latest.number <= seen.number) {
+      // No new block: the seen one must still be there (a rollback below it, or a replacement at its height, drops everything).
+      const again = latest.number === seen.number ? latest : await this.provider.getBlock(seen.number);
+      if (!again || again.hash !== seen.hash) this.reset();
+    } else if (seen && latest.number - seen.number > MAX_LOG_SCAN) {
+      // Idle for long: re-reading is cheaper than scanning (and nodes cap log ranges). Whether the
+      // seen block is still there is not known: the chain id is read again as after a reset.
+      this.reset();
+    } else if (seen) {
       let logs: Log[] | undefined;
       try {
         logs = await this.provider.getLogs({ address: this.registry.address, fromBlock: seen.number + 1, toBlock: latest.number });
       } catch {
         logs = undefined; // a node that will not list them: drop everything rather than guess
       }
-      if (logs) for (const l of logs) this.apply(l);
+      const [again, still] = await Promise.all([this.provider.getBlock(seen.number), this.provider.getBlock(latest.number)]);
+      if (!again || again.hash !== seen.hash || !still || still.hash !== latest.hash) this.reset();
+      else if (logs) for (const l of logs) this.apply(l);
       else this.flush();
     }
     this.seen = { number: latest.number, hash: latest.hash };
     this.syncedAt = Date.now();
     return latest.number;
+  }
+
+  /** The blocks seen were replaced or vanished: everything is dropped, and the verifier told (it may be another chain now). */
+  private reset(): void {
+    this.flush();
+    this.onReset?.();
   }
 
   private apply(l: Log): void {
@@ -241,7 +279,7 @@ export class RegistryView {
     return this.through(
       this.batches,
       `${agency}|${root}`,
-      () => this.registry.batch(agency, root),
+      () => this.unpinned.batch(agency, root),
       (b) => b.exists && head - b.blockNumber + 1 >= this.finality,
     );
   }
@@ -256,13 +294,15 @@ export class RegistryView {
     ) as Promise<TransactionReceipt | null>;
   }
 
-  isNotary(account: string): Promise<boolean> {
-    return this.through(
+  async isNotary(account: string): Promise<boolean> {
+    const atSync = await this.through(
       this.roles,
       account,
       () => this.registry.hasRole(NOTARY_ROLE, account),
       () => true,
     );
+    // Not a notary at the synced block: granted since (within the TTL)? Asked at the latest block, never kept.
+    return atSync || this.unpinned.hasRole(NOTARY_ROLE, account);
   }
 
   attestedAt(agency: string, root: string, notary: string): Promise<number> {

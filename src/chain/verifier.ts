@@ -114,13 +114,26 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
   const trusted = (p.trustedRegistries ?? p.trust?.registries)?.map((a) => getAddress(a));
   const trustedNotaries = p.trust?.notaries?.members.map((m) => getAddress(m.address));
   let conn: Promise<Connection> | undefined;
-  const connection = (): Promise<Connection> => {
+  // The chain id is learnt once, when connecting. A node restarted as another chain (another
+  // chain id and genesis, the registry deployed again at the same address — e.g. a dev chain)
+  // would keep the old id here, and a receipt naming the old chain would verify against the
+  // new one, where a verifier made after the restart says CHAIN_MISMATCH. A view that sees the
+  // blocks it had seen replaced or gone (RegistryView's reset) makes the id read again.
+  let chainIdSuspect = false;
+  const connection = async (): Promise<Connection> => {
     conn ??= p.provider
       ? p.provider.getNetwork().then((n) => ({ provider: p.provider!, chainId: Number(n.chainId), label: 'the given provider' }))
       : connect({ rpc: p.rpc!, timeoutMs: p.timeoutMs });
     // A failed connection is not remembered: a long-lived verifier (the gateway) tries again next time.
     conn.catch(() => (conn = undefined));
-    return conn;
+    const c = await conn;
+    if (!chainIdSuspect) return c;
+    const chainId = Number(BigInt((await c.provider.send('eth_chainId', [])) as string));
+    chainIdSuspect = false;
+    if (chainId === c.chainId) return c;
+    const now = { ...c, chainId };
+    conn = Promise.resolve(now);
+    return now;
   };
 
   /** Network trouble → pending; a registry call that reverts → the address is no registry → fail. */
@@ -160,7 +173,10 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
   const viewOf = (provider: JsonRpcProvider, address: string): RegistryView => {
     let v = views.get(address);
     if (!v) {
-      v = new RegistryView(new RegistryClient(address, provider), provider, { finality: minConfirmations, ...p.cache });
+      // The view's reads are pinned to the block it synced (RegistryView.syncedBlock says why).
+      let view: RegistryView | undefined;
+      const client = new RegistryClient(address, provider, { blockTag: () => view?.syncedBlock });
+      v = view = new RegistryView(client, provider, { finality: minConfirmations, ...p.cache }, () => (chainIdSuspect = true));
       views.set(address, v);
       if (views.size > 64) views.delete(views.keys().next().value!);
     }
@@ -186,9 +202,13 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       for (const v of views.values()) for (const k of Object.keys(total) as (keyof CacheStats)[]) total[k] += v.stats[k];
       return total;
     },
-    // Every registry a verdict about the receipt may read: the trusted ones (a verdict about
-    // any other cannot be verified; device enrollments may live on the first trusted one),
-    // and the receipt's own when it names one. Each view is synced as for a verification
+    // Every registry a verdict about the receipt may read: the trusted ones (device enrollments
+    // may live on the first trusted one). A receipt naming any other registry cannot be
+    // verified, so it gets no stamp: a view made for it here (anyone can POST such receipts)
+    // would push the trusted registries' views out of the 64 kept, and each view made anew has
+    // a new id — no memoised verdict would ever be served again. The order is always the
+    // trusted list's, so a stamp taken without the anchor (GET, before the receipt is
+    // completed) equals one taken with it. Each view is synced as for a verification
     // (at most `headTtlMs` old); the token is their stamps for the batch's root.
     async verdictStamp(receipt) {
       const a = receipt.anchor;
@@ -196,9 +216,9 @@ export function createChainVerifier(p: ChainVerifierParameters): ClosableChainVe
       try {
         const { provider, chainId } = await connection();
         if (a && chainId !== a.chainId) return undefined;
-        const addresses = [...(a ? [checksummed(a.registry)] : []), ...trusted].filter((r, i, all) => all.indexOf(r) === i);
+        if (a && !trusted.includes(checksummed(a.registry))) return undefined;
         const stamps = await Promise.all(
-          addresses.map(async (address) => {
+          trusted.map(async (address) => {
             const view = viewOf(provider, address);
             await view.head();
             return view.stamp(receipt.batch.root);
