@@ -13,8 +13,9 @@ import { NOTARY_ROLE, registryInterface, RegistryClient } from './registry.js';
  *   are read every time;
  * - the anchor transaction's receipt, only once found and final;
  * - notary roles (`hasRole`), the threshold and recorded co-signatures
- *   (`attestedAt`), which are "latest state", kept until an event says they
- *   changed (below);
+ *   (`attestedAt`), read at the view's block — the last FINAL block
+ *   (head - finality + 1), so a fact a reorganisation may still undo is
+ *   never relied on — and kept until an event says they changed (below);
  * - that the registry has code.
  *
  * The invalidation rule. The view is synced with the chain at most every
@@ -88,7 +89,10 @@ let views = 0;
 export class RegistryView {
   /** Distinguishes views, so a view dropped and made anew never repeats an old stamp. */
   private readonly id = ++views;
+  /** The last final block the view synced to (the head itself when `finality` is 1). */
   private seen: { number: number; hash: string } | undefined;
+  /** The head at that sync (confirmations of anchors are counted from it). */
+  private headNumber = 0;
   private syncedAt = 0;
   private syncing: Promise<number> | undefined;
   private generation = 0;
@@ -155,7 +159,7 @@ export class RegistryView {
 
   /** Syncs the view if it is older than the TTL; resolves with the head block number. */
   head(): Promise<number> {
-    if (this.seen && Date.now() - this.syncedAt <= this.ttl && this.ttl > 0) return Promise.resolve(this.seen.number);
+    if (this.seen && Date.now() - this.syncedAt <= this.ttl && this.ttl > 0) return Promise.resolve(this.headNumber);
     this.syncing ??= this.sync().finally(() => (this.syncing = undefined));
     return this.syncing;
   }
@@ -168,8 +172,14 @@ export class RegistryView {
     // fork, the head read on the new one) would otherwise leave the seen block's replacement,
     // and any event in it, unread for good — the view would then take the new fork's head
     // as seen and never notice (a threshold raised in it stayed unseen, verdicts stayed verified).
-    const latest = await this.provider.getBlock('latest');
-    if (!latest?.hash) throw new Error('the node returned no latest block');
+    const head = await this.provider.getBlock('latest');
+    if (!head?.hash) throw new Error('the node returned no latest block');
+    // The view stands on the last FINAL block (issue 11: a verdict relies only on final chain
+    // facts): with `finality` f, the head's f-th confirmation, head - f + 1. Co-signatures, roles,
+    // the threshold and enrollments are read there, so a fact in a block a reorganisation may still
+    // replace is not counted yet (the verdict is incomplete until it is final, and then verified).
+    const latest = this.finality <= 1 ? head : await this.provider.getBlock(Math.max(0, head.number - this.finality + 1));
+    if (!latest?.hash) throw new Error(`the node returned no block ${head.number - this.finality + 1}`);
     if (seen && latest.number <= seen.number) {
       // No new block: the seen one must still be there (a rollback below it, or a replacement at its height, drops everything).
       const again = latest.number === seen.number ? latest : await this.provider.getBlock(seen.number);
@@ -191,8 +201,9 @@ export class RegistryView {
       else this.flush();
     }
     this.seen = { number: latest.number, hash: latest.hash };
+    this.headNumber = head.number;
     this.syncedAt = Date.now();
-    return latest.number;
+    return head.number;
   }
 
   /** The blocks seen were replaced or vanished: everything is dropped, and the verifier told (it may be another chain now). */
@@ -301,8 +312,9 @@ export class RegistryView {
       () => this.registry.hasRole(NOTARY_ROLE, account),
       () => true,
     );
-    // Not a notary at the synced block: granted since (within the TTL)? Asked at the latest block, never kept.
-    return atSync || this.unpinned.hasRole(NOTARY_ROLE, account);
+    // Not a notary at the synced block: granted since (within the TTL)? Asked at the latest block, never kept —
+    // only where every block is final at once (finality 1); otherwise a grant counts once final.
+    return atSync || (this.finality <= 1 && this.unpinned.hasRole(NOTARY_ROLE, account));
   }
 
   attestedAt(agency: string, root: string, notary: string): Promise<number> {
