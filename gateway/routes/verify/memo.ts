@@ -47,7 +47,7 @@ interface Entry extends Memoised {
   receipt: Stampable;
 }
 
-/** @param max entries kept (oldest dropped first); a verdict body is 2–4 kB. */
+/** @param max entries kept (the least recently served dropped first); a verdict body is 2–4 kB. */
 export function createVerdictMemo(chain: ChainVerifier | undefined, count: (result: 'hit' | 'miss' | 'stale') => void, max = 20_000): VerdictMemo {
   const entries = new Map<string, Entry>();
   const stampOf = async (receipt: Stampable) => (chain?.verdictStamp ? chain.verdictStamp(receipt) : undefined);
@@ -64,6 +64,12 @@ export function createVerdictMemo(chain: ChainVerifier | undefined, count: (resu
         return undefined;
       }
       count('hit');
+      // Least recently used goes first: a verdict the crowd keeps asking for stays, however many
+      // one-off bodies (the same receipt re-spaced, say) are kept after it.
+      if (entries.get(key) === e) {
+        entries.delete(key);
+        entries.set(key, e);
+      }
       return e;
     },
     stamp: stampOf,
