@@ -31,6 +31,7 @@ export interface RestoreResult {
   checkOnly: boolean;
 }
 
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
 const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
 const ENTRY_NAME = /^(data\/.+|leveldb\/[A-Za-z0-9_@+=,.~-]+\.ldump|manifest\.json)$/;
 
@@ -158,7 +159,17 @@ export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult
   } catch (e) {
     if (!checkOnly) await rm(staging, { recursive: true, force: true });
     if (isLiuhenError(e)) throw e;
-    throw new LiuhenError('BACKUP_INVALID', `the archive could not be restored: ${(e as Error).message}`, { cause: e });
+    // A disk that fills (or refuses writes) is not a damaged archive: BACKUP_INVALID ("altered or
+    // damaged", exit 2) would tell the operator to throw a good backup away.
+    const errno = (e as NodeJS.ErrnoException).code;
+    const message = (e as Error).message;
+    if ((errno && DISK_ERRORS.has(errno)) || /no space left|disk quota|read-only file system|IO error/i.test(message))
+      throw new LiuhenError(
+        'JOURNAL_IO',
+        `could not write the restored folder next to ${target}: ${message}; nothing was put in place (the archive is not at fault: free space and restore again)`,
+        { cause: e },
+      );
+    throw new LiuhenError('BACKUP_INVALID', `the archive could not be restored: ${message}`, { cause: e });
   }
 }
 
