@@ -12,6 +12,14 @@ function passphraseHint(rel: string): string {
   return 'its passphrase variable';
 }
 
+/**
+ * A manifest's strings as printed: control characters escaped. A hostile archive's manifest
+ * (names of left-out files, its date) could otherwise write terminal escapes — rewrite the
+ * lines above, set the clipboard — into the operator's terminal.
+ */
+const printable = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function describeBackup(r: BackupResult): string[] {
   const m = r.manifest;
   const lines = [
@@ -25,7 +33,7 @@ function describeBackup(r: BackupResult): string[] {
   ];
   if (m.excluded.length > 0) {
     lines.push('left out (keep these passphrases apart from the backup; a restored folder needs them back or the variable set):');
-    for (const x of m.excluded) lines.push(`  ${x}  (${passphraseHint(x)})`);
+    for (const x of m.excluded) lines.push(`  ${printable(x)}  (${passphraseHint(x)})`);
   }
   return lines;
 }
@@ -34,11 +42,11 @@ function describeRestore(r: RestoreResult): string[] {
   const m = r.manifest;
   const lines = r.checkOnly
     ? [`the archive is complete and matches its manifest (${m.parts.length} parts, SHA-256 ${r.manifestSha256}); nothing written`]
-    : [`restored ${m.parts.length} parts of the backup of ${m.createdAt} into ${r.dataDir}`];
-  if (r.replaced) lines.push(`the folder that was there is kept at ${r.replaced}`);
+    : [`restored ${m.parts.length} parts of the backup of ${printable(m.createdAt)} into ${printable(r.dataDir)}`];
+  if (r.replaced) lines.push(`the folder that was there is kept at ${printable(r.replaced)}`);
   if (m.excluded.length > 0 && !r.checkOnly) {
     lines.push('not in the backup (copy them back from where you keep them, or set the variable):');
-    for (const x of m.excluded) lines.push(`  ${x}  (${passphraseHint(x)})`);
+    for (const x of m.excluded) lines.push(`  ${printable(x)}  (${passphraseHint(x)})`);
   }
   if (!r.checkOnly) lines.push(`next: liuhen --data ${r.dataDir} start`);
   return lines;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
@@ -46,7 +46,11 @@ const ENTRY_NAME = /^(data\/.+|leveldb\/[A-Za-z0-9_@+=,.~-]+\.ldump|manifest\.js
  */
 export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult> {
   const archive = resolve(p.archive);
-  const target = resolve(p.dataDir);
+  // A data folder that is a symbolic link (to a mounted volume, say) is restored into the folder it
+  // names: staging next to the link and renaming onto it failed (ENOTDIR, reported as a damaged
+  // archive), and with --force it put the restored data on the link's disk, not the volume.
+  const given = resolve(p.dataDir);
+  const target = (await lstat(given).catch(() => undefined))?.isSymbolicLink() ? await realpath(given).catch(() => given) : given;
   if (!existsSync(archive)) fail('FILE_UNREADABLE', `no backup archive at ${archive}`);
   const checkOnly = p.checkOnly ?? false;
   const expect = p.expectSha256?.toLowerCase();

@@ -184,6 +184,38 @@ describe('backup archive checks', () => {
     expect(existsSync(join(t.dir, 'held.tar.partial'))).toBe(false);
   });
 
+  it('restores into a data folder that is a symbolic link (to a mounted volume): into the folder it names, the link kept', async () => {
+    const { lstatSync, symlinkSync } = await import('node:fs');
+    const volume = join(t.dir, 'volume');
+    mkdirSync(volume);
+    const link = join(t.dir, 'linked-station');
+    symlinkSync(volume, link);
+    const r = await restoreBackup({ archive, dataDir: link });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(volume, 'config.json'))).toBe(true);
+    expect(r.dataDir).toBe(volume);
+    // --force on the link: the folder on the volume is moved aside next to itself, the new one is on the volume too.
+    const again = await restoreBackup({ archive, dataDir: link, force: true });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(volume, 'config.json'))).toBe(true);
+    expect(again.replaced!.startsWith(`${volume}.replaced-`)).toBe(true);
+  });
+
+  it('prints nothing of a hostile manifest raw: control characters in its names and dates are escaped (no terminal escapes)', async () => {
+    const { liuhen } = await import('../helpers/cli.js');
+    const list = original.map((e) => ({ ...e }));
+    const m = list.at(-1)!;
+    const manifest = JSON.parse(m.data.toString('utf8'));
+    manifest.createdAt = '2026\u001b]52;c;ZXZpbA==\u0007';
+    manifest.excluded = ['store/keyring.dev-passphrase\u001b[2K\u001b[1Aall good\r'];
+    m.data = Buffer.from(JSON.stringify(manifest));
+    const hostile = await write(join(t.dir, 'escapes.tar'), list);
+    const r = liuhen(['--data', join(t.dir, 'escapes'), 'restore', hostile]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(r.stdout).toContain('\\u001b');
+  });
+
   it('keeps file modes (keys stay 0600)', async () => {
     mkdirSync(join(data, 'keys'), { recursive: true });
     writeFileSync(join(data, 'keys', 'agency.json'), '{"crypto":{}}', { mode: 0o600 });
