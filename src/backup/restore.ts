@@ -57,16 +57,26 @@ export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult
   if (expect !== undefined && !/^[0-9a-f]{64}$/.test(expect))
     fail('INVALID_INPUT', '--sha256 must be 64 hex digits (the manifest digest `liuhen backup` printed)');
 
+  // The replaced folder's LevelDBs stay open (locked) from the check to the rename: checked once
+  // and released, a `liuhen start` opening the folder while the restore was staged had it renamed
+  // away under it — LevelDB goes on creating its files by path, in the restored journal.
+  const held: Array<Level<string, string>> = [];
+  const release = async () => {
+    for (const db of held.splice(0)) await db.close().catch(() => {});
+  };
   let occupied = false;
-  if (!checkOnly) occupied = await checkTarget(target, p.force ?? false);
+  if (!checkOnly) occupied = await checkTarget(target, p.force ?? false, held).catch(async (e: unknown) => {
+    await release();
+    throw e;
+  });
 
   const staging = join(dirname(target), `.${basename(target)}.restoring-${randomBytes(6).toString('hex')}`);
   const dumps = join(staging, '.restore-dumps');
-  if (!checkOnly) {
-    await mkdir(dirname(target), { recursive: true });
-    await mkdir(dumps, { recursive: true, mode: 0o700 });
-  }
   try {
+    if (!checkOnly) {
+      await mkdir(dirname(target), { recursive: true });
+      await mkdir(dumps, { recursive: true, mode: 0o700 });
+    }
     const seen = new Map<string, { bytes: number; sha256: string }>();
     let manifestText: Buffer | undefined;
     const fh = await open(archive, 'r');
@@ -159,8 +169,10 @@ export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult
     }
     await rename(staging, target);
     await fsyncDir(dirname(target));
+    await release();
     return { dataDir: target, manifest, manifestSha256, replaced, checkOnly };
   } catch (e) {
+    await release();
     if (!checkOnly) await rm(staging, { recursive: true, force: true });
     if (isLiuhenError(e)) throw e;
     // A disk that fills (or refuses writes) is not a damaged archive: BACKUP_INVALID ("altered or
@@ -195,7 +207,7 @@ function parseManifest(text: Buffer): BackupManifest {
 }
 
 /** True when the target holds something (then `force` is needed, and no running Liuhen may hold it). */
-async function checkTarget(target: string, force: boolean): Promise<boolean> {
+async function checkTarget(target: string, force: boolean, held: Array<Level<string, string>>): Promise<boolean> {
   const st = await stat(target).catch(() => undefined);
   if (!st) return false;
   if (!st.isDirectory()) fail('RESTORE_TARGET_NOT_EMPTY', `${target} exists and is not a folder`);
@@ -206,7 +218,7 @@ async function checkTarget(target: string, force: boolean): Promise<boolean> {
     });
   for (const db of [join(target, 'journal'), join(target, 'notary', 'log')]) {
     if (!existsSync(db)) continue;
-    const level = new Level(db, { createIfMissing: false });
+    const level = new Level<string, string>(db, { createIfMissing: false });
     try {
       await level.open();
     } catch (cause) {
@@ -214,7 +226,7 @@ async function checkTarget(target: string, force: boolean): Promise<boolean> {
         fail('JOURNAL_LOCKED', `${target} is in use by a running Liuhen; stop it before replacing its data folder`, { details: { dir: target } });
       continue; // a damaged folder may be replaced
     }
-    await level.close();
+    held.push(level);
   }
   return true;
 }

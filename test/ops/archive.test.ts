@@ -216,6 +216,44 @@ describe('backup archive checks', () => {
     expect(r.stdout).toContain('\\u001b');
   });
 
+  it('--force: a Liuhen that opens the folder while the restore is being staged cannot have it moved away under it', { timeout: 120_000 }, async () => {
+    // The lock was checked once, before staging; `liuhen start` opening the folder meanwhile then had its
+    // journal renamed to <dir>.replaced-… under it, while LevelDB goes on creating files by path — in the
+    // restored journal. The restore holds the folder's locks from the check to the rename.
+    const { randomBytes } = await import('node:crypto');
+    const big = join(t.dir, 'big-src');
+    Liuhen.init(big, { agency: 'JN-CGJ', device: 'station-01', officer: 'system' });
+    await (await Liuhen.open(big)).close();
+    mkdirSync(join(big, 'store', 'objects'), { recursive: true });
+    for (let i = 0; i < 4; i++) writeFileSync(join(big, 'store', 'objects', `o${i}`), randomBytes(48 * 1024 * 1024));
+    const bigArchive = join(t.dir, 'big.tar');
+    await createBackup({ dataDir: big, out: bigArchive });
+    const target = join(t.dir, 'busy');
+    Liuhen.init(target, { agency: 'JN-CGJ', device: 'station-01', officer: 'system' });
+    await (await Liuhen.open(target)).close();
+    const restoring = restoreBackup({ archive: bigArchive, dataDir: target, force: true }).then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    let done = false;
+    void restoring.then(() => (done = true));
+    while (!done && !readdirSync(t.dir).some((n) => n.startsWith('.busy.restoring-'))) await new Promise((r) => setTimeout(r, 2));
+    // `liuhen start` comes along while the restore is staged.
+    const opened = await Liuhen.open(target).then(
+      (l) => ({ l, before: !done }),
+      (e: unknown) => ({ e }),
+    );
+    const result = await restoring;
+    if ('l' in opened) {
+      await opened.l.close();
+      // Opened before the restore put its folder in place: the restore must not have moved it away.
+      if (opened.before) expect(result.ok, 'the restore moved a folder in use aside').toBe(false);
+    } else {
+      expect(isLiuhenError(opened.e, 'JOURNAL_LOCKED'), String(opened.e)).toBe(true);
+      expect(result.ok, String((result as { e?: unknown }).e)).toBe(true);
+    }
+  });
+
   it('keeps file modes (keys stay 0600)', async () => {
     mkdirSync(join(data, 'keys'), { recursive: true });
     writeFileSync(join(data, 'keys', 'agency.json'), '{"crypto":{}}', { mode: 0o600 });
