@@ -407,3 +407,48 @@ describe('ingest: the check of a record journaled before (its check lost in a cr
     }
   }, 60_000);
 });
+
+/**
+ * Red team: a device's retry arriving while its first upload of the same record is still
+ * being journaled (the first answer lost on a bad link) was refused INVALID_RECORD (400)
+ * — "your record is bad" for evidence being journaled that very moment. It is a re-upload:
+ * one upload gets 201, the other 200 duplicate, both with the same check.
+ */
+describe('ingest: the same record uploaded twice at once', () => {
+  it('neither upload is refused: one 201, one 200 duplicate', async () => {
+    const { FakeChain } = await import('../gateway/fake-chain.js');
+    class Registry extends FakeChain {
+      recordAuthenticity(): Promise<Authenticity> {
+        return Promise.resolve({ level: 'device-signed', detail: 'enrolled' });
+      }
+    }
+    const g = await startGateway({ chain: new Registry() });
+    const cam = tempDir('liuhen-cam6-');
+    try {
+      const j = await Journal.open(cam.dir);
+      const key = DeviceKey.generate();
+      const recs: LiuhenRecord[] = [];
+      try {
+        for (let i = 0; i < 20; i++)
+          recs.push(
+            (await j.append({ agency: AGENCY, device: 'BWC-TWICE', officer: '1', kind: 'event', body: { i }, capturedAt: new Date().toISOString() }, key)).record,
+          );
+      } finally {
+        await j.close();
+      }
+      const send = (r: LiuhenRecord) =>
+        g
+          .call('/v1/records/signed', { method: 'POST', token: g.t.agency, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record: r }) })
+          .then(async (res) => ({ status: res.status, body: await res.json() }));
+      for (const r of recs) {
+        const both = await Promise.all([send(r), send(r)]);
+        expect(both.map((x) => x.status).sort(), JSON.stringify(both.map((x) => x.body))).toEqual([200, 201]);
+        expect(both[0].body.deviceCheck).toEqual(both[1].body.deviceCheck);
+      }
+      expect(await g.recordCount()).toBe(20);
+    } finally {
+      await g.close();
+      cam.cleanup();
+    }
+  }, 60_000);
+});
