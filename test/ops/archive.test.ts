@@ -172,6 +172,12 @@ describe('backup archive checks', () => {
   it('a backup refuses an existing file, a place inside the data folder, and a folder held by a process that does not serve backups', async () => {
     await refused(createBackup({ dataDir: data, out: archive }), 'INVALID_INPUT', /exists/);
     await refused(createBackup({ dataDir: data, out: join(data, 'b.tar') }), 'INVALID_INPUT', /outside/);
+    // Also through a symbolic link, either way (the archive would land in the folder, and every
+    // later backup would carry the earlier ones).
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(data, join(t.dir, 'station-link'));
+    await refused(createBackup({ dataDir: join(t.dir, 'station-link'), out: join(data, 'c.tar') }), 'INVALID_INPUT', /outside/);
+    await refused(createBackup({ dataDir: data, out: join(t.dir, 'station-link', 'd.tar') }), 'INVALID_INPUT', /outside/);
     const held = await Liuhen.open(data);
     try {
       await refused(createBackup({ dataDir: data, out: join(t.dir, 'held.tar') }), 'JOURNAL_LOCKED');
