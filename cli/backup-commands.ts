@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { isLiuhenError } from '../src/errors.js';
 import type { BackupResult, RestoreResult } from '../src/index.js';
-import { humanBytes, printJson, printLine, type Run } from './output.js';
+import { humanBytes, printable, printJson, printLine, type Run } from './output.js';
 import { sdk } from './sdk.js';
 
 /** Which passphrase a left-out dev passphrase file stands for (the restored folder needs it back, or the variable). */
@@ -11,14 +11,6 @@ function passphraseHint(rel: string): string {
   if (rel.startsWith('keys/agency')) return 'LIUHEN_AGENCY_PASSPHRASE';
   return 'its passphrase variable';
 }
-
-/**
- * A manifest's strings as printed: control characters escaped. A hostile archive's manifest
- * (names of left-out files, its date) could otherwise write terminal escapes — rewrite the
- * lines above, set the clipboard — into the operator's terminal.
- */
-const printable = (s: string): string =>
-  s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 function describeBackup(r: BackupResult): string[] {
   const m = r.manifest;
