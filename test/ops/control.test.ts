@@ -20,6 +20,18 @@ describe('the control socket of a running system', () => {
     t.cleanup();
   }, 90_000);
 
+  it('a Ctrl-C sent as soon as the ready line is read stops the system cleanly (exit 0), three times', { timeout: 240_000 }, async () => {
+    // The line was written before the signal listener was installed: a stop arriving in between
+    // killed the process outright (signal SIGINT), leaving its Anvil running.
+    for (let i = 0; i < 3; i++) {
+      const s = await start(join(t.dir, `quick-${i}`));
+      running.push(s);
+      s.proc.kill('SIGINT');
+      const code = await s.exited;
+      expect(code, `${s.proc.signalCode} ${s.stderr().slice(-2000)}`).toBe(0);
+    }
+  });
+
   it('a client that connects and never sends a request does not hold up Ctrl-C', { timeout: 240_000 }, async () => {
     const data = join(t.dir, 'station');
     const s = await start(data);
@@ -34,6 +46,6 @@ describe('the control socket of a running system', () => {
     // Generous: a clean stop takes a few seconds; before the fix it never came.
     const code = await Promise.race([s.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 90_000))]);
     idle.destroy();
-    expect(code, s.stderr().slice(-2000)).toBe(0);
+    expect(code, `${s.proc.signalCode} ${s.stderr().slice(-3000)}`).toBe(0);
   });
 });
