@@ -51,3 +51,64 @@ describe('liuhen notary rotate while liuhen start runs', () => {
     expect(await stop(s)).toBe(0);
   });
 });
+
+/** Anvils a killed command left running for `data` (their state file is in it): stopped, so their state is saved. */
+async function stopOrphanAnvils(data: string): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const pids = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes('anvil') && l.includes(`${data}/chain/`))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+  for (const pid of pids) process.kill(pid, 'SIGINT');
+  for (const pid of pids)
+    for (let i = 0; i < 200; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+}
+
+/**
+ * Red team (issue 14): `liuhen notary rotate` killed between its file steps must be finished by
+ * running it again. It swapped the keystores first: killed before the old log was moved aside,
+ * the folder held the new key with the old key's log — the rerun and `liuhen start` then both
+ * refused it (NOTARY_LOG_MISMATCH). Now the duty file and the old log go first, the keystore last.
+ */
+describe('liuhen notary rotate killed between its file steps', () => {
+  const t = tempDir('liuhen-rotate-crash-');
+  const running: Started[] = [];
+  afterAll(async () => {
+    for (const s of running) await stopOrKill(s);
+    for (const fp of ['files-1', 'files-2']) await stopOrphanAnvils(join(t.dir, fp));
+    t.cleanup();
+  }, 90_000);
+
+  for (const fp of ['files-1', 'files-2'] as const)
+    it(`killed at notary-rotate.${fp}: running it again finishes the rotation, and the system co-signs with the new key`, { timeout: 300_000 }, async () => {
+      const { jsonLines } = await import('../helpers/cli.js');
+      const { api, until, upload } = await import('./helpers.js');
+      const data = join(t.dir, fp);
+      const first = await start(data);
+      running.push(first);
+      expect(await stop(first)).toBe(0);
+      const notaryKeystore = join(data, 'notary', 'keystore.json');
+      const old = keystoreAddress(notaryKeystore);
+      const killed = await liuhenAsync(['--data', data, '--json', 'notary', 'rotate'], { LIUHEN_FAILPOINTS: `notary-rotate.${fp}=kill` });
+      expect(killed.status, killed.stderr).toBe(-1);
+      const again = await liuhenAsync(['--data', data, '--json', 'notary', 'rotate']);
+      await stopOrphanAnvils(data);
+      expect(again.status, again.stderr).toBe(0);
+      const r = jsonLines(again.stdout).at(-1);
+      expect(r.previous.toLowerCase()).toBe(old);
+      expect(keystoreAddress(notaryKeystore)).toBe(r.current.toLowerCase());
+      const second = await start(data);
+      running.push(second);
+      const { id } = await upload(second.info.url, second.info.tokens.agency, 'BWC-R', 1);
+      const sup = api(second.info.url, second.info.tokens.supervisor);
+      await until('notarization', async () => ((await (await sup(`/v1/records/${id}`)).json()).chain?.notarized ? true : undefined), 120_000);
+      expect(await stop(second)).toBe(0);
+    });
+});
