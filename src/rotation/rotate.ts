@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseEther, type JsonRpcProvider, type Signer } from 'ethers';
 import { exitStatePath, isDevChain, startAnvil } from '../chain/anvil.js';
@@ -171,7 +171,12 @@ async function fund(c: FolderChain, address: string, step: (s: RotationStep) => 
 function swapKeystores(key: KeyLocation, next: string, retiredDir: string, previous: string): string {
   mkdirSync(retiredDir, { recursive: true, mode: 0o700 });
   const retired = join(retiredDir, `${basename(key.keystore, '.json')}.${previous}.${stamp()}.json`);
-  renameSync(key.keystore, retired);
+  // The old keystore stays in place until the new one replaces it in one rename (kept under retired/
+  // by a hard link first): moved away first, a kill in between left no keystore at all, and the
+  // rerun said KEY_MISSING "run liuhen deploy first".
+  linkSync(key.keystore, retired);
+  fsyncDirSync(retiredDir);
+  failpoint('rotate.swap');
   renameSync(next, key.keystore);
   fsyncDirSync(retiredDir);
   fsyncDirSync(dirname(key.keystore));

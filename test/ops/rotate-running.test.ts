@@ -112,3 +112,37 @@ describe('liuhen notary rotate killed between its file steps', () => {
       expect(await stop(second)).toBe(0);
     });
 });
+
+/**
+ * Red team (issue 14): `liuhen keys rotate` killed inside its keystore swap (the old keystore
+ * moved to keys/retired/, the new one not yet in place) left no keystore at keys/agency.json:
+ * the rerun said KEY_MISSING "run `liuhen deploy` first". The old keystore now stays in place
+ * until the new one replaces it in one rename.
+ */
+describe('liuhen keys rotate killed inside its keystore swap', () => {
+  const t = tempDir('liuhen-rotate-swap-');
+  const running: Started[] = [];
+  afterAll(async () => {
+    for (const s of running) await stopOrKill(s);
+    await stopOrphanAnvils(join(t.dir, 'station'));
+    t.cleanup();
+  }, 90_000);
+
+  it('running it again finishes the rotation', { timeout: 300_000 }, async () => {
+    const { jsonLines } = await import('../helpers/cli.js');
+    const data = join(t.dir, 'station');
+    const first = await start(data);
+    running.push(first);
+    expect(await stop(first)).toBe(0);
+    const keystore = join(data, 'keys', 'agency.json');
+    const old = keystoreAddress(keystore);
+    const killed = await liuhenAsync(['--data', data, '--json', 'keys', 'rotate'], { LIUHEN_FAILPOINTS: 'rotate.swap=kill' });
+    expect(killed.status, killed.stderr).toBe(-1);
+    const again = await liuhenAsync(['--data', data, '--json', 'keys', 'rotate']);
+    await stopOrphanAnvils(data);
+    expect(again.status, again.stderr).toBe(0);
+    const r = jsonLines(again.stdout).at(-1);
+    expect(r.previous.toLowerCase()).toBe(old);
+    expect(keystoreAddress(keystore)).toBe(r.current.toLowerCase());
+  });
+});
