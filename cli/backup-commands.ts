@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { isLiuhenError } from '../src/errors.js';
 import type { BackupResult, RestoreResult } from '../src/index.js';
-import { humanBytes, printJson, printLine, type Run } from './output.js';
+import { humanBytes, printable, printJson, printLine, type Run } from './output.js';
 import { sdk } from './sdk.js';
 
 /** Which passphrase a left-out dev passphrase file stands for (the restored folder needs it back, or the variable). */
@@ -25,7 +25,7 @@ function describeBackup(r: BackupResult): string[] {
   ];
   if (m.excluded.length > 0) {
     lines.push('left out (keep these passphrases apart from the backup; a restored folder needs them back or the variable set):');
-    for (const x of m.excluded) lines.push(`  ${x}  (${passphraseHint(x)})`);
+    for (const x of m.excluded) lines.push(`  ${printable(x)}  (${passphraseHint(x)})`);
   }
   return lines;
 }
@@ -34,11 +34,11 @@ function describeRestore(r: RestoreResult): string[] {
   const m = r.manifest;
   const lines = r.checkOnly
     ? [`the archive is complete and matches its manifest (${m.parts.length} parts, SHA-256 ${r.manifestSha256}); nothing written`]
-    : [`restored ${m.parts.length} parts of the backup of ${m.createdAt} into ${r.dataDir}`];
-  if (r.replaced) lines.push(`the folder that was there is kept at ${r.replaced}`);
+    : [`restored ${m.parts.length} parts of the backup of ${printable(m.createdAt)} into ${printable(r.dataDir)}`];
+  if (r.replaced) lines.push(`the folder that was there is kept at ${printable(r.replaced)}`);
   if (m.excluded.length > 0 && !r.checkOnly) {
     lines.push('not in the backup (copy them back from where you keep them, or set the variable):');
-    for (const x of m.excluded) lines.push(`  ${x}  (${passphraseHint(x)})`);
+    for (const x of m.excluded) lines.push(`  ${printable(x)}  (${passphraseHint(x)})`);
   }
   if (!r.checkOnly) lines.push(`next: liuhen --data ${r.dataDir} start`);
   return lines;

@@ -23,13 +23,15 @@ export function registerGatewayCommands(program: Command, run: Run): void {
           await opened.close();
           throw e;
         }
+        // Listening before the ready line (a stop sent as soon as it is read killed the process outright).
+        const signal = untilSignal();
         if (g.json) printJson({ url: running.url, ...(opened.bootstrapToken ? { adminToken: opened.bootstrapToken } : {}), notes: opened.notes });
         else {
           printLine(`gateway on ${running.url}`);
           for (const n of opened.notes) printLine(`note: ${n}`);
           if (opened.bootstrapToken) printLine(`admin token (shown once, keep it safe): ${opened.bootstrapToken}`);
         }
-        await untilSignal().promise;
+        await signal.promise;
         await running.close();
         await opened.close();
         return 0;

@@ -16,6 +16,16 @@ export type Run = (action: (opts: GlobalOptions) => Promise<number | void>, o?: 
 export const printJson = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 export const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
 
+/**
+ * Text from outside (a hostile archive's manifest or entry names, in messages too) as printed:
+ * control characters escaped, so it cannot write terminal escapes — rewrite the lines above,
+ * set the clipboard — into the operator's terminal.
+ */
+export const printable = (s: string, keepNewlines = false): string =>
+  s.replace(keepNewlines ? /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g : /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
 /** Exit status 2: the caller's input or setup is wrong; 1: the operation failed. */
 const USAGE_CODES = new Set<ErrorCode>([
   'INVALID_INPUT',
@@ -40,11 +50,11 @@ const USAGE_CODES = new Set<ErrorCode>([
 export function reportError(e: unknown, json: boolean | undefined): number {
   if (isLiuhenError(e)) {
     if (json) process.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message } })}\n`);
-    else process.stderr.write(`liuhen: ${e.message} [${e.code}]\n`);
+    else process.stderr.write(`liuhen: ${printable(e.message, true)} [${e.code}]\n`);
     return USAGE_CODES.has(e.code) ? 2 : 1;
   }
   // Not ours: a bug. Say so without leaking internals beyond the message.
-  process.stderr.write(`liuhen: unexpected error: ${(e as Error)?.message ?? String(e)}\n`);
+  process.stderr.write(`liuhen: unexpected error: ${printable((e as Error)?.message ?? String(e), true)}\n`);
   return 1;
 }
 

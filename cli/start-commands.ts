@@ -16,6 +16,10 @@ export function registerStartCommands(program: Command, run: Run): void {
         const chainPort = o.chainPort === undefined ? undefined : portOption('--chain-port', o.chainPort);
         const { startSystem } = await import('../gateway/system.js');
         const sys = await startSystem({ dataDir: g.data, port, host: o.host, chainPort, onProgress: g.json ? () => {} : (l) => printLine(l) });
+        // Listening before the ready line: a Ctrl-C (or a service manager's stop) sent as soon as the
+        // line is read came between the write and the listener, and killed the process outright —
+        // no stop, the embedded Anvil left running, its state not saved.
+        const signal = untilSignal();
         if (g.json) printJson({ url: sys.url, rpc: sys.rpc, registry: sys.registry, tokens: sys.tokens });
         else {
           printLine('');
@@ -28,7 +32,7 @@ export function registerStartCommands(program: Command, run: Run): void {
           for (const [agency, token] of Object.entries(sys.agencyTokens).slice(1)) printLine(`  agency ${agency}: ${token}`);
           printLine('fill it with a sample: npm run demo   ·   stop: Ctrl-C');
         }
-        await untilSignal().promise;
+        await signal.promise;
         if (!g.json) printLine('stopping (chain state is saved)…');
         await sys.stop();
         return 0;

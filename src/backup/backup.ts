@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync } from 'node:fs';
 import { lstat, open, readdir, rename, rm } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Level } from 'level';
@@ -75,8 +75,13 @@ export async function createBackup(p: BackupParameters): Promise<BackupResult> {
   const out = resolve(p.out);
   const config = readConfig(p.dataDir);
   if (existsSync(out)) fail('INVALID_INPUT', `${out} exists already; choose a new file name for the backup`);
-  if (out === dir.root || out.startsWith(dir.root + sep)) fail('INVALID_INPUT', `write the backup outside the data folder ${dir.root}`);
   if (!existsSync(dirname(out))) fail('INVALID_INPUT', `the folder of ${out} does not exist`);
+  // Compared as real paths: through a symbolic link (to the folder, or given as the folder) the
+  // archive landed inside the data folder, and every later backup carried the earlier ones.
+  const realRoot = existsSync(dir.root) ? realpathSync(dir.root) : dir.root;
+  const realOut = join(realpathSync(dirname(out)), basename(out));
+  if (out === dir.root || out.startsWith(dir.root + sep) || realOut === realRoot || realOut.startsWith(realRoot + sep))
+    fail('INVALID_INPUT', `write the backup outside the data folder ${dir.root}`);
 
   const opened: Array<Level<string, string>> = [];
   const snapshots: LevelSnapshot[] = [];

@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { paths } from '../config.js';
 import { fail, isLiuhenError, LiuhenError, type ErrorCode } from '../errors.js';
@@ -33,15 +33,24 @@ export async function serveControl(dataDir: string, sources: RunningSources): Pr
   const path = controlSocketPath(dataDir);
   if (existsSync(path)) rmSync(path, { force: true });
   let busy = false;
+  // Connections that have not sent their request yet. `server.close()` waits for every
+  // connection to end, so one that connects and never sends a line (a hung or suspended
+  // client) held the whole shutdown of `liuhen start` — journal, chain state — forever.
+  // They are dropped on close; a backup being written is still waited for.
+  const idle = new Set<Socket>();
   const server: Server = createServer((socket) => {
     let buf = '';
+    idle.add(socket);
+    socket.on('close', () => idle.delete(socket));
     socket.setEncoding('utf8');
     socket.on('error', () => {});
     socket.on('data', (d: string) => {
+      if (!idle.has(socket)) return; // one request per connection
       buf += d;
       if (buf.length > 64 * 1024) socket.destroy();
       const nl = buf.indexOf('\n');
       if (nl === -1) return;
+      idle.delete(socket);
       const line = buf.slice(0, nl);
       void (async (): Promise<ControlAnswer> => {
         try {
@@ -74,6 +83,7 @@ export async function serveControl(dataDir: string, sources: RunningSources): Pr
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const s of idle) s.destroy();
         rmSync(path, { force: true });
       }),
   };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
@@ -31,6 +31,7 @@ export interface RestoreResult {
   checkOnly: boolean;
 }
 
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
 const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
 const ENTRY_NAME = /^(data\/.+|leveldb\/[A-Za-z0-9_@+=,.~-]+\.ldump|manifest\.json)$/;
 
@@ -45,23 +46,37 @@ const ENTRY_NAME = /^(data\/.+|leveldb\/[A-Za-z0-9_@+=,.~-]+\.ldump|manifest\.js
  */
 export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult> {
   const archive = resolve(p.archive);
-  const target = resolve(p.dataDir);
+  // A data folder that is a symbolic link (to a mounted volume, say) is restored into the folder it
+  // names: staging next to the link and renaming onto it failed (ENOTDIR, reported as a damaged
+  // archive), and with --force it put the restored data on the link's disk, not the volume.
+  const given = resolve(p.dataDir);
+  const target = (await lstat(given).catch(() => undefined))?.isSymbolicLink() ? await realpath(given).catch(() => given) : given;
   if (!existsSync(archive)) fail('FILE_UNREADABLE', `no backup archive at ${archive}`);
   const checkOnly = p.checkOnly ?? false;
   const expect = p.expectSha256?.toLowerCase();
   if (expect !== undefined && !/^[0-9a-f]{64}$/.test(expect))
     fail('INVALID_INPUT', '--sha256 must be 64 hex digits (the manifest digest `liuhen backup` printed)');
 
+  // The replaced folder's LevelDBs stay open (locked) from the check to the rename: checked once
+  // and released, a `liuhen start` opening the folder while the restore was staged had it renamed
+  // away under it — LevelDB goes on creating its files by path, in the restored journal.
+  const held: Array<Level<string, string>> = [];
+  const release = async () => {
+    for (const db of held.splice(0)) await db.close().catch(() => {});
+  };
   let occupied = false;
-  if (!checkOnly) occupied = await checkTarget(target, p.force ?? false);
+  if (!checkOnly) occupied = await checkTarget(target, p.force ?? false, held).catch(async (e: unknown) => {
+    await release();
+    throw e;
+  });
 
   const staging = join(dirname(target), `.${basename(target)}.restoring-${randomBytes(6).toString('hex')}`);
   const dumps = join(staging, '.restore-dumps');
-  if (!checkOnly) {
-    await mkdir(dirname(target), { recursive: true });
-    await mkdir(dumps, { recursive: true, mode: 0o700 });
-  }
   try {
+    if (!checkOnly) {
+      await mkdir(dirname(target), { recursive: true });
+      await mkdir(dumps, { recursive: true, mode: 0o700 });
+    }
     const seen = new Map<string, { bytes: number; sha256: string }>();
     let manifestText: Buffer | undefined;
     const fh = await open(archive, 'r');
@@ -154,11 +169,23 @@ export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult
     }
     await rename(staging, target);
     await fsyncDir(dirname(target));
+    await release();
     return { dataDir: target, manifest, manifestSha256, replaced, checkOnly };
   } catch (e) {
+    await release();
     if (!checkOnly) await rm(staging, { recursive: true, force: true });
     if (isLiuhenError(e)) throw e;
-    throw new LiuhenError('BACKUP_INVALID', `the archive could not be restored: ${(e as Error).message}`, { cause: e });
+    // A disk that fills (or refuses writes) is not a damaged archive: BACKUP_INVALID ("altered or
+    // damaged", exit 2) would tell the operator to throw a good backup away.
+    const errno = (e as NodeJS.ErrnoException).code;
+    const message = (e as Error).message;
+    if ((errno && DISK_ERRORS.has(errno)) || /no space left|disk quota|read-only file system|IO error/i.test(message))
+      throw new LiuhenError(
+        'JOURNAL_IO',
+        `could not write the restored folder next to ${target}: ${message}; nothing was put in place (the archive is not at fault: free space and restore again)`,
+        { cause: e },
+      );
+    throw new LiuhenError('BACKUP_INVALID', `the archive could not be restored: ${message}`, { cause: e });
   }
 }
 
@@ -180,7 +207,7 @@ function parseManifest(text: Buffer): BackupManifest {
 }
 
 /** True when the target holds something (then `force` is needed, and no running Liuhen may hold it). */
-async function checkTarget(target: string, force: boolean): Promise<boolean> {
+async function checkTarget(target: string, force: boolean, held: Array<Level<string, string>>): Promise<boolean> {
   const st = await stat(target).catch(() => undefined);
   if (!st) return false;
   if (!st.isDirectory()) fail('RESTORE_TARGET_NOT_EMPTY', `${target} exists and is not a folder`);
@@ -191,7 +218,7 @@ async function checkTarget(target: string, force: boolean): Promise<boolean> {
     });
   for (const db of [join(target, 'journal'), join(target, 'notary', 'log')]) {
     if (!existsSync(db)) continue;
-    const level = new Level(db, { createIfMissing: false });
+    const level = new Level<string, string>(db, { createIfMissing: false });
     try {
       await level.open();
     } catch (cause) {
@@ -199,7 +226,7 @@ async function checkTarget(target: string, force: boolean): Promise<boolean> {
         fail('JOURNAL_LOCKED', `${target} is in use by a running Liuhen; stop it before replacing its data folder`, { details: { dir: target } });
       continue; // a damaged folder may be replaced
     }
-    await level.close();
+    held.push(level);
   }
   return true;
 }

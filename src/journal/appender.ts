@@ -62,6 +62,8 @@ export class Appender implements AckSource {
   private groupAcks = new Map<string, number>();
   private groupDeviceHeads = new Map<string, DeviceHead>();
   private readonly inflightIds = new Set<string>();
+  /** Ingests of an id that was in flight, waiting for it to be journaled (or to fail). */
+  private readonly idWaiters = new Map<string, Array<() => void>>();
   private readonly deviceTails = new Map<string, Promise<void>>();
   /** Appends waiting for their device's next chain run; a device is in the map while a run is scheduled for it. */
   private readonly chainQueues = new Map<string, ChainWaiter[]>();
@@ -94,6 +96,14 @@ export class Appender implements AckSource {
 
   private hasRecord(id: string) {
     return this.indexes.hasRecord(id);
+  }
+
+  private releaseId(id: string): void {
+    this.inflightIds.delete(id);
+    const waiting = this.idWaiters.get(id);
+    if (!waiting) return;
+    this.idWaiters.delete(id);
+    for (const resolve of waiting) resolve();
   }
 
   /** (Re)reads the device heads, their owners and the agency acks from the disk; nothing may be in flight. */
@@ -159,7 +169,7 @@ export class Appender implements AckSource {
       this.assertCapturedNotInFuture(unchained);
       chained = await this.chain(unchained, canonicalMembers(unchained), signer);
     } catch (e) {
-      this.inflightIds.delete(id);
+      this.releaseId(id);
       throw e;
     }
     return this.persist(chained, true);
@@ -271,14 +281,25 @@ export class Appender implements AckSource {
     const leaf = leafOfCanonical(canonical);
     // The id is reserved before any await, so no other append or ingest can journal it meanwhile:
     // what the read below finds stays true, and it runs outside the device lock, in parallel.
-    if (this.inflightIds.has(record.id)) fail('INVALID_RECORD', `record ${record.id} is being journaled already`);
+    if (this.inflightIds.has(record.id)) {
+      // A device's retry racing its first upload of this record (the first answer was lost) is a
+      // re-upload, not a bad record: refusing it (INVALID_RECORD, 400) told the device its evidence
+      // was rejected while it was being journaled. It waits for the first and is answered as any
+      // re-upload (duplicate), or journaled if the first failed.
+      await new Promise<void>((resolve) => {
+        const waiting = this.idWaiters.get(record.id);
+        if (waiting) waiting.push(resolve);
+        else this.idWaiters.set(record.id, [resolve]);
+      });
+      return this.ingest(input);
+    }
     this.inflightIds.add(record.id);
     let advances: boolean;
     try {
       const existing = await this.getRecord(record.id);
       if (existing) {
         if (existing.leaf !== leaf) fail('INVALID_RECORD', `a different record with id ${record.id} already exists`);
-        this.inflightIds.delete(record.id);
+        this.releaseId(record.id);
         return { record: existing.record, leaf, ack: existing.ack, duplicate: true };
       }
       advances = await this.underDeviceLock(record.device, async () => {
@@ -300,7 +321,7 @@ export class Appender implements AckSource {
         return beyond;
       });
     } catch (e) {
-      this.inflightIds.delete(record.id);
+      this.releaseId(record.id);
       throw e;
     }
     return { ...(await this.persist({ record, leaf, canonical }, advances)), duplicate: false };
@@ -389,7 +410,7 @@ export class Appender implements AckSource {
     try {
       await this.commit(puts);
     } finally {
-      this.inflightIds.delete(record.id);
+      this.releaseId(record.id);
       this.inflightSlots.delete(slotKey(record));
     }
     // Durable now: followers may take it from here instead of reading it back (a listener's error is its own).

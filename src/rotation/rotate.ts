@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseEther, type JsonRpcProvider, type Signer } from 'ethers';
 import { exitStatePath, isDevChain, startAnvil } from '../chain/anvil.js';
@@ -11,11 +11,12 @@ import { connect, redactUrl } from '../chain/rpc.js';
 import { anchoringAgencies, paths, readConfig, type LiuhenConfig } from '../config.js';
 import { fail, isLiuhenError } from '../errors.js';
 import { Liuhen } from '../liuhen.js';
-import { notaryDutyPath, type NotaryDuty } from '../notary/duty.js';
+import { notaryDutyPath, readNotaryDuty, type NotaryDuty } from '../notary/duty.js';
 import { logDomain, NotaryLog } from '../notary/log.js';
 import { openNotary } from '../notary/open.js';
 import { notaryPaths } from '../notary/paths.js';
 import { fsyncDirSync, writeFileAtomicSync } from '../util/atomic-write.js';
+import { failpoint } from '../util/failpoints.js';
 
 /**
  * Key rotation (issue 14) with registry v2's role functions, so that every
@@ -170,7 +171,12 @@ async function fund(c: FolderChain, address: string, step: (s: RotationStep) => 
 function swapKeystores(key: KeyLocation, next: string, retiredDir: string, previous: string): string {
   mkdirSync(retiredDir, { recursive: true, mode: 0o700 });
   const retired = join(retiredDir, `${basename(key.keystore, '.json')}.${previous}.${stamp()}.json`);
-  renameSync(key.keystore, retired);
+  // The old keystore stays in place until the new one replaces it in one rename (kept under retired/
+  // by a hard link first): moved away first, a kill in between left no keystore at all, and the
+  // rerun said KEY_MISSING "run liuhen deploy first".
+  linkSync(key.keystore, retired);
+  fsyncDirSync(retiredDir);
+  failpoint('rotate.swap');
   renameSync(next, key.keystore);
   fsyncDirSync(retiredDir);
   fsyncDirSync(dirname(key.keystore));
@@ -269,9 +275,13 @@ export async function rotateNotaryKey(p: KeyRotationParameters): Promise<Rotatio
         await log.close();
       }
     }
-    fromBlock ??= (await c.provider.getBlockNumber()) + 1;
     // 2. The new key: funded, granted the role and the office's name; then the old key's role revoked.
     const next = await nextKey(key, c.chainId, 'notary', step);
+    // A run killed after writing the duty file and moving the old log aside: the duty start it wrote stands.
+    const earlier = fromBlock === undefined && !existsSync(np.log) ? readNotaryDuty(p.dataDir) : undefined;
+    if (earlier && earlier.current.toLowerCase() === next.address.toLowerCase() && earlier.previous.toLowerCase() === previous.toLowerCase())
+      fromBlock = earlier.fromBlock;
+    fromBlock ??= (await c.provider.getBlockNumber()) + 1;
     await fund(c, next.address, step);
     if (!(await c.registry.hasRole(NOTARY_ROLE, next.address)))
       step({ step: 'granted', role: 'notary', address: next.address, tx: await send(c.registry, c.admin, 'grantRole', [NOTARY_ROLE, next.address]) });
@@ -279,12 +289,23 @@ export async function rotateNotaryKey(p: KeyRotationParameters): Promise<Rotatio
     if (name && !(await c.registry.notaryName(next.address).catch(() => ''))) await send(c.registry, c.admin, 'setNotaryName', [next.address, name]);
     if (await c.registry.hasRole(NOTARY_ROLE, previous))
       step({ step: 'revoked', role: 'notary', address: previous, tx: await send(c.registry, c.admin, 'revokeRole', [NOTARY_ROLE, previous]) });
-    // 3. Files: the old keystore and log kept under notary/retired/<address>/, the new key in place, its duty start.
+    // 3. Files: the new key's duty start, the old log kept under notary/retired/<address>/, then the
+    //    keystores swapped — last, so that a run killed in between still has the old key in place and
+    //    running it again finishes the rotation. (Swapped first, a kill left the new key with the old
+    //    key's log: NOTARY_LOG_MISMATCH for the rerun and for `liuhen start`; killed after the log
+    //    move, the rerun rotated a second time.)
     const retiredDir = join(np.root, 'retired', previous);
-    const retired = swapKeystores(key, next.path, retiredDir, previous);
-    if (existsSync(np.log)) renameSync(np.log, join(retiredDir, `log.${stamp()}`));
+    mkdirSync(retiredDir, { recursive: true, mode: 0o700 });
     const duty: NotaryDuty = { fromBlock, previous, current: next.address, rotatedAt: new Date().toISOString() };
     writeFileAtomicSync(notaryDutyPath(p.dataDir), `${JSON.stringify(duty, null, 2)}\n`, { mode: 0o600 });
+    failpoint('notary-rotate.files-1');
+    if (existsSync(np.log)) {
+      renameSync(np.log, join(retiredDir, `log.${stamp()}`));
+      fsyncDirSync(retiredDir);
+      fsyncDirSync(np.root);
+    }
+    failpoint('notary-rotate.files-2');
+    const retired = swapKeystores(key, next.path, retiredDir, previous);
     step({ step: 'retired', role: 'notary', address: previous, path: retired });
     return { role: 'notary' as const, previous, current: next.address, retired, fromBlock };
   });

@@ -23,6 +23,11 @@ export const FAILPOINTS = [
   'anchor.after-broadcast',
   'cosign.after-sign',
   'cosign.after-broadcast',
+  /** `liuhen notary rotate`: after the first, and the second, of its three file steps (duty file, old log aside, keystores swapped). */
+  'notary-rotate.files-1',
+  'notary-rotate.files-2',
+  /** A key rotation's keystore swap: the old keystore kept under retired/, the new one not yet in place. */
+  'rotate.swap',
 ] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 

@@ -22,6 +22,7 @@ import {
   revokeDeviceKey,
   rotateDeviceKey,
   startAnvil,
+  type Authenticity,
   type EmbeddedChain,
   type LiuhenRecord,
 } from '../../src/index.js';
@@ -298,6 +299,153 @@ describe('ingest with a registry that does not answer', () => {
       expect((await second.json()).deviceCheck.detail).toMatch(/did not answer shortly before/);
       expect(asked).toBe(1);
       expect(await g.recordCount()).toBe(2);
+    } finally {
+      await g.close();
+      cam.cleanup();
+    }
+  }, 60_000);
+});
+
+/**
+ * Red team: a re-upload racing the first upload of the same signed record
+ * (a device retrying after a dropped answer). The first upload is journaled and
+ * its check is under way when the retry arrives; the retry found no stored
+ * check yet, asked the registry again and stored its own answer — so the check
+ * kept in the journal (and shown in every view) was not the one acknowledged to
+ * the first upload, and the last writer won. Both answers and the stored check
+ * must be one check, asked once.
+ */
+describe('ingest: a re-upload racing the first upload', () => {
+  it('the retry gets the first upload’s check; the registry is asked once; the stored check is that one', async () => {
+    const { FakeChain } = await import('../gateway/fake-chain.js');
+    const answers: Array<(a: Authenticity) => void> = [];
+    let asked = 0;
+    class GatedRegistry extends FakeChain {
+      recordAuthenticity(): Promise<Authenticity> {
+        asked++;
+        return new Promise((resolve) => answers.push(resolve));
+      }
+    }
+    const g = await startGateway({ chain: new GatedRegistry() });
+    const cam = tempDir('liuhen-cam4-');
+    try {
+      const j = await Journal.open(cam.dir);
+      let rec: LiuhenRecord;
+      try {
+        rec = (await j.append({ agency: AGENCY, device: 'BWC-RACE', officer: '1', kind: 'event', body: { i: 0 }, capturedAt: new Date().toISOString() }, DeviceKey.generate()))
+          .record;
+      } finally {
+        await j.close();
+      }
+      const send = () =>
+        g.call('/v1/records/signed', { method: 'POST', token: g.t.agency, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record: rec }) });
+      const first = send();
+      // The first upload is journaled and waits for the registry.
+      for (let i = 0; i < 400 && answers.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(answers.length).toBe(1);
+      const retry = send();
+      // Give the retry every chance to ask the registry itself (before the fix it did).
+      for (let i = 0; i < 10 && answers.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      answers[1]?.({ level: 'unenrolled-key', detail: 'answered to the retry' });
+      answers[0]!({ level: 'device-signed', detail: 'answered to the first upload' });
+      const a = await (await first).json();
+      const b = await (await retry).json();
+      expect(b.duplicate).toBe(true);
+      expect(b.deviceCheck).toEqual(a.deviceCheck);
+      const stored = await (await g.call(`/v1/records/${rec.id}`, { token: g.t.supervisor })).json();
+      expect(stored.deviceCheck).toEqual(a.deviceCheck);
+      expect(asked).toBe(1);
+    } finally {
+      await g.close();
+      cam.cleanup();
+    }
+  }, 60_000);
+});
+
+/**
+ * Red team: a retry after a crash between journaling and keeping the check asked the
+ * registry with existedBy = the retry's time, so a key revoked in between flagged a
+ * record that reached the station before the revocation. It is judged by the journal's
+ * time (docs/devices.md "Ingest").
+ */
+describe('ingest: the check of a record journaled before (its check lost in a crash)', () => {
+  it('asks the registry as of when the record was journaled, not when the retry came', async () => {
+    const { FakeChain } = await import('../gateway/fake-chain.js');
+    const asked: number[] = [];
+    class Registry extends FakeChain {
+      recordAuthenticity(q: { existedBy: { time: number } }): Promise<Authenticity> {
+        asked.push(q.existedBy.time);
+        return Promise.resolve({ level: 'device-signed', detail: 'enrolled' });
+      }
+    }
+    const later = Date.now() + 3 * 86_400_000; // the retry comes three days later
+    const g = await startGateway({ chain: new Registry(), clock: () => new Date(later) });
+    const cam = tempDir('liuhen-cam5-');
+    try {
+      const j = await Journal.open(cam.dir);
+      let rec: LiuhenRecord;
+      try {
+        rec = (await j.append({ agency: AGENCY, device: 'BWC-CRASH', officer: '1', kind: 'event', body: {}, capturedAt: new Date().toISOString() }, DeviceKey.generate()))
+          .record;
+      } finally {
+        await j.close();
+      }
+      // Journaled, then the station died before the check was kept.
+      await g.liuhen.journal.ingest(rec);
+      const journaledAt = (await g.liuhen.journal.getRecord(rec.id))!.journaledAt;
+      const res = await g.call('/v1/records/signed', {
+        method: 'POST',
+        token: g.t.agency,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ record: rec }),
+      });
+      expect(res.status).toBe(200);
+      expect(asked).toEqual([Math.floor(journaledAt / 1000)]);
+    } finally {
+      await g.close();
+      cam.cleanup();
+    }
+  }, 60_000);
+});
+
+/**
+ * Red team: a device's retry arriving while its first upload of the same record is still
+ * being journaled (the first answer lost on a bad link) was refused INVALID_RECORD (400)
+ * — "your record is bad" for evidence being journaled that very moment. It is a re-upload:
+ * one upload gets 201, the other 200 duplicate, both with the same check.
+ */
+describe('ingest: the same record uploaded twice at once', () => {
+  it('neither upload is refused: one 201, one 200 duplicate', async () => {
+    const { FakeChain } = await import('../gateway/fake-chain.js');
+    class Registry extends FakeChain {
+      recordAuthenticity(): Promise<Authenticity> {
+        return Promise.resolve({ level: 'device-signed', detail: 'enrolled' });
+      }
+    }
+    const g = await startGateway({ chain: new Registry() });
+    const cam = tempDir('liuhen-cam6-');
+    try {
+      const j = await Journal.open(cam.dir);
+      const key = DeviceKey.generate();
+      const recs: LiuhenRecord[] = [];
+      try {
+        for (let i = 0; i < 20; i++)
+          recs.push(
+            (await j.append({ agency: AGENCY, device: 'BWC-TWICE', officer: '1', kind: 'event', body: { i }, capturedAt: new Date().toISOString() }, key)).record,
+          );
+      } finally {
+        await j.close();
+      }
+      const send = (r: LiuhenRecord) =>
+        g
+          .call('/v1/records/signed', { method: 'POST', token: g.t.agency, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record: r }) })
+          .then(async (res) => ({ status: res.status, body: await res.json() }));
+      for (const r of recs) {
+        const both = await Promise.all([send(r), send(r)]);
+        expect(both.map((x) => x.status).sort(), JSON.stringify(both.map((x) => x.body))).toEqual([200, 201]);
+        expect(both[0].body.deviceCheck).toEqual(both[1].body.deviceCheck);
+      }
+      expect(await g.recordCount()).toBe(20);
     } finally {
       await g.close();
       cam.cleanup();

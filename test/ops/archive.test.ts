@@ -172,6 +172,12 @@ describe('backup archive checks', () => {
   it('a backup refuses an existing file, a place inside the data folder, and a folder held by a process that does not serve backups', async () => {
     await refused(createBackup({ dataDir: data, out: archive }), 'INVALID_INPUT', /exists/);
     await refused(createBackup({ dataDir: data, out: join(data, 'b.tar') }), 'INVALID_INPUT', /outside/);
+    // Also through a symbolic link, either way (the archive would land in the folder, and every
+    // later backup would carry the earlier ones).
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(data, join(t.dir, 'station-link'));
+    await refused(createBackup({ dataDir: join(t.dir, 'station-link'), out: join(data, 'c.tar') }), 'INVALID_INPUT', /outside/);
+    await refused(createBackup({ dataDir: data, out: join(t.dir, 'station-link', 'd.tar') }), 'INVALID_INPUT', /outside/);
     const held = await Liuhen.open(data);
     try {
       await refused(createBackup({ dataDir: data, out: join(t.dir, 'held.tar') }), 'JOURNAL_LOCKED');
@@ -182,6 +188,85 @@ describe('backup archive checks', () => {
     }
     expect(existsSync(join(t.dir, 'held.tar'))).toBe(false);
     expect(existsSync(join(t.dir, 'held.tar.partial'))).toBe(false);
+  });
+
+  it('restores into a data folder that is a symbolic link (to a mounted volume): into the folder it names, the link kept', async () => {
+    const { lstatSync, symlinkSync } = await import('node:fs');
+    const volume = join(t.dir, 'volume');
+    mkdirSync(volume);
+    const link = join(t.dir, 'linked-station');
+    symlinkSync(volume, link);
+    const r = await restoreBackup({ archive, dataDir: link });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(volume, 'config.json'))).toBe(true);
+    expect(r.dataDir).toBe(volume);
+    // --force on the link: the folder on the volume is moved aside next to itself, the new one is on the volume too.
+    const again = await restoreBackup({ archive, dataDir: link, force: true });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(volume, 'config.json'))).toBe(true);
+    expect(again.replaced!.startsWith(`${volume}.replaced-`)).toBe(true);
+  });
+
+  it('prints nothing of a hostile manifest raw: control characters in its names and dates are escaped (no terminal escapes)', async () => {
+    const { liuhen } = await import('../helpers/cli.js');
+    const list = original.map((e) => ({ ...e }));
+    const m = list.at(-1)!;
+    const manifest = JSON.parse(m.data.toString('utf8'));
+    manifest.createdAt = '2026\u001b]52;c;ZXZpbA==\u0007';
+    manifest.excluded = ['store/keyring.dev-passphrase\u001b[2K\u001b[1Aall good\r'];
+    m.data = Buffer.from(JSON.stringify(manifest));
+    const hostile = await write(join(t.dir, 'escapes.tar'), list);
+    const r = liuhen(['--data', join(t.dir, 'escapes'), 'restore', hostile]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(r.stdout).toContain('\\u001b');
+  });
+
+  it('--force: a Liuhen that opens the folder while the restore is being staged cannot have it moved away under it', { timeout: 120_000 }, async () => {
+    // The lock was checked once, before staging; `liuhen start` opening the folder meanwhile then had its
+    // journal renamed to <dir>.replaced-… under it, while LevelDB goes on creating files by path — in the
+    // restored journal. The restore holds the folder's locks from the check to the rename.
+    const { randomBytes } = await import('node:crypto');
+    const big = join(t.dir, 'big-src');
+    Liuhen.init(big, { agency: 'JN-CGJ', device: 'station-01', officer: 'system' });
+    await (await Liuhen.open(big)).close();
+    mkdirSync(join(big, 'store', 'objects'), { recursive: true });
+    for (let i = 0; i < 4; i++) writeFileSync(join(big, 'store', 'objects', `o${i}`), randomBytes(48 * 1024 * 1024));
+    const bigArchive = join(t.dir, 'big.tar');
+    await createBackup({ dataDir: big, out: bigArchive });
+    const target = join(t.dir, 'busy');
+    Liuhen.init(target, { agency: 'JN-CGJ', device: 'station-01', officer: 'system' });
+    await (await Liuhen.open(target)).close();
+    const restoring = restoreBackup({ archive: bigArchive, dataDir: target, force: true }).then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    let done = false;
+    void restoring.then(() => (done = true));
+    while (!done && !readdirSync(t.dir).some((n) => n.startsWith('.busy.restoring-'))) await new Promise((r) => setTimeout(r, 2));
+    // `liuhen start` comes along while the restore is staged.
+    const opened = await Liuhen.open(target).then(
+      (l) => ({ l, before: !done }),
+      (e: unknown) => ({ e }),
+    );
+    const result = await restoring;
+    if ('l' in opened) {
+      await opened.l.close();
+      // Opened before the restore put its folder in place: the restore must not have moved it away.
+      if (opened.before) expect(result.ok, 'the restore moved a folder in use aside').toBe(false);
+    } else {
+      expect(isLiuhenError(opened.e, 'JOURNAL_LOCKED'), String(opened.e)).toBe(true);
+      expect(result.ok, String((result as { e?: unknown }).e)).toBe(true);
+    }
+  });
+
+  it('an error about a hostile entry name reaches the terminal with its control characters escaped', async () => {
+    const { liuhen } = await import('../helpers/cli.js');
+    const hostile = await write(join(t.dir, 'escape-name.tar'), [{ name: 'data/\u001b]52;c;ZXZpbA==\u0007\u001b[2Kx', mode: 0o600, data: Buffer.from('x') }, ...original]);
+    const r = liuhen(['--data', join(t.dir, 'escape-name'), 'restore', '--check', hostile]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('[BACKUP_INVALID]');
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
   it('keeps file modes (keys stay 0600)', async () => {

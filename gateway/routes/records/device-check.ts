@@ -45,8 +45,11 @@ const metaKey = (id: string) => `device-check:${id}`;
 const backoff = new WeakMap<object, number>();
 
 /** What the registry says of `record` now, within the time limit; never throws. */
-export async function checkAtIngest(app: Context, record: LiuhenRecord): Promise<IngestCheck> {
+export async function checkAtIngest(app: Context, record: LiuhenRecord, journaledAt?: number): Promise<IngestCheck> {
   const now = app.clock();
+  // A revocation is judged by when the record reached the station (journaledAt of a record journaled
+  // before, e.g. by an upload whose check was lost in a crash), not by when a retry arrives.
+  const reachedAt = journaledAt ?? now.getTime();
   const check = (a: Authenticity): IngestCheck => {
     const { status, code } = AUTHENTICITY_CODES[a.level];
     return { level: a.level, code, status, flagged: status === 'warn', ...AUTHENTICITY_WORDS[a.level], detail: a.detail, checkedAt: now.toISOString() };
@@ -63,7 +66,7 @@ export async function checkAtIngest(app: Context, record: LiuhenRecord): Promise
         device: record.device,
         capturedAt: Math.floor(Date.parse(record.capturedAt) / 1000),
         signingKey: record.sig?.key,
-        existedBy: { time: Math.floor(now.getTime() / 1000), source: 'journal' },
+        existedBy: { time: Math.floor(reachedAt / 1000), source: 'journal' },
       }),
       new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), READ_TIMEOUT_MS))),
     ]);
@@ -90,6 +93,34 @@ export async function storedIngestCheck(app: Context, id: string): Promise<Inges
   }
   const parsed = ingestCheckSchema.safeParse(raw);
   return parsed.success ? parsed.data : null;
+}
+
+const pending = new WeakMap<object, Map<string, Promise<{ check: IngestCheck; fresh: boolean }>>>();
+
+/**
+ * The one check of record `id`: the stored one, or one asked of the registry and kept. A
+ * re-upload racing the first upload (journaled, its check still under way) waits for that
+ * check instead of asking again and overwriting it: the check kept in the journal and
+ * shown in every view is the one acknowledged to the first upload (red-team finding).
+ * `fresh`: asked now (not found stored).
+ */
+export function ingestCheckOnce(app: Context, record: LiuhenRecord, duplicate: boolean): Promise<{ check: IngestCheck; fresh: boolean }> {
+  let inflight = pending.get(app);
+  if (!inflight) pending.set(app, (inflight = new Map()));
+  const running = inflight.get(record.id);
+  if (running) return running;
+  // Registered before any await; the stored check is read inside it, so a check kept (and
+  // unregistered) just before is found rather than asked again.
+  const p = (async () => {
+    const stored = duplicate ? await storedIngestCheck(app, record.id) : null;
+    if (stored) return { check: stored, fresh: false };
+    const journaledAt = duplicate ? (await app.journal.getRecord(record.id))?.journaledAt : undefined;
+    const check = await checkAtIngest(app, record, journaledAt);
+    await keepIngestCheck(app, record.id, check);
+    return { check, fresh: true };
+  })().finally(() => inflight.delete(record.id));
+  inflight.set(record.id, p);
+  return p;
 }
 
 /** Keeps the check next to the journaled record (synced like every journal write). */

@@ -7,7 +7,7 @@ import { mediaTypeOf, parseJsonText, readJson } from '../../http/body.js';
 import { httpError } from '../../http/errors.js';
 import { readMultipart } from '../../http/multipart.js';
 import { assertAgencyScope, parseBody, type HandlerContext, type RouteSpec } from '../../http/route.js';
-import { checkAtIngest, keepIngestCheck, storedIngestCheck } from './device-check.js';
+import { ingestCheckOnce, storedIngestCheck } from './device-check.js';
 import { uploadMetaSchema, type UploadMeta } from './schema.js';
 
 const nextId = monotonicUlid();
@@ -136,10 +136,8 @@ export async function createSignedRecord(ctx: HandlerContext<unknown, unknown, {
   await checkDevice(app, agency, record.device);
   const r = await app.journal.ingest(record);
   ctx.auditIds.created = r.record.id;
-  let check = r.duplicate ? await storedIngestCheck(app, r.record.id) : null;
-  if (!check) {
-    check = await checkAtIngest(app, r.record);
-    await keepIngestCheck(app, r.record.id, check);
+  const { check, fresh } = await ingestCheckOnce(app, r.record, r.duplicate);
+  if (fresh) {
     if (check.flagged)
       app.logger.warn('record flagged at ingest: signing key not enrolled or revoked', { id: r.record.id, device: record.device, code: check.code });
   }
