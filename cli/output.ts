@@ -22,8 +22,9 @@ export const printLine = (line: string): void => void process.stdout.write(`${li
  * set the clipboard — into the operator's terminal.
  */
 export const printable = (s: string, keepNewlines = false): string =>
-  s.replace(keepNewlines ? /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g : /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
-    `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  s.replace(
+    keepNewlines ? /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g : /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 
 /** Exit status 2: the caller's input or setup is wrong; 1: the operation failed. */

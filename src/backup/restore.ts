@@ -65,10 +65,11 @@ export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult
     for (const db of held.splice(0)) await db.close().catch(() => {});
   };
   let occupied = false;
-  if (!checkOnly) occupied = await checkTarget(target, p.force ?? false, held).catch(async (e: unknown) => {
-    await release();
-    throw e;
-  });
+  if (!checkOnly)
+    occupied = await checkTarget(target, p.force ?? false, held).catch(async (e: unknown) => {
+      await release();
+      throw e;
+    });
 
   const staging = join(dirname(target), `.${basename(target)}.restoring-${randomBytes(6).toString('hex')}`);
   const dumps = join(staging, '.restore-dumps');

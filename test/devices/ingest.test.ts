@@ -332,13 +332,22 @@ describe('ingest: a re-upload racing the first upload', () => {
       const j = await Journal.open(cam.dir);
       let rec: LiuhenRecord;
       try {
-        rec = (await j.append({ agency: AGENCY, device: 'BWC-RACE', officer: '1', kind: 'event', body: { i: 0 }, capturedAt: new Date().toISOString() }, DeviceKey.generate()))
-          .record;
+        rec = (
+          await j.append(
+            { agency: AGENCY, device: 'BWC-RACE', officer: '1', kind: 'event', body: { i: 0 }, capturedAt: new Date().toISOString() },
+            DeviceKey.generate(),
+          )
+        ).record;
       } finally {
         await j.close();
       }
       const send = () =>
-        g.call('/v1/records/signed', { method: 'POST', token: g.t.agency, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record: rec }) });
+        g.call('/v1/records/signed', {
+          method: 'POST',
+          token: g.t.agency,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ record: rec }),
+        });
       const first = send();
       // The first upload is journaled and waits for the registry.
       for (let i = 0; i < 400 && answers.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
@@ -385,8 +394,12 @@ describe('ingest: the check of a record journaled before (its check lost in a cr
       const j = await Journal.open(cam.dir);
       let rec: LiuhenRecord;
       try {
-        rec = (await j.append({ agency: AGENCY, device: 'BWC-CRASH', officer: '1', kind: 'event', body: {}, capturedAt: new Date().toISOString() }, DeviceKey.generate()))
-          .record;
+        rec = (
+          await j.append(
+            { agency: AGENCY, device: 'BWC-CRASH', officer: '1', kind: 'event', body: {}, capturedAt: new Date().toISOString() },
+            DeviceKey.generate(),
+          )
+        ).record;
       } finally {
         await j.close();
       }
@@ -431,14 +444,20 @@ describe('ingest: the same record uploaded twice at once', () => {
       try {
         for (let i = 0; i < 20; i++)
           recs.push(
-            (await j.append({ agency: AGENCY, device: 'BWC-TWICE', officer: '1', kind: 'event', body: { i }, capturedAt: new Date().toISOString() }, key)).record,
+            (await j.append({ agency: AGENCY, device: 'BWC-TWICE', officer: '1', kind: 'event', body: { i }, capturedAt: new Date().toISOString() }, key))
+              .record,
           );
       } finally {
         await j.close();
       }
       const send = (r: LiuhenRecord) =>
         g
-          .call('/v1/records/signed', { method: 'POST', token: g.t.agency, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record: r }) })
+          .call('/v1/records/signed', {
+            method: 'POST',
+            token: g.t.agency,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ record: r }),
+          })
           .then(async (res) => ({ status: res.status, body: await res.json() }));
       for (const r of recs) {
         const both = await Promise.all([send(r), send(r)]);

@@ -262,7 +262,10 @@ describe('backup archive checks', () => {
 
   it('an error about a hostile entry name reaches the terminal with its control characters escaped', async () => {
     const { liuhen } = await import('../helpers/cli.js');
-    const hostile = await write(join(t.dir, 'escape-name.tar'), [{ name: 'data/\u001b]52;c;ZXZpbA==\u0007\u001b[2Kx', mode: 0o600, data: Buffer.from('x') }, ...original]);
+    const hostile = await write(join(t.dir, 'escape-name.tar'), [
+      { name: 'data/\u001b]52;c;ZXZpbA==\u0007\u001b[2Kx', mode: 0o600, data: Buffer.from('x') },
+      ...original,
+    ]);
     const r = liuhen(['--data', join(t.dir, 'escape-name'), 'restore', '--check', hostile]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('[BACKUP_INVALID]');

@@ -38,8 +38,14 @@ describe('liuhen notary rotate while liuhen start runs', () => {
         admin,
       );
       // (the registry keeps at least one notary: a stand-in office's key first)
-      await (await registry.getFunction('grantRole')(id('NOTARY_ROLE'), Wallet.createRandom().address, { nonce: await provider.getTransactionCount(admin.address, 'pending') })).wait();
-      await (await registry.getFunction('revokeRole')(id('NOTARY_ROLE'), notary, { nonce: await provider.getTransactionCount(admin.address, 'pending') })).wait();
+      await (
+        await registry.getFunction('grantRole')(id('NOTARY_ROLE'), Wallet.createRandom().address, {
+          nonce: await provider.getTransactionCount(admin.address, 'pending'),
+        })
+      ).wait();
+      await (
+        await registry.getFunction('revokeRole')(id('NOTARY_ROLE'), notary, { nonce: await provider.getTransactionCount(admin.address, 'pending') })
+      ).wait();
       expect(await registry.getFunction('hasRole')(id('NOTARY_ROLE'), notary)).toBe(false);
     } finally {
       provider.destroy();
