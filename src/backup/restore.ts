@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import { fsyncDir } from '../util/atomic-write.js';
+import { failpoint } from '../util/failpoints.js';
 import { loadLevelDump } from './level-dump.js';
 import { backupManifestSchema, isSafePath, MANIFEST_NAME, partName, type BackupManifest } from './manifest.js';
 import { readTar } from './tar.js';
@@ -168,7 +169,25 @@ export async function restoreBackup(p: RestoreParameters): Promise<RestoreResult
     } else if (existsSync(target)) {
       await rmdir(target);
     }
-    await rename(staging, target);
+    try {
+      failpoint('restore.put-in-place');
+      await rename(staging, target);
+    } catch (cause) {
+      if (!replaced) throw cause;
+      // The old folder was moved aside and the new one cannot take its place: put the old one back,
+      // so the operator is left where they started — and told where it is if even that fails.
+      const back = await rename(replaced, target).then(
+        () => true,
+        () => false,
+      );
+      throw new LiuhenError(
+        'JOURNAL_IO',
+        back
+          ? `could not put the restored folder in place at ${target} (${(cause as Error).message}); the old folder is back there, unchanged: fix the cause and restore again`
+          : `could not put the restored folder in place at ${target} (${(cause as Error).message}); the old folder is at ${replaced}: move it back to ${target}`,
+        { cause },
+      );
+    }
     await fsyncDir(dirname(target));
     await release();
     return { dataDir: target, manifest, manifestSha256, replaced, checkOnly };

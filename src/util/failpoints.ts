@@ -28,6 +28,8 @@ export const FAILPOINTS = [
   'notary-rotate.files-2',
   /** A key rotation's keystore swap: the old keystore kept under retired/, the new one not yet in place. */
   'rotate.swap',
+  /** `liuhen restore --force`: the old folder moved aside, the restored one not yet renamed into its place. */
+  'restore.put-in-place',
 ] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 

@@ -6,6 +6,7 @@ import { createBackup, restoreBackup } from '../../src/backup/index.js';
 import { readTar, TarWriter, tarHeader } from '../../src/backup/tar.js';
 import { isLiuhenError, type ErrorCode } from '../../src/errors.js';
 import { Liuhen } from '../../src/liuhen.js';
+import { clearFailpoints, enableFailpoint } from '../../src/util/failpoints.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -167,6 +168,22 @@ describe('backup archive checks', () => {
     } finally {
       await held.close();
     }
+  });
+
+  it("--force: when the restored folder cannot take the old one's place, the old one is put back, unchanged, and the error says so", async () => {
+    const target = join(t.dir, 'occupied-put-back');
+    mkdirSync(target);
+    writeFileSync(join(target, 'notes.txt'), 'mine');
+    enableFailpoint('restore.put-in-place', 'throw');
+    try {
+      await refused(restoreBackup({ archive, dataDir: target, force: true }), 'JOURNAL_IO', /the old folder is back there, unchanged/);
+    } finally {
+      clearFailpoints();
+    }
+    expect(readdirSync(target)).toEqual(['notes.txt']);
+    expect(readFileSync(join(target, 'notes.txt'), 'utf8')).toBe('mine');
+    // Nothing left beside it: neither the staged restore nor a moved-aside copy.
+    expect(readdirSync(t.dir).filter((n) => n.startsWith('occupied-put-back'))).toEqual(['occupied-put-back']);
   });
 
   it('a backup refuses an existing file, a place inside the data folder, and a folder held by a process that does not serve backups', async () => {
