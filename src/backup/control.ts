@@ -15,6 +15,19 @@ import { createBackup, type BackupResult, type RunningSources } from './backup.j
  */
 export const controlSocketPath = (dataDir: string): string => join(paths(dataDir).root, 'control.sock');
 
+/** A Unix socket's path fits in `sun_path`: 108 bytes on Linux, one of them the terminating NUL (unix(7)). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** Refuses a control socket path the kernel cannot bind or reach, saying what to do instead of failing obscurely. */
+function assertSocketPathFits(path: string): void {
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_SOCKET_PATH_BYTES)
+    fail(
+      'BACKUP_UNAVAILABLE',
+      `the data folder's path is too long for its control socket (${path}: ${bytes} bytes, a Unix socket allows ${MAX_SOCKET_PATH_BYTES}), so \`liuhen backup\` cannot reach a running \`liuhen start\`; run both with a shorter path to the folder (a symbolic link works)`,
+    );
+}
+
 interface BackupRequest {
   op: 'backup';
   out: string;
@@ -31,6 +44,7 @@ export interface ControlServer {
 /** Serves backups of the running system. The caller holds the journal's lock, so a socket file left by a killed run is stale and replaced. */
 export async function serveControl(dataDir: string, sources: RunningSources): Promise<ControlServer> {
   const path = controlSocketPath(dataDir);
+  assertSocketPathFits(path);
   if (existsSync(path)) rmSync(path, { force: true });
   let busy = false;
   // Connections that have not sent their request yet. `server.close()` waits for every
@@ -92,6 +106,7 @@ export async function serveControl(dataDir: string, sources: RunningSources): Pr
 /** Asks the running system of `dataDir` for a backup; BACKUP_UNAVAILABLE when nothing answers on its control socket. */
 export async function requestBackup(dataDir: string, out: string, withDevPassphrases: boolean, timeoutMs = 30 * 60_000): Promise<BackupResult> {
   const path = controlSocketPath(dataDir);
+  assertSocketPathFits(path);
   if (!existsSync(path))
     fail(
       'BACKUP_UNAVAILABLE',
