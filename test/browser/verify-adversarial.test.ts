@@ -69,6 +69,11 @@ describe.skipIf(!hasChromium)(suiteTitle('Verify page: the adversarial table'), 
       if (!input.file) continue; // the page hashes files; a bare SHA-256 is not something it is handed
       await page.goto(`${url}/`);
       await page.setInputFiles('#receipt-input', { name: 'receipt.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(input.receipt)) });
+      // The page reads the chosen file asynchronously: wait until it has judged it (named it, or refused it).
+      await page.waitForFunction(() => {
+        const status = document.getElementById('receipt-status');
+        return !!status && (status.classList.contains('status-fail') || (status.textContent ?? '').includes('receipt.json'));
+      });
       const refusedLocally = (await page.locator('#receipt-status.status-fail').count()) > 0;
       if (refusedLocally) {
         // Not a receipt at all (format): refused before any request, never verified.
