@@ -1,20 +1,9 @@
-import { Contract, JsonRpcProvider, Network, NonceManager, Wallet } from 'ethers';
+import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
-import {
-  agencyKey,
-  agencyToBytes32,
-  createAnchorer,
-  deploy,
-  devAccount,
-  notaryKey,
-  openKey,
-  registryInterface,
-  startAnvil,
-  type EmbeddedChain,
-} from '../../src/index.js';
+import { agencyKey, agencyToBytes32, createAnchorer, devAccount, notaryKey, openKey, registryInterface, type EmbeddedChain } from '../../src/index.js';
 import { cosign } from '../chain/helpers.js';
-import { AGENCY, json, startGateway, upload, type Harness } from './harness.js';
+import { startChainGateway, type ChainGateway } from './chain-gateway.js';
+import { AGENCY, json, upload, type Harness } from './harness.js';
 
 /**
  * Red-team cases for the memo of public verdicts (gateway/routes/verify/memo.ts)
@@ -23,25 +12,15 @@ import { AGENCY, json, startGateway, upload, type Harness } from './harness.js';
  */
 let anvil: EmbeddedChain;
 let h: Harness;
-let adapter: ClosableGatewayChain | undefined;
 let provider: JsonRpcProvider;
 
+let g: ChainGateway | undefined;
 beforeAll(async () => {
-  anvil = await startAnvil({ port: 0 });
-  h = await startGateway({
-    prepare: async (dir) => void (await deploy({ dataDir: dir, rpc: anvil.rpc })),
-    // verdictCacheMs 0: the view is synced before every verdict; names keep their default 60 s cache.
-    chain: (liuhen) => (adapter = createGatewayChain({ journal: liuhen.journal, chain: liuhen.config.chain!, cacheMs: 0 })),
-  });
-  provider = new JsonRpcProvider(anvil.rpc, Network.from(anvil.chainId), { staticNetwork: true });
+  g = await startChainGateway();
+  ({ anvil, h, provider } = g);
 }, 60_000);
 
-afterAll(async () => {
-  adapter?.close();
-  provider?.destroy();
-  await h?.close();
-  await anvil?.stop();
-});
+afterAll(() => g?.close());
 
 type Verdict = {
   status: string;
