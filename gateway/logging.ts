@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { pino, type DestinationStream, type Level, type Logger as Pino } from 'pino';
 import type { Logger } from './deps.js';
+import { clientAddress } from './http/client-address.js';
 
 /**
  * Structured logs (issue 14): pino, JSON lines on stderr, with levels that
@@ -120,7 +121,7 @@ export function accessLog(logger: Logger): RequestHandler {
       res.once('close', () => {
         const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
         const line = {
-          req: { id, method, path, from: req.ip ?? req.socket.remoteAddress },
+          req: { id, method, path, from: clientAddress(req) },
           // An answer cut off after its headers (a download the client abandoned) says so.
           res: res.writableFinished ? { status } : { status, incomplete: true },
           ms: Math.round(performance.now() - started),

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { httpError } from './errors.js';
+import { clientAddress } from './client-address.js';
 
 /**
  * Requests per client address and window (fixed windows aligned to the
@@ -92,10 +93,6 @@ export function rateLimiter(o: RateLimitOptions): RequestHandler {
     }
     next();
   };
-}
-
-function clientAddress(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
 /**

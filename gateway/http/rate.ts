@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../deps.js';
 import { requestIdOf } from '../logging.js';
+import { clientAddress } from './client-address.js';
 
 /**
  * Slow clients (issue 9.6). A request body must keep a minimum data rate,
@@ -43,7 +44,7 @@ export function dataRateGuard(config: GatewayConfig['http'], logger: Logger): Re
     const state: RateState = { minBytesPerSecond: config.minBytesPerSecond };
     (res.locals as Record<symbol, RateState>)[STATE] = state;
     const socket = req.socket;
-    const from = req.ip ?? socket.remoteAddress ?? 'unknown';
+    const from = clientAddress(req);
     let last = socket.bytesRead;
     let markedSlow = false;
     let stopped = false;

@@ -8,6 +8,7 @@ import { readJson } from './body.js';
 import { setMinDataRate } from './rate.js';
 import { releaseRateLimit } from './rate-limit.js';
 import { requestIdOf } from '../logging.js';
+import { clientAddress } from './client-address.js';
 
 /**
  * A route is declared once, as data: its path, who may call it, the zod
@@ -127,7 +128,7 @@ export function mount(router: Router, spec: RouteSpec, app: Context): void {
             who: p ? { token: p.tokenId, role: p.role, ...(p.agency ? { agency: p.agency } : {}) } : { token: null, role: null },
             what: { method: req.method, route: spec.path, ids: { ...ctx.auditIds } },
             when: app.clock().toISOString(),
-            from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+            from: clientAddress(req),
             outcome: { status: 0, complete: false },
             phase: 'access',
             ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
@@ -222,7 +223,7 @@ function watchForAudit(req: Request, res: Response, spec: RouteSpec, app: Contex
         : { token: l.failedTokenId ?? null, role: null, ...(l.authFailure ? { presented: l.authFailure } : {}) },
       what: { method: req.method, route: spec.path, ids: l.auditIds },
       when: app.clock().toISOString(),
-      from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+      from: clientAddress(req),
       outcome: { status, ...(l.errorCode ? { code: l.errorCode } : {}), complete: res.writableFinished },
       ...(requestIdOf(req) ? { request: requestIdOf(req) } : {}),
     });

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { RequestHandler } from 'express';
 import { FEEDBACK_STEPS, monotonicUlid, receiptFromJournal, type FeedbackEntry } from '../../../src/index.js';
 import { chainStatus, requireStore, type Context } from '../../context.js';
 import { errorResponses } from '../../http/docs.js';
@@ -50,10 +49,6 @@ class KeyedWindow {
   }
 }
 
-function limiter(limit: number, windowMs: number, what: string): RequestHandler {
-  return rateLimiter({ windowMs, limit, what });
-}
-
 function queueItem(fb: FeedbackEntry, phone: 'none' | 'held' | 'erased') {
   return {
     ref: fb.tracking,
@@ -82,7 +77,7 @@ export function feedbackRoutes(app: Context): RouteSpec[] {
       description: `Anyone. At most ${config.perAddress} per address and ${config.perLeaf} per record per hour. The answer carries the tracking code (shown once) and a receipt of exactly what was journaled.`,
       access: 'public',
       audit: true,
-      before: [limiter(config.perAddress, HOUR, 'feedback submissions')],
+      before: [rateLimiter({ limit: config.perAddress, windowMs: HOUR, what: 'feedback submissions' })],
       body: feedbackBody,
       responses: { 201: { description: 'journaled', schema: submittedSchema }, ...errorResponses(400, 404, 413, 429, 503) },
       handler: async (ctx, req, res) => {
@@ -131,7 +126,7 @@ export function feedbackRoutes(app: Context): RouteSpec[] {
       tag: 'feedback',
       summary: 'The status of a feedback by its tracking code (no login): the steps and their times, never the internal comments; the receipt once sealed',
       access: 'public',
-      before: [limiter(config.lookups, HOUR, 'status lookups')],
+      before: [rateLimiter({ limit: config.lookups, windowMs: HOUR, what: 'status lookups' })],
       params: trackingParams,
       responses: { 200: { description: 'the status', schema: statusSchema }, ...errorResponses(400, 404, 429) },
       handler: async (ctx, _req, res) => {

@@ -3,6 +3,7 @@ import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { overviewSchema, periodQuery } from './schema.js';
 import { requestIdOf } from '../../logging.js';
 import { aggregateReads, stats } from './service.js';
+import { clientAddress } from '../../http/client-address.js';
 
 /** Default period: the 28 days up to and including today. */
 export function period(today: string, q: { from?: string; to?: string }): { from: string; to: string } {
@@ -31,7 +32,7 @@ export const statsRoutes: RouteSpec[] = [
       await aggregateReads(ctx.app).read({
         route: '/v1/stats',
         who: { token: p.tokenId, role: p.role, ...(p.agency ? { agency: p.agency } : {}) },
-        from: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+        from: clientAddress(req),
         query: new URLSearchParams(ctx.query as Record<string, string>).toString() || 'default',
         request: requestIdOf(req),
       });

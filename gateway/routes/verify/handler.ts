@@ -12,6 +12,7 @@ import { createPublicReadAggregator, type PublicReadAggregator } from './audit.j
 import { storedIngestCheck, type IngestCheck } from '../records/device-check.js';
 import { createVerdictMemo, type VerdictMemo } from './memo.js';
 import { sha256Schema } from './schema.js';
+import { clientAddress } from '../../http/client-address.js';
 
 /** The check this station made when it received the record of `leaf` (POST /v1/records/signed), if the record is in its journal. */
 async function ingestCheckByLeaf(app: Context, leaf: string | null): Promise<IngestCheck | null> {
@@ -84,7 +85,7 @@ export async function postVerify(ctx: HandlerContext<unknown, unknown, unknown>,
   // anonymous callers cannot tie up the gateway with many large files.
   // One address may hold only `verifyUploadsPerAddress` of the slots, so a few slow clients cannot take them all (issue 9.6).
   const slots = uploadSlots(app);
-  const from = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  const from = clientAddress(req);
   const mine = slots.byAddress.get(from) ?? 0;
   const busy =
     "too many file verifications are running; try again shortly, or send the file's sha256 instead of the file (the Verify page hashes it in your browser)";
@@ -214,7 +215,7 @@ export function flushPublicReads(app: object): void {
 /** `GET /v1/verify/:leaf`: the QR target. Verifies the journal's full receipt, discloses only agency, kind and times. */
 export async function getPublicVerdict(ctx: HandlerContext<{ leaf: string }, unknown, unknown>, req: Request, res: Response): Promise<void> {
   const app = ctx.app;
-  const from = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  const from = clientAddress(req);
   res.set('Cache-Control', 'no-store');
   const key = `leaf:${ctx.params.leaf}`;
   const memo = verdicts(app);
