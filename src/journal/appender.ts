@@ -1,6 +1,6 @@
 import { fail, LiuhenError } from '../errors.js';
-import { chainWith, type ChainedRecord, type RecordSigner, type UnchainedRecord } from '../record/chain.js';
-import { canonicalize, canonicalMembers, type CanonicalMembers } from '../record/jcs.js';
+import { chainWith, recordTemplate, type ChainedRecord, type RecordSigner, type RecordTemplate, type UnchainedRecord } from '../record/chain.js';
+import { canonicalize } from '../record/jcs.js';
 import { leafOfCanonical } from '../record/leaf.js';
 import { DeviceKey, isUsableDeviceKey, verifyRecordSignatureAsync } from '../record/device-key.js';
 import { parseRecord, parseUnchainedRecord } from '../record/parse.js';
@@ -20,8 +20,8 @@ import { z } from 'zod';
 /** An append waiting for its device's chain slot and signature. */
 interface ChainWaiter {
   record: UnchainedRecord;
-  /** Its JCS members, computed (and so checked) before it joined the queue. */
-  form: CanonicalMembers;
+  /** Its JCS template, computed (and so checked) before it joined the queue. */
+  template: RecordTemplate;
   signer: RecordSigner;
   resolve: (chained: ChainedRecord) => void;
   reject: (e: unknown) => void;
@@ -167,7 +167,7 @@ export class Appender implements AckSource {
       // record joins its device's queue, so a bad draft fails alone, never its run.
       const unchained = parseUnchainedRecord({ ...draft, v: RECORD_VERSION, id, salt: freshSalt() });
       this.assertCapturedNotInFuture(unchained);
-      chained = await this.chain(unchained, canonicalMembers(unchained), signer);
+      chained = await this.chain(unchained, recordTemplate(unchained), signer);
     } catch (e) {
       this.releaseId(id);
       throw e;
@@ -180,14 +180,14 @@ export class Appender implements AckSource {
    * that arrive while its previous run is being signed go into the next run,
    * which is signed in one call (one hand-off to a signing thread for the run).
    */
-  private chain(record: UnchainedRecord, form: CanonicalMembers, signer: RecordSigner): Promise<ChainedRecord> {
+  private chain(record: UnchainedRecord, template: RecordTemplate, signer: RecordSigner): Promise<ChainedRecord> {
     return new Promise((resolve, reject) => {
       const device = record.device;
       const waiting = this.chainQueues.get(device);
-      if (waiting) waiting.push({ record, form, signer, resolve, reject });
+      if (waiting) waiting.push({ record, template, signer, resolve, reject });
       else {
         // Queue first: the lock may start the run synchronously.
-        this.chainQueues.set(device, [{ record, form, signer, resolve, reject }]);
+        this.chainQueues.set(device, [{ record, template, signer, resolve, reject }]);
         this.underDeviceLock(device, () => this.chainRun(device)).catch((e: unknown) => {
           // The lock refused to run (journal closed or broken): the queue was never taken.
           const orphans = this.chainQueues.get(device) ?? [];
@@ -244,7 +244,7 @@ export class Appender implements AckSource {
             ? await signer.chain(
                 after,
                 records,
-                run.map((w) => w.form),
+                run.map((w) => w.template),
               )
             : await chainWith(signer, after, records);
         this.assertUsable();

@@ -9,7 +9,8 @@ const LEAF_PREFIX = Buffer.from([0x00]);
 
 export const HASH_SIZE = 32;
 
-export function hashLeaf(data: Uint8Array): Buffer {
+/** A string is hashed as its UTF-8 bytes (a record's JCS text, without copying it to a buffer first). */
+export function hashLeaf(data: Uint8Array | string): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
 }
 

@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
 import { toHex, type Hex } from '../util/hex.js';
-import { canonicalize, canonicalWith, type CanonicalMembers } from './jcs.js';
+import { canonicalize, canonicalTemplate, fillTemplate, jcsMember } from './jcs.js';
 import { leafOfCanonical, signingBytesOfCanonical } from './leaf.js';
 import { parseWith } from './parse.js';
 import { verifyRecordSignature } from './device-key.js';
@@ -46,20 +46,43 @@ export interface ChainLink {
   canonical: string;
 }
 
+/** Where a record's chain slot and signature go in its JCS text (`prev` < `salt` < `seq` < `sig` in JCS order, RFC 8785 §3.2.3). */
+export const CHAIN_SLOTS = ['prev', 'seq', 'sig'] as const;
+
+/** A record's JCS text without its chain slot and signature, cut where they go (see canonicalTemplate). */
+export type RecordTemplate = string[];
+
+export function recordTemplate(record: UnchainedRecord): RecordTemplate {
+  return canonicalTemplate(record, CHAIN_SLOTS);
+}
+
 /**
  * Completes, signs and hashes a run in order after `head`, with a raw Ed25519
- * signing function. Takes each record's canonical members (without seq, prev,
- * sig), so a signing thread receives strings rather than objects.
+ * signing function. Takes each record's template (recordTemplate), so a
+ * signing thread receives strings rather than objects.
  */
-export function signLinks(head: ChainHead, forms: readonly CanonicalMembers[], publicKey: Hex, signBytes: (message: Uint8Array) => Uint8Array): ChainLink[] {
+export function signLinks(head: ChainHead, templates: readonly RecordTemplate[], publicKey: Hex, signBytes: (message: Uint8Array) => Uint8Array): ChainLink[] {
   let { seq, leaf: prev } = head;
-  return forms.map((form) => {
-    const slot = { seq: ++seq, prev };
-    const sig = toHex(signBytes(signingBytesOfCanonical(canonicalWith(form, slot))));
-    const canonical = canonicalWith(form, { ...slot, sig: { alg: 'Ed25519', key: publicKey, value: sig } satisfies RecordSignature });
+  const sigMember = signatureMember(publicKey);
+  return templates.map((template) => {
+    const slot = [jcsMember('prev', prev), jcsMember('seq', ++seq)];
+    const sig = toHex(signBytes(signingBytesOfCanonical(fillTemplate(template, [...slot, undefined]))));
+    const canonical = fillTemplate(template, [...slot, sigMember(sig)]);
     prev = leafOfCanonical(canonical);
     return { sig, leaf: prev, canonical };
   });
+}
+
+/**
+ * The `sig` member for a key, as a function of the signature value: the
+ * member is serialised once per run with an empty value and the value, lower
+ * hex that needs no escaping, is put in its place (`value` sorts last of the
+ * three names, RFC 8785 §3.2.3). Equal to jcsMember (test/record/chain.test.ts).
+ */
+export function signatureMember(publicKey: Hex): (value: Hex) => string {
+  const empty = jcsMember('sig', { alg: 'Ed25519', key: publicKey, value: '' } satisfies Omit<RecordSignature, 'value'> & { value: string });
+  const head = empty.slice(0, -'"}'.length);
+  return (value) => `${head}${value}"}`;
 }
 
 /** The records `signLinks` completed, rebuilt from its links (a signing thread sends back only those). */

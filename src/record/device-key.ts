@@ -1,8 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
 import { toHex, type Hex } from '../util/hex.js';
-import { type ChainedRecord, type ChainHead, type RecordSigner, type UnchainedRecord } from './chain.js';
-import { canonicalMembers, type CanonicalMembers } from './jcs.js';
+import { recordTemplate, type ChainedRecord, type ChainHead, type RecordSigner, type RecordTemplate, type UnchainedRecord } from './chain.js';
 import { signingBytes } from './leaf.js';
 import type { LiuhenRecord, RecordSignature } from './schema.js';
 import { checkSigningConfig, signingPool } from './signing-pool.js';
@@ -70,15 +69,15 @@ export class DeviceKey implements RecordSigner {
   /**
    * Completes, signs and hashes a run of this device's records in order (see
    * chain.ts): on a signing thread when the pool is running or the run is a
-   * burst, else inline. `forms` are the records' JCS members when the caller
-   * has them already. The result equals `signSync` record by record.
+   * burst, else inline. `templates` are the records' JCS templates when the
+   * caller has them already. The result equals `signSync` record by record.
    */
   async chain(
     head: ChainHead,
     records: readonly UnchainedRecord[],
-    forms: readonly CanonicalMembers[] = records.map(canonicalMembers),
+    templates: readonly RecordTemplate[] = records.map(recordTemplate),
   ): Promise<ChainedRecord[]> {
-    return signingPool.chain(this.privateKey, this.publicKey, head, records, forms);
+    return signingPool.chain(this.privateKey, this.publicKey, head, records, templates);
   }
 
   private withSignature<R extends LiuhenRecord>(record: R, value: Uint8Array): R {

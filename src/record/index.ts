@@ -1,5 +1,4 @@
-export { canonicalize, canonicalBytes, canonicalMembers, canonicalWith } from './jcs.js';
-export type { CanonicalMembers } from './jcs.js';
+export { canonicalize, canonicalBytes, canonicalTemplate, fillTemplate } from './jcs.js';
 export {
   recordSchema,
   unchainedRecordSchema,

@@ -18,41 +18,65 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalize(value));
 }
 
-/** An object's members in JCS order (§3.2.3), each serialised as `"name":value`; plain data, so it can cross to a worker. */
-export interface CanonicalMembers {
-  names: string[];
-  members: string[];
-}
-
-export function canonicalMembers(obj: Record<string, unknown>): CanonicalMembers {
+/**
+ * The JCS text of `obj`, cut where the members named `slots` go (names `obj`
+ * lacks, in JCS order): `parts[i]` is the comma-joined members sorting before
+ * `slots[i]` (and after `slots[i - 1]`), the last part those after every slot.
+ * A record is canonicalised without and then with its chain slot and
+ * signature, and only those members differ: the rest is serialised once, and
+ * a few strings (not objects) cross to a signing thread.
+ */
+export function canonicalTemplate(obj: Record<string, unknown>, slots: readonly string[]): string[] {
   const proto = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) fail('JCS_UNSUPPORTED_VALUE', '$: only plain objects can be canonicalized');
   const names = Object.keys(obj)
     .filter((k) => obj[k] !== undefined)
     .sort();
-  return { names, members: names.map((k) => member(k, obj[k], '$')) };
+  const parts: string[] = [];
+  let i = 0;
+  let previous = '';
+  for (const slot of slots) {
+    if (parts.length > 0 && slot <= previous) fail('JCS_UNSUPPORTED_VALUE', `$: the slots must be in JCS order (${slot} after ${previous})`);
+    if (names.includes(slot)) fail('JCS_UNSUPPORTED_VALUE', `$.${slot}: the member to add is already present`);
+    const members: string[] = [];
+    while (i < names.length && names[i]! < slot) members.push(member(names[i]!, obj[names[i++]!], '$'));
+    parts.push(members.join(','));
+    previous = slot;
+  }
+  const rest: string[] = [];
+  while (i < names.length) rest.push(member(names[i]!, obj[names[i++]!], '$'));
+  parts.push(rest.join(','));
+  return parts;
 }
 
 /**
- * JCS of the object `form` was made from plus the members of `extra` (which it
- * must not have): a record is canonicalised without and with its chain slot
- * and signature, and only those members differ, so the rest is serialised once.
+ * The JCS text of a template's object plus its slot members: `members[i]` is
+ * slot i's member as `jcsMember` writes it, or undefined to leave it out.
+ * Equal to `canonicalize` of the object with those members added
+ * (test/record/chain.test.ts).
  */
-export function canonicalWith(form: CanonicalMembers, extra: Record<string, unknown>): string {
-  const out: string[] = [];
-  let i = 0;
-  for (const name of Object.keys(extra)
-    .filter((k) => extra[k] !== undefined)
-    .sort()) {
-    if (form.names.includes(name)) fail('JCS_UNSUPPORTED_VALUE', `$.${name}: the member to add is already present`);
-    while (i < form.names.length && form.names[i]! < name) out.push(form.members[i++]!);
-    out.push(member(name, extra[name], '$'));
+export function fillTemplate(parts: readonly string[], members: readonly (string | undefined)[]): string {
+  if (members.length !== parts.length - 1)
+    fail('JCS_UNSUPPORTED_VALUE', `$: a template of ${parts.length} parts takes ${parts.length - 1} members, not ${members.length}`);
+  let out = parts[0]!;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i];
+    if (m !== undefined) out = out === '' ? m : `${out},${m}`;
+    const next = parts[i + 1]!;
+    if (next !== '') out = out === '' ? next : `${out},${next}`;
   }
-  while (i < form.names.length) out.push(form.members[i++]!);
-  return `{${out.join(',')}}`;
+  return `{${out}}`;
+}
+
+/** One member, `"name":value`, in JCS (RFC 8785 §3.2). */
+export function jcsMember(name: string, value: unknown): string {
+  return member(name, value, '$');
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Any surrogate at all: a plain scan, so the look-around above runs only on the rare string that has one. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+const hasLoneSurrogate = (s: string): boolean => SURROGATE.test(s) && LONE_SURROGATE.test(s);
 
 function serialize(value: unknown, where: string): string {
   if (value === null) return 'null';
@@ -63,7 +87,7 @@ function serialize(value: unknown, where: string): string {
       if (!Number.isFinite(value)) fail('JCS_UNSUPPORTED_VALUE', `${where}: ${value} is not a JSON number`);
       return JSON.stringify(value);
     case 'string':
-      if (LONE_SURROGATE.test(value)) fail('JCS_UNSUPPORTED_VALUE', `${where}: string contains a lone surrogate`);
+      if (hasLoneSurrogate(value)) fail('JCS_UNSUPPORTED_VALUE', `${where}: string contains a lone surrogate`);
       return JSON.stringify(value);
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v, i) => serialize(v, `${where}[${i}]`)).join(',')}]`;
@@ -80,6 +104,6 @@ function serialize(value: unknown, where: string): string {
 }
 
 function member(name: string, value: unknown, where: string): string {
-  if (LONE_SURROGATE.test(name)) fail('JCS_UNSUPPORTED_VALUE', `${where}: member name contains a lone surrogate`);
+  if (hasLoneSurrogate(name)) fail('JCS_UNSUPPORTED_VALUE', `${where}: member name contains a lone surrogate`);
   return `${JSON.stringify(name)}:${serialize(value, `${where}.${name}`)}`;
 }

@@ -10,7 +10,7 @@ export function recordLeaf(record: LiuhenRecord): Hex {
 
 /** The leaf of a record given its JCS text (when the caller has it already). */
 export function leafOfCanonical(canonical: string): Hex {
-  return toHex(hashLeaf(utf8.encode(canonical)));
+  return toHex(hashLeaf(canonical));
 }
 
 /** The bytes the device signs: a domain tag, then JCS of the record without `sig`. */

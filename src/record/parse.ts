@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { LiuhenError, type ErrorCode } from '../errors.js';
 import type { UnchainedRecord } from './chain.js';
+import { fastRecord, fastUnchainedRecord } from './fast-parse.js';
 import { recordSchema, unchainedRecordSchema, type LiuhenRecord } from './schema.js';
 
 /** Turns zod issues into one readable line per field: "media.sha256: must be 64 lowercase hex digits". */
@@ -21,11 +22,12 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, code: ErrorCo
   return r.data;
 }
 
+/** A record, checked by the fast path (fast-parse.ts) when it can, else by the schema (which explains what is wrong). */
 export function parseRecord(value: unknown): LiuhenRecord {
-  return parseWith(recordSchema, value, 'INVALID_RECORD', 'record');
+  return fastRecord(value) ?? parseWith(recordSchema, value, 'INVALID_RECORD', 'record');
 }
 
 /** Validates everything of a record but its chain slot and signature (the journal fills those in). */
 export function parseUnchainedRecord(value: unknown): UnchainedRecord {
-  return parseWith(unchainedRecordSchema, value, 'INVALID_RECORD', 'record');
+  return fastUnchainedRecord(value) ?? parseWith(unchainedRecordSchema, value, 'INVALID_RECORD', 'record');
 }

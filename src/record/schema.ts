@@ -13,35 +13,49 @@ export const KINDS = ['video', 'photo', 'audio', 'document', 'form', 'event'] as
 export type Stage = (typeof STAGES)[number];
 export type Kind = (typeof KINDS)[number];
 
-const hash32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'must be 0x followed by 64 lowercase hex digits');
-/** ULID: 26 Crockford base32 characters, time-sortable. */
-export const recordIdSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID (26 Crockford base32 characters)');
-/** On chain an agency is bytes32 (encodeBytes32String): at most 31 bytes; we keep it ASCII. */
-export const agencySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/, 'must be 1-31 ASCII letters, digits, ".", "_" or "-"');
-export const deviceSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1-64 ASCII letters, digits, ".", "_", ":" or "-"');
-export const officerSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
-export const caseSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff()（）〔〕[\]._:/-]{0,63}$/, 'must be 1-64 letters, digits or case-number punctuation');
-/** RFC 3339 date-time with an explicit offset. */
+/**
+ * The patterns of the record's strings, named once: the zod schemas below and
+ * the journal's fast path (fast-parse.ts) must test exactly the same thing.
+ */
+export const PATTERNS = {
+  hash32: /^0x[0-9a-f]{64}$/,
+  /** ULID: 26 Crockford base32 characters, time-sortable. */
+  recordId: /^[0-9A-HJKMNP-TV-Z]{26}$/,
+  /** On chain an agency is bytes32 (encodeBytes32String): at most 31 bytes; we keep it ASCII. */
+  agency: /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/,
+  device: /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/,
+  officer: /^[^\u0000-\u001f\u007f]+$/,
+  case: /^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff()（）〔〕[\]._:/-]{0,63}$/,
+  /** RFC 3339 date-time with an explicit offset. */
+  rfc3339: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/,
+  mime: /^[a-z0-9!#$&^_.+-]{1,63}\/[a-z0-9!#$&^_.+-]{1,63}$/,
+  sha256: /^[0-9a-f]{64}$/,
+  cid: /^b[a-z2-7]{20,120}$/,
+  salt: /^0x([0-9a-f]{2}){16,32}$/,
+  publicKey: /^0x[0-9a-f]{64}$/,
+  signature: /^0x[0-9a-f]{128}$/,
+} as const;
+
+/** Bounds shared the same way. */
+export const LIMITS = { officerLength: 64, rfc3339Length: 40 } as const;
+
+const hash32 = z.string().regex(PATTERNS.hash32, 'must be 0x followed by 64 lowercase hex digits');
+export const recordIdSchema = z.string().regex(PATTERNS.recordId, 'must be a ULID (26 Crockford base32 characters)');
+export const agencySchema = z.string().regex(PATTERNS.agency, 'must be 1-31 ASCII letters, digits, ".", "_" or "-"');
+export const deviceSchema = z.string().regex(PATTERNS.device, 'must be 1-64 ASCII letters, digits, ".", "_", ":" or "-"');
+export const officerSchema = z.string().min(1).max(LIMITS.officerLength).regex(PATTERNS.officer, 'must not contain control characters');
+export const caseSchema = z.string().regex(PATTERNS.case, 'must be 1-64 letters, digits or case-number punctuation');
 export const rfc3339Schema = z
   .string()
-  .max(40)
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/, 'must be an RFC 3339 date-time such as 2026-11-27T09:30:00+08:00')
+  .max(LIMITS.rfc3339Length)
+  .regex(PATTERNS.rfc3339, 'must be an RFC 3339 date-time such as 2026-11-27T09:30:00+08:00')
   .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a valid date');
 
 export const mediaSchema = z.strictObject({
-  type: z.string().regex(/^[a-z0-9!#$&^_.+-]{1,63}\/[a-z0-9!#$&^_.+-]{1,63}$/, 'must be a lowercase MIME type such as video/mp4'),
+  type: z.string().regex(PATTERNS.mime, 'must be a lowercase MIME type such as video/mp4'),
   size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits, as sha256sum prints'),
-  cid: z
-    .string()
-    .regex(/^b[a-z2-7]{20,120}$/, 'must be a CIDv1 in base32')
-    .optional(),
+  sha256: z.string().regex(PATTERNS.sha256, 'must be 64 lowercase hex digits, as sha256sum prints'),
+  cid: z.string().regex(PATTERNS.cid, 'must be a CIDv1 in base32').optional(),
 });
 
 export const locationSchema = z.strictObject({
@@ -52,8 +66,8 @@ export const locationSchema = z.strictObject({
 
 export const signatureSchema = z.strictObject({
   alg: z.literal('Ed25519'),
-  key: z.string().regex(/^0x[0-9a-f]{64}$/, 'must be a 32-byte Ed25519 public key in 0x hex'),
-  value: z.string().regex(/^0x[0-9a-f]{128}$/, 'must be a 64-byte Ed25519 signature in 0x hex'),
+  key: z.string().regex(PATTERNS.publicKey, 'must be a 32-byte Ed25519 public key in 0x hex'),
+  value: z.string().regex(PATTERNS.signature, 'must be a 64-byte Ed25519 signature in 0x hex'),
 });
 
 /**
@@ -98,7 +112,7 @@ const recordShape = z.strictObject({
   location: locationSchema.optional(),
   seq: z.number().int().min(1).max(MAX_DEVICE_SEQ, `must be at most ${MAX_DEVICE_SEQ} (2^48 - 1)`),
   prev: hash32,
-  salt: z.string().regex(/^0x([0-9a-f]{2}){16,32}$/, 'must be 16 to 32 random bytes in 0x hex'),
+  salt: z.string().regex(PATTERNS.salt, 'must be 16 to 32 random bytes in 0x hex'),
   sig: signatureSchema.optional(),
 });
 

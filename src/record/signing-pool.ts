@@ -3,8 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fail, isLiuhenError, LiuhenError } from '../errors.js';
 import type { Hex } from '../util/hex.js';
-import { linkRecords, signLinks, type ChainedRecord, type ChainHead, type ChainLink, type UnchainedRecord } from './chain.js';
-import type { CanonicalMembers } from './jcs.js';
+import { linkRecords, signLinks, type ChainedRecord, type ChainHead, type ChainLink, type RecordTemplate, type UnchainedRecord } from './chain.js';
 
 /**
  * Signs runs of device records, on worker threads when it pays. Why not
@@ -34,7 +33,7 @@ export interface ChainRequest {
   key: KeyObject;
   publicKey: Hex;
   head: ChainHead;
-  forms: readonly CanonicalMembers[];
+  templates: readonly RecordTemplate[];
 }
 
 export type ChainResponse = { id: number; links: ChainLink[]; error?: undefined } | { id: number; error: string; links?: undefined };
@@ -120,11 +119,11 @@ export class SigningPool {
     publicKey: Hex,
     head: ChainHead,
     records: readonly UnchainedRecord[],
-    forms: readonly CanonicalMembers[],
+    templates: readonly RecordTemplate[],
   ): Promise<ChainedRecord[]> {
     if (this.wants(records.length)) {
       try {
-        return linkRecords(head, records, publicKey, await this.onThread({ id: this.nextId++, key, publicKey, head, forms }));
+        return linkRecords(head, records, publicKey, await this.onThread({ id: this.nextId++, key, publicKey, head, templates }));
       } catch {
         // The thread failed, died, timed out or answered nonsense. Nothing of the run
         // was journaled, so it is signed here; a real signing problem shows up here too.
@@ -136,7 +135,7 @@ export class SigningPool {
         head,
         records,
         publicKey,
-        signLinks(head, forms, publicKey, (bytes) => sign(null, bytes, key)),
+        signLinks(head, templates, publicKey, (bytes) => sign(null, bytes, key)),
       );
     } catch (cause) {
       if (isLiuhenError(cause)) throw cause;

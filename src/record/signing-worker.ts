@@ -11,7 +11,7 @@ const port = parentPort!;
 port.on('message', (m: ChainRequest) => {
   let reply: ChainResponse;
   try {
-    reply = { id: m.id, links: signLinks(m.head, m.forms, m.publicKey, (bytes) => sign(null, bytes, m.key)) };
+    reply = { id: m.id, links: signLinks(m.head, m.templates, m.publicKey, (bytes) => sign(null, bytes, m.key)) };
   } catch (e) {
     reply = { id: m.id, error: (e as Error).message };
   }

@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { chainWith, type ChainedRecord, type UnchainedRecord } from '../../src/record/chain.js';
+import { chainWith, recordTemplate, signatureMember, type ChainedRecord, type UnchainedRecord } from '../../src/record/chain.js';
 import { DeviceKey, verifyRecordSignature } from '../../src/record/device-key.js';
-import { canonicalize, canonicalMembers, canonicalWith } from '../../src/record/jcs.js';
+import { canonicalize, canonicalTemplate, fillTemplate, jcsMember } from '../../src/record/jcs.js';
 import { recordLeaf } from '../../src/record/leaf.js';
 import { SIGNING_WORKERS_ENV, signingPool, SigningPool } from '../../src/record/signing-pool.js';
 import { ZERO32 } from '../../src/util/hex.js';
@@ -30,9 +30,9 @@ function oneByOne(key: DeviceKey, records: UnchainedRecord[], seq = 0, prev: str
   });
 }
 
-describe('JCS of an object plus members (canonicalWith)', () => {
+describe('JCS of an object with members added (canonicalTemplate + fillTemplate)', () => {
   const names = ['a', 'Z', 'prev', 'seq', 'sig', 'salt', 'stage', 'v', 'é', '\u0080', 'A1', 'body', 'zz', '€', '😀'];
-  it('equals canonicalize of the merged object, wherever the added members sort', () => {
+  it('equals canonicalize of the merged object, wherever the added members sort and whichever are left out', () => {
     let seed = 7;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 300; round++) {
@@ -42,18 +42,30 @@ describe('JCS of an object plus members (canonicalWith)', () => {
         const r = rand();
         const value = r < 0.3 ? Math.floor(rand() * 1e6) : r < 0.6 ? `s${rand()}` : { n: [1, 'x', null], [n]: true };
         if (rand() < 0.5) base[n] = value;
-        else if (rand() < 0.4) extra[n] = value;
+        else if (rand() < 0.4) extra[n] = rand() < 0.2 ? undefined : value;
       }
-      expect(canonicalWith(canonicalMembers(base), extra)).toBe(canonicalize({ ...base, ...extra }));
+      const slots = Object.keys(extra).sort();
+      const members = slots.map((n) => (extra[n] === undefined ? undefined : jcsMember(n, extra[n])));
+      expect(fillTemplate(canonicalTemplate(base, slots), members)).toBe(canonicalize({ ...base, ...extra }));
     }
   });
-  it('refuses to add a member the object already has', () => {
-    expect(() => canonicalWith(canonicalMembers({ seq: 1 }), { seq: 2 })).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+  it('refuses a slot the object already has, slots out of order, and the wrong number of members', () => {
+    const code = expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' });
+    expect(() => canonicalTemplate({ seq: 1 }, ['seq'])).toThrow(code);
+    expect(() => canonicalTemplate({}, ['seq', 'prev'])).toThrow(code);
+    expect(() => fillTemplate(canonicalTemplate({}, ['a', 'b']), [undefined])).toThrow(code);
   });
   it('refuses what canonicalize refuses', () => {
-    expect(() => canonicalMembers({ x: Number.NaN })).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
-    expect(() => canonicalMembers(new Date() as never)).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
-    expect(() => canonicalWith(canonicalMembers({}), { ['\uD800']: 1 })).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+    expect(() => canonicalTemplate({ x: Number.NaN }, [])).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+    expect(() => canonicalTemplate(new Date() as never, [])).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+    expect(() => jcsMember('\uD800', 1)).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+    expect(() => canonicalTemplate({ x: 'a\uDC00' }, [])).toThrow(expect.objectContaining({ code: 'JCS_UNSUPPORTED_VALUE' }));
+    expect(canonicalTemplate({ x: 'a\uD83D\uDE00' }, [])).toEqual(['"x":"a\uD83D\uDE00"']);
+  });
+  it('the signature member written around its value equals its JCS', () => {
+    const key = `0x${'ab'.repeat(32)}` as const;
+    const value = `0x${'cd'.repeat(64)}` as const;
+    expect(signatureMember(key)(value)).toBe(jcsMember('sig', { alg: 'Ed25519', key, value }));
   });
 });
 
@@ -100,13 +112,13 @@ describe('signing a run of one device (DeviceKey.chain)', () => {
 describe('signing threads that fail: the run is signed inline instead, and nothing is lost', () => {
   const key = DeviceKey.generate();
   const run = Array.from({ length: 5 }, (_, i) => unchained(i));
-  const forms = run.map(canonicalMembers);
+  const templates = run.map(recordTemplate);
   const head = { seq: 0, leaf: ZERO32 } as const;
   const evalWorker = (code: string) => () => new Worker(code, { eval: true });
   const answering = (reply: string) =>
     evalWorker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(${reply}));`);
   const privateKeyOf = (k: DeviceKey) => (k as unknown as { privateKey: never }).privateKey;
-  const chainOn = (pool: SigningPool) => pool.chain(privateKeyOf(key), key.publicKey, head, run, forms);
+  const chainOn = (pool: SigningPool) => pool.chain(privateKeyOf(key), key.publicKey, head, run, templates);
 
   it('a thread that dies', async () => {
     const pool = new SigningPool(1, evalWorker('process.exit(7)'));
@@ -136,7 +148,7 @@ describe('signing threads that fail: the run is signed inline instead, and nothi
     expect(await chainOn(pool)).toEqual(oneByOne(key, run));
     expect(pool.threads).toBe(0);
     const x25519 = generateKeyPairSync('x25519').privateKey;
-    await expect(pool.chain(x25519, key.publicKey, head, run, forms)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
+    await expect(pool.chain(x25519, key.publicKey, head, run, templates)).rejects.toMatchObject({ code: 'SIGNING_FAILED' });
   });
 
   it(`${SIGNING_WORKERS_ENV}: 0 signs inline; a malformed value is CONFIG_INVALID`, () => {
