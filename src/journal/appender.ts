@@ -6,6 +6,7 @@ import { DeviceKey, isUsableDeviceKey, verifyRecordSignatureAsync } from '../rec
 import { parseRecord, parseUnchainedRecord } from '../record/parse.js';
 import { MAX_DEVICE_SEQ, RECORD_VERSION, type LiuhenRecord, type RecordDraft } from '../record/schema.js';
 import { toHex, ZERO32, type Hex } from '../util/hex.js';
+import { merged } from '../util/merged.js';
 import { monotonicUlid } from '../util/ulid.js';
 import { pooledRandomBytes } from '../util/random-pool.js';
 import { decode, decodeJson, deviceHeadSchema } from './codecs.js';
@@ -165,7 +166,7 @@ export class Appender implements AckSource {
       if (draft.id !== undefined && (await this.hasRecord(id))) fail('INVALID_RECORD', `a record with id ${id} already exists`);
       // Everything but the chain slot is validated (schema and JCS, RFC 8785) before the
       // record joins its device's queue, so a bad draft fails alone, never its run.
-      const unchained = parseUnchainedRecord({ ...draft, v: RECORD_VERSION, id, salt: freshSalt() });
+      const unchained = parseUnchainedRecord(merged(draft, { v: RECORD_VERSION, id, salt: freshSalt() }));
       this.assertCapturedNotInFuture(unchained);
       chained = await this.chain(unchained, recordTemplate(unchained), signer);
     } catch (e) {
@@ -324,7 +325,7 @@ export class Appender implements AckSource {
       this.releaseId(record.id);
       throw e;
     }
-    return { ...(await this.persist({ record, leaf, canonical }, advances)), duplicate: false };
+    return merged(await this.persist({ record, leaf, canonical }, advances), { duplicate: false });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { fail } from '../errors.js';
 import { toHex, type Hex } from '../util/hex.js';
+import { merged } from '../util/merged.js';
 import { canonicalize, canonicalTemplate, fillTemplate, jcsMember } from './jcs.js';
 import { leafOfCanonical, signingBytesOfCanonical } from './leaf.js';
 import { parseWith } from './parse.js';
@@ -91,7 +92,7 @@ export function linkRecords(head: ChainHead, records: readonly UnchainedRecord[]
   let { seq, leaf: prev } = head;
   return records.map((r, i) => {
     const { sig, leaf, canonical } = links[i]!;
-    const record = { ...r, seq: ++seq, prev, sig: { alg: 'Ed25519', key: publicKey, value: sig } } as LiuhenRecord;
+    const record = merged(r, { seq: ++seq, prev, sig: { alg: 'Ed25519', key: publicKey, value: sig } }) as LiuhenRecord;
     prev = leaf;
     return { record, leaf, canonical };
   });

@@ -122,7 +122,8 @@ export function fastRecord(value: unknown): LiuhenRecord | undefined {
   if (!base) return undefined;
   const { seq, prev } = value;
   if (!int(seq, 1, MAX_DEVICE_SEQ) || !str(prev, PATTERNS.hash32) || (seq === 1 && prev !== ZERO_PREV)) return undefined;
-  const out: LiuhenRecord = { ...base, seq, prev };
+  // Members added to our own fresh object (a spread would give it a fresh hidden class: util/merged.ts).
+  const out: LiuhenRecord = Object.assign(base, { seq, prev });
   if (value.sig !== undefined) {
     const sig = signature(value.sig);
     if (!sig) return undefined;
