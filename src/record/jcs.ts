@@ -78,19 +78,25 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const SURROGATE = /[\uD800-\uDFFF]/;
 const hasLoneSurrogate = (s: string): boolean => SURROGATE.test(s) && LONE_SURROGATE.test(s);
 
-function serialize(value: unknown, where: string): string {
+/**
+ * `value` in JCS. Where it is (for errors) is `parent` plus `key`, joined only
+ * when needed: on an error or to go deeper (records are written ~10 members
+ * at a time, and a path string per member was measurable).
+ */
+function serialize(value: unknown, parent: string, key?: string | number): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) fail('JCS_UNSUPPORTED_VALUE', `${where}: ${value} is not a JSON number`);
+      if (!Number.isFinite(value)) fail('JCS_UNSUPPORTED_VALUE', `${at(parent, key)}: ${value} is not a JSON number`);
       return JSON.stringify(value);
     case 'string':
-      if (hasLoneSurrogate(value)) fail('JCS_UNSUPPORTED_VALUE', `${where}: string contains a lone surrogate`);
+      if (hasLoneSurrogate(value)) fail('JCS_UNSUPPORTED_VALUE', `${at(parent, key)}: string contains a lone surrogate`);
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v, i) => serialize(v, `${where}[${i}]`)).join(',')}]`;
+      const where = at(parent, key);
+      if (Array.isArray(value)) return `[${value.map((v, i) => serialize(v, where, i)).join(',')}]`;
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) fail('JCS_UNSUPPORTED_VALUE', `${where}: only plain objects can be canonicalized`);
       const keys = Object.keys(value as object)
@@ -99,11 +105,25 @@ function serialize(value: unknown, where: string): string {
       return `{${keys.map((k) => member(k, (value as Record<string, unknown>)[k], where)).join(',')}}`;
     }
     default:
-      return fail('JCS_UNSUPPORTED_VALUE', `${where}: ${typeof value} is not a JSON value`);
+      return fail('JCS_UNSUPPORTED_VALUE', `${at(parent, key)}: ${typeof value} is not a JSON value`);
   }
 }
 
+const at = (parent: string, key: string | number | undefined): string =>
+  key === undefined ? parent : typeof key === 'number' ? `${parent}[${key}]` : `${parent}.${key}`;
+
 function member(name: string, value: unknown, where: string): string {
-  if (hasLoneSurrogate(name)) fail('JCS_UNSUPPORTED_VALUE', `${where}: member name contains a lone surrogate`);
-  return `${JSON.stringify(name)}:${serialize(value, `${where}.${name}`)}`;
+  return `${memberName(name, where)}${serialize(value, where, name)}`;
+}
+
+/** `"name":` for a member name, kept for the few names records have (they are written ~10 times per record). */
+const memberNames = new Map<string, string>();
+function memberName(name: string, where: string): string {
+  let prefix = memberNames.get(name);
+  if (prefix === undefined) {
+    if (hasLoneSurrogate(name)) fail('JCS_UNSUPPORTED_VALUE', `${where}: member name contains a lone surrogate`);
+    prefix = `${JSON.stringify(name)}:`;
+    if (memberNames.size < 256) memberNames.set(name, prefix);
+  }
+  return prefix;
 }
