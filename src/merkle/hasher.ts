@@ -14,6 +14,14 @@ export function hashLeaf(data: Uint8Array | string): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
 }
 
+/**
+ * The leaf hash of a string's UTF-8 bytes, in lower hex, in one call: the 0x00
+ * prefix is the string's first code point, U+0000, one 0x00 byte in UTF-8.
+ */
+export function hashLeafText(text: string): string {
+  return hash('sha256', `\u0000${text}`, 'hex');
+}
+
 /** Reused input buffer: one-shot `crypto.hash` over 65 bytes is ~2× faster than a Hash object. */
 const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE);
 

@@ -86,6 +86,17 @@ export function signatureMember(publicKey: Hex): (value: Hex) => string {
   return (value) => `${head}${value}"}`;
 }
 
+/** Links as one flat array of strings (sig, leaf, canonical of each record in turn), to cross threads: cheaper than objects. */
+export function flattenLinks(links: readonly ChainLink[]): string[] {
+  const flat = new Array<string>(links.length * 3);
+  links.forEach((l, i) => {
+    flat[3 * i] = l.sig;
+    flat[3 * i + 1] = l.leaf;
+    flat[3 * i + 2] = l.canonical;
+  });
+  return flat;
+}
+
 /** The records `signLinks` completed, rebuilt from its links (a signing thread sends back only those). */
 export function linkRecords(head: ChainHead, records: readonly UnchainedRecord[], publicKey: Hex, links: readonly ChainLink[]): ChainedRecord[] {
   if (links.length !== records.length) fail('SIGNING_FAILED', `the signer returned ${links.length} signatures for a run of ${records.length} records`);

@@ -1,5 +1,5 @@
-import { hashLeaf } from '../merkle/hasher.js';
-import { toHex, type Hex } from '../util/hex.js';
+import { hashLeafText } from '../merkle/hasher.js';
+import type { Hex } from '../util/hex.js';
 import { canonicalize } from './jcs.js';
 import type { LiuhenRecord } from './schema.js';
 
@@ -10,7 +10,7 @@ export function recordLeaf(record: LiuhenRecord): Hex {
 
 /** The leaf of a record given its JCS text (when the caller has it already). */
 export function leafOfCanonical(canonical: string): Hex {
-  return toHex(hashLeaf(canonical));
+  return `0x${hashLeafText(canonical)}`;
 }
 
 /** The bytes the device signs: a domain tag, then JCS of the record without `sig`. */

@@ -36,7 +36,17 @@ export interface ChainRequest {
   templates: readonly RecordTemplate[];
 }
 
-export type ChainResponse = { id: number; links: ChainLink[]; error?: undefined } | { id: number; error: string; links?: undefined };
+/** `links`: sig, leaf and canonical of each record in turn, flat (one array of strings crosses threads faster than objects). */
+export type ChainResponse = { id: number; links: string[]; error?: undefined } | { id: number; error: string; links?: undefined };
+
+/** The links of a thread's answer; anything but whole triples of strings is a failed thread (the run is then signed inline). */
+function unflattenLinks(flat: unknown): ChainLink[] {
+  if (!Array.isArray(flat) || flat.length % 3 !== 0 || !flat.every((x) => typeof x === 'string'))
+    fail('SIGNING_FAILED', 'the signing thread answered with something other than signatures');
+  const links: ChainLink[] = [];
+  for (let i = 0; i < flat.length; i += 3) links.push({ sig: flat[i] as Hex, leaf: flat[i + 1] as Hex, canonical: flat[i + 2] as string });
+  return links;
+}
 
 interface Waiter {
   resolve: (links: ChainLink[]) => void;
@@ -59,7 +69,13 @@ class PoolWorker {
       const w = this.settle(m.id);
       if (!w) return;
       if (m.error !== undefined) w.reject(new LiuhenError('SIGNING_FAILED', `the signing thread could not sign: ${m.error}`));
-      else w.resolve(m.links);
+      else {
+        try {
+          w.resolve(unflattenLinks(m.links));
+        } catch (e) {
+          w.reject(e);
+        }
+      }
     });
     let gone = false;
     const die = (why: string) => {

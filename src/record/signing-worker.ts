@@ -4,14 +4,14 @@
  */
 import { sign } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { signLinks } from './chain.js';
+import { flattenLinks, signLinks } from './chain.js';
 import type { ChainRequest, ChainResponse } from './signing-pool.js';
 
 const port = parentPort!;
 port.on('message', (m: ChainRequest) => {
   let reply: ChainResponse;
   try {
-    reply = { id: m.id, links: signLinks(m.head, m.templates, m.publicKey, (bytes) => sign(null, bytes, m.key)) };
+    reply = { id: m.id, links: flattenLinks(signLinks(m.head, m.templates, m.publicKey, (bytes) => sign(null, bytes, m.key))) };
   } catch (e) {
     reply = { id: m.id, error: (e as Error).message };
   }

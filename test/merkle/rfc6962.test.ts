@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hashLeaf, MerkleTree, rootFromInclusionProof, verifyInclusion } from '../../src/merkle/index.js';
+import { hashLeafText } from '../../src/merkle/hasher.js';
 import { isLiuhenError } from '../../src/errors.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/rfc6962.json', import.meta.url), 'utf8'));
@@ -116,6 +117,14 @@ describe('preconditions', () => {
     } catch (e) {
       expect(isLiuhenError(e, 'MERKLE_ROOT_MISMATCH')).toBe(true);
       expect((e as any).details.expected).toBe(`0x${hex(tree.root)}`);
+    }
+  });
+});
+
+describe('the leaf hash of a string (hashLeafText, the journal’s one-call form)', () => {
+  it('equals hashLeaf of its UTF-8 bytes, for ASCII, CJK, astral characters and an embedded U+0000', () => {
+    for (const text of ['', '{"a":1}', '济南城管〔2026〕12号', 'cam 😀', 'a\u0000b']) {
+      expect(hashLeafText(text)).toBe(hashLeaf(new TextEncoder().encode(text)).toString('hex'));
     }
   });
 });
