@@ -88,12 +88,9 @@ export function signatureMember(publicKey: Hex): (value: Hex) => string {
 
 /** Links as one flat array of strings (sig, leaf, canonical of each record in turn), to cross threads: cheaper than objects. */
 export function flattenLinks(links: readonly ChainLink[]): string[] {
-  const flat = new Array<string>(links.length * 3);
-  links.forEach((l, i) => {
-    flat[3 * i] = l.sig;
-    flat[3 * i + 1] = l.leaf;
-    flat[3 * i + 2] = l.canonical;
-  });
+  // Pushed, not preallocated: a holey array is serialised element by element, as a sparse one.
+  const flat: string[] = [];
+  for (const l of links) flat.push(l.sig, l.leaf, l.canonical);
   return flat;
 }
 
