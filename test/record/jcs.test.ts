@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../../src/record/jcs.js';
 
@@ -64,5 +65,21 @@ describe('RFC 8785 JCS', () => {
 
   it('nested arrays and objects keep array order and sort members', () => {
     expect(canonicalize({ b: [3, { z: 1, a: [] }], a: {} })).toBe('{"a":{},"b":[3,{"a":[],"z":1}]}');
+  });
+});
+
+describe('member order (§3.2.3) on random names', () => {
+  it('equals Array.prototype.sort of the names, for any set of names without lone surrogates', () => {
+    const name = fc.string({ unit: 'grapheme', maxLength: 6 });
+    fc.assert(
+      fc.property(fc.dictionary(name, fc.integer(), { maxKeys: 24 }), (obj) => {
+        const reference = `{${Object.keys(obj)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${JSON.stringify(obj[k])}`)
+          .join(',')}}`;
+        expect(canonicalize(obj)).toBe(reference);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
