@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { UnchainedRecord } from './chain.js';
 import {
   KINDS,
@@ -38,14 +39,26 @@ const ZERO_PREV = `0x${'00'.repeat(32)}`;
 const UNCHAINED_MEMBERS = new Set(['v', 'id', 'agency', 'device', 'officer', 'case', 'stage', 'kind', 'media', 'capturedAt', 'location', 'salt']);
 const CHAINED_MEMBERS = new Set([...UNCHAINED_MEMBERS, 'seq', 'prev', 'sig']);
 
+/** A plain object: not an array (zod's check), not a Proxy (whose traps may answer each read differently). */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !types.isProxy(value) && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-/** Own enumerable keys all in `allowed` and none holding undefined (zod keeps such a key in its result; that case is left to it). */
+/**
+ * Every key zod's strict check walks (`for…in`: inherited enumerable keys too)
+ * is in `allowed` and is an own data member that is not undefined (zod keeps
+ * such a key in its result; that case is left to it). A getter declines: zod
+ * reads a member once, this path more often. `body`, which this path never
+ * reads, declines wherever it is (zod reads it even if not enumerable, or
+ * inherited).
+ */
 function onlyMembers(obj: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
-  for (const key of Object.keys(obj)) if (!allowed.has(key) || obj[key] === undefined) return false;
-  return true;
+  for (const key in obj) {
+    if (!allowed.has(key)) return false;
+    const d = Object.getOwnPropertyDescriptor(obj, key);
+    if (d === undefined || !('value' in d) || d.value === undefined) return false;
+  }
+  return !('body' in obj);
 }
 
 const str = (v: unknown, pattern: RegExp): v is string => typeof v === 'string' && pattern.test(v);

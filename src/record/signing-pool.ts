@@ -39,12 +39,25 @@ export interface ChainRequest {
 /** `links`: sig, leaf and canonical of each record in turn, flat (one array of strings crosses threads faster than objects). */
 export type ChainResponse = { id: number; links: string[]; error?: undefined } | { id: number; error: string; links?: undefined };
 
+const SIGNATURE_HEX = /^0x[0-9a-f]{128}$/;
+const LEAF_HEX = /^0x[0-9a-f]{64}$/;
+
 /** The links of a thread's answer; anything but whole triples of strings is a failed thread (the run is then signed inline). */
-function unflattenLinks(flat: unknown): ChainLink[] {
-  if (!Array.isArray(flat) || flat.length % 3 !== 0 || !flat.every((x) => typeof x === 'string'))
-    fail('SIGNING_FAILED', 'the signing thread answered with something other than signatures');
+function unflattenLinks(answer: unknown): ChainLink[] {
+  const flat =
+    Array.isArray(answer) && answer.length % 3 === 0
+      ? (answer as unknown[])
+      : fail('SIGNING_FAILED', 'the signing thread answered with something other than signatures');
   const links: ChainLink[] = [];
-  for (let i = 0; i < flat.length; i += 3) links.push({ sig: flat[i] as Hex, leaf: flat[i + 1] as Hex, canonical: flat[i + 2] as string });
+  // An index loop (every() skips the holes of a sparse array), each member checked for its form.
+  for (let i = 0; i < flat.length; i += 3) {
+    const sig = flat[i];
+    const leaf = flat[i + 1];
+    const canonical = flat[i + 2];
+    if (typeof sig !== 'string' || !SIGNATURE_HEX.test(sig) || typeof leaf !== 'string' || !LEAF_HEX.test(leaf) || typeof canonical !== 'string')
+      fail('SIGNING_FAILED', `the signing thread answered with something other than a signature, a leaf and a record (item ${i / 3})`);
+    links.push({ sig: sig as Hex, leaf: leaf as Hex, canonical });
+  }
   return links;
 }
 

@@ -128,8 +128,15 @@ describe('signing threads that fail: the run is signed inline instead, and nothi
     expect(pool.wants(run.length)).toBe(false);
   });
 
-  it('a thread that answers with an error, too few signatures, or not strings', async () => {
-    for (const reply of ["{ id: m.id, error: 'no key' }", '{ id: m.id, links: [] }', '{ id: m.id, links: Array(15).fill(1) }', "{ id: m.id, links: 'x' }"]) {
+  it('a thread that answers with an error, too few signatures, holes, or strings that are not signatures', async () => {
+    for (const reply of [
+      "{ id: m.id, error: 'no key' }",
+      '{ id: m.id, links: [] }',
+      '{ id: m.id, links: Array(15).fill(1) }',
+      "{ id: m.id, links: 'x' }",
+      '{ id: m.id, links: new Array(15) }',
+      "{ id: m.id, links: Array(15).fill('not hex') }",
+    ]) {
       const pool = new SigningPool(1, answering(reply));
       expect(await chainOn(pool)).toEqual(oneByOne(key, run));
       expect(pool.wants(run.length)).toBe(false);

@@ -235,6 +235,35 @@ describe('the fast record check (fast-parse.ts) never accepts what the schema re
     expect(fastUnchainedRecord(Object.assign(Object.create(null), unchained))).toBeUndefined();
   });
 
+  it('declines what it could read differently from zod: getters, a hidden or inherited body, arrays, proxies, inherited keys', () => {
+    const { seq: _s, prev: _p, sig: _g, ...unchained } = valid;
+    const refused = (make: () => object) => {
+      expect(unchainedRecordSchema.safeParse(make()).success).toBe(false);
+      expect(fastUnchainedRecord(make())).toBeUndefined();
+    };
+    // A getter that answers badly first, well after (the fast path used to read twice and keep the second).
+    refused(() => {
+      let reads = 0;
+      return Object.defineProperty(structuredClone(unchained), 'case', { enumerable: true, get: () => (reads++ ? 'OK' : 'bad case!') });
+    });
+    refused(() => Object.defineProperty(structuredClone(unchained), 'body', { value: 42 }));
+    refused(() => Object.assign(Object.setPrototypeOf([], Object.prototype), structuredClone(unchained)));
+    refused(() => ({ ...structuredClone(unchained), media: Object.assign(Object.setPrototypeOf([], Object.prototype), valid.media) }));
+    // Accepted by zod, but not the fast path's to take: a proxy, a good getter.
+    expect(fastUnchainedRecord(new Proxy(structuredClone(unchained), {}))).toBeUndefined();
+    expect(fastUnchainedRecord(Object.defineProperty(structuredClone(unchained), 'officer', { enumerable: true, get: () => 'O-1' }))).toBeUndefined();
+    // An enumerable member inherited through a polluted prototype: zod's strict check sees it, so must this.
+    const polluted = Object.create(Object.prototype) as Record<string, unknown>;
+    Object.defineProperty(Object.prototype, 'xPolluted', { value: 1, enumerable: true, configurable: true, writable: true });
+    try {
+      Object.assign(polluted, structuredClone(unchained));
+      expect(unchainedRecordSchema.safeParse(polluted).success).toBe(false);
+      expect(fastUnchainedRecord(polluted)).toBeUndefined();
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).xPolluted;
+    }
+  });
+
   it('returns a copy: changing the caller\u2019s object afterwards changes nothing', () => {
     const input = structuredClone(valid);
     const out = fastRecord(input)!;

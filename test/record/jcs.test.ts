@@ -82,4 +82,12 @@ describe('member order (§3.2.3) on random names', () => {
       { numRuns: 2_000 },
     );
   });
+  it('the same for an object of many members (sorted another way past 32: an insertion sort is quadratic)', () => {
+    const obj = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`k${String(1999 - i).padStart(4, '0')}`, i]));
+    const reference = `{${Object.keys(obj)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${obj[k]}`)
+      .join(',')}}`;
+    expect(canonicalize(obj)).toBe(reference);
+  });
 });
