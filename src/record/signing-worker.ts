@@ -4,7 +4,7 @@
  */
 import { sign } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { flattenLinks, signLinks } from './chain.js';
+import { flattenLinks, signLinks } from './links.js';
 import type { ChainRequest, ChainResponse } from './signing-pool.js';
 
 const port = parentPort!;
