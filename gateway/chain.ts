@@ -78,9 +78,13 @@ export function createGatewayChain(p: GatewayChainParameters): ClosableGatewayCh
     const phase = phaseOf(state);
     if (!registryAddress || (phase !== 'anchored' && phase !== 'final')) return { phase, anchor: null, attestations: [], notarized: false };
     const { provider } = await connection();
-    const data = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });
+    let data = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });
     const registry = new RegistryClient(data.anchor?.registry ?? registryAddress, provider);
     const notarized = data.anchor ? await registry.isNotarized(batch.agency, batch.root) : false;
+    // Read the co-signatures again once it is notarized: one that landed between the two reads would
+    // otherwise leave a notarized batch without its attestations — and a final, notarized status is
+    // kept for good (test/gateway/chain-status-race.test.ts). Once per batch: then it is settled.
+    if (notarized) data = await chainDataFor({ journal: p.journal, chain: p.chain, provider, batch });
     // The journal may say anchored while the chain no longer has it (reorg not yet handled): report what the chain says.
     return { phase: data.anchor ? phase : 'submitted', anchor: data.anchor, attestations: data.attestations, notarized };
   };
