@@ -1,6 +1,6 @@
 import { JsonRpcProvider, Network } from 'ethers';
 import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
-import { deploy, startAnvil, type EmbeddedChain } from '../../src/index.js';
+import { agencyKey, createAnchorer, deploy, openKey, startAnvil, type EmbeddedChain } from '../../src/index.js';
 import { startGateway, type Harness } from './harness.js';
 
 /** A gateway over a registry deployed on a fresh Anvil, and a provider to change that chain from the test. */
@@ -9,6 +9,8 @@ export interface ChainGateway {
   h: Harness;
   adapter: ClosableGatewayChain;
   provider: JsonRpcProvider;
+  /** Anchors what is sealed, with the folder's agency key, as the anchoring loop would. */
+  anchorSealed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,15 @@ export async function startChainGateway(): Promise<ChainGateway> {
     h,
     adapter: adapter!,
     provider,
+    async anchorSealed() {
+      const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
+      const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
+      try {
+        await anchorer.anchorPending({ timeoutMs: 30_000 });
+      } finally {
+        anchorer.close();
+      }
+    },
     async close() {
       adapter?.close();
       provider.destroy();

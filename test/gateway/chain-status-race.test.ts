@@ -1,6 +1,6 @@
 import { JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { agencyKey, createAnchorer, notaryKey, openKey, RegistryClient, type EmbeddedChain } from '../../src/index.js';
+import { notaryKey, openKey, RegistryClient, type EmbeddedChain } from '../../src/index.js';
 import { cosign } from '../chain/helpers.js';
 import { startChainGateway, type ChainGateway } from './chain-gateway.js';
 import { upload, type Harness } from './harness.js';
@@ -26,13 +26,7 @@ afterAll(() => g?.close());
 test('a batch notarized between the reads is served with its attestations', async () => {
   const rec = await upload(h, new TextEncoder().encode('race evidence'), { case: 'C-RACE', stage: 'filing' });
   const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
-  const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
-  const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-  try {
-    await anchorer.anchorPending({ timeoutMs: 30_000 });
-  } finally {
-    anchorer.close();
-  }
+  await g!.anchorSealed();
   const notary = (await openKey(notaryKey(h.dir), anvil.chainId)).connect(provider);
   const registry = h.liuhen.config.chain!.registry!;
 

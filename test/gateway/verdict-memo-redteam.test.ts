@@ -1,6 +1,6 @@
 import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { agencyKey, agencyToBytes32, createAnchorer, devAccount, notaryKey, openKey, registryInterface, type EmbeddedChain } from '../../src/index.js';
+import { agencyToBytes32, devAccount, notaryKey, openKey, registryInterface, type EmbeddedChain } from '../../src/index.js';
 import { cosign } from '../chain/helpers.js';
 import { startChainGateway, type ChainGateway } from './chain-gateway.js';
 import { AGENCY, json, upload, type Harness } from './harness.js';
@@ -50,13 +50,7 @@ describe('memoised public verdicts: red-team cases', () => {
     leaf = rec.leaf;
     sha256 = rec.sha256;
     const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
-    const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
-    const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-    try {
-      await anchorer.anchorPending({ timeoutMs: 30_000 });
-    } finally {
-      anchorer.close();
-    }
+    await g!.anchorSealed();
     const notary = (await openKey(notaryKey(h.dir), anvil.chainId)).connect(provider);
     await cosign(notary, anvil.chainId, h.liuhen.config.chain!.registry!, batch!);
     receipt = await (await h.call(`/v1/records/${rec.id}/receipt`, { token: h.t.supervisor })).json();

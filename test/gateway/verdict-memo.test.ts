@@ -1,16 +1,6 @@
 import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  agencyToBytes32,
-  agencyKey,
-  createAnchorer,
-  devAccount,
-  notaryKey,
-  NOTARY_ROLE,
-  openKey,
-  registryInterface,
-  type EmbeddedChain,
-} from '../../src/index.js';
+import { agencyToBytes32, devAccount, notaryKey, NOTARY_ROLE, openKey, registryInterface, type EmbeddedChain } from '../../src/index.js';
 import { cosign } from '../chain/helpers.js';
 import { startChainGateway, type ChainGateway } from './chain-gateway.js';
 import { json, upload, type Harness } from './harness.js';
@@ -48,19 +38,10 @@ describe('memoised public verdicts over a real chain', () => {
   let leaf: string;
   let body: RequestInit;
   let before: string;
-  let signer: Awaited<ReturnType<typeof openKey>>;
   let notary: Awaited<ReturnType<typeof openKey>>;
   let registry: string;
 
-  /** Anchors what is sealed, with the folder's agency key (as the anchoring loop would). */
-  const anchorSealed = async () => {
-    const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-    try {
-      await anchorer.anchorPending({ timeoutMs: 30_000 });
-    } finally {
-      anchorer.close();
-    }
-  };
+  const anchorSealed = () => g!.anchorSealed();
   const leafVerdict = async () => (await (await h.call(`/v1/verify/${leaf}`)).json()) as Verdict & { notarized: boolean };
   const postVerdict = async () => (await (await h.call('/v1/verify', body)).json()) as Verdict;
   // One signer with its own nonce count for every governance transaction of these tests.
@@ -73,7 +54,6 @@ describe('memoised public verdicts over a real chain', () => {
     leaf = rec.leaf;
     const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
     before = await provider.send('evm_snapshot', []);
-    signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
     await anchorSealed();
     // Not notarized yet: answered, never memoised.
     const pending = await memoCounts();
