@@ -9,12 +9,10 @@
 import { Contract, JsonRpcProvider, Network, parseEther, Wallet } from 'ethers';
 import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
 import {
-  agencyKey,
   agencyToBytes32,
   attestationDomain,
   attestationMessage,
   ATTESTATION_TYPES,
-  createAnchorer,
   deploy,
   devAccount,
   notaryKey,
@@ -24,7 +22,7 @@ import {
   startAnvil,
   type EmbeddedChain,
 } from '../../src/index.js';
-import { startGateway, upload, type Harness } from '../gateway/harness.js';
+import { anchorSealed, startGateway, upload, type Harness } from '../gateway/harness.js';
 
 export const AGENCY_NAME = '济南市城市管理局';
 export const NOTARY_NAME = '济南市泉城公证处';
@@ -54,13 +52,7 @@ export async function startChainWorld(): Promise<ChainWorld> {
     const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h!.liuhen.config.agency);
     const provider = new JsonRpcProvider(anvil.rpc, Network.from(anvil.chainId), { staticNetwork: true, cacheTimeout: -1 });
     try {
-      const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
-      const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-      try {
-        await anchorer.anchorPending({ timeoutMs: 30_000 });
-      } finally {
-        anchorer.close();
-      }
+      await anchorSealed(h, anvil.chainId, provider);
       const registry = h.liuhen.config.chain!.registry!;
       // A second notary with the role and no registered name.
       const admin = devAccount(anvil.chainId, 0, provider);

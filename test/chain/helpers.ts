@@ -162,6 +162,29 @@ export async function notaryWallet(dataDir: string, chainId: number, provider: J
   return (await openKey(notaryKey(dataDir), chainId)).connect(provider);
 }
 
+/**
+ * A fresh chain with a deployed folder, and one decision record of that folder
+ * sealed and anchored: the start of the verifier's chain-view tests. The folder
+ * is open (`lh`); the caller closes it.
+ */
+export async function anchoredDecision(caseId: string, chainOptions: StartAnvilParameters = {}) {
+  const chain = await chainFor(chainOptions);
+  const folder = await deployedFolder(chain.rpc);
+  const registry = folder.deployed.chain.registry!;
+  const provider = providerFor(chain);
+  const notary = await notaryWallet(folder.dataDir, chain.chainId, provider);
+  const lh = await Liuhen.open(folder.dataDir);
+  try {
+    const { record } = await lh.recordBody({ form: 'decision', fine: 50 }, { case: caseId, stage: 'decision' });
+    await lh.seal();
+    await lh.anchor();
+    return { chain, folder, registry, provider, notary, lh, record };
+  } catch (e) {
+    await lh.close();
+    throw e;
+  }
+}
+
 export async function agencyWallet(dataDir: string, chainId: number, provider: JsonRpcProvider): Promise<Wallet> {
   return (await openKey(agencyKey(dataDir), chainId)).connect(provider);
 }

@@ -12,28 +12,20 @@ import { afterAll, expect, it } from 'vitest';
 import { devAccount } from '../../src/chain/deploy.js';
 import { NOTARY_ROLE, registryInterface } from '../../src/chain/registry.js';
 import { createChainVerifier } from '../../src/chain/verifier.js';
-import { Liuhen } from '../../src/liuhen.js';
 import type { Receipt } from '../../src/receipt/format.js';
 import { verifyReceipt } from '../../src/verify/verify.js';
-import { agencyWallet, chainFor, cosign, deployedFolder, notaryWallet, providerFor, stopAll } from './helpers.js';
+import { agencyWallet, anchoredDecision, chainFor, cosign, deployedFolder, notaryWallet, providerFor, stopAll } from './helpers.js';
 
 afterAll(async () => {
   await stopAll();
 });
 
 it('a node restarted as another chain (new chain id, same registry address, the facts anchored again): a receipt of the old chain is not verified', async () => {
-  const first = await chainFor({ chainId: 27752 });
+  const { chain: first, folder, registry, provider: p1, notary, lh, record } = await anchoredDecision('C-RESTART', { chainId: 27752 });
   const port = Number(new URL(first.rpc).port);
-  const folder = await deployedFolder(first.rpc);
-  const registry = folder.deployed.chain.registry!;
   let receipt: Receipt;
-  const p1 = providerFor(first);
-  const lh = await Liuhen.open(folder.dataDir);
   try {
-    const { record } = await lh.recordBody({ form: 'decision', fine: 50 }, { case: 'C-RESTART', stage: 'decision' });
-    await lh.seal();
-    await lh.anchor();
-    await cosign(await notaryWallet(folder.dataDir, first.chainId, p1), first.chainId, registry, (await lh.receipt(record.id)).batch);
+    await cosign(notary, first.chainId, registry, (await lh.receipt(record.id)).batch);
     receipt = await lh.receipt(record.id);
   } finally {
     await lh.close();

@@ -8,27 +8,18 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { createChainVerifier } from '../../src/chain/verifier.js';
-import { Liuhen } from '../../src/liuhen.js';
 import type { Receipt } from '../../src/receipt/format.js';
 import { verifyReceipt } from '../../src/verify/verify.js';
-import { chainFor, cosign, deployedFolder, notaryWallet, providerFor, stopAll } from './helpers.js';
+import { anchoredDecision, cosign, stopAll } from './helpers.js';
 
 afterAll(async () => {
   await stopAll();
 });
 
 it('with 2 confirmations asked, a co-signature in the head block is not counted until its block is final', async () => {
-  const chain = await chainFor();
-  const folder = await deployedFolder(chain.rpc);
-  const registry = folder.deployed.chain.registry!;
-  const provider = providerFor(chain);
-  const notary = await notaryWallet(folder.dataDir, chain.chainId, provider);
+  const { chain, registry, provider, notary, lh, record } = await anchoredDecision('C-FINAL');
   let receipt: Receipt;
-  const lh = await Liuhen.open(folder.dataDir);
   try {
-    const { record } = await lh.recordBody({ form: 'decision', fine: 80 }, { case: 'C-FINAL', stage: 'decision' });
-    await lh.seal();
-    await lh.anchor();
     // The anchor gets its second confirmation; the co-signature then lands in the head block.
     await provider.send('evm_mine', []);
     await cosign(notary, chain.chainId, registry, (await lh.receipt(record.id)).batch);

@@ -10,10 +10,9 @@ import { afterAll, expect, it } from 'vitest';
 import { devAccount } from '../../src/chain/deploy.js';
 import { NOTARY_ROLE, registryInterface } from '../../src/chain/registry.js';
 import { createChainVerifier } from '../../src/chain/verifier.js';
-import { Liuhen } from '../../src/liuhen.js';
 import type { Receipt } from '../../src/receipt/format.js';
 import { verifyReceipt } from '../../src/verify/verify.js';
-import { chainFor, cosign, deployedFolder, notaryWallet, providerFor, stopAll } from './helpers.js';
+import { anchoredDecision, cosign, stopAll } from './helpers.js';
 
 afterAll(async () => {
   await stopAll();
@@ -47,17 +46,10 @@ class ReorgingProvider extends JsonRpcProvider {
 }
 
 it('a reorganisation replacing the seen block while the view syncs (with a threshold change in it) is not missed for good', async () => {
-  const chain = await chainFor();
-  const folder = await deployedFolder(chain.rpc);
-  const registry = folder.deployed.chain.registry!;
-  const provider = providerFor(chain);
+  const { chain, registry, provider, notary, lh, record } = await anchoredDecision('C-RACE');
   let receipt: Receipt;
-  const lh = await Liuhen.open(folder.dataDir);
   try {
-    const { record } = await lh.recordBody({ form: 'decision', fine: 50 }, { case: 'C-RACE', stage: 'decision' });
-    await lh.seal();
-    await lh.anchor();
-    await cosign(await notaryWallet(folder.dataDir, chain.chainId, provider), chain.chainId, registry, (await lh.receipt(record.id)).batch);
+    await cosign(notary, chain.chainId, registry, (await lh.receipt(record.id)).batch);
     receipt = await lh.receipt(record.id);
   } finally {
     await lh.close();

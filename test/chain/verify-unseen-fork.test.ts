@@ -11,10 +11,9 @@ import { afterAll, afterEach, expect, it, vi } from 'vitest';
 import { agencyToBytes32 } from '../../src/chain/attestation.js';
 import { registryInterface } from '../../src/chain/registry.js';
 import { createChainVerifier } from '../../src/chain/verifier.js';
-import { Liuhen } from '../../src/liuhen.js';
 import type { Receipt } from '../../src/receipt/format.js';
 import { verifyReceipt } from '../../src/verify/verify.js';
-import { chainFor, cosign, deployedFolder, notaryWallet, providerFor, stopAll } from './helpers.js';
+import { anchoredDecision, cosign, stopAll } from './helpers.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -24,18 +23,10 @@ afterAll(async () => {
 });
 
 it('a co-signature read from a block the view had not synced, then reorganised away: the verdict is not verified', async () => {
-  const chain = await chainFor();
-  const folder = await deployedFolder(chain.rpc);
-  const registry = folder.deployed.chain.registry!;
-  const provider = providerFor(chain);
-  const notary = await notaryWallet(folder.dataDir, chain.chainId, provider);
+  const { chain, registry, provider, notary, lh, record } = await anchoredDecision('C-FORK');
   let receipt: Receipt;
   let anchored: string;
-  const lh = await Liuhen.open(folder.dataDir);
   try {
-    const { record } = await lh.recordBody({ form: 'decision', fine: 50 }, { case: 'C-FORK', stage: 'decision' });
-    await lh.seal();
-    await lh.anchor();
     anchored = (await provider.send('evm_snapshot', [])) as string;
     // The co-signature as the receipt carries it (then rolled back: not on chain).
     await cosign(notary, chain.chainId, registry, (await lh.receipt(record.id)).batch);

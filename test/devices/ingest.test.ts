@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
 import {
   agencyKey,
-  createAnchorer,
   deploy,
   devAccount,
   DeviceKey,
@@ -26,7 +25,7 @@ import {
   type EmbeddedChain,
   type LiuhenRecord,
 } from '../../src/index.js';
-import { json, AGENCY, OTHER, startGateway, type Harness } from '../gateway/harness.js';
+import { anchorSealed, json, AGENCY, OTHER, startGateway, type Harness } from '../gateway/harness.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let anvil: EmbeddedChain;
@@ -218,13 +217,7 @@ describe('ingest-time device check (accept and flag)', () => {
 
   it('verdicts carry the authenticity level and the check made at ingest; the public one without details', async () => {
     await h.liuhen.seal();
-    const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
-    const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-    try {
-      await anchorer.anchorPending({ timeoutMs: 30_000 });
-    } finally {
-      anchorer.close();
-    }
+    await anchorSealed(h, anvil.chainId, provider);
     // Record 5 (revoked key, anchored after the compromise time): revoked-key now, and flagged at ingest.
     const receipt = await (await h.call(`/v1/records/${made[4]!.id}/receipt`, { token: h.t.supervisor })).json();
     const v = await (await h.call('/v1/verify', json({ receipt }))).json();

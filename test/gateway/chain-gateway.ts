@@ -1,7 +1,7 @@
 import { JsonRpcProvider, Network } from 'ethers';
 import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
-import { agencyKey, createAnchorer, deploy, openKey, startAnvil, type EmbeddedChain } from '../../src/index.js';
-import { startGateway, type Harness } from './harness.js';
+import { deploy, startAnvil, type EmbeddedChain } from '../../src/index.js';
+import { anchorSealed, startGateway, type Harness } from './harness.js';
 
 /** A gateway over a registry deployed on a fresh Anvil, and a provider to change that chain from the test. */
 export interface ChainGateway {
@@ -31,15 +31,7 @@ export async function startChainGateway(): Promise<ChainGateway> {
     h,
     adapter: adapter!,
     provider,
-    async anchorSealed() {
-      const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
-      const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-      try {
-        await anchorer.anchorPending({ timeoutMs: 30_000 });
-      } finally {
-        anchorer.close();
-      }
-    },
+    anchorSealed: () => anchorSealed(h, anvil.chainId, provider),
     async close() {
       adapter?.close();
       provider.destroy();

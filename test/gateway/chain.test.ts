@@ -3,11 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createGatewayChain, type ClosableGatewayChain } from '../../gateway/index.js';
 import {
   agencyToBytes32,
-  agencyKey,
   attestationDomain,
   attestationMessage,
   ATTESTATION_TYPES,
-  createAnchorer,
   deploy,
   notaryKey,
   openKey,
@@ -15,7 +13,7 @@ import {
   startAnvil,
   type EmbeddedChain,
 } from '../../src/index.js';
-import { json, startGateway, upload, type Harness } from './harness.js';
+import { anchorSealed, json, startGateway, upload, type Harness } from './harness.js';
 
 /**
  * The real chain adapter (`createGatewayChain`) against an Anvil of this
@@ -52,13 +50,7 @@ describe('gateway over a real chain', () => {
     const [batch] = (await h.liuhen.seal()).filter((b) => b.agency === h.liuhen.config.agency);
     root = batch!.root;
     const provider = new JsonRpcProvider(anvil.rpc, Network.from(anvil.chainId), { staticNetwork: true });
-    const signer = (await openKey(agencyKey(h.dir), anvil.chainId)).connect(provider);
-    const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
-    try {
-      await anchorer.anchorPending({ timeoutMs: 30_000 });
-    } finally {
-      anchorer.close();
-    }
+    await anchorSealed(h, anvil.chainId, provider);
 
     const receipt = await (await h.call(`/v1/records/${rec.id}/receipt`, { token: h.t.supervisor })).json();
     expect(receipt.anchor).toMatchObject({ chainId: anvil.chainId, registry: h.liuhen.config.chain!.registry });

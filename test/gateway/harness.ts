@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { aesGcmKeyWrapper, Liuhen, openEvidenceStore, staticKeyResolver, type EvidenceStore } from '../../src/index.js';
+import type { JsonRpcProvider } from 'ethers';
+import { aesGcmKeyWrapper, agencyKey, createAnchorer, Liuhen, openEvidenceStore, openKey, staticKeyResolver, type EvidenceStore } from '../../src/index.js';
 import {
   createApp,
   createDevTokens,
@@ -165,3 +166,14 @@ export async function upload(
 }
 
 export const json = (value: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+
+/** Anchors what the harness's folder has sealed, with its agency key, as the gateway's anchoring loop would. */
+export async function anchorSealed(h: Harness, chainId: number, provider: JsonRpcProvider): Promise<void> {
+  const signer = (await openKey(agencyKey(h.dir), chainId)).connect(provider);
+  const anchorer = createAnchorer({ journal: h.liuhen.journal, config: h.liuhen.config, signer, provider });
+  try {
+    await anchorer.anchorPending({ timeoutMs: 30_000 });
+  } finally {
+    anchorer.close();
+  }
+}
